@@ -1,0 +1,139 @@
+# edgespam - top-level build.
+#
+#   make            build every program (build/)
+#   make check      install missing packages, build, run every test
+#   make run        install missing packages, build, start the milter
+#   make bench      accuracy and speed benchmarks (writes build/bench/)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       apt-get install the Debian packages that are missing
+#   make fmt        clang-format every source file
+#   make golden     regenerate tokenizer golden files (review the diff)
+#
+# CC=clang works as well as gcc. Libraries: classifier/, storage/ and
+# conf/ build as static libraries; cli/ and milter/ link them.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+SANITIZE ?=
+
+PKGS_BUILD = build-essential pkg-config libmilter-dev \
+	default-libmysqlclient-dev libbsd-dev libsqlite3-dev libcmocka-dev \
+	clang libclang-rt-14-dev
+PKGS_TEST  = bogofilter sqlite3 npm
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
+BSD_CFLAGS := $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
+BSD_LIBS   := $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
+SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+MILTER_LIBS = -lmilter -lpthread
+
+OPT     ?= -O2 -g
+CFLAGS  ?= $(OPT)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
+	-Iclassifier -Istorage -Iconf -I$(BUILD)/gen $(BSD_CFLAGS)
+LDLIBS_ALL = $(SQLITE_LIBS) $(BSD_LIBS) -lm -lpthread
+
+CLS_SRC   := $(sort $(wildcard classifier/*.c))
+STORE_SRC := $(sort $(wildcard storage/*.c))
+CONF_SRC  := $(sort $(wildcard conf/*.c))
+CLI_SRC   := $(sort $(wildcard cli/*.c))
+MILTER_SRC := $(sort $(wildcard milter/*.c))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBS = $(BUILD)/libclassifier.a $(BUILD)/libstorage.a $(BUILD)/libconf.a
+LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
+
+PROGRAMS = $(if $(CLI_SRC),$(BUILD)/edgespam) $(if $(MILTER_SRC),$(BUILD)/edgespam-milter)
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+GEN = $(BUILD)/gen/sql_sqlite_schema.h
+
+# keep objects of test programs between runs
+.SECONDARY:
+
+.PHONY: all deps check unit run bench install fmt golden clean tests tools
+all: $(PROGRAMS) tests tools
+tests: $(UNIT_BINS)
+tools: $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: %.c $(GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The SQLite schema is compiled into the driver from sql/sqlite/schema.sql.
+$(BUILD)/gen/sql_sqlite_schema.h: sql/sqlite/schema.sql
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/libclassifier.a: $(call obj,$(CLS_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libstorage.a: $(call obj,$(STORE_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libconf.a: $(call obj,$(CONF_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/edgespam: $(call obj,$(CLI_SRC)) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)
+$(BUILD)/edgespam-milter: $(call obj,$(MILTER_SRC)) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(MILTER_SRC)) $(LINK_LIBS) $(MILTER_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS_ALL)
+
+# deps: install only what is missing; nothing to do when all is there.
+deps:
+	@sh tests/tools/deps.sh $(PKGS_BUILD) $(PKGS_TEST)
+
+# unit: run every cmocka suite of this build.
+unit: $(UNIT_BINS) $(TOOL_BINS)
+	@sh tests/tools/run-unit.sh $(BUILD) $(UNIT_BINS)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+	$(MAKE) CC=clang BUILD=build-clang all
+	sh tests/run-all.sh
+
+run: deps all
+	sh tests/tools/run-milter.sh
+
+bench: deps all
+	sh tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/edgespam $(DESTDIR)/etc/edgespam
+	install -m 0755 $(BUILD)/edgespam $(DESTDIR)$(PREFIX)/bin/edgespam
+	if [ -f $(BUILD)/edgespam-milter ]; then install -m 0755 $(BUILD)/edgespam-milter $(DESTDIR)$(PREFIX)/sbin/; fi
+	for m in cli/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	for m in milter/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+	cp -R sql $(DESTDIR)$(PREFIX)/share/edgespam/
+	if [ ! -f $(DESTDIR)/etc/edgespam/edgespam.conf ]; then \
+		install -m 0644 conf/edgespam.conf $(DESTDIR)/etc/edgespam/edgespam.conf; fi
+
+fmt:
+	clang-format -i $(CLS_SRC) $(STORE_SRC) $(CONF_SRC) $(CLI_SRC) $(MILTER_SRC) \
+		$(wildcard classifier/*.h storage/*.h conf/*.h cli/*.h milter/*.h)
+
+golden: $(BUILD)/tools/tokdump
+	sh tests/tools/golden.sh $(BUILD)/tools/tokdump regen
+
+clean:
+	rm -rf build build-asan build-clang build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

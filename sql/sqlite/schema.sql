@@ -1,0 +1,59 @@
+-- edgespam SQLite schema: DSPAM's table and column names in one database
+-- for all users (DSPAM's own SQLite driver kept one file per user).
+-- Token ids are stored as INTEGER: the 64 bits of the unsigned id read as
+-- a signed integer. last_hit is an ISO date (YYYY-MM-DD), as DATE in MySQL.
+-- Applied with CREATE ... IF NOT EXISTS at every open: safe to re-run.
+PRAGMA journal_mode = WAL;
+
+CREATE TABLE IF NOT EXISTS dspam_virtual_uids (
+  uid INTEGER PRIMARY KEY AUTOINCREMENT,
+  username TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS dspam_token_data (
+  uid INTEGER NOT NULL,
+  token INTEGER NOT NULL,
+  spam_hits INTEGER NOT NULL DEFAULT 0,
+  innocent_hits INTEGER NOT NULL DEFAULT 0,
+  last_hit TEXT NOT NULL,
+  PRIMARY KEY (uid, token)
+) WITHOUT ROWID;
+-- purge selects by age; without this index every purge scans the table.
+CREATE INDEX IF NOT EXISTS dspam_token_data_last_hit
+  ON dspam_token_data (last_hit);
+
+CREATE TABLE IF NOT EXISTS dspam_signature_data (
+  uid INTEGER NOT NULL,
+  signature TEXT NOT NULL,
+  data BLOB NOT NULL,
+  length INTEGER NOT NULL,
+  created_on TEXT NOT NULL,
+  PRIMARY KEY (uid, signature)
+);
+CREATE INDEX IF NOT EXISTS dspam_signature_data_created_on
+  ON dspam_signature_data (created_on);
+
+CREATE TABLE IF NOT EXISTS dspam_stats (
+  uid INTEGER PRIMARY KEY,
+  spam_learned INTEGER NOT NULL DEFAULT 0,
+  innocent_learned INTEGER NOT NULL DEFAULT 0,
+  spam_misclassified INTEGER NOT NULL DEFAULT 0,
+  innocent_misclassified INTEGER NOT NULL DEFAULT 0,
+  spam_corpusfed INTEGER NOT NULL DEFAULT 0,
+  innocent_corpusfed INTEGER NOT NULL DEFAULT 0,
+  spam_classified INTEGER NOT NULL DEFAULT 0,
+  innocent_classified INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS dspam_preferences (
+  uid INTEGER NOT NULL,
+  preference TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (uid, preference)
+);
+
+-- edgespam's own: the per-domain filtering policy (off, opt-in, opt-out, on).
+CREATE TABLE IF NOT EXISTS edgespam_domain_policy (
+  domain TEXT PRIMARY KEY,
+  policy TEXT NOT NULL
+);

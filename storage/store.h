@@ -1,0 +1,195 @@
+/*
+ * store.h - the storage interface: per-user token statistics, totals,
+ * signatures, preferences and per-domain policy.
+ *
+ * A store is opened from struct store_params, which names the driver:
+ * "sqlite" (embedded default), "memory" (tests and benchmarks) or, in a
+ * later build, "mysql". Every driver passes the contract suite in
+ * tests/unit/test_store_contract.c. Drivers move data and decide nothing
+ * about spam: which counts change is the classifier's business.
+ *
+ * Table and column names follow DSPAM's schema (see sql/); users are
+ * numbered through dspam_virtual_uids; uid 0 holds default preferences.
+ *
+ * Errors: 0 on success, else an es_err code: ES_ETRANSIENT when the
+ * database is busy, locked or unreachable (the caller may retry later),
+ * ES_ESTORE for a permanent failure, ES_ENOTFOUND for a missing object,
+ * ES_EINVAL for a bad argument, ES_ENOMEM. store_errmsg() returns the
+ * driver's own message for the last failure.
+ *
+ * Thread safety: one struct store is used by one thread at a time.
+ * Several handles (threads or processes) may use one database.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store;
+
+struct store_params {
+	const char *driver;       /* "sqlite", "memory" (later "mysql") */
+	const char *path;         /* sqlite: database file */
+	unsigned busy_timeout_ms; /* wait this long for a lock before
+	                             ES_ETRANSIENT */
+};
+
+/* One token's statistics for one user. */
+struct store_token {
+	uint64_t token;         /* DSPAM token id */
+	uint64_t spam_hits;
+	uint64_t innocent_hits;
+	int32_t last_hit;       /* days since 1970-01-01 (UTC); 0 = never */
+};
+
+/* A change to one token's counts; a count never goes below zero. */
+struct store_delta {
+	uint64_t token;
+	int32_t spam;
+	int32_t innocent;
+};
+
+/* A user's totals (dspam_stats). In store_totals_add() these are deltas. */
+struct store_totals {
+	int64_t spam_learned;
+	int64_t innocent_learned;
+	int64_t spam_misclassified;
+	int64_t innocent_misclassified;
+	int64_t spam_corpusfed;
+	int64_t innocent_corpusfed;
+	int64_t spam_classified;
+	int64_t innocent_classified;
+};
+
+/* Purge rules; a rule with days = 0 is off. */
+struct store_purge_rules {
+	unsigned sig_days;      /* signatures older than this */
+	unsigned unused_days;   /* tokens not hit for this long */
+	unsigned rare_days;     /* tokens with 2*innocent + spam < 5, unused */
+	unsigned single_days;   /* tokens hit exactly once, unused */
+	size_t batch;           /* rows per delete transaction (1000) */
+	unsigned pause_ms;      /* pause between batches */
+};
+
+struct store_purge_stats {
+	uint64_t signatures;
+	uint64_t unused;
+	uint64_t rare;
+	uint64_t single;
+};
+
+/* Progress callback of purge: rule name and rows removed so far by it. */
+typedef void store_progress_fn(const char *rule, uint64_t rows, void *arg);
+/* Callbacks of the list functions; return non-zero to stop early. */
+typedef int store_user_fn(uint32_t uid, const char *name, void *arg);
+typedef int store_pair_fn(const char *key, const char *value, void *arg);
+
+/*
+ * store_open - open (and create, if it does not exist yet) the store
+ * described by p. On success *out is a handle the caller closes with
+ * store_close(). On failure err (errlen bytes) names the cause, e.g.
+ * the file and the driver's message.
+ */
+int store_open(const struct store_params *p, struct store **out, char *err,
+    size_t errlen);
+/* store_close - close a handle; NULL does nothing. */
+void store_close(struct store *st);
+/* store_errmsg - the driver's message for the last failure, or "". */
+const char *store_errmsg(const struct store *st);
+/* store_driver_name - "sqlite", "memory", ... */
+const char *store_driver_name(const struct store *st);
+
+/*
+ * store_begin, store_commit, store_rollback - a transaction. Everything
+ * a message changes happens in one. write = true takes the write lock at
+ * once (so two writers never deadlock on a lock upgrade). Rollback of no
+ * transaction does nothing.
+ */
+int store_begin(struct store *st, bool write);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/*
+ * store_user_uid - the uid of user name (exact bytes; callers normalise
+ * case). With create, a missing user is created; without it a missing
+ * user is ES_ENOTFOUND.
+ */
+int store_user_uid(struct store *st, const char *name, bool create,
+    uint32_t *uid);
+/* store_users - call fn for every user, in uid order. */
+int store_users(struct store *st, store_user_fn *fn, void *arg);
+
+/*
+ * store_tokens_get - read the statistics of n tokens of uid. The caller
+ * sets toks[i].token; the driver fills the other fields (zero for a
+ * token it does not have). One batched read, not a round trip per token.
+ */
+int store_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
+    size_t n);
+/*
+ * store_tokens_put - add n deltas to uid's token counts, creating rows,
+ * clamping at zero and setting last_hit to the day of now. The deltas
+ * must be in strictly ascending token order (ES_EINVAL otherwise).
+ */
+int store_tokens_put(struct store *st, uint32_t uid,
+    const struct store_delta *d, size_t n, time_t now);
+
+/* store_totals_get - uid's totals (all zero for a user without any). */
+int store_totals_get(struct store *st, uint32_t uid, struct store_totals *t);
+/* store_totals_add - add deltas to uid's totals, clamping at zero. */
+int store_totals_add(struct store *st, uint32_t uid,
+    const struct store_totals *delta);
+
+/*
+ * store_sig_put - store signature data under (uid, id); id is at most
+ * 32 characters. An existing one is replaced.
+ */
+int store_sig_put(struct store *st, uint32_t uid, const char *id,
+    const void *data, size_t len, time_t now);
+/*
+ * store_sig_get - the data of signature (uid, id): *data is a copy the
+ * caller frees with es_free(). ES_ENOTFOUND when there is none (another
+ * user's signature is "none" for this uid).
+ */
+int store_sig_get(struct store *st, uint32_t uid, const char *id, void **data,
+    size_t *len);
+/* store_sig_delete - remove signature (uid, id); a missing one is fine. */
+int store_sig_delete(struct store *st, uint32_t uid, const char *id);
+
+/*
+ * store_pref_get - uid's preference key into val (size vallen, always
+ * terminated). ES_ENOTFOUND when unset. uid 0 holds the defaults; the
+ * caller decides about falling back to them.
+ */
+int store_pref_get(struct store *st, uint32_t uid, const char *key, char *val,
+    size_t vallen);
+/* store_pref_set - set uid's preference; val NULL removes it. */
+int store_pref_set(struct store *st, uint32_t uid, const char *key,
+    const char *val);
+/* store_prefs - call fn for each of uid's preferences, in key order. */
+int store_prefs(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg);
+
+/* store_domain_get - the policy text of domain, or ES_ENOTFOUND. */
+int store_domain_get(struct store *st, const char *domain, char *policy,
+    size_t len);
+/* store_domain_set - set the domain's policy; policy NULL removes it. */
+int store_domain_set(struct store *st, const char *domain,
+    const char *policy);
+/* store_domains - call fn(domain, policy) for each domain, in order. */
+int store_domains(struct store *st, store_pair_fn *fn, void *arg);
+
+/*
+ * store_purge - delete what the rules select, in batches of rules->batch
+ * rows, each its own transaction (the caller holds none), pausing
+ * rules->pause_ms between batches. Rows are selected relative to now.
+ * progress (may be NULL) is called after each batch; stats gets the
+ * rows removed per rule.
+ */
+int store_purge(struct store *st, const struct store_purge_rules *rules,
+    time_t now, store_progress_fn *progress, void *arg,
+    struct store_purge_stats *stats);
+
+#endif
