@@ -21,7 +21,7 @@ SANITIZE ?=
 PKGS_BUILD = build-essential pkg-config libmilter-dev \
 	default-libmysqlclient-dev libbsd-dev libsqlite3-dev libcmocka-dev \
 	clang libclang-rt-14-dev
-PKGS_TEST  = bogofilter sqlite3 npm
+PKGS_TEST  = bogofilter sqlite3
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
