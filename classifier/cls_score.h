@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cls_token.h"
+
 enum cls_algo {
 	CLS_ALGO_GRAHAM,
 	CLS_ALGO_BURTON,
@@ -42,10 +44,7 @@ enum cls_result {
 	CLS_WHITELISTED = 2
 };
 
-/* Token flags (struct cls_stat.flags). */
-#define CLS_TF_HEADER 0x1u /* from a header field */
-#define CLS_TF_SENDER 0x2u /* the sender token: whitelisting only */
-#define CLS_TF_NOISE 0x4u  /* set by BNR: left out of the combination */
+/* Token flags (struct cls_stat.flags): CLS_TF_* in cls_token.h. */
 
 /* One token's statistics for scoring. */
 struct cls_stat {

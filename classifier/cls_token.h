@@ -24,9 +24,15 @@
  */
 uint64_t cls_crc64(const char *text, size_t len);
 
+/* Token flags. */
+#define CLS_TF_HEADER 0x1u /* from a header field of the message */
+#define CLS_TF_SENDER 0x2u /* the sender token: whitelisting only */
+#define CLS_TF_NOISE 0x4u  /* set by BNR: left out of the combination */
+
 struct cls_token {
 	uint64_t id;
 	uint32_t count;   /* occurrences in the message */
+	uint32_t flags;   /* CLS_TF_*: the union over all occurrences */
 	uint32_t len;     /* text length, 0 when texts are not kept */
 	const char *text; /* NULL when texts are not kept; owned by the set */
 };
@@ -48,9 +54,26 @@ void cls_tset_reset(struct cls_tset *set);
  * or ES_ENOMEM.
  */
 int cls_tset_add(struct cls_tset *set, const char *text, size_t len);
-/* cls_tset_add_id - the same for a known id (text may be NULL). */
+/*
+ * cls_tset_add_flags - cls_tset_add() that also ORs flags into the
+ * token's flags. Every occurrence added without CLS_TF_HEADER is also
+ * appended to the set's sequence (see cls_tset_seq), while it has room.
+ */
+int cls_tset_add_flags(struct cls_tset *set, const char *text, size_t len,
+    uint32_t flags);
+/* cls_tset_add_id - the same for a known id (text may be NULL); adds
+ * count occurrences, no flags, nothing to the sequence. */
 int cls_tset_add_id(struct cls_tset *set, uint64_t id, const char *text,
     size_t len, uint32_t count);
+/* cls_tset_flag - OR flags into the token id's flags; ES_ENOTFOUND when
+ * the set does not have it. */
+int cls_tset_flag(struct cls_tset *set, uint64_t id, uint32_t flags);
+/*
+ * cls_tset_seq - the ids of the body occurrences in message order (for
+ * Bayesian noise reduction), at most max_tokens of them; *n gets the
+ * count. Valid until the next add, reset or free.
+ */
+const uint64_t *cls_tset_seq(const struct cls_tset *set, size_t *n);
 /* cls_tset_len - the number of distinct tokens. */
 size_t cls_tset_len(const struct cls_tset *set);
 /*
@@ -68,9 +91,12 @@ const struct cls_token *cls_tset_find(const struct cls_tset *set,
 size_t cls_tset_dropped(const struct cls_tset *set);
 
 enum cls_tokenizer {
-	CLS_TOK_WORD,  /* single words */
-	CLS_TOK_CHAIN, /* single words and pairs of neighbours */
-	CLS_TOK_OSB    /* orthogonal sparse bigrams, window 5 */
+	CLS_TOK_WORD,    /* single words */
+	CLS_TOK_CHAIN,   /* single words and pairs of neighbours */
+	CLS_TOK_OSB,     /* orthogonal sparse bigrams, window 5 */
+	CLS_TOK_EDGESPAM /* edgespam's own: words of 3..30 characters of a
+	                    stricter alphabet, header words prefixed by the
+	                    kind of header, URL pieces, part types */
 };
 
 struct cls_tok_opts {
@@ -82,7 +108,8 @@ struct cls_tok_opts {
 
 /* cls_tok_opts_default - DSPAM's settings for the given tokenizer. */
 void cls_tok_opts_default(struct cls_tok_opts *o, enum cls_tokenizer kind);
-/* cls_tokenizer_name, cls_tokenizer_parse - "word", "chain", "osb". */
+/* cls_tokenizer_name, cls_tokenizer_parse - "word", "chain", "osb",
+ * "edgespam". */
 const char *cls_tokenizer_name(enum cls_tokenizer kind);
 int cls_tokenizer_parse(const char *name, enum cls_tokenizer *kind);
 

@@ -43,6 +43,8 @@ struct store_token {
 	uint64_t spam_hits;
 	uint64_t innocent_hits;
 	int32_t last_hit;       /* days since 1970-01-01 (UTC); 0 = never */
+	double weight;          /* edgespam's learned correction (hybrid
+	                           method); 0 for rows DSPAM wrote */
 };
 
 /* A change to one token's counts; a count never goes below zero. */
@@ -50,6 +52,7 @@ struct store_delta {
 	uint64_t token;
 	int32_t spam;
 	int32_t innocent;
+	double weight;  /* added to the token's weight */
 };
 
 /* A user's totals (dspam_stats). In store_totals_add() these are deltas. */
@@ -130,8 +133,9 @@ int store_users(struct store *st, store_user_fn *fn, void *arg);
 int store_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
     size_t n);
 /*
- * store_tokens_put - add n deltas to uid's token counts, creating rows,
- * clamping at zero and setting last_hit to the day of now. The deltas
+ * store_tokens_put - add n deltas to uid's token counts and weights,
+ * creating rows, clamping counts at zero and setting last_hit to the day
+ * of now. The deltas
  * must be in strictly ascending token order (ES_EINVAL otherwise).
  */
 int store_tokens_put(struct store *st, uint32_t uid,

@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS dspam_token_data (
   spam_hits INTEGER NOT NULL DEFAULT 0,
   innocent_hits INTEGER NOT NULL DEFAULT 0,
   last_hit TEXT NOT NULL,
+  -- edgespam's learned weight (hybrid method); DSPAM's own inserts name
+  -- their columns, so this extra column with a default stays compatible.
+  weight REAL NOT NULL DEFAULT 0,
   PRIMARY KEY (uid, token)
 ) WITHOUT ROWID;
 -- purge selects by age; without this index every purge scans the table.

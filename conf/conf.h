@@ -1,0 +1,70 @@
+/*
+ * conf.h - edgespam's configuration: one table-driven parser for every
+ * program.
+ *
+ * The file is lines of "key = value"; '#' starts a comment line; blank
+ * lines are ignored; a value may be quoted with double quotes (then it
+ * keeps spaces and '#'). Every key has a type, a default and a range in
+ * the table in conf.c; conf/edgespam.conf documents them all and is
+ * checked against the table by a unit test.
+ *
+ * Errors: conf_load() reports every problem it finds, not only the
+ * first, each as "file:line: message" naming the key and the bad value.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct conf;
+struct cls_engine_cfg;
+struct store_params;
+struct store_purge_rules;
+
+/* Diagnostics of conf_load(): n messages, each a NUL-terminated line. */
+struct conf_diag {
+	char **msgs;
+	size_t n;
+};
+
+/* conf_defaults - a configuration with every key at its default. */
+int conf_defaults(struct conf **out);
+/*
+ * conf_load - read path. Returns 0; ES_EINVAL when the file has errors
+ * (all of them in diag); ES_EIO when it cannot be read (diag says why);
+ * ES_ENOMEM. *out is set only on success.
+ */
+int conf_load(const char *path, struct conf **out, struct conf_diag *diag);
+void conf_free(struct conf *cf);
+void conf_diag_free(struct conf_diag *diag);
+/* conf_dump - every key with its effective value, in table order. */
+void conf_dump(const struct conf *cf, FILE *fp);
+
+/*
+ * Raw access by key name; the key must exist in the table with that type
+ * (a programming error otherwise: abort()).
+ */
+const char *conf_str(const struct conf *cf, const char *key);
+long long conf_int(const struct conf *cf, const char *key);
+double conf_double(const struct conf *cf, const char *key);
+bool conf_bool(const struct conf *cf, const char *key);
+
+/* Typed views used by the programs. */
+const char *conf_recipient_delimiter(const struct conf *cf);
+/* conf_trusted_users - NULL-terminated list of system user names. */
+const char *const *conf_trusted_users(const struct conf *cf);
+/* conf_store_params - p's strings point into cf. */
+void conf_store_params(const struct conf *cf, struct store_params *p);
+/* conf_signature_location_name - "headers", "message" or "both". */
+const char *conf_signature_location_name(const struct conf *cf);
+bool conf_retrain_without_signature(const struct conf *cf);
+/* conf_engine_cfg - limits, tokenizer, scoring and training mode. */
+int conf_engine_cfg(const struct conf *cf, struct cls_engine_cfg *cfg);
+void conf_purge_rules(const struct conf *cf, struct store_purge_rules *r);
+/* conf_log_facility, conf_log_level - syslog(3) values. */
+int conf_log_facility(const struct conf *cf);
+int conf_log_level(const struct conf *cf);
+
+#endif
