@@ -290,6 +290,454 @@ test_tset_alloc_failure(void **state)
 	assert_true(n > 5);
 }
 
+/* Message building: header fields and text lists by hand. */
+#define HDR(n, v) {(n), sizeof(n) - 1, (v), sizeof(v) - 1, 0, false}
+#define PART_HDR(n, v, p, e) {(n), sizeof(n) - 1, (v), sizeof(v) - 1, (p), (e)}
+#define TXT(s) {(s), sizeof(s) - 1, 0}
+
+/* cmp_str - qsort order of C strings (bytes as unsigned). */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * check_tokens - tokenize msg with kind's defaults (adjusted by adjust)
+ * and compare the sorted token list with want. A token is written
+ * "text", then " H" when it has CLS_TF_HEADER, then " xN" when counted
+ * N > 1 times. Every id must be the CRC of its text.
+ */
+static void
+check_tokens_opts(const char *name, const struct cls_msg *msg,
+    const struct cls_tok_opts *o, const char *const *want, size_t nwant)
+{
+	struct cls_tset *s;
+	const struct cls_token *it;
+	char **got, **exp;
+	size_t n, k, i;
+
+	s = cls_tset_new(10000, true);
+	assert_non_null(s);
+	assert_int_equal(cls_tokenize(msg, o, s), 0);
+	assert_int_equal(cls_tset_dropped(s), 0);
+	n = cls_tset_len(s);
+	it = cls_tset_items(s);
+	got = calloc(n + 1, sizeof(*got));
+	exp = calloc(nwant + 1, sizeof(*exp));
+	assert_non_null(got);
+	assert_non_null(exp);
+	for (k = 0; k < n; k++) {
+		char buf[400];
+
+		assert_non_null(it[k].text);
+		if (it[k].id != cls_crc64(it[k].text, it[k].len))
+			fail_msg("case %s: id of \"%s\" is not its CRC", name,
+			    it[k].text);
+		if (it[k].count > 1)
+			snprintf(buf, sizeof(buf), "%s%s x%u", it[k].text,
+			    (it[k].flags & CLS_TF_HEADER) ? " H" : "",
+			    (unsigned)it[k].count);
+		else
+			snprintf(buf, sizeof(buf), "%s%s", it[k].text,
+			    (it[k].flags & CLS_TF_HEADER) ? " H" : "");
+		got[k] = strdup(buf);
+	}
+	for (k = 0; k < nwant; k++)
+		exp[k] = strdup(want[k]);
+	qsort(got, n, sizeof(*got), cmp_str);
+	qsort(exp, nwant, sizeof(*exp), cmp_str);
+	for (i = 0; i < n || i < nwant; i++) {
+		const char *g = i < n ? got[i] : "(none)";
+		const char *w = i < nwant ? exp[i] : "(none)";
+
+		if (strcmp(g, w) != 0) {
+			for (k = 0; k < n; k++)
+				fprintf(stderr, "  got: [%s]\n", got[k]);
+			fail_msg("case %s: token %zu: got \"%s\", want \"%s\"",
+			    name, i, g, w);
+		}
+	}
+	for (k = 0; k < n; k++)
+		free(got[k]);
+	for (k = 0; k < nwant; k++)
+		free(exp[k]);
+	free(got);
+	free(exp);
+	cls_tset_free(s);
+}
+
+static void
+check_tokens(const char *name, const struct cls_msg *msg,
+    enum cls_tokenizer kind, const char *const *want, size_t nwant)
+{
+	struct cls_tok_opts o;
+
+	cls_tok_opts_default(&o, kind);
+	check_tokens_opts(name, msg, &o, want, nwant);
+}
+
+/* id_in - the id counted by tokenizing msg, as a check of golden ids. */
+static bool
+id_in(const struct cls_msg *msg, enum cls_tokenizer kind, uint64_t id)
+{
+	struct cls_tok_opts o;
+	struct cls_tset *s = cls_tset_new(1000, false);
+	bool found;
+
+	cls_tok_opts_default(&o, kind);
+	assert_int_equal(cls_tokenize(msg, &o, s), 0);
+	found = cls_tset_find(s, id) != NULL;
+	cls_tset_free(s);
+	return found;
+}
+
+/* The message most tokenizer tests share. */
+static struct cls_header m1_hdrs[] = {
+	HDR("Subject", "free viagra now"),
+	HDR("From", "Bob <bob@example.com>"),
+	HDR("X-DSPAM-Result", "Innocent"),
+	HDR("x-dspam-signature", "abcdef"),
+	PART_HDR("Content-Type", "text/plain", 1, false),
+	PART_HDR("Subject", "inner words", 2, true),
+};
+static struct cls_text m1_texts[] = {
+	TXT("Click here, click HERE!!! 12 caf\xc3\xa9"),
+};
+static struct cls_text m1_urls[] = {
+	TXT("http://www.example.com/a.b"),
+};
+static struct cls_text m1_attach[] = {
+	TXT("application/pdf"),
+	TXT("name:report.pdf"),
+};
+static const struct cls_msg m1 = {m1_hdrs, NELEM(m1_hdrs), m1_texts,
+    NELEM(m1_texts), m1_urls, NELEM(m1_urls), m1_attach, NELEM(m1_attach),
+    3, 0, NULL};
+
+static void
+test_tok_word(void **state)
+{
+	static const char *const want[] = {
+		"Subject*free H", "Subject*viagra H", "Subject*now H",
+		/* header delimiters keep '.' */
+		"From*Bob H", "From*<bob H", "From*example.com> H",
+		/* URL pieces on the body delimiters ('/' is not one) */
+		"Url*http", "Url*//www", "Url*example", "Url*com/a", "Url*b",
+		/* body: no case folding, '!' runs shortened, 8-bit kept */
+		"Click", "here", "click", "HERE!", "12", "caf\xc3\xa9",
+		/* embedded message header: body text */
+		"Subject", "inner", "words",
+		/* part descriptions: body words */
+		"application/pdf", "name", "report", "pdf",
+	};
+
+	(void)state;
+	check_tokens("word", &m1, CLS_TOK_WORD, want, NELEM(want));
+	assert_true(id_in(&m1, CLS_TOK_WORD, 10781897277360523175ULL));
+	assert_true(id_in(&m1, CLS_TOK_WORD, 12218962955328085320ULL));
+}
+
+static void
+test_tok_chain(void **state)
+{
+	static const char *const want[] = {
+		"Subject*free H", "Subject*viagra H", "Subject*now H",
+		"Subject*free+viagra H", "Subject*viagra+now H",
+		"From*Bob H", "From*<bob H", "From*example.com> H",
+		"From*Bob+<bob H", "From*<bob+example.com> H",
+		"Url*http", "Url*//www", "Url*example", "Url*com/a", "Url*b",
+		"Click", "here", "click", "HERE!", "12", "caf\xc3\xa9",
+		"Click+here", "here+click", "click+HERE!", "HERE!+12",
+		"12+caf\xc3\xa9",
+		"Subject", "inner", "words", "Subject+inner", "inner+words",
+		"application/pdf", "name", "report", "pdf", "name+report",
+		"report+pdf",
+	};
+	struct cls_text t[] = {TXT("free money")};
+	struct cls_msg m = {NULL, 0, t, 1, NULL, 0, NULL, 0, 1, 0, NULL};
+
+	(void)state;
+	check_tokens("chain", &m1, CLS_TOK_CHAIN, want, NELEM(want));
+	assert_true(id_in(&m, CLS_TOK_CHAIN, 7145343936025398573ULL));
+}
+
+static void
+test_tok_osb(void **state)
+{
+	static struct cls_header h[] = {
+		HDR("Subject", "click here"),
+		HDR("To", "bob"), /* one word: no pair */
+		HDR("X-DSPAM-Result", "Spam Spam"),
+	};
+	static struct cls_text t[] = {
+		TXT("a b c d e f"),
+		TXT("click x here"), /* a new window: no "f+click" */
+	};
+	static const struct cls_msg m = {h, NELEM(h), t, NELEM(t), NULL, 0,
+	    NULL, 0, 1, 0, NULL};
+	static const char *const want[] = {
+		"Subject*click+here H",
+		"a+b", "b+c", "a+#+c", "c+d", "b+#+d", "a+#+#+d", "d+e",
+		"c+#+e", "b+#+#+e", "a+#+#+#+e", "e+f", "d+#+f", "c+#+#+f",
+		"b+#+#+#+f",
+		"click+x", "x+here", "click+#+here",
+	};
+	static const char *const want_m1[] = {
+		"Subject*free+viagra H", "Subject*viagra+now H",
+		"Subject*free+#+now H",
+		"From*Bob+<bob H", "From*<bob+example.com> H",
+		"From*Bob+#+example.com> H",
+		"Url*http", "Url*//www", "Url*example", "Url*com/a", "Url*b",
+		/* no '!' shortening in OSB */
+		"Click+here", "here+click", "Click+#+click", "click+HERE!!!",
+		"here+#+HERE!!!", "Click+#+#+HERE!!!", "HERE!!!+12",
+		"click+#+12", "here+#+#+12", "Click+#+#+#+12",
+		"12+caf\xc3\xa9", "HERE!!!+#+caf\xc3\xa9",
+		"click+#+#+caf\xc3\xa9", "here+#+#+#+caf\xc3\xa9",
+		"Subject+inner", "Subject+#+words", "inner+words",
+		"name+report", "name+#+pdf", "report+pdf",
+	};
+
+	(void)state;
+	check_tokens("osb", &m, CLS_TOK_OSB, want, NELEM(want));
+	check_tokens("osb m1", &m1, CLS_TOK_OSB, want_m1, NELEM(want_m1));
+	assert_true(id_in(&m, CLS_TOK_OSB, 5796069505325394181ULL));
+}
+
+static void
+test_tok_dspam_options(void **state)
+{
+	static struct cls_text t[] = {
+		TXT("a 123 b12 1 "
+		    "x234567890123456789012345678901234567890123456789 "
+		    "y2345678901234567890123456789012345678901234567890"),
+		TXT("one\0two"),
+	};
+	static const struct cls_msg m = {NULL, 0, t, NELEM(t), NULL, 0, NULL,
+	    0, 1, 0, NULL};
+	static const char *const want_default[] = {
+		"a", "123", "b12", "1",
+		"x234567890123456789012345678901234567890123456789", /* 49 */
+		"one", "two",
+	};
+	static const char *const want_skip[] = {
+		"a", "b12", "x234567890123456789012345678901234567890123456789",
+		"one", "two",
+	};
+	struct cls_tok_opts o;
+
+	(void)state;
+	check_tokens("dspam defaults", &m, CLS_TOK_WORD, want_default,
+	    NELEM(want_default));
+	cls_tok_opts_default(&o, CLS_TOK_WORD);
+	o.skip_numbers = true;
+	check_tokens_opts("skip_numbers", &m, &o, want_skip, NELEM(want_skip));
+	cls_tok_opts_default(&o, CLS_TOK_WORD);
+	o.min_len = 3;
+	o.max_len = 3;
+	/* "one" and "two" are 3 bytes as well */
+	{
+		static const char *const w[] = {"123", "b12", "one", "two"};
+		check_tokens_opts("min/max len", &m, &o, w, NELEM(w));
+	}
+}
+
+static void
+test_tok_edgespam(void **state)
+{
+	static struct cls_header h[] = {
+		HDR("Subject", "It's a.b.c hello... $100 3rd 3rdparty ab ok "
+		    "don't- --abc x'"),
+		HDR("From", "Bob <bob@example.com>"),
+		HDR("return-path", "<bounce@ex.org>"),
+		HDR("To", "alice@example.com"),
+		HDR("Received", "from mx.example.com by x"),
+		HDR("X-Mailer", "Foo 1.0"),
+		HDR("X-DSPAM-Result", "Spam"),
+		PART_HDR("Content-Type", "text/html", 1, false),
+		PART_HDR("Subject", "inner words", 2, true),
+	};
+	static struct cls_text t[] = {
+		TXT("Hello Hello w\xc3\xb6rld \xff\xfe\xfd \xfe\xfd caf\xc3\xa9 "
+		    "___ end. "
+		    "abcdefghijklmnopqrstuvwxyzabcd "   /* 30: kept */
+		    "abcdefghijklmnopqrstuvwxyzabcde"), /* 31: dropped */
+	};
+	static struct cls_text u[] = {
+		TXT("http://www.example.com/path/to?x=1&y=two"),
+	};
+	static struct cls_text a[] = {
+		TXT("application/pdf"),
+		TXT("name:report 2024.pdf"),
+		TXT("name:"),
+	};
+	static const struct cls_msg m = {h, NELEM(h), t, NELEM(t), u, NELEM(u),
+	    a, NELEM(a), 3, 0, NULL};
+	static const char *const want[] = {
+		"subj:It's H", "subj:a.b.c H", "subj:hello H", "subj:$100 H",
+		"subj:don't H", "subj:abc H",
+		"from:Bob H", "from:bob H", "from:example.com H",
+		"rtrn:bounce H", "rtrn:ex.org H",
+		"to:alice H", "to:example.com H",
+		"rcvd:from H", "rcvd:mx.example.com H",
+		"head:Foo H",
+		"Hello x2", "w\xc3\xb6rld", "\xff\xfe\xfd", "caf\xc3\xa9", "end",
+		"abcdefghijklmnopqrstuvwxyzabcd",
+		"url:http", "url:www.example.com", "url:path", "url:to",
+		"url:x", "url:1", "url:y", "url:two",
+		"Subject", "inner", "words",
+		"ct:application/pdf", "fn:report 2024.pdf",
+	};
+
+	(void)state;
+	check_tokens("edgespam", &m, CLS_TOK_EDGESPAM, want, NELEM(want));
+}
+
+static void
+test_tok_sequence_and_bound(void **state)
+{
+	static struct cls_header h[] = {HDR("Subject", "x y")};
+	static struct cls_text t[] = {TXT("b a b")};
+	static const struct cls_msg m = {h, 1, t, 1, NULL, 0, NULL, 0, 1, 0,
+	    NULL};
+	struct cls_tok_opts o;
+	struct cls_tset *s;
+	const uint64_t *seq;
+	size_t n;
+
+	(void)state;
+	cls_tok_opts_default(&o, CLS_TOK_WORD);
+	s = cls_tset_new(100, false);
+	assert_int_equal(cls_tokenize(&m, &o, s), 0);
+	seq = cls_tset_seq(s, &n);
+	assert_int_equal(n, 3);
+	assert_true(seq[0] == cls_crc64("b", 1));
+	assert_true(seq[1] == cls_crc64("a", 1));
+	assert_true(seq[2] == cls_crc64("b", 1));
+	assert_int_equal(cls_tset_find(s, cls_crc64("Subject*x", 9))->flags,
+	    CLS_TF_HEADER);
+	cls_tset_free(s);
+
+	/* a full set: still success, the rest counted as dropped */
+	s = cls_tset_new(2, false);
+	assert_int_equal(cls_tokenize(&m1, &o, s), 0);
+	assert_int_equal(cls_tset_len(s), 2);
+	assert_true(cls_tset_dropped(s) > 0);
+	cls_tset_free(s);
+}
+
+/* Every allocation failure gives ES_ENOMEM and no leak (ASan checks). */
+static void
+test_tok_alloc_failure(void **state)
+{
+	static const enum cls_tokenizer kinds[] = {CLS_TOK_WORD, CLS_TOK_CHAIN,
+	    CLS_TOK_OSB, CLS_TOK_EDGESPAM};
+	struct cls_tok_opts o;
+	struct cls_tset *s;
+	size_t k, want;
+	long n;
+	int rc;
+
+	(void)state;
+	for (k = 0; k < NELEM(kinds); k++) {
+		cls_tok_opts_default(&o, kinds[k]);
+		s = cls_tset_new(1000, true);
+		assert_int_equal(cls_tokenize(&m1, &o, s), 0);
+		want = cls_tset_len(s);
+		cls_tset_free(s);
+		for (n = 0;; n++) {
+			s = cls_tset_new(1000, true);
+			assert_non_null(s);
+			es_alloc_fail_after(n);
+			rc = cls_tokenize(&m1, &o, s);
+			es_alloc_fail_after(-1);
+			cls_tset_free(s);
+			if (rc == 0)
+				break;
+			assert_int_equal(rc, ES_ENOMEM);
+		}
+		assert_true(n > 0);
+		assert_true(want > 0);
+	}
+}
+
+static void
+test_sender_token(void **state)
+{
+	static struct cls_header h1[] = {
+		HDR("Subject", "hi"),
+		HDR("From", "  bob@example.com \t"),
+		HDR("From", "second@example.com"),
+	};
+	static struct cls_header h2[] = {
+		HDR("from", "bob@example.com"),
+	};
+	static struct cls_header h3[] = {
+		PART_HDR("From", "bob@example.com", 1, false),
+		PART_HDR("From", "bob@example.com", 0, true),
+		HDR("Sender", "bob@example.com"),
+	};
+	static struct cls_header h4[] = {HDR("From", "  ")};
+	struct cls_msg m = {h1, NELEM(h1), NULL, 0, NULL, 0, NULL, 0, 1, 0,
+	    NULL};
+	uint64_t id = 0;
+
+	(void)state;
+	assert_int_equal(cls_sender_token(&m, &id), 0);
+	assert_true(id == 17841052940628814106ULL);
+	m.hdrs = h2;
+	m.nhdrs = NELEM(h2);
+	id = 0;
+	assert_int_equal(cls_sender_token(&m, &id), 0);
+	assert_true(id == 17841052940628814106ULL);
+	m.hdrs = h3;
+	m.nhdrs = NELEM(h3);
+	assert_int_equal(cls_sender_token(&m, &id), ES_ENOTFOUND);
+	m.hdrs = h4;
+	m.nhdrs = NELEM(h4);
+	assert_int_equal(cls_sender_token(&m, &id), ES_ENOTFOUND);
+	m.hdrs = NULL;
+	m.nhdrs = 0;
+	assert_int_equal(cls_sender_token(&m, &id), ES_ENOTFOUND);
+}
+
+static void
+test_tokenizer_names_and_defaults(void **state)
+{
+	static const struct {
+		const char *name;
+		enum cls_tokenizer kind;
+		size_t min_len, max_len;
+	} c[] = {
+		{"word", CLS_TOK_WORD, 1, 49},
+		{"chain", CLS_TOK_CHAIN, 1, 49},
+		{"osb", CLS_TOK_OSB, 1, 49},
+		{"edgespam", CLS_TOK_EDGESPAM, 3, 30},
+	};
+	struct cls_tok_opts o;
+	enum cls_tokenizer kind;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < NELEM(c); k++) {
+		kind = CLS_TOK_WORD;
+		assert_int_equal(cls_tokenizer_parse(c[k].name, &kind), 0);
+		if (kind != c[k].kind)
+			fail_msg("case %s: got kind %d, want %d", c[k].name,
+			    (int)kind, (int)c[k].kind);
+		assert_string_equal(cls_tokenizer_name(c[k].kind), c[k].name);
+		cls_tok_opts_default(&o, c[k].kind);
+		assert_int_equal(o.kind, c[k].kind);
+		assert_int_equal(o.min_len, c[k].min_len);
+		assert_int_equal(o.max_len, c[k].max_len);
+		assert_false(o.skip_numbers);
+	}
+	assert_int_equal(cls_tokenizer_parse("sbph", &kind), ES_EINVAL);
+	assert_int_equal(cls_tokenizer_parse("", &kind), ES_EINVAL);
+	assert_int_equal(cls_tokenizer_parse("OSB ", &kind), ES_EINVAL);
+}
+
 int
 main(void)
 {
@@ -299,6 +747,15 @@ main(void)
 		cmocka_unit_test(test_tset_bound_and_seq),
 		cmocka_unit_test(test_tset_sort),
 		cmocka_unit_test(test_tset_alloc_failure),
+		cmocka_unit_test(test_tok_word),
+		cmocka_unit_test(test_tok_chain),
+		cmocka_unit_test(test_tok_osb),
+		cmocka_unit_test(test_tok_dspam_options),
+		cmocka_unit_test(test_tok_edgespam),
+		cmocka_unit_test(test_tok_sequence_and_bound),
+		cmocka_unit_test(test_tok_alloc_failure),
+		cmocka_unit_test(test_sender_token),
+		cmocka_unit_test(test_tokenizer_names_and_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
