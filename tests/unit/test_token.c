@@ -43,16 +43,16 @@ test_crc_golden(void **state)
 		const char *text;
 		uint64_t want;
 	} c[] = {
-		{"a", 6606780653352517632ULL},
-		{"viagra", 6625426497525293056ULL},
-		{"Subject*viagra", 10781897277360523175ULL},
-		{"free+money", 7145343936025398573ULL},
-		{"click+#+here", 5796069505325394181ULL},
-		{"Url*example", 12218962955328085320ULL},
-		{"From*bob@example.com", 17841052940628814106ULL},
-		{"$$CONTROL$$", 11624422384514212933ULL},
-		{"123456789", 0x46A5A9388A5BEFFEULL},
-		{"", 0},
+	    {"a", 6606780653352517632ULL},
+	    {"viagra", 6625426497525293056ULL},
+	    {"Subject*viagra", 10781897277360523175ULL},
+	    {"free+money", 7145343936025398573ULL},
+	    {"click+#+here", 5796069505325394181ULL},
+	    {"Url*example", 12218962955328085320ULL},
+	    {"From*bob@example.com", 17841052940628814106ULL},
+	    {"$$CONTROL$$", 11624422384514212933ULL},
+	    {"123456789", 0x46A5A9388A5BEFFEULL},
+	    {"", 0},
 	};
 	size_t k;
 	uint64_t got;
@@ -111,8 +111,8 @@ test_tset_counts_flags_text(void **state)
 	assert_string_equal(cls_tset_items(s)[1].text, "viagra");
 	/* flag an existing id; an unknown one is ENOTFOUND */
 	assert_int_equal(cls_tset_flag(s, id_a, CLS_TF_SENDER), 0);
-	assert_int_equal(cls_tset_find(s, id_a)->flags,
-	    CLS_TF_HEADER | CLS_TF_SENDER);
+	assert_int_equal(
+	    cls_tset_find(s, id_a)->flags, CLS_TF_HEADER | CLS_TF_SENDER);
 	assert_int_equal(cls_tset_flag(s, 12345, CLS_TF_SENDER), ES_ENOTFOUND);
 	assert_null(cls_tset_find(s, 12345));
 	/* add_id: counts, keeps the first text, no flags */
@@ -270,7 +270,8 @@ test_tset_alloc_failure(void **state)
 			rc = cls_tset_add(s, w, strlen(w));
 			if (rc == ES_ENOMEM) {
 				done = false;
-				/* unchanged: the id is absent, earlier ones stay */
+				/* unchanged: the id is absent, earlier ones
+				 * stay */
 				assert_null(
 				    cls_tset_find(s, cls_crc64(w, strlen(w))));
 				assert_int_equal(cls_tset_len(s), added);
@@ -291,9 +292,18 @@ test_tset_alloc_failure(void **state)
 }
 
 /* Message building: header fields and text lists by hand. */
-#define HDR(n, v) {(n), sizeof(n) - 1, (v), sizeof(v) - 1, 0, false}
-#define PART_HDR(n, v, p, e) {(n), sizeof(n) - 1, (v), sizeof(v) - 1, (p), (e)}
-#define TXT(s) {(s), sizeof(s) - 1, 0}
+#define HDR(n, v)                                                              \
+	{                                                                      \
+		(n), sizeof(n) - 1, (v), sizeof(v) - 1, 0, false               \
+	}
+#define PART_HDR(n, v, p, e)                                                   \
+	{                                                                      \
+		(n), sizeof(n) - 1, (v), sizeof(v) - 1, (p), (e)               \
+	}
+#define TXT(s)                                                                 \
+	{                                                                      \
+		(s), sizeof(s) - 1, 0                                          \
+	}
 
 /* cmp_str - qsort order of C strings (bytes as unsigned). */
 static int
@@ -394,42 +404,60 @@ id_in(const struct cls_msg *msg, enum cls_tokenizer kind, uint64_t id)
 
 /* The message most tokenizer tests share. */
 static struct cls_header m1_hdrs[] = {
-	HDR("Subject", "free viagra now"),
-	HDR("From", "Bob <bob@example.com>"),
-	HDR("X-DSPAM-Result", "Innocent"),
-	HDR("x-dspam-signature", "abcdef"),
-	PART_HDR("Content-Type", "text/plain", 1, false),
-	PART_HDR("Subject", "inner words", 2, true),
+    HDR("Subject", "free viagra now"),
+    HDR("From", "Bob <bob@example.com>"),
+    HDR("X-DSPAM-Result", "Innocent"),
+    HDR("x-dspam-signature", "abcdef"),
+    PART_HDR("Content-Type", "text/plain", 1, false),
+    PART_HDR("Subject", "inner words", 2, true),
 };
 static struct cls_text m1_texts[] = {
-	TXT("Click here, click HERE!!! 12 caf\xc3\xa9"),
+    TXT("Click here, click HERE!!! 12 caf\xc3\xa9"),
 };
 static struct cls_text m1_urls[] = {
-	TXT("http://www.example.com/a.b"),
+    TXT("http://www.example.com/a.b"),
 };
 static struct cls_text m1_attach[] = {
-	TXT("application/pdf"),
-	TXT("name:report.pdf"),
+    TXT("application/pdf"),
+    TXT("name:report.pdf"),
 };
 static const struct cls_msg m1 = {m1_hdrs, NELEM(m1_hdrs), m1_texts,
-    NELEM(m1_texts), m1_urls, NELEM(m1_urls), m1_attach, NELEM(m1_attach),
-    3, 0, NULL};
+    NELEM(m1_texts), m1_urls, NELEM(m1_urls), m1_attach, NELEM(m1_attach), 3, 0,
+    NULL};
 
 static void
 test_tok_word(void **state)
 {
 	static const char *const want[] = {
-		"Subject*free H", "Subject*viagra H", "Subject*now H",
-		/* header delimiters keep '.' */
-		"From*Bob H", "From*<bob H", "From*example.com> H",
-		/* URL pieces on the body delimiters ('/' is not one) */
-		"Url*http", "Url*//www", "Url*example", "Url*com/a", "Url*b",
-		/* body: no case folding, '!' runs shortened, 8-bit kept */
-		"Click", "here", "click", "HERE!", "12", "caf\xc3\xa9",
-		/* embedded message header: body text */
-		"Subject", "inner", "words",
-		/* part descriptions: body words */
-		"application/pdf", "name", "report", "pdf",
+	    "Subject*free H",
+	    "Subject*viagra H",
+	    "Subject*now H",
+	    /* header delimiters keep '.' */
+	    "From*Bob H",
+	    "From*<bob H",
+	    "From*example.com> H",
+	    /* URL pieces on the body delimiters ('/' is not one) */
+	    "Url*http",
+	    "Url*//www",
+	    "Url*example",
+	    "Url*com/a",
+	    "Url*b",
+	    /* body: no case folding, '!' runs shortened, 8-bit kept */
+	    "Click",
+	    "here",
+	    "click",
+	    "HERE!",
+	    "12",
+	    "caf\xc3\xa9",
+	    /* embedded message header: body text */
+	    "Subject",
+	    "inner",
+	    "words",
+	    /* part descriptions: body words */
+	    "application/pdf",
+	    "name",
+	    "report",
+	    "pdf",
 	};
 
 	(void)state;
@@ -442,17 +470,43 @@ static void
 test_tok_chain(void **state)
 {
 	static const char *const want[] = {
-		"Subject*free H", "Subject*viagra H", "Subject*now H",
-		"Subject*free+viagra H", "Subject*viagra+now H",
-		"From*Bob H", "From*<bob H", "From*example.com> H",
-		"From*Bob+<bob H", "From*<bob+example.com> H",
-		"Url*http", "Url*//www", "Url*example", "Url*com/a", "Url*b",
-		"Click", "here", "click", "HERE!", "12", "caf\xc3\xa9",
-		"Click+here", "here+click", "click+HERE!", "HERE!+12",
-		"12+caf\xc3\xa9",
-		"Subject", "inner", "words", "Subject+inner", "inner+words",
-		"application/pdf", "name", "report", "pdf", "name+report",
-		"report+pdf",
+	    "Subject*free H",
+	    "Subject*viagra H",
+	    "Subject*now H",
+	    "Subject*free+viagra H",
+	    "Subject*viagra+now H",
+	    "From*Bob H",
+	    "From*<bob H",
+	    "From*example.com> H",
+	    "From*Bob+<bob H",
+	    "From*<bob+example.com> H",
+	    "Url*http",
+	    "Url*//www",
+	    "Url*example",
+	    "Url*com/a",
+	    "Url*b",
+	    "Click",
+	    "here",
+	    "click",
+	    "HERE!",
+	    "12",
+	    "caf\xc3\xa9",
+	    "Click+here",
+	    "here+click",
+	    "click+HERE!",
+	    "HERE!+12",
+	    "12+caf\xc3\xa9",
+	    "Subject",
+	    "inner",
+	    "words",
+	    "Subject+inner",
+	    "inner+words",
+	    "application/pdf",
+	    "name",
+	    "report",
+	    "pdf",
+	    "name+report",
+	    "report+pdf",
 	};
 	struct cls_text t[] = {TXT("free money")};
 	struct cls_msg m = {NULL, 0, t, 1, NULL, 0, NULL, 0, 1, 0, NULL};
@@ -466,37 +520,69 @@ static void
 test_tok_osb(void **state)
 {
 	static struct cls_header h[] = {
-		HDR("Subject", "click here"),
-		HDR("To", "bob"), /* one word: no pair */
-		HDR("X-DSPAM-Result", "Spam Spam"),
+	    HDR("Subject", "click here"),
+	    HDR("To", "bob"), /* one word: no pair */
+	    HDR("X-DSPAM-Result", "Spam Spam"),
 	};
 	static struct cls_text t[] = {
-		TXT("a b c d e f"),
-		TXT("click x here"), /* a new window: no "f+click" */
+	    TXT("a b c d e f"),
+	    TXT("click x here"), /* a new window: no "f+click" */
 	};
-	static const struct cls_msg m = {h, NELEM(h), t, NELEM(t), NULL, 0,
-	    NULL, 0, 1, 0, NULL};
+	static const struct cls_msg m = {
+	    h, NELEM(h), t, NELEM(t), NULL, 0, NULL, 0, 1, 0, NULL};
 	static const char *const want[] = {
-		"Subject*click+here H",
-		"a+b", "b+c", "a+#+c", "c+d", "b+#+d", "a+#+#+d", "d+e",
-		"c+#+e", "b+#+#+e", "a+#+#+#+e", "e+f", "d+#+f", "c+#+#+f",
-		"b+#+#+#+f",
-		"click+x", "x+here", "click+#+here",
+	    "Subject*click+here H",
+	    "a+b",
+	    "b+c",
+	    "a+#+c",
+	    "c+d",
+	    "b+#+d",
+	    "a+#+#+d",
+	    "d+e",
+	    "c+#+e",
+	    "b+#+#+e",
+	    "a+#+#+#+e",
+	    "e+f",
+	    "d+#+f",
+	    "c+#+#+f",
+	    "b+#+#+#+f",
+	    "click+x",
+	    "x+here",
+	    "click+#+here",
 	};
 	static const char *const want_m1[] = {
-		"Subject*free+viagra H", "Subject*viagra+now H",
-		"Subject*free+#+now H",
-		"From*Bob+<bob H", "From*<bob+example.com> H",
-		"From*Bob+#+example.com> H",
-		"Url*http", "Url*//www", "Url*example", "Url*com/a", "Url*b",
-		/* no '!' shortening in OSB */
-		"Click+here", "here+click", "Click+#+click", "click+HERE!!!",
-		"here+#+HERE!!!", "Click+#+#+HERE!!!", "HERE!!!+12",
-		"click+#+12", "here+#+#+12", "Click+#+#+#+12",
-		"12+caf\xc3\xa9", "HERE!!!+#+caf\xc3\xa9",
-		"click+#+#+caf\xc3\xa9", "here+#+#+#+caf\xc3\xa9",
-		"Subject+inner", "Subject+#+words", "inner+words",
-		"name+report", "name+#+pdf", "report+pdf",
+	    "Subject*free+viagra H",
+	    "Subject*viagra+now H",
+	    "Subject*free+#+now H",
+	    "From*Bob+<bob H",
+	    "From*<bob+example.com> H",
+	    "From*Bob+#+example.com> H",
+	    "Url*http",
+	    "Url*//www",
+	    "Url*example",
+	    "Url*com/a",
+	    "Url*b",
+	    /* no '!' shortening in OSB */
+	    "Click+here",
+	    "here+click",
+	    "Click+#+click",
+	    "click+HERE!!!",
+	    "here+#+HERE!!!",
+	    "Click+#+#+HERE!!!",
+	    "HERE!!!+12",
+	    "click+#+12",
+	    "here+#+#+12",
+	    "Click+#+#+#+12",
+	    "12+caf\xc3\xa9",
+	    "HERE!!!+#+caf\xc3\xa9",
+	    "click+#+#+caf\xc3\xa9",
+	    "here+#+#+#+caf\xc3\xa9",
+	    "Subject+inner",
+	    "Subject+#+words",
+	    "inner+words",
+	    "name+report",
+	    "name+#+pdf",
+	    "report+pdf",
 	};
 
 	(void)state;
@@ -509,21 +595,28 @@ static void
 test_tok_dspam_options(void **state)
 {
 	static struct cls_text t[] = {
-		TXT("a 123 b12 1 "
-		    "x234567890123456789012345678901234567890123456789 "
-		    "y2345678901234567890123456789012345678901234567890"),
-		TXT("one\0two"),
+	    TXT("a 123 b12 1 "
+	        "x234567890123456789012345678901234567890123456789 "
+	        "y2345678901234567890123456789012345678901234567890"),
+	    TXT("one\0two"),
 	};
-	static const struct cls_msg m = {NULL, 0, t, NELEM(t), NULL, 0, NULL,
-	    0, 1, 0, NULL};
+	static const struct cls_msg m = {
+	    NULL, 0, t, NELEM(t), NULL, 0, NULL, 0, 1, 0, NULL};
 	static const char *const want_default[] = {
-		"a", "123", "b12", "1",
-		"x234567890123456789012345678901234567890123456789", /* 49 */
-		"one", "two",
+	    "a",
+	    "123",
+	    "b12",
+	    "1",
+	    "x234567890123456789012345678901234567890123456789", /* 49 */
+	    "one",
+	    "two",
 	};
 	static const char *const want_skip[] = {
-		"a", "b12", "x234567890123456789012345678901234567890123456789",
-		"one", "two",
+	    "a",
+	    "b12",
+	    "x234567890123456789012345678901234567890123456789",
+	    "one",
+	    "two",
 	};
 	struct cls_tok_opts o;
 
@@ -547,47 +640,69 @@ static void
 test_tok_edgespam(void **state)
 {
 	static struct cls_header h[] = {
-		HDR("Subject", "It's a.b.c hello... $100 3rd 3rdparty ab ok "
-		    "don't- --abc x'"),
-		HDR("From", "Bob <bob@example.com>"),
-		HDR("return-path", "<bounce@ex.org>"),
-		HDR("To", "alice@example.com"),
-		HDR("Received", "from mx.example.com by x"),
-		HDR("X-Mailer", "Foo 1.0"),
-		HDR("X-DSPAM-Result", "Spam"),
-		PART_HDR("Content-Type", "text/html", 1, false),
-		PART_HDR("Subject", "inner words", 2, true),
+	    HDR("Subject", "It's a.b.c hello... $100 3rd 3rdparty ab ok "
+	                   "don't- --abc x'"),
+	    HDR("From", "Bob <bob@example.com>"),
+	    HDR("return-path", "<bounce@ex.org>"),
+	    HDR("To", "alice@example.com"),
+	    HDR("Received", "from mx.example.com by x"),
+	    HDR("X-Mailer", "Foo 1.0"),
+	    HDR("X-DSPAM-Result", "Spam"),
+	    PART_HDR("Content-Type", "text/html", 1, false),
+	    PART_HDR("Subject", "inner words", 2, true),
 	};
 	static struct cls_text t[] = {
-		TXT("Hello Hello w\xc3\xb6rld \xff\xfe\xfd \xfe\xfd caf\xc3\xa9 "
-		    "___ end. "
-		    "abcdefghijklmnopqrstuvwxyzabcd "   /* 30: kept */
-		    "abcdefghijklmnopqrstuvwxyzabcde"), /* 31: dropped */
+	    TXT("Hello Hello w\xc3\xb6rld \xff\xfe\xfd \xfe\xfd caf\xc3\xa9 "
+	        "___ end. "
+	        "abcdefghijklmnopqrstuvwxyzabcd "   /* 30: kept */
+	        "abcdefghijklmnopqrstuvwxyzabcde"), /* 31: dropped */
 	};
 	static struct cls_text u[] = {
-		TXT("http://www.example.com/path/to?x=1&y=two"),
+	    TXT("http://www.example.com/path/to?x=1&y=two"),
 	};
 	static struct cls_text a[] = {
-		TXT("application/pdf"),
-		TXT("name:report 2024.pdf"),
-		TXT("name:"),
+	    TXT("application/pdf"),
+	    TXT("name:report 2024.pdf"),
+	    TXT("name:"),
 	};
-	static const struct cls_msg m = {h, NELEM(h), t, NELEM(t), u, NELEM(u),
-	    a, NELEM(a), 3, 0, NULL};
+	static const struct cls_msg m = {
+	    h, NELEM(h), t, NELEM(t), u, NELEM(u), a, NELEM(a), 3, 0, NULL};
 	static const char *const want[] = {
-		"subj:It's H", "subj:a.b.c H", "subj:hello H", "subj:$100 H",
-		"subj:don't H", "subj:abc H",
-		"from:Bob H", "from:bob H", "from:example.com H",
-		"rtrn:bounce H", "rtrn:ex.org H",
-		"to:alice H", "to:example.com H",
-		"rcvd:from H", "rcvd:mx.example.com H",
-		"head:Foo H",
-		"Hello x2", "w\xc3\xb6rld", "\xff\xfe\xfd", "caf\xc3\xa9", "end",
-		"abcdefghijklmnopqrstuvwxyzabcd",
-		"url:http", "url:www.example.com", "url:path", "url:to",
-		"url:x", "url:1", "url:y", "url:two",
-		"Subject", "inner", "words",
-		"ct:application/pdf", "fn:report 2024.pdf",
+	    "subj:It's H",
+	    "subj:a.b.c H",
+	    "subj:hello H",
+	    "subj:$100 H",
+	    "subj:don't H",
+	    "subj:abc H",
+	    "from:Bob H",
+	    "from:bob H",
+	    "from:example.com H",
+	    "rtrn:bounce H",
+	    "rtrn:ex.org H",
+	    "to:alice H",
+	    "to:example.com H",
+	    "rcvd:from H",
+	    "rcvd:mx.example.com H",
+	    "head:Foo H",
+	    "Hello x2",
+	    "w\xc3\xb6rld",
+	    "\xff\xfe\xfd",
+	    "caf\xc3\xa9",
+	    "end",
+	    "abcdefghijklmnopqrstuvwxyzabcd",
+	    "url:http",
+	    "url:www.example.com",
+	    "url:path",
+	    "url:to",
+	    "url:x",
+	    "url:1",
+	    "url:y",
+	    "url:two",
+	    "Subject",
+	    "inner",
+	    "words",
+	    "ct:application/pdf",
+	    "fn:report 2024.pdf",
 	};
 
 	(void)state;
@@ -599,8 +714,8 @@ test_tok_sequence_and_bound(void **state)
 {
 	static struct cls_header h[] = {HDR("Subject", "x y")};
 	static struct cls_text t[] = {TXT("b a b")};
-	static const struct cls_msg m = {h, 1, t, 1, NULL, 0, NULL, 0, 1, 0,
-	    NULL};
+	static const struct cls_msg m = {
+	    h, 1, t, 1, NULL, 0, NULL, 0, 1, 0, NULL};
 	struct cls_tok_opts o;
 	struct cls_tset *s;
 	const uint64_t *seq;
@@ -615,8 +730,8 @@ test_tok_sequence_and_bound(void **state)
 	assert_true(seq[0] == cls_crc64("b", 1));
 	assert_true(seq[1] == cls_crc64("a", 1));
 	assert_true(seq[2] == cls_crc64("b", 1));
-	assert_int_equal(cls_tset_find(s, cls_crc64("Subject*x", 9))->flags,
-	    CLS_TF_HEADER);
+	assert_int_equal(
+	    cls_tset_find(s, cls_crc64("Subject*x", 9))->flags, CLS_TF_HEADER);
 	cls_tset_free(s);
 
 	/* a full set: still success, the rest counted as dropped */
@@ -631,8 +746,8 @@ test_tok_sequence_and_bound(void **state)
 static void
 test_tok_alloc_failure(void **state)
 {
-	static const enum cls_tokenizer kinds[] = {CLS_TOK_WORD, CLS_TOK_CHAIN,
-	    CLS_TOK_OSB, CLS_TOK_EDGESPAM};
+	static const enum cls_tokenizer kinds[] = {
+	    CLS_TOK_WORD, CLS_TOK_CHAIN, CLS_TOK_OSB, CLS_TOK_EDGESPAM};
 	struct cls_tok_opts o;
 	struct cls_tset *s;
 	size_t k, want;
@@ -666,21 +781,21 @@ static void
 test_sender_token(void **state)
 {
 	static struct cls_header h1[] = {
-		HDR("Subject", "hi"),
-		HDR("From", "  bob@example.com \t"),
-		HDR("From", "second@example.com"),
+	    HDR("Subject", "hi"),
+	    HDR("From", "  bob@example.com \t"),
+	    HDR("From", "second@example.com"),
 	};
 	static struct cls_header h2[] = {
-		HDR("from", "bob@example.com"),
+	    HDR("from", "bob@example.com"),
 	};
 	static struct cls_header h3[] = {
-		PART_HDR("From", "bob@example.com", 1, false),
-		PART_HDR("From", "bob@example.com", 0, true),
-		HDR("Sender", "bob@example.com"),
+	    PART_HDR("From", "bob@example.com", 1, false),
+	    PART_HDR("From", "bob@example.com", 0, true),
+	    HDR("Sender", "bob@example.com"),
 	};
 	static struct cls_header h4[] = {HDR("From", "  ")};
-	struct cls_msg m = {h1, NELEM(h1), NULL, 0, NULL, 0, NULL, 0, 1, 0,
-	    NULL};
+	struct cls_msg m = {
+	    h1, NELEM(h1), NULL, 0, NULL, 0, NULL, 0, 1, 0, NULL};
 	uint64_t id = 0;
 
 	(void)state;
@@ -710,10 +825,10 @@ test_tokenizer_names_and_defaults(void **state)
 		enum cls_tokenizer kind;
 		size_t min_len, max_len;
 	} c[] = {
-		{"word", CLS_TOK_WORD, 1, 49},
-		{"chain", CLS_TOK_CHAIN, 1, 49},
-		{"osb", CLS_TOK_OSB, 1, 49},
-		{"edgespam", CLS_TOK_EDGESPAM, 3, 30},
+	    {"word", CLS_TOK_WORD, 1, 49},
+	    {"chain", CLS_TOK_CHAIN, 1, 49},
+	    {"osb", CLS_TOK_OSB, 1, 49},
+	    {"edgespam", CLS_TOK_EDGESPAM, 3, 30},
 	};
 	struct cls_tok_opts o;
 	enum cls_tokenizer kind;
@@ -738,24 +853,152 @@ test_tokenizer_names_and_defaults(void **state)
 	assert_int_equal(cls_tokenizer_parse("OSB ", &kind), ES_EINVAL);
 }
 
+/* cmp_tok - qsort order of tokens by id. */
+static int
+cmp_tok(const void *a, const void *b)
+{
+	uint64_t x = ((const struct cls_token *)a)->id;
+	uint64_t y = ((const struct cls_token *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Ids computed without texts (the fast path) equal ids of the texts. */
+static void
+test_tok_ids_without_text(void **state)
+{
+	static const enum cls_tokenizer kinds[] = {
+	    CLS_TOK_WORD, CLS_TOK_CHAIN, CLS_TOK_OSB, CLS_TOK_EDGESPAM};
+	struct cls_tok_opts o;
+	struct cls_tset *a, *b;
+	struct cls_token *ta, *tb;
+	size_t k, i, n;
+
+	(void)state;
+	for (k = 0; k < NELEM(kinds); k++) {
+		cls_tok_opts_default(&o, kinds[k]);
+		a = cls_tset_new(1000, true);
+		b = cls_tset_new(1000, false);
+		assert_int_equal(cls_tokenize(&m1, &o, a), 0);
+		assert_int_equal(cls_tokenize(&m1, &o, b), 0);
+		n = cls_tset_len(a);
+		assert_int_equal(cls_tset_len(b), n);
+		ta = malloc(n * sizeof(*ta));
+		tb = malloc(n * sizeof(*tb));
+		memcpy(ta, cls_tset_items(a), n * sizeof(*ta));
+		memcpy(tb, cls_tset_items(b), n * sizeof(*tb));
+		qsort(ta, n, sizeof(*ta), cmp_tok);
+		qsort(tb, n, sizeof(*tb), cmp_tok);
+		for (i = 0; i < n; i++)
+			if (ta[i].id != tb[i].id ||
+			    ta[i].count != tb[i].count ||
+			    ta[i].flags != tb[i].flags)
+				fail_msg("case %s: token %zu (%s) differs "
+				         "without texts",
+				    cls_tokenizer_name(kinds[k]), i,
+				    ta[i].text);
+		free(ta);
+		free(tb);
+		cls_tset_free(a);
+		cls_tset_free(b);
+	}
+}
+
+/* Long names and pieces: names cut at 127 bytes, texts at 255, and the
+ * id is that of the cut text, with or without kept texts. */
+static void
+test_tok_long_texts(void **state)
+{
+	char name[201], piece[301], wname[260], wpiece[260];
+	struct cls_header h[1];
+	struct cls_text u[1];
+	struct cls_msg m = {h, 1, NULL, 0, u, 1, NULL, 0, 1, 0, NULL};
+	struct cls_tok_opts o;
+	struct cls_tset *s;
+	size_t n;
+	int keep;
+
+	(void)state;
+	memset(name, 'N', 200);
+	name[200] = '\0';
+	memset(piece, 'p', 300);
+	piece[300] = '\0';
+	h[0] = (struct cls_header){name, 200, "word", 4, 0, false};
+	u[0] = (struct cls_text){piece, 300, 0};
+	/* 127 bytes of name, "*word" */
+	snprintf(wname, sizeof(wname), "%.127s*word", name);
+	/* "Url*" and 251 bytes of the piece */
+	snprintf(wpiece, sizeof(wpiece), "Url*%.251s", piece);
+	assert_int_equal(strlen(wpiece), 255);
+	for (keep = 0; keep < 2; keep++) {
+		cls_tok_opts_default(&o, CLS_TOK_WORD);
+		s = cls_tset_new(100, keep != 0);
+		assert_int_equal(cls_tokenize(&m, &o, s), 0);
+		n = cls_tset_len(s);
+		assert_int_equal(n, 2);
+		assert_non_null(cls_tset_find(s, cls_crc64(wname, 200)));
+		assert_non_null(cls_tset_find(s, cls_crc64(wpiece, 300)));
+		if (keep)
+			assert_string_equal(
+			    cls_tset_find(s, cls_crc64(wpiece, 300))->text,
+			    wpiece);
+		cls_tset_free(s);
+	}
+	/* an OSB pair cut at 255 bytes (words of 100 with max_len 100) */
+	{
+		char w1[101], w2[101], text[600], full[600];
+		struct cls_header hh[1];
+		struct cls_msg mm = {
+		    hh, 1, NULL, 0, NULL, 0, NULL, 0, 1, 0, NULL};
+
+		memset(w1, 'a', 100);
+		w1[100] = '\0';
+		memset(w2, 'b', 100);
+		w2[100] = '\0';
+		snprintf(text, sizeof(text), "%s %s %s", w1, w2, w1);
+		hh[0] = (struct cls_header){
+		    name, 200, text, strlen(text), 0, false};
+		/* 127 + 1 + 100 + 1 + 2 + 100 = 331 bytes, cut to 255 */
+		snprintf(full, sizeof(full), "%.127s*%s+#+%s", name, w1, w1);
+		assert_int_equal(strlen(full), 331);
+		for (keep = 0; keep < 2; keep++) {
+			const struct cls_token *t;
+
+			cls_tok_opts_default(&o, CLS_TOK_OSB);
+			o.max_len = 100;
+			s = cls_tset_new(100, keep != 0);
+			assert_int_equal(cls_tokenize(&mm, &o, s), 0);
+			assert_int_equal(cls_tset_len(s), 3);
+			t = cls_tset_find(s, cls_crc64(full, 255));
+			assert_non_null(t);
+			assert_null(cls_tset_find(s, cls_crc64(full, 331)));
+			if (keep)
+				assert_int_equal(t->len, 255);
+			cls_tset_free(s);
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc_golden),
-		cmocka_unit_test(test_tset_counts_flags_text),
-		cmocka_unit_test(test_tset_bound_and_seq),
-		cmocka_unit_test(test_tset_sort),
-		cmocka_unit_test(test_tset_alloc_failure),
-		cmocka_unit_test(test_tok_word),
-		cmocka_unit_test(test_tok_chain),
-		cmocka_unit_test(test_tok_osb),
-		cmocka_unit_test(test_tok_dspam_options),
-		cmocka_unit_test(test_tok_edgespam),
-		cmocka_unit_test(test_tok_sequence_and_bound),
-		cmocka_unit_test(test_tok_alloc_failure),
-		cmocka_unit_test(test_sender_token),
-		cmocka_unit_test(test_tokenizer_names_and_defaults),
+	    cmocka_unit_test(test_crc_golden),
+	    cmocka_unit_test(test_tset_counts_flags_text),
+	    cmocka_unit_test(test_tset_bound_and_seq),
+	    cmocka_unit_test(test_tset_sort),
+	    cmocka_unit_test(test_tset_alloc_failure),
+	    cmocka_unit_test(test_tok_word),
+	    cmocka_unit_test(test_tok_chain),
+	    cmocka_unit_test(test_tok_osb),
+	    cmocka_unit_test(test_tok_dspam_options),
+	    cmocka_unit_test(test_tok_edgespam),
+	    cmocka_unit_test(test_tok_sequence_and_bound),
+	    cmocka_unit_test(test_tok_alloc_failure),
+	    cmocka_unit_test(test_tok_ids_without_text),
+	    cmocka_unit_test(test_tok_long_texts),
+	    cmocka_unit_test(test_sender_token),
+	    cmocka_unit_test(test_tokenizer_names_and_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
