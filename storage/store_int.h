@@ -1,0 +1,134 @@
+/*
+ * store_int.h - what a storage driver implements, and the helpers the
+ * drivers share. Not for users of the store: they include store.h.
+ *
+ * store.c owns struct store, checks every argument, keeps track of the
+ * transaction state, wraps writes made outside a transaction in one of
+ * their own, converts times to days and runs the purge loop. A driver
+ * therefore only moves data: each operation below receives arguments
+ * that were already checked (non-NULL pointers, lengths within the
+ * bounds documented in store.c, deltas in strictly ascending order).
+ *
+ * Adding a driver (e.g. "mysql" in store_mysql.c): define a
+ * `const struct store_ops store_mysql_ops` and add one row to the driver
+ * table in store.c.
+ */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* DSPAM's control token, the id of "$$CONTROL$$": purge never deletes it. */
+#define STORE_CONTROL_TOKEN 11624422384514212933ULL
+
+/* Bounds of names and values, from DSPAM's MySQL column sizes. */
+#define STORE_USER_MAX 128   /* dspam_virtual_uids.username */
+#define STORE_SIG_ID_MAX 32  /* dspam_signature_data.signature */
+#define STORE_PREF_KEY_MAX 32  /* dspam_preferences.preference */
+#define STORE_PREF_VAL_MAX 64  /* dspam_preferences.value */
+#define STORE_DOMAIN_MAX 255 /* a DNS name is at most 253 characters */
+#define STORE_POLICY_MAX 255 /* edgespam_domain_policy.policy */
+
+#define STORE_ERR_MAX 512
+
+/* The purge rules, in the order store_purge() runs them. */
+enum store_purge_rule {
+	STORE_PURGE_SIGNATURES, /* signatures: created_on < cutoff */
+	STORE_PURGE_UNUSED,     /* tokens: last_hit < cutoff */
+	STORE_PURGE_RARE,       /* tokens: 2*innocent + spam < 5 */
+	STORE_PURGE_SINGLE      /* tokens: exactly one hit in total */
+};
+
+enum store_tx {
+	STORE_TX_NONE,
+	STORE_TX_READ,
+	STORE_TX_WRITE
+};
+
+/*
+ * A driver's operations. Days are days since 1970-01-01 (UTC), already
+ * computed from the caller's time_t. Every function returns 0 or an
+ * es_err code and, on failure, sets the message with store_seterr().
+ */
+struct store_ops {
+	const char *name;
+	/* open - set st->st_drv; on failure free what was made. */
+	int (*open)(struct store *st, const struct store_params *p);
+	/* close - free st->st_drv (a transaction still open is rolled back). */
+	void (*close)(struct store *st);
+	int (*begin)(struct store *st, bool write);
+	/* commit - on failure the transaction has been rolled back. */
+	int (*commit)(struct store *st);
+	/* rollback - must not fail. */
+	void (*rollback)(struct store *st);
+
+	int (*user_uid)(struct store *st, const char *name, bool create,
+	    uint32_t *uid);
+	int (*users)(struct store *st, store_user_fn *fn, void *arg);
+
+	int (*tokens_get)(struct store *st, uint32_t uid,
+	    struct store_token *toks, size_t n);
+	int (*tokens_put)(struct store *st, uint32_t uid,
+	    const struct store_delta *d, size_t n, int32_t day);
+
+	int (*totals_get)(struct store *st, uint32_t uid,
+	    struct store_totals *t);
+	int (*totals_add)(struct store *st, uint32_t uid,
+	    const struct store_totals *delta);
+
+	int (*sig_put)(struct store *st, uint32_t uid, const char *id,
+	    const void *data, size_t len, int32_t day);
+	int (*sig_get)(struct store *st, uint32_t uid, const char *id,
+	    void **data, size_t *len);
+	int (*sig_delete)(struct store *st, uint32_t uid, const char *id);
+
+	/* pref_get - the whole value as a copy the caller frees (es_free). */
+	int (*pref_get)(struct store *st, uint32_t uid, const char *key,
+	    char **val);
+	int (*pref_set)(struct store *st, uint32_t uid, const char *key,
+	    const char *val);
+	int (*prefs)(struct store *st, uint32_t uid, store_pair_fn *fn,
+	    void *arg);
+
+	int (*domain_get)(struct store *st, const char *domain, char **policy);
+	int (*domain_set)(struct store *st, const char *domain,
+	    const char *policy);
+	int (*domains)(struct store *st, store_pair_fn *fn, void *arg);
+
+	/*
+	 * purge_batch - delete at most `batch` rows that rule selects with
+	 * a date before cutoff (never the control token); *deleted gets
+	 * the count. Called inside a write transaction.
+	 */
+	int (*purge_batch)(struct store *st, enum store_purge_rule rule,
+	    int32_t cutoff, size_t batch, uint64_t *deleted);
+};
+
+/* The handle; drivers keep their state behind st_drv. */
+struct store {
+	const struct store_ops *st_ops;
+	void *st_drv;
+	enum store_tx st_tx;
+	char st_err[STORE_ERR_MAX];
+};
+
+extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_mem_ops;
+
+/* store_seterr - set the handle's message for the last failure. */
+void store_seterr(struct store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* store_day_iso - format day (days since epoch) as YYYY-MM-DD into buf. */
+void store_day_iso(int32_t day, char buf[11]);
+/*
+ * store_iso_day - parse YYYY-MM-DD (more text after it, e.g. a time, is
+ * ignored) into days since epoch; ES_EPARSE when it is not such a date.
+ */
+int store_iso_day(const char *s, int32_t *day);
+
+#endif

@@ -1,0 +1,827 @@
+/*
+ * store_sqlite.c - the "sqlite" store driver: all users in one SQLite
+ * database file, with DSPAM's table and column names (sql/sqlite/
+ * schema.sql, compiled in).
+ *
+ * Open creates the file if needed (mode 0600; SQLite gives its -wal and
+ * -shm files the same mode), applies the schema (CREATE ... IF NOT
+ * EXISTS, so every open may do it), and sets WAL journaling,
+ * synchronous = NORMAL (a power cut may lose the last transactions, never
+ * the database) and the busy timeout from store_params. Every statement
+ * is prepared once per handle: the fixed ones at open, the batched token
+ * reads on first use of each size, and all are reused; values are only
+ * ever bound, never written into SQL text.
+ *
+ * Representation: a token id is stored as INTEGER, the 64 bits of the
+ * unsigned id read as a signed integer; last_hit and created_on are ISO
+ * dates (YYYY-MM-DD, UTC) as DSPAM's MySQL DATE columns hold them;
+ * weight is REAL. A date the driver cannot read counts as day 0.
+ *
+ * Batched reads: tokens_get asks for up to TOK_CHUNK ids per statement,
+ * "... WHERE uid = ? AND token IN (?, ...)", with one statement for each
+ * power-of-two count of placeholders (unused places repeat an id), and
+ * matches the rows back to the caller's array by binary search when the
+ * chunk is sorted, by a scan of the chunk otherwise.
+ *
+ * Errors: SQLITE_BUSY and SQLITE_LOCKED (another handle holds the lock
+ * longer than the busy timeout) are ES_ETRANSIENT, SQLITE_NOMEM is
+ * ES_ENOMEM, anything else ES_ESTORE; the message names the operation
+ * and carries SQLite's own text. SQLite's own allocations do not go
+ * through es_alloc. One thread per handle (the connection is opened
+ * without SQLite's mutexes).
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "es_alloc.h"
+#include "es_err.h"
+#include "store_int.h"
+
+static const char schema_sql[] =
+#include "sql_sqlite_schema.h"
+    ;
+
+/* Ids per batched read; 2^TOK_LEVELS-1 = TOK_CHUNK. */
+#define TOK_CHUNK 256
+#define TOK_LEVELS 9
+
+enum sq_stmt {
+	S_BEGIN_W,
+	S_BEGIN_R,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_USER_INS,
+	S_USER_SEL,
+	S_USERS,
+	S_TOK_PUT,
+	S_TOT_GET,
+	S_TOT_ADD,
+	S_SIG_PUT,
+	S_SIG_GET,
+	S_SIG_DEL,
+	S_PREF_GET,
+	S_PREF_SET,
+	S_PREF_DEL,
+	S_PREFS,
+	S_DOM_GET,
+	S_DOM_SET,
+	S_DOM_DEL,
+	S_DOMS,
+	S_PURGE_SIG,
+	S_PURGE_UNUSED,
+	S_PURGE_RARE,
+	S_PURGE_SINGLE,
+	S_COUNT
+};
+
+#define TOTALS_COLS                                                         \
+	"spam_learned, innocent_learned, spam_misclassified, "              \
+	"innocent_misclassified, spam_corpusfed, innocent_corpusfed, "      \
+	"spam_classified, innocent_classified"
+#define PURGE_TOKENS                                                        \
+	"DELETE FROM dspam_token_data WHERE (uid, token) IN "               \
+	"(SELECT uid, token FROM dspam_token_data "                         \
+	"WHERE last_hit < ?1 AND token <> ?3"
+
+static const char *const sq_sql[S_COUNT] = {
+	[S_BEGIN_W] = "BEGIN IMMEDIATE",
+	[S_BEGIN_R] = "BEGIN DEFERRED",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_USER_INS] =
+	    "INSERT OR IGNORE INTO dspam_virtual_uids (username) VALUES (?1)",
+	[S_USER_SEL] = "SELECT uid FROM dspam_virtual_uids WHERE username = ?1",
+	[S_USERS] = "SELECT uid, username FROM dspam_virtual_uids ORDER BY uid",
+	[S_TOK_PUT] =
+	    "INSERT INTO dspam_token_data "
+	    "(uid, token, spam_hits, innocent_hits, last_hit, weight) "
+	    "VALUES (?1, ?2, max(?3, 0), max(?4, 0), ?5, ?6) "
+	    "ON CONFLICT (uid, token) DO UPDATE SET "
+	    "spam_hits = max(spam_hits + ?3, 0), "
+	    "innocent_hits = max(innocent_hits + ?4, 0), "
+	    "last_hit = ?5, weight = weight + ?6",
+	[S_TOT_GET] = "SELECT " TOTALS_COLS " FROM dspam_stats WHERE uid = ?1",
+	[S_TOT_ADD] =
+	    "INSERT INTO dspam_stats (uid, " TOTALS_COLS ") VALUES (?1, "
+	    "max(?2, 0), max(?3, 0), max(?4, 0), max(?5, 0), max(?6, 0), "
+	    "max(?7, 0), max(?8, 0), max(?9, 0)) "
+	    "ON CONFLICT (uid) DO UPDATE SET "
+	    "spam_learned = max(spam_learned + ?2, 0), "
+	    "innocent_learned = max(innocent_learned + ?3, 0), "
+	    "spam_misclassified = max(spam_misclassified + ?4, 0), "
+	    "innocent_misclassified = max(innocent_misclassified + ?5, 0), "
+	    "spam_corpusfed = max(spam_corpusfed + ?6, 0), "
+	    "innocent_corpusfed = max(innocent_corpusfed + ?7, 0), "
+	    "spam_classified = max(spam_classified + ?8, 0), "
+	    "innocent_classified = max(innocent_classified + ?9, 0)",
+	[S_SIG_PUT] =
+	    "INSERT INTO dspam_signature_data "
+	    "(uid, signature, data, length, created_on) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (uid, signature) DO UPDATE SET "
+	    "data = excluded.data, length = excluded.length, "
+	    "created_on = excluded.created_on",
+	[S_SIG_GET] = "SELECT data FROM dspam_signature_data "
+		      "WHERE uid = ?1 AND signature = ?2",
+	[S_SIG_DEL] = "DELETE FROM dspam_signature_data "
+		      "WHERE uid = ?1 AND signature = ?2",
+	[S_PREF_GET] = "SELECT value FROM dspam_preferences "
+		       "WHERE uid = ?1 AND preference = ?2",
+	[S_PREF_SET] = "INSERT INTO dspam_preferences (uid, preference, value) "
+		       "VALUES (?1, ?2, ?3) ON CONFLICT (uid, preference) "
+		       "DO UPDATE SET value = excluded.value",
+	[S_PREF_DEL] = "DELETE FROM dspam_preferences "
+		       "WHERE uid = ?1 AND preference = ?2",
+	[S_PREFS] = "SELECT preference, value FROM dspam_preferences "
+		    "WHERE uid = ?1 ORDER BY preference",
+	[S_DOM_GET] = "SELECT policy FROM edgespam_domain_policy "
+		      "WHERE domain = ?1",
+	[S_DOM_SET] = "INSERT INTO edgespam_domain_policy (domain, policy) "
+		      "VALUES (?1, ?2) ON CONFLICT (domain) "
+		      "DO UPDATE SET policy = excluded.policy",
+	[S_DOM_DEL] = "DELETE FROM edgespam_domain_policy WHERE domain = ?1",
+	[S_DOMS] = "SELECT domain, policy FROM edgespam_domain_policy "
+		   "ORDER BY domain",
+	[S_PURGE_SIG] = "DELETE FROM dspam_signature_data WHERE rowid IN "
+			"(SELECT rowid FROM dspam_signature_data "
+			"WHERE created_on < ?1 LIMIT ?2)",
+	[S_PURGE_UNUSED] = PURGE_TOKENS " LIMIT ?2)",
+	[S_PURGE_RARE] = PURGE_TOKENS
+	    " AND innocent_hits * 2 + spam_hits < 5 LIMIT ?2)",
+	[S_PURGE_SINGLE] = PURGE_TOKENS
+	    " AND ((spam_hits = 1 AND innocent_hits = 0) OR "
+	    "(spam_hits = 0 AND innocent_hits = 1)) LIMIT ?2)",
+};
+
+struct sq_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+	sqlite3_stmt *get[TOK_LEVELS]; /* level k: 2^k ids; lazily */
+};
+
+/* drv - the driver state of st. */
+static struct sq_store *
+drv(struct store *st)
+{
+	return st->st_drv;
+}
+
+/* map - an es_err code for an SQLite result code. */
+static int
+map(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ES_ETRANSIENT;
+	case SQLITE_NOMEM:
+		return ES_ENOMEM;
+	default:
+		return ES_ESTORE;
+	}
+}
+
+/* fail - record SQLite's message for what and map rc. */
+static int
+fail(struct store *st, int rc, const char *what)
+{
+	sqlite3 *db = drv(st) != NULL ? drv(st)->db : NULL;
+
+	store_seterr(st, "sqlite: %s: %s", what,
+	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	return map(rc);
+}
+
+/* run - step s to its end (rows are ignored) and reset it. */
+static int
+run(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		rc = fail(st, rc, what);
+		sqlite3_reset(s);
+		return rc;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* bind_text - bind a string the caller keeps until the reset. */
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* col_text - a column as text, "" for NULL. */
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+/* col_count - a count column, negative values read as 0. */
+static uint64_t
+col_count(sqlite3_stmt *s, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(s, i);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+/* plain_path - a file name, not ":memory:" or a "file:" URI. */
+static bool
+plain_path(const char *path)
+{
+	return path[0] != '\0' && path[0] != ':' &&
+	    strncmp(path, "file:", 5) != 0;
+}
+
+static void
+sq_close(struct store *st)
+{
+	struct sq_store *s = drv(st);
+
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	for (size_t i = 0; i < TOK_LEVELS; i++)
+		sqlite3_finalize(s->get[i]);
+	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(s->db);
+	es_free(s);
+	st->st_drv = NULL;
+}
+
+/* setup - schema, pragmas and statements of a freshly opened db. */
+static int
+setup(struct store *st, const char *path)
+{
+	struct sq_store *s = drv(st);
+	int rc;
+
+	rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
+		    NULL, NULL);
+	if (rc != SQLITE_OK) {
+		store_seterr(st, "sqlite: %s: schema: %s", path,
+		    sqlite3_errmsg(s->db));
+		return map(rc);
+	}
+	for (size_t i = 0; i < S_COUNT; i++) {
+		rc = sqlite3_prepare_v3(s->db, sq_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			store_seterr(st, "sqlite: %s: prepare %zu: %s", path, i,
+			    sqlite3_errmsg(s->db));
+			return map(rc);
+		}
+	}
+	return 0;
+}
+
+static int
+sq_open(struct store *st, const struct store_params *p)
+{
+	struct sq_store *s;
+	int fd, rc;
+
+	if (p->path == NULL || p->path[0] == '\0') {
+		store_seterr(st, "sqlite: no database path given");
+		return ES_EINVAL;
+	}
+	/* Create it ourselves so that it gets mode 0600, not the umask's. */
+	if (plain_path(p->path)) {
+		fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			store_seterr(st, "sqlite: cannot open %s: %s", p->path,
+			    strerror(errno));
+			return errno == EAGAIN || errno == EINTR ?
+			    ES_ETRANSIENT : ES_ESTORE;
+		}
+		close(fd);
+	}
+	s = es_calloc(1, sizeof(*s));
+	if (s == NULL) {
+		store_seterr(st, "sqlite: out of memory");
+		return ES_ENOMEM;
+	}
+	st->st_drv = s;
+	rc = sqlite3_open_v2(p->path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		store_seterr(st, "sqlite: cannot open %s: %s", p->path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) :
+				    sqlite3_errstr(rc));
+		rc = map(rc);
+		sq_close(st);
+		return rc;
+	}
+	sqlite3_busy_timeout(s->db, (int)(p->busy_timeout_ms > INT32_MAX ?
+		INT32_MAX : p->busy_timeout_ms));
+	if ((rc = setup(st, p->path)) != 0) {
+		sq_close(st);
+		return rc;
+	}
+	return 0;
+}
+
+static int
+sq_begin(struct store *st, bool write)
+{
+	return run(st, drv(st)->stmt[write ? S_BEGIN_W : S_BEGIN_R],
+	    write ? "begin (write)" : "begin");
+}
+
+static void
+sq_rollback(struct store *st)
+{
+	struct sq_store *s = drv(st);
+
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_step(s->stmt[S_ROLLBACK]);
+		sqlite3_reset(s->stmt[S_ROLLBACK]);
+	}
+}
+
+static int
+sq_commit(struct store *st)
+{
+	int rc = run(st, drv(st)->stmt[S_COMMIT], "commit");
+
+	if (rc != 0)
+		sq_rollback(st);
+	return rc;
+}
+
+/* user_select - the uid of name, ES_ENOTFOUND if none. */
+static int
+user_select(struct store *st, const char *name, uint32_t *uid)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_USER_SEL];
+	sqlite3_int64 v;
+	int rc;
+
+	bind_text(q, 1, name);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(q);
+		store_seterr(st, "no user \"%.128s\"", name);
+		return ES_ENOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = fail(st, rc, "user lookup");
+		sqlite3_reset(q);
+		return rc;
+	}
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (v < 0 || v > UINT32_MAX) {
+		store_seterr(st, "sqlite: uid %lld of \"%.128s\" out of range",
+		    (long long)v, name);
+		return ES_ESTORE;
+	}
+	*uid = (uint32_t)v;
+	return 0;
+}
+
+static int
+sq_user_uid(struct store *st, const char *name, bool create, uint32_t *uid)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_USER_INS];
+	int rc;
+
+	if (create) {
+		bind_text(q, 1, name);
+		if ((rc = run(st, q, "user create")) != 0)
+			return rc;
+	}
+	return user_select(st, name, uid);
+}
+
+static int
+sq_users(struct store *st, store_user_fn *fn, void *arg)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_USERS];
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn((uint32_t)sqlite3_column_int64(q, 0), col_text(q, 1),
+			arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	if (rc != SQLITE_DONE)
+		rc = fail(st, rc, "user list");
+	else
+		rc = 0;
+	sqlite3_reset(q);
+	return rc;
+}
+
+/* get_stmt - the read statement with 2^level ids, prepared on first use. */
+static int
+get_stmt(struct store *st, int level, sqlite3_stmt **out)
+{
+	struct sq_store *s = drv(st);
+	char sql[128 + 2 * TOK_CHUNK];
+	size_t ids = (size_t)1 << level, off;
+	int rc;
+
+	if (s->get[level] == NULL) {
+		off = (size_t)snprintf(sql, sizeof(sql),
+		    "SELECT token, spam_hits, innocent_hits, last_hit, weight "
+		    "FROM dspam_token_data WHERE uid = ?1 AND token IN (");
+		if (off + 2 * ids + 1 >= sizeof(sql))
+			return ES_EINTERNAL;
+		for (size_t i = 0; i < ids; i++) {
+			if (i > 0)
+				sql[off++] = ',';
+			sql[off++] = '?';
+		}
+		sql[off++] = ')';
+		sql[off] = '\0';
+		rc = sqlite3_prepare_v3(s->db, sql, (int)off,
+		    SQLITE_PREPARE_PERSISTENT, &s->get[level], NULL);
+		if (rc != SQLITE_OK)
+			return fail(st, rc, "prepare token read");
+	}
+	*out = s->get[level];
+	return 0;
+}
+
+/* fill - copy the current row of q into every toks[] entry of its id. */
+static void
+fill(sqlite3_stmt *q, struct store_token *toks, size_t n, bool sorted)
+{
+	uint64_t id = (uint64_t)sqlite3_column_int64(q, 0);
+	size_t lo = 0, hi = n;
+	int32_t day = 0;
+
+	if (sorted) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (toks[mid].token < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		hi = n;
+	}
+	if (store_iso_day(col_text(q, 3), &day) != 0)
+		day = 0;
+	for (size_t i = lo; i < hi; i++) {
+		if (toks[i].token != id) {
+			if (sorted)
+				break;
+			continue;
+		}
+		toks[i].spam_hits = col_count(q, 1);
+		toks[i].innocent_hits = col_count(q, 2);
+		toks[i].last_hit = day;
+		toks[i].weight = sqlite3_column_double(q, 4);
+	}
+}
+
+/* get_chunk - read n <= TOK_CHUNK tokens with one statement. */
+static int
+get_chunk(struct store *st, uint32_t uid, struct store_token *toks,
+    size_t n)
+{
+	sqlite3_stmt *q;
+	bool sorted = true;
+	int level = 0, rc;
+
+	while (((size_t)1 << level) < n)
+		level++;
+	if ((rc = get_stmt(st, level, &q)) != 0)
+		return rc;
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = toks[i - 1].token <= toks[i].token;
+	sqlite3_bind_int64(q, 1, uid);
+	for (size_t i = 0; i < ((size_t)1 << level); i++)
+		sqlite3_bind_int64(q, (int)i + 2,
+		    (sqlite3_int64)toks[i < n ? i : n - 1].token);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		fill(q, toks, n, sorted);
+	rc = rc == SQLITE_DONE ? 0 : fail(st, rc, "token read");
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+sq_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
+    size_t n)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		toks[i].spam_hits = 0;
+		toks[i].innocent_hits = 0;
+		toks[i].last_hit = 0;
+		toks[i].weight = 0.0;
+	}
+	for (size_t off = 0; off < n; off += TOK_CHUNK) {
+		size_t m = n - off < TOK_CHUNK ? n - off : TOK_CHUNK;
+
+		if ((rc = get_chunk(st, uid, toks + off, m)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+sq_tokens_put(struct store *st, uint32_t uid, const struct store_delta *d,
+    size_t n, int32_t day)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_TOK_PUT];
+	char date[11];
+	int rc;
+
+	store_day_iso(day, date);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(q, 1, uid);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)d[i].token);
+		sqlite3_bind_int64(q, 3, d[i].spam);
+		sqlite3_bind_int64(q, 4, d[i].innocent);
+		bind_text(q, 5, date);
+		sqlite3_bind_double(q, 6, d[i].weight);
+		if ((rc = run(st, q, "token write")) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+sq_totals_get(struct store *st, uint32_t uid, struct store_totals *t)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_TOT_GET];
+	int64_t *f[8] = {&t->spam_learned, &t->innocent_learned,
+	    &t->spam_misclassified, &t->innocent_misclassified,
+	    &t->spam_corpusfed, &t->innocent_corpusfed, &t->spam_classified,
+	    &t->innocent_classified};
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	sqlite3_bind_int64(q, 1, uid);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		for (int i = 0; i < 8; i++)
+			*f[i] = sqlite3_column_int64(q, i);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+						      fail(st, rc, "totals read");
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+sq_totals_add(struct store *st, uint32_t uid,
+    const struct store_totals *d)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_TOT_ADD];
+	const int64_t v[8] = {d->spam_learned, d->innocent_learned,
+	    d->spam_misclassified, d->innocent_misclassified,
+	    d->spam_corpusfed, d->innocent_corpusfed, d->spam_classified,
+	    d->innocent_classified};
+
+	sqlite3_bind_int64(q, 1, uid);
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_int64(q, i + 2, v[i]);
+	return run(st, q, "totals write");
+}
+
+static int
+sq_sig_put(struct store *st, uint32_t uid, const char *id,
+    const void *data, size_t len, int32_t day)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SIG_PUT];
+	char date[11];
+
+	if (len > INT32_MAX) {
+		store_seterr(st, "sqlite: signature of %zu bytes is too long",
+		    len);
+		return ES_EINVAL;
+	}
+	store_day_iso(day, date);
+	sqlite3_bind_int64(q, 1, uid);
+	bind_text(q, 2, id);
+	/* A NULL pointer would bind NULL, not an empty blob. */
+	sqlite3_bind_blob(q, 3, len > 0 ? data : "", (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)len);
+	bind_text(q, 5, date);
+	return run(st, q, "signature write");
+}
+
+static int
+sq_sig_get(struct store *st, uint32_t uid, const char *id, void **data,
+    size_t *len)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SIG_GET];
+	const void *b;
+	size_t n;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, uid);
+	bind_text(q, 2, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		b = sqlite3_column_blob(q, 0);
+		n = (size_t)sqlite3_column_bytes(q, 0);
+		*data = es_malloc(n > 0 ? n : 1);
+		if (*data == NULL) {
+			store_seterr(st, "sqlite: out of memory");
+			rc = ES_ENOMEM;
+		} else {
+			if (n > 0)
+				memcpy(*data, b, n);
+			*len = n;
+			rc = 0;
+		}
+	} else if (rc == SQLITE_DONE) {
+		store_seterr(st, "no signature \"%.32s\"", id);
+		rc = ES_ENOTFOUND;
+	} else {
+		rc = fail(st, rc, "signature read");
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+sq_sig_delete(struct store *st, uint32_t uid, const char *id)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SIG_DEL];
+
+	sqlite3_bind_int64(q, 1, uid);
+	bind_text(q, 2, id);
+	return run(st, q, "signature delete");
+}
+
+/* text_get - the one text column of q (bound already) as a copy. */
+static int
+text_get(struct store *st, sqlite3_stmt *q, const char *key, char **val)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW) {
+		*val = es_strdup(col_text(q, 0));
+		if (*val == NULL) {
+			store_seterr(st, "sqlite: out of memory");
+			rc = ES_ENOMEM;
+		} else {
+			rc = 0;
+		}
+	} else if (rc == SQLITE_DONE) {
+		store_seterr(st, "\"%.255s\" is not set", key);
+		rc = ES_ENOTFOUND;
+	} else {
+		rc = fail(st, rc, "read");
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
+/* pairs - fn(column 0, column 1) for every row of q (bound already). */
+static int
+pairs(struct store *st, sqlite3_stmt *q, store_pair_fn *fn, void *arg)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn(col_text(q, 0), col_text(q, 1), arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	rc = rc == SQLITE_DONE ? 0 : fail(st, rc, "list");
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+sq_pref_get(struct store *st, uint32_t uid, const char *key, char **val)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_PREF_GET];
+
+	sqlite3_bind_int64(q, 1, uid);
+	bind_text(q, 2, key);
+	return text_get(st, q, key, val);
+}
+
+static int
+sq_pref_set(struct store *st, uint32_t uid, const char *key,
+    const char *val)
+{
+	sqlite3_stmt *q = drv(st)->stmt[val != NULL ? S_PREF_SET : S_PREF_DEL];
+
+	sqlite3_bind_int64(q, 1, uid);
+	bind_text(q, 2, key);
+	if (val != NULL)
+		bind_text(q, 3, val);
+	return run(st, q, "preference write");
+}
+
+static int
+sq_prefs(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_PREFS];
+
+	sqlite3_bind_int64(q, 1, uid);
+	return pairs(st, q, fn, arg);
+}
+
+static int
+sq_domain_get(struct store *st, const char *domain, char **policy)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_DOM_GET];
+
+	bind_text(q, 1, domain);
+	return text_get(st, q, domain, policy);
+}
+
+static int
+sq_domain_set(struct store *st, const char *domain, const char *policy)
+{
+	sqlite3_stmt *q = drv(st)->stmt[policy != NULL ? S_DOM_SET : S_DOM_DEL];
+
+	bind_text(q, 1, domain);
+	if (policy != NULL)
+		bind_text(q, 2, policy);
+	return run(st, q, "domain policy write");
+}
+
+static int
+sq_domains(struct store *st, store_pair_fn *fn, void *arg)
+{
+	return pairs(st, drv(st)->stmt[S_DOMS], fn, arg);
+}
+
+static int
+sq_purge_batch(struct store *st, enum store_purge_rule rule,
+    int32_t cutoff, size_t batch, uint64_t *deleted)
+{
+	static const enum sq_stmt which[] = {
+		[STORE_PURGE_SIGNATURES] = S_PURGE_SIG,
+		[STORE_PURGE_UNUSED] = S_PURGE_UNUSED,
+		[STORE_PURGE_RARE] = S_PURGE_RARE,
+		[STORE_PURGE_SINGLE] = S_PURGE_SINGLE,
+	};
+	struct sq_store *s = drv(st);
+	sqlite3_stmt *q = s->stmt[which[rule]];
+	char date[11];
+	int rc;
+
+	*deleted = 0;
+	store_day_iso(cutoff, date);
+	bind_text(q, 1, date);
+	sqlite3_bind_int64(q, 2,
+	    batch > INT64_MAX ? INT64_MAX : (sqlite3_int64)batch);
+	if (rule != STORE_PURGE_SIGNATURES)
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)STORE_CONTROL_TOKEN);
+	if ((rc = run(st, q, "purge")) != 0)
+		return rc;
+	*deleted = (uint64_t)sqlite3_changes64(s->db);
+	return 0;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.user_uid = sq_user_uid,
+	.users = sq_users,
+	.tokens_get = sq_tokens_get,
+	.tokens_put = sq_tokens_put,
+	.totals_get = sq_totals_get,
+	.totals_add = sq_totals_add,
+	.sig_put = sq_sig_put,
+	.sig_get = sq_sig_get,
+	.sig_delete = sq_sig_delete,
+	.pref_get = sq_pref_get,
+	.pref_set = sq_pref_set,
+	.prefs = sq_prefs,
+	.domain_get = sq_domain_get,
+	.domain_set = sq_domain_set,
+	.domains = sq_domains,
+	.purge_batch = sq_purge_batch,
+};
