@@ -1120,6 +1120,52 @@ test_purge_all_rules(void **state)
 	store_rollback(st);
 }
 
+/* ---- out of memory ---- */
+
+/*
+ * Make the Nth allocation fail, for N = 0, 1, ... until the writes of a
+ * message succeed: every failure is ES_ENOMEM and a rollback leaves the
+ * store as it was (ASan reports any leak).
+ */
+static void
+test_alloc_failures(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	struct store_delta d[2] = {{1, 1, 0, 0}, {2, 0, 1, 0}};
+	struct store_totals t = {.spam_learned = 1};
+	long n;
+	int rc = -1;
+
+	put1(st, uid, 1, 5, 5, 0, (time_t)(TODAY - 1) * DAY);
+	for (n = 0; n < 1000 && rc != 0; n++) {
+		char v[8];
+
+		assert_int_equal(store_begin(st, true), 0);
+		es_alloc_fail_after(n);
+		rc = store_tokens_put(st, uid, d, 2, (time_t)TODAY * DAY);
+		if (rc == 0)
+			rc = store_sig_put(st, uid, "s", "data", 4, TODAY * DAY);
+		if (rc == 0)
+			rc = store_pref_set(st, uid, "k", "v");
+		if (rc == 0)
+			rc = store_totals_add(st, uid, &t);
+		if (rc == 0)
+			rc = store_domain_set(st, "d.example", "on");
+		es_alloc_fail_after(-1);
+		if (rc != 0 && rc != ES_ENOMEM)
+			fail_msg("case fail after %ld: got %d, want ENOMEM", n,
+			    rc);
+		store_rollback(st);
+		want_tok("after rollback", get1(st, uid, 1), 5, 5, TODAY - 1);
+		want_tok("after rollback", get1(st, uid, 2), 0, 0, 0);
+		sig_is(st, uid, "s", NULL);
+		assert_int_equal(store_pref_get(st, uid, "k", v, sizeof(v)),
+		    ES_ENOTFOUND);
+	}
+	assert_int_equal(rc, 0);
+}
+
 /* ---- drivers with a database file ---- */
 
 static void
@@ -1242,6 +1288,18 @@ test_sqlite_bad_path(void **state)
 }
 
 static void
+test_sqlite_file_mode(void **state)
+{
+	struct fix *f = *state;
+	struct stat sb;
+
+	assert_int_equal(stat(f->path, &sb), 0);
+	if ((sb.st_mode & 0777) != 0600)
+		fail_msg("mode of a new store file: got %o, want 600",
+		    (unsigned)(sb.st_mode & 0777));
+}
+
+static void
 test_memory_fresh(void **state)
 {
 	struct fix *f = *state;
@@ -1287,6 +1345,7 @@ static const struct ctest contract[] = {
 	T(test_purge_signatures),
 	T(test_purge_batches),
 	T(test_purge_all_rules),
+	T(test_alloc_failures),
 };
 
 /* Drivers whose data outlives a handle and is shared between handles. */
@@ -1297,11 +1356,14 @@ static const struct ctest persistent[] = {
 
 static const struct ctest sqlite_only[] = {
 	T(test_sqlite_bad_path),
+	T(test_sqlite_file_mode),
 };
 
 static const struct ctest memory_only[] = {
 	T(test_memory_fresh),
 };
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
 	const char *name;
@@ -1311,11 +1373,11 @@ static const struct {
 	const struct ctest *extra;
 	size_t nextra;
 } drivers[] = {
-	{"sqlite", setup_sqlite, teardown_driver, true, sqlite_only, 1},
-	{"memory", setup_memory, teardown_driver, false, memory_only, 1},
+	{"sqlite", setup_sqlite, teardown_driver, true, sqlite_only,
+	    NELEM(sqlite_only)},
+	{"memory", setup_memory, teardown_driver, false, memory_only,
+	    NELEM(memory_only)},
 };
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* add - append list to the group of driver d. */
 static void
