@@ -7,7 +7,8 @@
  * -shm files the same mode), applies the schema (CREATE ... IF NOT
  * EXISTS, so every open may do it), and sets WAL journaling,
  * synchronous = NORMAL (a power cut may lose the last transactions, never
- * the database) and the busy timeout from store_params. Every statement
+ * the database), a larger page cache and WAL (see SQ_PRAGMAS) and the
+ * busy timeout from store_params. Every statement
  * is prepared once per handle: the fixed ones at open, the batched token
  * reads on first use of each size, and all are reused; values are only
  * ever bound, never written into SQL text.
@@ -48,6 +49,19 @@ static const char schema_sql[] =
 #include "sql_sqlite_schema.h"
     ;
 
+/*
+ * Per-connection settings. A learning message rewrites a few hundred
+ * random rows, i.e. about as many pages; what costs is the checkpoint
+ * that copies them into the database with two fsyncs. A larger WAL
+ * (10000 pages, about 40 MiB, before a checkpoint) lets a page rewritten
+ * by many messages be copied once; measured on a 100k-token store it
+ * more than doubles learning throughput. The 16 MiB page cache (default:
+ * 2 MiB) keeps the token tree's inner pages and common tokens in memory.
+ */
+#define SQ_PRAGMAS                                                          \
+	"PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; "         \
+	"PRAGMA wal_autocheckpoint = 10000"
+
 /* Ids per batched read; 2^TOK_LEVELS-1 = TOK_CHUNK. */
 #define TOK_CHUNK 256
 #define TOK_LEVELS 9
@@ -61,6 +75,7 @@ enum sq_stmt {
 	S_USER_SEL,
 	S_USERS,
 	S_TOK_PUT,
+	S_TOK_TOUCH,
 	S_TOT_GET,
 	S_TOT_ADD,
 	S_SIG_PUT,
@@ -107,6 +122,12 @@ static const char *const sq_sql[S_COUNT] = {
 	    "spam_hits = max(spam_hits + ?3, 0), "
 	    "innocent_hits = max(innocent_hits + ?4, 0), "
 	    "last_hit = ?5, weight = weight + ?6",
+	[S_TOK_TOUCH] =
+	    "UPDATE dspam_token_data SET "
+	    "spam_hits = max(spam_hits + ?3, 0), "
+	    "innocent_hits = max(innocent_hits + ?4, 0), "
+	    "weight = weight + ?6 "
+	    "WHERE uid = ?1 AND token = ?2 AND last_hit = ?5",
 	[S_TOT_GET] = "SELECT " TOTALS_COLS " FROM dspam_stats WHERE uid = ?1",
 	[S_TOT_ADD] =
 	    "INSERT INTO dspam_stats (uid, " TOTALS_COLS ") VALUES (?1, "
@@ -276,8 +297,7 @@ setup(struct store *st, const char *path)
 
 	rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
-		    NULL, NULL);
+		rc = sqlite3_exec(s->db, SQ_PRAGMAS, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		store_seterr(st, "sqlite: %s: schema: %s", path,
 		    sqlite3_errmsg(s->db));
@@ -548,23 +568,43 @@ sq_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 	return 0;
 }
 
+/* tok_bind - bind delta d of uid for S_TOK_PUT or S_TOK_TOUCH. */
+static void
+tok_bind(sqlite3_stmt *q, uint32_t uid, const struct store_delta *d,
+    const char *date)
+{
+	sqlite3_bind_int64(q, 1, uid);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)d->token);
+	sqlite3_bind_int64(q, 3, d->spam);
+	sqlite3_bind_int64(q, 4, d->innocent);
+	bind_text(q, 5, date);
+	sqlite3_bind_double(q, 6, d->weight);
+}
+
+/*
+ * A row already hit today is updated without assigning last_hit: SQLite
+ * rewrites the last_hit index entry of every row whose UPDATE assigns
+ * the column, even to the same value, and those index pages cost as
+ * much to write as the rows themselves. Other rows take the upsert.
+ */
 static int
 sq_tokens_put(struct store *st, uint32_t uid, const struct store_delta *d,
     size_t n, int32_t day)
 {
-	sqlite3_stmt *q = drv(st)->stmt[S_TOK_PUT];
+	struct sq_store *s = drv(st);
+	sqlite3_stmt *touch = s->stmt[S_TOK_TOUCH], *put = s->stmt[S_TOK_PUT];
 	char date[11];
 	int rc;
 
 	store_day_iso(day, date);
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_int64(q, 1, uid);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64)d[i].token);
-		sqlite3_bind_int64(q, 3, d[i].spam);
-		sqlite3_bind_int64(q, 4, d[i].innocent);
-		bind_text(q, 5, date);
-		sqlite3_bind_double(q, 6, d[i].weight);
-		if ((rc = run(st, q, "token write")) != 0)
+		tok_bind(touch, uid, &d[i], date);
+		if ((rc = run(st, touch, "token write")) != 0)
+			return rc;
+		if (sqlite3_changes(s->db) > 0)
+			continue;
+		tok_bind(put, uid, &d[i], date);
+		if ((rc = run(st, put, "token write")) != 0)
 			return rc;
 	}
 	return 0;

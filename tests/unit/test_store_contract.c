@@ -1,0 +1,1424 @@
+/*
+ * test_store_contract.c - the storage contract: one list of tests that
+ * every driver must pass. A driver is one row of the `drivers` table
+ * (name, setup, teardown, whether it keeps data across opens); a new
+ * driver (MariaDB) adds a row. Tests that only make sense for a driver
+ * with a database file (reopen, lock contention between two handles,
+ * unwritable path) run for the rows marked persistent, and the SQLite
+ * file checks for "sqlite" only.
+ *
+ * Each test gets a fresh empty store from its row's setup; the SQLite
+ * setup makes a private directory under $TMPDIR (or /tmp) and the
+ * teardown removes it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "es_alloc.h"
+#include "es_err.h"
+#include "store.h"
+
+#define DAY 86400
+#define TODAY 20000 /* 2024-10-04 */
+#define BUSY_MS 50
+#define CONTROL 11624422384514212933ULL
+
+struct fix {
+	const char *driver;
+	char dir[1024];
+	char path[1100];
+	struct store_params params;
+	struct store *st;
+};
+
+/* fix_open - open f->params into f->st. */
+static int
+fix_open(struct fix *f)
+{
+	char err[256] = "";
+	int rc = store_open(&f->params, &f->st, err, sizeof(err));
+
+	if (rc != 0)
+		print_error("store_open(%s): %d %s\n", f->driver, rc, err);
+	return rc;
+}
+
+static int
+setup_driver(void **state, const char *driver, bool file)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
+
+	if (f == NULL)
+		return -1;
+	f->driver = driver;
+	if (file) {
+		if (tmp == NULL || tmp[0] == '\0')
+			tmp = "/tmp";
+		if ((size_t)snprintf(f->dir, sizeof(f->dir), "%s/es-store-XXXXXX",
+			tmp) >= sizeof(f->dir) ||
+		    mkdtemp(f->dir) == NULL) {
+			free(f);
+			return -1;
+		}
+		snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	}
+	f->params.driver = driver;
+	f->params.path = f->path;
+	f->params.busy_timeout_ms = BUSY_MS;
+	*state = f;
+	return fix_open(f) == 0 ? 0 : -1;
+}
+
+static int
+teardown_driver(void **state)
+{
+	struct fix *f = *state;
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char p[1200];
+
+	if (f == NULL)
+		return 0;
+	store_close(f->st);
+	if (f->dir[0] != '\0') {
+		for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+			snprintf(p, sizeof(p), "%s%s", f->path, sfx[i]);
+			unlink(p);
+		}
+		rmdir(f->dir);
+	}
+	free(f);
+	return 0;
+}
+
+static int
+setup_sqlite(void **state)
+{
+	return setup_driver(state, "sqlite", true);
+}
+
+static int
+setup_memory(void **state)
+{
+	return setup_driver(state, "memory", false);
+}
+
+/* ---- helpers ---- */
+
+static struct store *
+S(void **state)
+{
+	return ((struct fix *)*state)->st;
+}
+
+static uint32_t
+user(struct store *st, const char *name)
+{
+	uint32_t uid = 0;
+
+	assert_int_equal(store_user_uid(st, name, true, &uid), 0);
+	return uid;
+}
+
+static void
+put1(struct store *st, uint32_t uid, uint64_t token, int32_t s, int32_t i,
+    double w, time_t now)
+{
+	struct store_delta d = {token, s, i, w};
+	int rc = store_tokens_put(st, uid, &d, 1, now);
+
+	if (rc != 0)
+		fail_msg("put %llu: %d %s", (unsigned long long)token, rc,
+		    store_errmsg(st));
+}
+
+static struct store_token
+get1(struct store *st, uint32_t uid, uint64_t token)
+{
+	struct store_token t;
+
+	memset(&t, 0xa5, sizeof(t));
+	t.token = token;
+	assert_int_equal(store_tokens_get(st, uid, &t, 1), 0);
+	assert_true(t.token == token);
+	return t;
+}
+
+static void
+want_tok(const char *name, struct store_token t, uint64_t s, uint64_t i,
+    int32_t day)
+{
+	if (t.spam_hits != s || t.innocent_hits != i || t.last_hit != day)
+		fail_msg("case %s: got spam %llu innocent %llu day %d, "
+			 "want %llu %llu %d",
+		    name, (unsigned long long)t.spam_hits,
+		    (unsigned long long)t.innocent_hits, t.last_hit,
+		    (unsigned long long)s, (unsigned long long)i, day);
+}
+
+/* ---- open, close, errors ---- */
+
+static void
+test_open_close(void **state)
+{
+	struct fix *f = *state;
+	struct store_params bad = {"nosuch", "x", 0};
+	struct store *st = (struct store *)&bad;
+	char err[256] = "";
+
+	assert_string_equal(store_driver_name(f->st), f->driver);
+	assert_string_equal(store_errmsg(f->st), "");
+	store_close(NULL);
+	assert_int_equal(store_open(&bad, &st, err, sizeof(err)), ES_EINVAL);
+	assert_null(st);
+	assert_non_null(strstr(err, "nosuch"));
+	assert_non_null(strstr(err, "sqlite"));
+	assert_non_null(strstr(err, "memory"));
+	/* A second handle of the same kind opens and closes on its own. */
+	assert_int_equal(store_open(&f->params, &st, err, sizeof(err)), 0);
+	store_close(st);
+}
+
+/* ---- users ---- */
+
+struct ulist {
+	uint32_t uid[8];
+	char name[8][32];
+	size_t n;
+	size_t stop_after;
+};
+
+static int
+collect_user(uint32_t uid, const char *name, void *arg)
+{
+	struct ulist *l = arg;
+
+	if (l->n < 8) {
+		l->uid[l->n] = uid;
+		strlcpy(l->name[l->n], name, sizeof(l->name[0]));
+	}
+	l->n++;
+	return l->stop_after != 0 && l->n >= l->stop_after;
+}
+
+static void
+test_users(void **state)
+{
+	struct store *st = S(state);
+	char longname[130];
+	uint32_t a, b, c, x = 77;
+	struct ulist l = {0};
+
+	a = user(st, "alice@example.org");
+	b = user(st, "bob@example.org");
+	c = user(st, "Alice@example.org"); /* exact bytes: another user */
+	assert_true(a != b && b != c && a != c);
+	assert_true(a > 0);
+	assert_int_equal(store_user_uid(st, "alice@example.org", false, &x), 0);
+	assert_int_equal(x, a);
+	assert_int_equal(user(st, "bob@example.org"), b);
+	assert_int_equal(store_user_uid(st, "carol", false, &x),
+	    ES_ENOTFOUND);
+	assert_int_equal(store_user_uid(st, "", true, &x), ES_EINVAL);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(store_user_uid(st, longname, true, &x), ES_EINVAL);
+	longname[128] = '\0'; /* exactly 128 bytes is allowed */
+	assert_int_equal(store_user_uid(st, longname, true, &x), 0);
+
+	assert_int_equal(store_users(st, collect_user, &l), 0);
+	assert_int_equal(l.n, 4);
+	for (size_t i = 1; i < 4; i++)
+		assert_true(l.uid[i - 1] < l.uid[i]);
+	assert_int_equal(l.uid[0], a);
+	assert_string_equal(l.name[0], "alice@example.org");
+	assert_int_equal(l.uid[1], b);
+	assert_string_equal(l.name[2], "Alice@example.org");
+
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 2;
+	assert_int_equal(store_users(st, collect_user, &l), 0);
+	assert_int_equal(l.n, 2);
+}
+
+/* ---- tokens ---- */
+
+static void
+test_tokens_unknown(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	struct store_token t = get1(st, uid, 12345);
+
+	want_tok("unknown", t, 0, 0, 0);
+	assert_true(t.weight == 0.0);
+	/* n = 0 does nothing; a NULL array with n > 0 is refused. */
+	assert_int_equal(store_tokens_get(st, uid, NULL, 0), 0);
+	assert_int_equal(store_tokens_get(st, uid, NULL, 1), ES_EINVAL);
+	assert_int_equal(store_tokens_put(st, uid, NULL, 1, DAY), ES_EINVAL);
+}
+
+static void
+test_tokens_put_get(void **state)
+{
+	static const struct {
+		const char *name;
+		uint64_t token;
+		int32_t d[3][2]; /* successive (spam, innocent) deltas */
+		double w[3];
+		uint64_t spam, innocent;
+		double weight;
+	} c[] = {
+		{"new row", 1, {{1, 0}, {0, 0}, {0, 0}}, {0, 0, 0}, 1, 0, 0},
+		{"adds up", 2, {{1, 2}, {3, 4}, {0, 1}}, {0, 0, 0}, 4, 7, 0},
+		{"new row clamps", 3, {{-3, -2}, {0, 0}, {0, 0}}, {0, 0, 0}, 0,
+		    0, 0},
+		{"new row mixed", 4, {{-1, 2}, {0, 0}, {0, 0}}, {0, 0, 0}, 0, 2,
+		    0},
+		{"clamp then add", 5, {{2, 1}, {-5, -5}, {1, 0}}, {0, 0, 0}, 1,
+		    0, 0},
+		{"undo to zero", 6, {{1, 1}, {-1, -1}, {0, 0}}, {0, 0, 0}, 0, 0,
+		    0},
+		{"weight adds", 7, {{0, 0}, {0, 0}, {0, 0}}, {0.5, -0.25, 2.0},
+		    0, 0, 2.25},
+		{"weight negative", 8, {{1, 0}, {0, 0}, {0, 0}}, {-1.5, 0, 0},
+		    1, 0, -1.5},
+		{"big id", 0xfedcba9876543210ULL, {{7, 0}, {0, 9}, {0, 0}},
+		    {0.125, 0, 0}, 7, 9, 0.125},
+		{"max id", UINT64_MAX, {{1, 1}, {0, 0}, {0, 0}}, {0, 0, 0}, 1,
+		    1, 0},
+		{"zero id", 0, {{0, 3}, {0, 0}, {0, 0}}, {0, 0, 0}, 0, 3, 0},
+		{"large delta", 9, {{INT32_MAX, 0}, {INT32_MAX, 0}, {0, 0}},
+		    {0, 0, 0}, 2ULL * INT32_MAX, 0, 0},
+	};
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct store_token t;
+
+		for (int j = 0; j < 3; j++)
+			put1(st, uid, c[k].token, c[k].d[j][0], c[k].d[j][1],
+			    c[k].w[j], (time_t)TODAY * DAY);
+		t = get1(st, uid, c[k].token);
+		want_tok(c[k].name, t, c[k].spam, c[k].innocent, TODAY);
+		if (t.weight != c[k].weight)
+			fail_msg("case %s: got weight %g, want %g", c[k].name,
+			    t.weight, c[k].weight);
+	}
+}
+
+static void
+test_tokens_last_hit(void **state)
+{
+	static const struct {
+		const char *name;
+		time_t now;
+		int32_t day;
+	} c[] = {
+		{"epoch", 0, 0},
+		{"end of first day", DAY - 1, 0},
+		{"2023-11-14", 1700000000, 19675},
+		{"2024-02-29 leap day", 1709208000, 19782},
+		{"2100-01-01", 4102444800LL, 47482},
+		{"9999-12-31", 253402300799LL, 2932896},
+		{"back in time", (time_t)TODAY * DAY + 5, TODAY},
+	};
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		put1(st, uid, 99, 1, 0, 0, c[k].now);
+		want_tok(c[k].name, get1(st, uid, 99), k + 1, 0, c[k].day);
+	}
+	{
+		struct store_delta d = {99, 1, 0, 0};
+
+		assert_int_equal(store_tokens_put(st, uid, &d, 1, -1),
+		    ES_EINVAL);
+		assert_int_equal(store_tokens_put(st, uid, &d, 1,
+				     253402300800LL),
+		    ES_EINVAL);
+	}
+}
+
+static void
+test_tokens_unsorted(void **state)
+{
+	static const struct {
+		const char *name;
+		uint64_t a, b, c;
+	} c[] = {
+		{"descending", 5, 3, 9},
+		{"duplicate", 5, 5, 9},
+		{"last out of order", 5, 9, 7},
+		{"high bit order", 0x8000000000000000ULL, 1, 2},
+	};
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct store_delta d[3] = {{c[k].a, 1, 0, 0}, {c[k].b, 1, 0, 0},
+		    {c[k].c, 1, 0, 0}};
+		int rc = store_tokens_put(st, uid, d, 3, (time_t)TODAY * DAY);
+
+		if (rc != ES_EINVAL)
+			fail_msg("case %s: got %d, want %d", c[k].name, rc,
+			    ES_EINVAL);
+		for (int j = 0; j < 3; j++)
+			want_tok(c[k].name, get1(st, uid, d[j].token), 0, 0, 0);
+	}
+}
+
+#define NBIG 1000
+
+/* big_id - ids spread over the whole 64-bit range, ascending. */
+static uint64_t
+big_id(size_t i)
+{
+	return i == NBIG - 1 ? UINT64_MAX : (uint64_t)i * (UINT64_MAX / NBIG);
+}
+
+static void
+test_tokens_large_batch(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	struct store_delta *d = calloc(NBIG, sizeof(*d));
+	struct store_token *t = calloc(NBIG + 3, sizeof(*t));
+	size_t above = 0;
+
+	assert_non_null(d);
+	assert_non_null(t);
+	for (size_t i = 0; i < NBIG; i++) {
+		d[i].token = big_id(i);
+		d[i].spam = (int32_t)(i % 7);
+		d[i].innocent = (int32_t)(i % 3);
+		d[i].weight = (double)i * 0.25;
+		above += d[i].token > (uint64_t)INT64_MAX;
+	}
+	assert_true(above > NBIG / 3);
+	assert_int_equal(store_tokens_put(st, uid, d, NBIG,
+			     (time_t)TODAY * DAY),
+	    0);
+	/* Read back in a scrambled order, with unknown ids and a duplicate
+	 * mixed in, so matching cannot rely on position. */
+	for (size_t i = 0; i < NBIG; i++)
+		t[i].token = big_id((i * 7919) % NBIG);
+	t[NBIG].token = 3;
+	t[NBIG + 1].token = big_id(500);
+	t[NBIG + 2].token = UINT64_MAX - 1;
+	assert_int_equal(store_tokens_get(st, uid, t, NBIG + 3), 0);
+	for (size_t i = 0; i < NBIG + 3; i++) {
+		size_t j = i < NBIG ? (i * 7919) % NBIG : i == NBIG + 1 ? 500 :
+									 SIZE_MAX;
+		char name[32];
+
+		snprintf(name, sizeof(name), "scrambled %zu", i);
+		if (j == SIZE_MAX) {
+			want_tok(name, t[i], 0, 0, 0);
+			continue;
+		}
+		want_tok(name, t[i], j % 7, j % 3, TODAY);
+		if (t[i].weight != (double)j * 0.25)
+			fail_msg("case %s: got weight %g, want %g", name,
+			    t[i].weight, (double)j * 0.25);
+	}
+	/* and in ascending order, as the engine asks */
+	for (size_t i = 0; i < NBIG; i++)
+		t[i].token = big_id(i);
+	assert_int_equal(store_tokens_get(st, uid, t, NBIG), 0);
+	for (size_t i = 0; i < NBIG; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "sorted %zu", i);
+		want_tok(name, t[i], i % 7, i % 3, TODAY);
+	}
+	free(d);
+	free(t);
+}
+
+/* ---- isolation between users ---- */
+
+static int
+count_pair(const char *k, const char *v, void *arg)
+{
+	(void)k;
+	(void)v;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void
+test_user_isolation(void **state)
+{
+	struct store *st = S(state);
+	uint32_t a = user(st, "a"), b = user(st, "b");
+	struct store_totals ta = {.spam_learned = 3}, tb;
+	void *data = (void *)1;
+	size_t len = 7, n = 0;
+	char v[16];
+
+	put1(st, a, 42, 5, 1, 0.5, (time_t)TODAY * DAY);
+	assert_int_equal(store_sig_put(st, a, "abc", "xyz", 3, TODAY * DAY),
+	    0);
+	assert_int_equal(store_pref_set(st, a, "spamAction", "tag"), 0);
+	assert_int_equal(store_totals_add(st, a, &ta), 0);
+
+	want_tok("other user's token", get1(st, b, 42), 0, 0, 0);
+	want_tok("own token", get1(st, a, 42), 5, 1, TODAY);
+	assert_int_equal(store_sig_get(st, b, "abc", &data, &len),
+	    ES_ENOTFOUND);
+	assert_null(data);
+	assert_int_equal(store_pref_get(st, b, "spamAction", v, sizeof(v)),
+	    ES_ENOTFOUND);
+	assert_int_equal(store_prefs(st, b, count_pair, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_totals_get(st, b, &tb), 0);
+	assert_int_equal(tb.spam_learned, 0);
+	/* b's writes leave a's rows alone */
+	put1(st, b, 42, -9, -9, 0, (time_t)TODAY * DAY);
+	assert_int_equal(store_sig_delete(st, b, "abc"), 0);
+	want_tok("after other's write", get1(st, a, 42), 5, 1, TODAY);
+	assert_int_equal(store_sig_get(st, a, "abc", &data, &len), 0);
+	assert_int_equal(len, 3);
+	es_free(data);
+}
+
+/* ---- totals ---- */
+
+static void
+test_totals(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	struct store_totals t, d1 = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct store_totals d2 = {10, -1, -5, 0, -100, 6, 1, -8};
+	const struct store_totals want = {11, 1, 0, 4, 0, 12, 8, 0};
+
+	memset(&t, 0x5a, sizeof(t));
+	assert_int_equal(store_totals_get(st, uid, &t), 0);
+	assert_int_equal(t.spam_learned, 0);
+	assert_int_equal(t.innocent_classified, 0);
+	assert_int_equal(store_totals_add(st, uid, &d1), 0);
+	assert_int_equal(store_totals_add(st, uid, &d2), 0);
+	assert_int_equal(store_totals_get(st, uid, &t), 0);
+	if (memcmp(&t, &want, sizeof(t)) != 0)
+		fail_msg("totals: got %lld %lld %lld %lld %lld %lld %lld %lld, "
+			 "want 11 1 0 4 0 12 8 0",
+		    (long long)t.spam_learned, (long long)t.innocent_learned,
+		    (long long)t.spam_misclassified,
+		    (long long)t.innocent_misclassified,
+		    (long long)t.spam_corpusfed, (long long)t.innocent_corpusfed,
+		    (long long)t.spam_classified,
+		    (long long)t.innocent_classified);
+	/* a first add that is negative clamps a new row at zero */
+	{
+		uint32_t v = user(st, "v");
+		struct store_totals neg = {-1, -1, -1, -1, -1, -1, -1, -1};
+
+		assert_int_equal(store_totals_add(st, v, &neg), 0);
+		assert_int_equal(store_totals_get(st, v, &t), 0);
+		assert_int_equal(t.spam_learned, 0);
+		assert_int_equal(t.innocent_classified, 0);
+	}
+}
+
+/* ---- transactions ---- */
+
+/* tx_changes - one message's worth of changes on every table. */
+static void
+tx_changes(struct store *st, uint32_t uid)
+{
+	struct store_delta d[2] = {{10, 1, 0, 0.5}, {20, 0, 1, 0}};
+	struct store_totals t = {.spam_learned = 1, .innocent_learned = -1};
+	uint32_t x;
+
+	assert_int_equal(store_tokens_put(st, uid, d, 2, (time_t)TODAY * DAY),
+	    0);
+	assert_int_equal(store_totals_add(st, uid, &t), 0);
+	assert_int_equal(store_sig_put(st, uid, "new", "n", 1, TODAY * DAY),
+	    0);
+	assert_int_equal(store_sig_put(st, uid, "old", "replaced", 8,
+			     TODAY * DAY),
+	    0);
+	assert_int_equal(store_sig_delete(st, uid, "gone"), 0);
+	assert_int_equal(store_pref_set(st, uid, "optIn", "on"), 0);
+	assert_int_equal(store_domain_set(st, "example.org", "on"), 0);
+	assert_int_equal(store_user_uid(st, "newuser", true, &x), 0);
+}
+
+/* tx_base - the state before tx_changes. */
+static uint32_t
+tx_base(struct store *st)
+{
+	uint32_t uid = user(st, "u");
+	struct store_totals t = {.innocent_learned = 5};
+
+	put1(st, uid, 10, 3, 3, 1.0, (time_t)(TODAY - 5) * DAY);
+	assert_int_equal(store_totals_add(st, uid, &t), 0);
+	assert_int_equal(store_sig_put(st, uid, "old", "old", 3,
+			     (TODAY - 5) * DAY),
+	    0);
+	assert_int_equal(store_sig_put(st, uid, "gone", "g", 1,
+			     (TODAY - 5) * DAY),
+	    0);
+	return uid;
+}
+
+static void
+sig_is(struct store *st, uint32_t uid, const char *id, const char *want)
+{
+	void *data = NULL;
+	size_t len = 0;
+	int rc = store_sig_get(st, uid, id, &data, &len);
+
+	if (want == NULL) {
+		if (rc != ES_ENOTFOUND)
+			fail_msg("case sig %s: got %d, want ENOTFOUND", id, rc);
+		return;
+	}
+	if (rc != 0 || len != strlen(want) || memcmp(data, want, len) != 0)
+		fail_msg("case sig %s: got rc %d len %zu, want \"%s\"", id, rc,
+		    len, want);
+	es_free(data);
+}
+
+static void
+test_rollback(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = tx_base(st), x;
+	struct store_totals t;
+	struct store_token tok;
+	char v[16];
+
+	assert_int_equal(store_begin(st, true), 0);
+	tx_changes(st, uid);
+	want_tok("inside", get1(st, uid, 10), 4, 3, TODAY);
+	store_rollback(st);
+
+	tok = get1(st, uid, 10);
+	want_tok("modified row restored", tok, 3, 3, TODAY - 5);
+	assert_true(tok.weight == 1.0);
+	want_tok("new row gone", get1(st, uid, 20), 0, 0, 0);
+	assert_int_equal(store_totals_get(st, uid, &t), 0);
+	assert_int_equal(t.spam_learned, 0);
+	assert_int_equal(t.innocent_learned, 5);
+	sig_is(st, uid, "new", NULL);
+	sig_is(st, uid, "old", "old");
+	sig_is(st, uid, "gone", "g");
+	assert_int_equal(store_pref_get(st, uid, "optIn", v, sizeof(v)),
+	    ES_ENOTFOUND);
+	assert_int_equal(store_domain_get(st, "example.org", v, sizeof(v)),
+	    ES_ENOTFOUND);
+	assert_int_equal(store_user_uid(st, "newuser", false, &x),
+	    ES_ENOTFOUND);
+	/* rollback of no transaction does nothing; the store still works */
+	store_rollback(st);
+	put1(st, uid, 10, 1, 0, 0, (time_t)TODAY * DAY);
+	want_tok("after rollback", get1(st, uid, 10), 4, 3, TODAY);
+}
+
+static void
+test_commit(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = tx_base(st), x;
+	struct store_totals t;
+	char v[16];
+
+	assert_int_equal(store_commit(st), ES_EINVAL);
+	assert_int_equal(store_begin(st, true), 0);
+	assert_int_equal(store_begin(st, true), ES_EINVAL);
+	tx_changes(st, uid);
+	assert_int_equal(store_commit(st), 0);
+	store_rollback(st); /* nothing open: must not undo the commit */
+
+	want_tok("modified", get1(st, uid, 10), 4, 3, TODAY);
+	want_tok("new", get1(st, uid, 20), 0, 1, TODAY);
+	assert_int_equal(store_totals_get(st, uid, &t), 0);
+	assert_int_equal(t.spam_learned, 1);
+	assert_int_equal(t.innocent_learned, 4);
+	sig_is(st, uid, "new", "n");
+	sig_is(st, uid, "old", "replaced");
+	sig_is(st, uid, "gone", NULL);
+	assert_int_equal(store_pref_get(st, uid, "optIn", v, sizeof(v)), 0);
+	assert_string_equal(v, "on");
+	assert_int_equal(store_domain_get(st, "example.org", v, sizeof(v)), 0);
+	assert_string_equal(v, "on");
+	assert_int_equal(store_user_uid(st, "newuser", false, &x), 0);
+
+	/* a read transaction sees the data and may write too */
+	assert_int_equal(store_begin(st, false), 0);
+	want_tok("read tx", get1(st, uid, 20), 0, 1, TODAY);
+	put1(st, uid, 20, 1, 0, 0, (time_t)TODAY * DAY);
+	assert_int_equal(store_commit(st), 0);
+	want_tok("read tx write", get1(st, uid, 20), 1, 1, TODAY);
+}
+
+/* ---- signatures ---- */
+
+static void
+test_signatures(void **state)
+{
+	static const unsigned char bin[] = {0, 1, 2, 0, 0xff, 0x80, 0};
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	unsigned char big[4096];
+	void *data = NULL;
+	size_t len = 0;
+	char id33[34];
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 31 + 7);
+	assert_int_equal(store_sig_put(st, uid, "s1", bin, sizeof(bin),
+			     TODAY * DAY),
+	    0);
+	assert_int_equal(store_sig_get(st, uid, "s1", &data, &len), 0);
+	assert_int_equal(len, sizeof(bin));
+	assert_memory_equal(data, bin, sizeof(bin));
+	es_free(data);
+	/* replace with longer data */
+	assert_int_equal(store_sig_put(st, uid, "s1", big, sizeof(big),
+			     TODAY * DAY),
+	    0);
+	assert_int_equal(store_sig_get(st, uid, "s1", &data, &len), 0);
+	assert_int_equal(len, sizeof(big));
+	assert_memory_equal(data, big, sizeof(big));
+	es_free(data);
+	/* empty data is a signature too */
+	assert_int_equal(store_sig_put(st, uid, "empty", NULL, 0, TODAY * DAY),
+	    0);
+	assert_int_equal(store_sig_get(st, uid, "empty", &data, &len), 0);
+	assert_int_equal(len, 0);
+	es_free(data);
+	/* delete, missing, bad ids */
+	assert_int_equal(store_sig_delete(st, uid, "s1"), 0);
+	assert_int_equal(store_sig_get(st, uid, "s1", &data, &len),
+	    ES_ENOTFOUND);
+	assert_null(data);
+	assert_int_equal(store_sig_delete(st, uid, "s1"), 0);
+	assert_int_equal(store_sig_get(st, uid, "never", &data, &len),
+	    ES_ENOTFOUND);
+	memset(id33, 'a', 33);
+	id33[33] = '\0';
+	assert_int_equal(store_sig_put(st, uid, id33, "x", 1, TODAY * DAY),
+	    ES_EINVAL);
+	id33[32] = '\0'; /* 32 characters are fine */
+	assert_int_equal(store_sig_put(st, uid, id33, "x", 1, TODAY * DAY),
+	    0);
+	sig_is(st, uid, id33, "x");
+	assert_int_equal(store_sig_put(st, uid, "", "x", 1, TODAY * DAY),
+	    ES_EINVAL);
+	assert_int_equal(store_sig_put(st, uid, "'; DROP TABLE x; --", "x", 1,
+			     TODAY * DAY),
+	    0);
+	sig_is(st, uid, "'; DROP TABLE x; --", "x");
+}
+
+/* ---- preferences and domains ---- */
+
+struct plist {
+	char got[256];
+	size_t n;
+	size_t stop_after;
+};
+
+static int
+collect_pair(const char *k, const char *v, void *arg)
+{
+	struct plist *l = arg;
+
+	strlcat(l->got, k, sizeof(l->got));
+	strlcat(l->got, "=", sizeof(l->got));
+	strlcat(l->got, v, sizeof(l->got));
+	strlcat(l->got, ";", sizeof(l->got));
+	l->n++;
+	return l->stop_after != 0 && l->n >= l->stop_after;
+}
+
+static void
+test_preferences(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	struct plist l = {"", 0, 0};
+	char v[65], small[4], v65[66];
+
+	assert_int_equal(store_pref_set(st, uid, "trainingMode", "teft"), 0);
+	assert_int_equal(store_pref_set(st, uid, "optIn", "on"), 0);
+	assert_int_equal(store_pref_set(st, uid, "spamAction", "quarantine"),
+	    0);
+	assert_int_equal(store_pref_set(st, 0, "spamAction", "tag"), 0);
+	assert_int_equal(store_pref_set(st, uid, "spamAction", "reject"), 0);
+	assert_int_equal(store_pref_get(st, uid, "spamAction", v, sizeof(v)),
+	    0);
+	assert_string_equal(v, "reject");
+	assert_int_equal(store_pref_get(st, 0, "spamAction", v, sizeof(v)), 0);
+	assert_string_equal(v, "tag");
+	assert_int_equal(store_prefs(st, uid, collect_pair, &l), 0);
+	assert_string_equal(l.got,
+	    "optIn=on;spamAction=reject;trainingMode=teft;");
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	assert_int_equal(store_prefs(st, uid, collect_pair, &l), 0);
+	assert_string_equal(l.got, "optIn=on;");
+
+	/* truncation: terminated, cut, and reported */
+	assert_int_equal(store_pref_get(st, uid, "spamAction", small,
+			     sizeof(small)),
+	    ES_ELIMIT);
+	assert_string_equal(small, "rej");
+	assert_int_equal(store_pref_get(st, uid, "spamAction", small, 1),
+	    ES_ELIMIT);
+	assert_string_equal(small, "");
+	assert_int_equal(store_pref_get(st, uid, "optIn", small, 3), 0);
+	assert_string_equal(small, "on");
+	assert_int_equal(store_pref_get(st, uid, "optIn", small, 0),
+	    ES_EINVAL);
+
+	/* unset */
+	assert_int_equal(store_pref_set(st, uid, "optIn", NULL), 0);
+	assert_int_equal(store_pref_get(st, uid, "optIn", v, sizeof(v)),
+	    ES_ENOTFOUND);
+	assert_int_equal(store_pref_set(st, uid, "optIn", NULL), 0);
+	assert_int_equal(store_pref_get(st, 0, "spamAction", v, sizeof(v)), 0);
+
+	/* DSPAM's column sizes: key 32, value 64 */
+	memset(v65, 'v', 65);
+	v65[65] = '\0';
+	assert_int_equal(store_pref_set(st, uid, "k", v65), ES_EINVAL);
+	v65[64] = '\0';
+	assert_int_equal(store_pref_set(st, uid, "k", v65), 0);
+	assert_int_equal(store_pref_get(st, uid, "k", v, sizeof(v)), 0);
+	assert_string_equal(v, v65);
+	assert_int_equal(store_pref_set(st, uid, "", "x"), ES_EINVAL);
+	assert_int_equal(store_pref_set(st, uid, "k", ""), 0);
+	assert_int_equal(store_pref_get(st, uid, "k", v, sizeof(v)), 0);
+	assert_string_equal(v, "");
+}
+
+static void
+test_domains(void **state)
+{
+	struct store *st = S(state);
+	struct plist l = {"", 0, 0};
+	char v[16], small[3];
+
+	assert_int_equal(store_domain_get(st, "example.org", v, sizeof(v)),
+	    ES_ENOTFOUND);
+	assert_int_equal(store_domain_set(st, "example.org", "opt-in"), 0);
+	assert_int_equal(store_domain_set(st, "b.example", "off"), 0);
+	assert_int_equal(store_domain_set(st, "z.example", "on"), 0);
+	assert_int_equal(store_domain_set(st, "example.org", "opt-out"), 0);
+	assert_int_equal(store_domain_get(st, "example.org", v, sizeof(v)), 0);
+	assert_string_equal(v, "opt-out");
+	assert_int_equal(store_domains(st, collect_pair, &l), 0);
+	assert_string_equal(l.got,
+	    "b.example=off;example.org=opt-out;z.example=on;");
+	assert_int_equal(store_domain_get(st, "z.example", small,
+			     sizeof(small)),
+	    0);
+	assert_int_equal(store_domain_get(st, "example.org", small,
+			     sizeof(small)),
+	    ES_ELIMIT);
+	assert_string_equal(small, "op");
+	assert_int_equal(store_domain_set(st, "b.example", NULL), 0);
+	assert_int_equal(store_domain_get(st, "b.example", v, sizeof(v)),
+	    ES_ENOTFOUND);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_domains(st, collect_pair, &l), 0);
+	assert_string_equal(l.got, "example.org=opt-out;z.example=on;");
+	assert_int_equal(store_domain_set(st, "", "on"), ES_EINVAL);
+}
+
+/* ---- purge ---- */
+
+struct progress {
+	char rule[16][16];
+	uint64_t rows[16];
+	size_t n;
+};
+
+static void
+on_progress(const char *rule, uint64_t rows, void *arg)
+{
+	struct progress *p = arg;
+
+	if (p->n < 16) {
+		strlcpy(p->rule[p->n], rule, sizeof(p->rule[0]));
+		p->rows[p->n] = rows;
+	}
+	p->n++;
+}
+
+/* A token row for the purge cases: counts and how many days ago. */
+struct prow {
+	uint64_t token;
+	int32_t spam, innocent;
+	int ago;
+	bool kept;
+};
+
+static void
+purge_case(void **state, const char *name, const struct prow *rows,
+    size_t n, struct store_purge_rules r, uint64_t want_deleted)
+{
+	struct store *st = S(state);
+	uint32_t a = user(st, "a"), b = user(st, "b");
+	struct store_purge_stats ps;
+	struct progress pg = {0};
+	uint64_t got;
+
+	for (size_t i = 0; i < n; i++) {
+		put1(st, a, rows[i].token, rows[i].spam, rows[i].innocent, 0,
+		    (time_t)(TODAY - rows[i].ago) * DAY);
+		put1(st, b, rows[i].token, rows[i].spam, rows[i].innocent, 0,
+		    (time_t)(TODAY - rows[i].ago) * DAY + DAY - 1);
+	}
+	assert_int_equal(store_purge(st, &r, (time_t)TODAY * DAY + 3600,
+			     on_progress, &pg, &ps),
+	    0);
+	got = ps.signatures + ps.unused + ps.rare + ps.single;
+	if (got != 2 * want_deleted)
+		fail_msg("case %s: got %llu deleted, want %llu", name,
+		    (unsigned long long)got,
+		    (unsigned long long)(2 * want_deleted));
+	for (size_t i = 0; i < n; i++)
+		for (int u = 0; u < 2; u++) {
+			struct store_token t = get1(st, u ? b : a,
+			    rows[i].token);
+			bool kept = t.last_hit != 0;
+
+			if (kept != rows[i].kept)
+				fail_msg("case %s row %zu (uid %d): got kept "
+					 "%d, want %d",
+				    name, i, u, kept, rows[i].kept);
+		}
+	assert_true(pg.n >= 1);
+	assert_int_equal(pg.rows[pg.n - 1], 2 * want_deleted);
+}
+
+static void
+test_purge_unused(void **state)
+{
+	static const struct prow rows[] = {
+		{1, 50, 50, 11, false}, /* one day past the limit */
+		{2, 50, 50, 10, true},  /* exactly at the limit */
+		{3, 1, 0, 9, true},
+		{4, 0, 0, 400, false},
+		{5, 0, 1, 0, true},
+		{CONTROL, 3, 3, 400, true},
+	};
+	struct store_purge_rules r = {.unused_days = 10, .batch = 100};
+
+	purge_case(state, "unused", rows, 6, r, 2);
+}
+
+static void
+test_purge_rare(void **state)
+{
+	static const struct prow rows[] = {
+		{1, 4, 0, 11, false}, /* 2*0 + 4 = 4 < 5 */
+		{2, 0, 2, 11, false}, /* 2*2 + 0 = 4 */
+		{3, 5, 0, 11, true},  /* 5 */
+		{4, 1, 2, 11, true},  /* 5 */
+		{5, 3, 1, 11, true},  /* 5 */
+		{6, 0, 0, 11, false},
+		{7, 1, 0, 10, true},  /* rare but not old enough */
+		{8, 0, 3, 11, true},  /* 6 */
+		{CONTROL, 1, 0, 400, true},
+	};
+	struct store_purge_rules r = {.rare_days = 10, .batch = 100};
+
+	purge_case(state, "rare", rows, 9, r, 3);
+}
+
+static void
+test_purge_single(void **state)
+{
+	static const struct prow rows[] = {
+		{1, 1, 0, 11, false},
+		{2, 0, 1, 11, false},
+		{3, 1, 1, 11, true},
+		{4, 2, 0, 11, true},
+		{5, 0, 2, 11, true},
+		{6, 0, 0, 11, true},
+		{7, 1, 0, 10, true},
+		{8, 0, 1, 9, true},
+		{CONTROL, 1, 0, 400, true},
+	};
+	struct store_purge_rules r = {.single_days = 10, .batch = 100};
+
+	purge_case(state, "single", rows, 9, r, 2);
+}
+
+static void
+test_purge_signatures(void **state)
+{
+	static const struct {
+		const char *id;
+		int ago;
+		bool kept;
+	} c[] = {
+		{"old", 15, false}, {"limit", 14, true}, {"young", 13, true},
+		{"today", 0, true}, {"ancient", 5000, false},
+	};
+	struct store *st = S(state);
+	uint32_t a = user(st, "a"), b = user(st, "b");
+	struct store_purge_rules r = {.sig_days = 14, .batch = 1000};
+	struct store_purge_stats ps;
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		assert_int_equal(store_sig_put(st, a, c[k].id, "d", 1,
+				     (time_t)(TODAY - c[k].ago) * DAY),
+		    0);
+		assert_int_equal(store_sig_put(st, b, c[k].id, "d", 1,
+				     (time_t)(TODAY - c[k].ago) * DAY + 7),
+		    0);
+	}
+	put1(st, a, 1, 1, 0, 0, (time_t)(TODAY - 5000) * DAY);
+	assert_int_equal(store_purge(st, &r, (time_t)TODAY * DAY, NULL, NULL,
+			     &ps),
+	    0);
+	assert_int_equal(ps.signatures, 4);
+	assert_int_equal(ps.unused + ps.rare + ps.single, 0);
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++)
+		for (int u = 0; u < 2; u++) {
+			void *data = NULL;
+			size_t len;
+			int rc = store_sig_get(st, u ? b : a, c[k].id, &data,
+			    &len);
+
+			if ((rc == 0) != c[k].kept)
+				fail_msg("case %s (uid %d): got %d, want "
+					 "kept %d",
+				    c[k].id, u, rc, c[k].kept);
+			es_free(data);
+		}
+	want_tok("token untouched by sig rule", get1(st, a, 1), 1, 0,
+	    TODAY - 5000);
+}
+
+static void
+test_purge_batches(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t rows, batch;
+		size_t calls;
+	} c[] = {
+		{"partial last batch", 25, 10, 3},
+		{"exact multiple", 20, 10, 3},
+		{"one batch", 5, 10, 1},
+		{"batch of one", 3, 1, 4},
+	};
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct store_purge_rules r = {.unused_days = 30,
+		    .batch = c[k].batch, .pause_ms = k == 0 ? 1 : 0};
+		struct store_purge_stats ps;
+		struct progress pg = {0};
+
+		for (size_t i = 0; i < c[k].rows; i++)
+			put1(st, uid, 1000 * (k + 1) + i, 1, 1, 0,
+			    (time_t)(TODAY - 31 - (int)i) * DAY);
+		put1(st, uid, 1000 * (k + 1) + 999, 1, 1, 0,
+		    (time_t)TODAY * DAY);
+		assert_int_equal(store_purge(st, &r, (time_t)TODAY * DAY,
+				     on_progress, &pg, &ps),
+		    0);
+		if (ps.unused != c[k].rows || pg.n != c[k].calls)
+			fail_msg("case %s: got %llu rows in %zu calls, want "
+				 "%zu in %zu",
+			    c[k].name, (unsigned long long)ps.unused, pg.n,
+			    c[k].rows, c[k].calls);
+		for (size_t i = 0; i < pg.n && i < 16; i++) {
+			uint64_t want = (i + 1) * c[k].batch;
+
+			if (want > c[k].rows)
+				want = c[k].rows;
+			assert_string_equal(pg.rule[i], "unused");
+			if (pg.rows[i] != want)
+				fail_msg("case %s call %zu: got %llu, want "
+					 "%llu",
+				    c[k].name, i,
+				    (unsigned long long)pg.rows[i],
+				    (unsigned long long)want);
+		}
+		want_tok(c[k].name, get1(st, uid, 1000 * (k + 1) + 999), 1, 1,
+		    TODAY);
+	}
+}
+
+static void
+test_purge_all_rules(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	struct store_purge_rules r = {14, 90, 30, 15, 2, 0};
+	struct store_purge_rules off = {0, 0, 0, 0, 10, 0};
+	struct store_purge_stats ps;
+	struct progress pg = {0};
+
+	/* unused (100 days), rare (40 days), single (20 days), kept ones */
+	put1(st, uid, 1, 50, 50, 0, (time_t)(TODAY - 100) * DAY);
+	put1(st, uid, 2, 2, 1, 0, (time_t)(TODAY - 40) * DAY);
+	put1(st, uid, 3, 0, 1, 0, (time_t)(TODAY - 20) * DAY);
+	put1(st, uid, 4, 0, 1, 0, (time_t)(TODAY - 10) * DAY);
+	put1(st, uid, 5, 2, 1, 0, (time_t)(TODAY - 20) * DAY);
+	put1(st, uid, CONTROL, 1, 0, 0, (time_t)(TODAY - 1000) * DAY);
+	assert_int_equal(store_sig_put(st, uid, "s", "x", 1,
+			     (time_t)(TODAY - 20) * DAY),
+	    0);
+	/* all rules off: nothing goes */
+	assert_int_equal(store_purge(st, &off, (time_t)TODAY * DAY,
+			     on_progress, &pg, &ps),
+	    0);
+	assert_int_equal(pg.n, 0);
+	assert_int_equal(ps.signatures + ps.unused + ps.rare + ps.single, 0);
+	assert_int_equal(store_purge(st, &r, (time_t)TODAY * DAY, on_progress,
+			     &pg, &ps),
+	    0);
+	assert_int_equal(ps.signatures, 1);
+	assert_int_equal(ps.unused, 1);
+	assert_int_equal(ps.rare, 1);
+	assert_int_equal(ps.single, 1);
+	assert_int_equal(pg.n, 4);
+	assert_string_equal(pg.rule[0], "signatures");
+	assert_string_equal(pg.rule[1], "unused");
+	assert_string_equal(pg.rule[2], "rare");
+	assert_string_equal(pg.rule[3], "single");
+	want_tok("control", get1(st, uid, CONTROL), 1, 0, TODAY - 1000);
+	want_tok("young single", get1(st, uid, 4), 0, 1, TODAY - 10);
+	want_tok("common", get1(st, uid, 5), 2, 1, TODAY - 20);
+
+	/* misuse */
+	r.batch = 0;
+	assert_int_equal(store_purge(st, &r, (time_t)TODAY * DAY, NULL, NULL,
+			     &ps),
+	    ES_EINVAL);
+	r.batch = 10;
+	assert_int_equal(store_begin(st, true), 0);
+	assert_int_equal(store_purge(st, &r, (time_t)TODAY * DAY, NULL, NULL,
+			     &ps),
+	    ES_EINVAL);
+	store_rollback(st);
+}
+
+/* ---- out of memory ---- */
+
+/*
+ * Make the Nth allocation fail, for N = 0, 1, ... until the writes of a
+ * message succeed: every failure is ES_ENOMEM and a rollback leaves the
+ * store as it was (ASan reports any leak).
+ */
+static void
+test_alloc_failures(void **state)
+{
+	struct store *st = S(state);
+	uint32_t uid = user(st, "u");
+	struct store_delta d[2] = {{1, 1, 0, 0}, {2, 0, 1, 0}};
+	struct store_totals t = {.spam_learned = 1};
+	long n;
+	int rc = -1;
+
+	put1(st, uid, 1, 5, 5, 0, (time_t)(TODAY - 1) * DAY);
+	for (n = 0; n < 1000 && rc != 0; n++) {
+		char v[8];
+
+		assert_int_equal(store_begin(st, true), 0);
+		es_alloc_fail_after(n);
+		rc = store_tokens_put(st, uid, d, 2, (time_t)TODAY * DAY);
+		if (rc == 0)
+			rc = store_sig_put(st, uid, "s", "data", 4, TODAY * DAY);
+		if (rc == 0)
+			rc = store_pref_set(st, uid, "k", "v");
+		if (rc == 0)
+			rc = store_totals_add(st, uid, &t);
+		if (rc == 0)
+			rc = store_domain_set(st, "d.example", "on");
+		es_alloc_fail_after(-1);
+		if (rc != 0 && rc != ES_ENOMEM)
+			fail_msg("case fail after %ld: got %d, want ENOMEM", n,
+			    rc);
+		store_rollback(st);
+		want_tok("after rollback", get1(st, uid, 1), 5, 5, TODAY - 1);
+		want_tok("after rollback", get1(st, uid, 2), 0, 0, 0);
+		sig_is(st, uid, "s", NULL);
+		assert_int_equal(store_pref_get(st, uid, "k", v, sizeof(v)),
+		    ES_ENOTFOUND);
+	}
+	assert_int_equal(rc, 0);
+}
+
+/* ---- drivers with a database file ---- */
+
+static void
+test_reopen_keeps_data(void **state)
+{
+	struct fix *f = *state;
+	uint32_t uid = user(f->st, "keep"), x = 0;
+	char v[8];
+
+	put1(f->st, uid, 0xffffffffffffffffULL, 2, 3, 0.75,
+	    (time_t)TODAY * DAY);
+	assert_int_equal(store_pref_set(f->st, uid, "k", "v"), 0);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(fix_open(f), 0);
+	assert_int_equal(store_user_uid(f->st, "keep", false, &x), 0);
+	assert_int_equal(x, uid);
+	want_tok("reopened", get1(f->st, uid, UINT64_MAX), 2, 3, TODAY);
+	assert_true(get1(f->st, uid, UINT64_MAX).weight == 0.75);
+	assert_int_equal(store_pref_get(f->st, uid, "k", v, sizeof(v)), 0);
+	assert_string_equal(v, "v");
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+test_lock_is_transient(void **state)
+{
+	struct fix *f = *state;
+	struct store *other = NULL;
+	char err[256];
+	struct timespec t0;
+	struct store_delta d = {7, 1, 0, 0};
+	uint32_t uid = user(f->st, "u");
+	double ms;
+
+	put1(f->st, uid, 7, 1, 0, 0, (time_t)TODAY * DAY);
+	assert_int_equal(store_begin(f->st, true), 0);
+	put1(f->st, uid, 7, 1, 0, 0, (time_t)TODAY * DAY);
+	/* a handle opened while the write lock is held still opens */
+	assert_int_equal(store_open(&f->params, &other, err, sizeof(err)), 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_begin(other, true), ES_ETRANSIENT);
+	ms = ms_since(&t0);
+	if (ms < BUSY_MS * 0.8 || ms > 2000)
+		fail_msg("begin: got %.1f ms, want about %d", ms, BUSY_MS);
+	assert_true(strlen(store_errmsg(other)) > 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_tokens_put(other, uid, &d, 1, TODAY * DAY),
+	    ES_ETRANSIENT);
+	assert_true(ms_since(&t0) < 2000);
+	/* readers are not blocked (WAL) and see the committed state */
+	want_tok("reader during write", get1(other, uid, 7), 1, 0, TODAY);
+
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_tokens_put(other, uid, &d, 1, TODAY * DAY), 0);
+	want_tok("after commit", get1(f->st, uid, 7), 3, 0, TODAY);
+	store_close(other);
+}
+
+static void
+test_sqlite_bad_path(void **state)
+{
+	struct fix *f = *state;
+	struct store_params p = f->params;
+	struct store *st = (struct store *)f;
+	char path[1200], err[1400] = "";
+	FILE *fp;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/missing/dir/x.db", f->dir);
+	p.path = path;
+	rc = store_open(&p, &st, err, sizeof(err));
+	assert_int_equal(rc, ES_ESTORE);
+	assert_null(st);
+	if (strstr(err, path) == NULL)
+		fail_msg("message does not name the path: %s", err);
+
+	/* a file that is not a database */
+	snprintf(path, sizeof(path), "%s/junk.db", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database at all\n", fp);
+	fclose(fp);
+	err[0] = '\0';
+	rc = store_open(&p, &st, err, sizeof(err));
+	unlink(path);
+	assert_int_equal(rc, ES_ESTORE);
+	assert_null(st);
+	if (strstr(err, "junk.db") == NULL)
+		fail_msg("message does not name the file: %s", err);
+
+	/* no path at all */
+	p.path = NULL;
+	assert_int_equal(store_open(&p, &st, err, sizeof(err)), ES_EINVAL);
+
+	if (geteuid() == 0) {
+		print_message("SKIP read-only directory: running as root\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/ro", f->dir);
+	assert_int_equal(mkdir(path, 0500), 0);
+	strlcat(path, "/x.db", sizeof(path));
+	p.path = path;
+	rc = store_open(&p, &st, err, sizeof(err));
+	path[strlen(path) - 5] = '\0';
+	rmdir(path);
+	assert_int_equal(rc, ES_ESTORE);
+	assert_non_null(strstr(err, "x.db"));
+}
+
+static void
+test_sqlite_file_mode(void **state)
+{
+	struct fix *f = *state;
+	struct stat sb;
+
+	assert_int_equal(stat(f->path, &sb), 0);
+	if ((sb.st_mode & 0777) != 0600)
+		fail_msg("mode of a new store file: got %o, want 600",
+		    (unsigned)(sb.st_mode & 0777));
+}
+
+static void
+test_memory_fresh(void **state)
+{
+	struct fix *f = *state;
+	struct store *other = NULL;
+	char err[64];
+	uint32_t uid = user(f->st, "u"), x;
+
+	put1(f->st, uid, 1, 1, 0, 0, TODAY * DAY);
+	assert_int_equal(store_open(&f->params, &other, err, sizeof(err)), 0);
+	assert_int_equal(store_user_uid(other, "u", false, &x), ES_ENOTFOUND);
+	want_tok("other memory store", get1(other, uid, 1), 0, 0, 0);
+	store_close(other);
+}
+
+/* ---- the tables ---- */
+
+struct ctest {
+	const char *name;
+	CMUnitTestFunction fn;
+};
+
+#define T(f) {#f, f}
+
+/* Every driver. */
+static const struct ctest contract[] = {
+	T(test_open_close),
+	T(test_users),
+	T(test_tokens_unknown),
+	T(test_tokens_put_get),
+	T(test_tokens_last_hit),
+	T(test_tokens_unsorted),
+	T(test_tokens_large_batch),
+	T(test_user_isolation),
+	T(test_totals),
+	T(test_rollback),
+	T(test_commit),
+	T(test_signatures),
+	T(test_preferences),
+	T(test_domains),
+	T(test_purge_unused),
+	T(test_purge_rare),
+	T(test_purge_single),
+	T(test_purge_signatures),
+	T(test_purge_batches),
+	T(test_purge_all_rules),
+	T(test_alloc_failures),
+};
+
+/* Drivers whose data outlives a handle and is shared between handles. */
+static const struct ctest persistent[] = {
+	T(test_reopen_keeps_data),
+	T(test_lock_is_transient),
+};
+
+static const struct ctest sqlite_only[] = {
+	T(test_sqlite_bad_path),
+	T(test_sqlite_file_mode),
+};
+
+static const struct ctest memory_only[] = {
+	T(test_memory_fresh),
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	const char *name;
+	CMFixtureFunction setup;
+	CMFixtureFunction teardown;
+	bool persistent;
+	const struct ctest *extra;
+	size_t nextra;
+} drivers[] = {
+	{"sqlite", setup_sqlite, teardown_driver, true, sqlite_only,
+	    NELEM(sqlite_only)},
+	{"memory", setup_memory, teardown_driver, false, memory_only,
+	    NELEM(memory_only)},
+};
+
+/* add - append list to the group of driver d. */
+static void
+add(struct CMUnitTest *t, char (*names)[96], size_t *n, const char *drv,
+    const struct ctest *list, size_t nlist, CMFixtureFunction setup,
+    CMFixtureFunction teardown)
+{
+	for (size_t i = 0; i < nlist; i++, (*n)++) {
+		snprintf(names[*n], sizeof(names[0]), "%s: %s", drv,
+		    list[i].name);
+		t[*n].name = names[*n];
+		t[*n].test_func = list[i].fn;
+		t[*n].setup_func = setup;
+		t[*n].teardown_func = teardown;
+		t[*n].initial_state = NULL;
+	}
+}
+
+int
+main(void)
+{
+	enum { MAXT = NELEM(contract) + NELEM(persistent) + 8 };
+	struct CMUnitTest t[MAXT];
+	char names[MAXT][96];
+	int failed = 0;
+
+	for (size_t d = 0; d < NELEM(drivers); d++) {
+		size_t n = 0;
+		char group[64];
+
+		add(t, names, &n, drivers[d].name, contract, NELEM(contract),
+		    drivers[d].setup, drivers[d].teardown);
+		if (drivers[d].persistent)
+			add(t, names, &n, drivers[d].name, persistent,
+			    NELEM(persistent), drivers[d].setup,
+			    drivers[d].teardown);
+		add(t, names, &n, drivers[d].name, drivers[d].extra,
+		    drivers[d].nextra, drivers[d].setup, drivers[d].teardown);
+		snprintf(group, sizeof(group), "store contract: %s",
+		    drivers[d].name);
+		failed += _cmocka_run_group_tests(group, t, n, NULL, NULL);
+	}
+	return failed != 0;
+}
