@@ -1,0 +1,767 @@
+/*
+ * cls_engine.c - classification, learning and correction against a store.
+ *
+ * A message's way through cls_engine_process():
+ *   parse (cls_msg) -> tokenize into the token set (plus the sender
+ *   token) -> sort ids ascending -> one batched store read of the user's
+ *   counts and weights -> score (BNR: score, mark noise, score again) ->
+ *   learning plan for the mode -> one batched write of the deltas in
+ *   ascending id order -> signature -> totals -> commit.
+ * Writes touch only tokens whose counts or weights change (TOE and
+ * NOTRAIN write nothing but the signature and the totals), so a token's
+ * last_hit is the day it was last learned.
+ *
+ * Corrections replay the signature: tokens the classification changed
+ * lose what they got (counts never below zero), every token learns the
+ * right class, and the hybrid weight step stored in the signature is
+ * subtracted before the right step is added, so counts and weights end
+ * exactly as if the message had been learned right the first time.
+ *
+ * Memory: the engine keeps its arrays between messages (one thread per
+ * engine); a message costs the parser's and token set's allocations.
+ * Not thread-safe per engine; engines share nothing.
+ */
+#include "cls_engine.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "es_alloc.h"
+#include "es_err.h"
+#include "store.h"
+
+struct cls_engine {
+	struct cls_tset *set;
+	size_t set_max;
+	bool set_text;
+	size_t cap;
+	struct store_token *stoks;
+	struct cls_stat *stats;
+	struct store_delta *deltas;
+	struct cls_sig_token *sigtoks;
+	uint32_t *seq;
+};
+
+void
+cls_engine_cfg_default(struct cls_engine_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cls_limits_default(&cfg->lim);
+	cls_tok_opts_default(&cfg->tok, CLS_TOK_EDGESPAM);
+	cls_score_opts_default(&cfg->score, CLS_ALGO_HYBRID);
+	cfg->mode = CLS_MODE_TEFT;
+	cfg->factors = 0;
+}
+
+struct cls_engine *
+cls_engine_new(void)
+{
+	return es_calloc(1, sizeof(struct cls_engine));
+}
+
+void
+cls_engine_free(struct cls_engine *e)
+{
+	if (e == NULL)
+		return;
+	cls_tset_free(e->set);
+	es_free(e->stoks);
+	es_free(e->stats);
+	es_free(e->deltas);
+	es_free(e->sigtoks);
+	es_free(e->seq);
+	es_free(e);
+}
+
+/* pref_number - parse a preference value as a number in [lo, hi]. */
+static bool
+pref_number(const char *val, double lo, double hi, double *out)
+{
+	char *end;
+	double d = strtod(val, &end);
+
+	if (end == val || *end != '\0' || !(d >= lo && d <= hi))
+		return false;
+	*out = d;
+	return true;
+}
+
+/* apply_prefs - apply uid's own preferences to cfg. */
+static int
+apply_prefs(struct store *st, uint32_t uid, struct cls_engine_cfg *cfg)
+{
+	char val[80], low[80];
+	enum cls_mode mode;
+	double d;
+	size_t i;
+	int rc;
+
+	rc = store_pref_get(st, uid, "trainingMode", val, sizeof(val));
+	if (rc == 0) {
+		for (i = 0; val[i] != '\0' && i + 1 < sizeof(low); i++)
+			low[i] = (char)tolower((unsigned char)val[i]);
+		low[i] = '\0';
+		if (cls_mode_parse(low, &mode) == 0)
+			cfg->mode = mode;
+	} else if (rc != ES_ENOTFOUND)
+		return rc;
+	rc = store_pref_get(st, uid, "spamThreshold", val, sizeof(val));
+	if (rc == 0 && pref_number(val, 0, 1, &d))
+		cfg->score.spam_threshold = d;
+	else if (rc != 0 && rc != ES_ENOTFOUND)
+		return rc;
+	rc = store_pref_get(st, uid, "whitelistThreshold", val, sizeof(val));
+	if (rc == 0 && pref_number(val, 0, 1e6, &d))
+		cfg->score.whitelist_threshold = (unsigned)d;
+	else if (rc != 0 && rc != ES_ENOTFOUND)
+		return rc;
+	rc = store_pref_get(st, uid, "minTraining", val, sizeof(val));
+	if (rc == 0 && pref_number(val, 0, 1e6, &d))
+		cfg->score.min_training = (unsigned)d;
+	else if (rc != 0 && rc != ES_ENOTFOUND)
+		return rc;
+	return 0;
+}
+
+int
+cls_engine_user_cfg(struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *base, struct cls_engine_cfg *out)
+{
+	int rc;
+
+	*out = *base;
+	if ((rc = apply_prefs(st, 0, out)) != 0)
+		return rc;
+	if (uid != 0 && (rc = apply_prefs(st, uid, out)) != 0)
+		return rc;
+	return 0;
+}
+
+/* reserve - make every per-token array hold n entries. */
+static int
+reserve(struct cls_engine *e, size_t n)
+{
+	size_t cap = e->cap ? e->cap : 256;
+	void *p;
+
+	if (n <= e->cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+#define GROW(field)                                                    \
+	do {                                                           \
+		p = es_reallocarray(e->field, cap, sizeof(*e->field)); \
+		if (p == NULL)                                         \
+			return ES_ENOMEM;                              \
+		e->field = p;                                          \
+	} while (0)
+	GROW(stoks);
+	GROW(stats);
+	GROW(deltas);
+	GROW(sigtoks);
+	GROW(seq);
+#undef GROW
+	e->cap = cap;
+	return 0;
+}
+
+/* fail - format err and pass the code through. */
+static int
+fail(int code, char *err, size_t errlen, const char *what, const char *detail)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s%s%s", what, es_strerror(code),
+		    detail && *detail ? ": " : "", detail ? detail : "");
+	return code;
+}
+
+/* store_fail - fail() with the store's own message. */
+static int
+store_fail(struct store *st, int code, char *err, size_t errlen,
+    const char *what)
+{
+	return fail(code, err, errlen, what, store_errmsg(st));
+}
+
+/* tokenize - parse and tokenize msg into e->set, sorted by id. */
+static int
+tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
+    const char *msg, size_t len, struct cls_engine_result *res)
+{
+	struct cls_msg *m = NULL;
+	bool keep = cfg->factors > 0;
+	uint64_t sender;
+	int rc;
+
+	if (e->set == NULL || e->set_max != cfg->lim.max_tokens ||
+	    e->set_text != keep) {
+		cls_tset_free(e->set);
+		e->set = cls_tset_new(cfg->lim.max_tokens, keep);
+		if (e->set == NULL)
+			return ES_ENOMEM;
+		e->set_max = cfg->lim.max_tokens;
+		e->set_text = keep;
+	} else {
+		cls_tset_reset(e->set);
+	}
+	if ((rc = cls_msg_parse(msg, len, &cfg->lim, &m)) != 0)
+		return rc;
+	res->defects = m->defects;
+	rc = cls_tokenize(m, &cfg->tok, e->set);
+	if (rc == 0 && cls_sender_token(m, &sender) == 0) {
+		rc = cls_tset_add_id(e->set, sender, NULL, 0, 1);
+		if (rc == ES_ELIMIT)
+			rc = 0;
+		if (rc == 0)
+			rc = cls_tset_flag(e->set, sender, CLS_TF_SENDER);
+	}
+	cls_msg_free(m);
+	if (rc != 0)
+		return rc;
+	cls_tset_sort(e->set);
+	return reserve(e, cls_tset_len(e->set));
+}
+
+/* load_stats - read the user's counts of the n ids in e->stoks into
+ * e->stats; flags and counts come from the caller's tokens. */
+static int
+load_stats(struct cls_engine *e, struct store *st, uint32_t uid, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = store_tokens_get(st, uid, e->stoks, n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		e->stats[i].id = e->stoks[i].token;
+		e->stats[i].spam_hits = e->stoks[i].spam_hits;
+		e->stats[i].innocent_hits = e->stoks[i].innocent_hits;
+		e->stats[i].weight = e->stoks[i].weight;
+		e->stats[i].prob = 0;
+	}
+	return 0;
+}
+
+/* user_totals - the learned totals scoring needs. */
+static int
+user_totals(struct store *st, uint32_t uid, struct store_totals *t,
+    struct cls_totals *ct)
+{
+	int rc;
+
+	if ((rc = store_totals_get(st, uid, t)) != 0)
+		return rc;
+	ct->spam_learned = t->spam_learned > 0 ? (uint64_t)t->spam_learned : 0;
+	ct->innocent_learned =
+	    t->innocent_learned > 0 ? (uint64_t)t->innocent_learned : 0;
+	return 0;
+}
+
+/* sanitize_text - a token text made printable and cut for a header. */
+static void
+sanitize_text(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 1 < dstlen; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[o++] = (c >= 0x21 && c <= 0x7e && c != ',') ? (char)c : '?';
+	}
+	dst[o] = '\0';
+}
+
+/* score_message - score the n loaded tokens (with BNR when asked) and
+ * fill the verdict part of res. */
+static int
+score_message(struct cls_engine *e, size_t n, const struct cls_totals *ct,
+    const struct cls_engine_cfg *cfg, struct cls_verdict *v,
+    struct cls_engine_result *res)
+{
+	const struct cls_token *items = cls_tset_items(e->set);
+	size_t i, nf = cfg->factors > CLS_MAX_FACTORS ? CLS_MAX_FACTORS
+	                                              : cfg->factors;
+	int rc;
+
+	if ((rc = cls_score(e->stats, n, ct, &cfg->score, nf, v)) != 0)
+		return rc;
+	if (cfg->score.bnr) {
+		size_t nseq = 0, k = 0;
+		const uint64_t *ids = cls_tset_seq(e->set, &nseq);
+
+		for (i = 0; i < nseq && k < e->cap; i++) {
+			const struct cls_token *t = cls_tset_find(e->set, ids[i]);
+
+			if (t != NULL)
+				e->seq[k++] = (uint32_t)(t - items);
+		}
+		if (cls_bnr_mark(e->stats, e->seq, k) > 0 &&
+		    (rc = cls_score(e->stats, n, ct, &cfg->score, nf, v)) != 0)
+			return rc;
+	}
+	res->result = v->result;
+	res->probability = v->probability;
+	res->confidence = v->confidence;
+	res->score = v->score;
+	res->ntokens = n;
+	res->nfactors = 0;
+	for (i = 0; i < v->nfactors; i++) {
+		const struct cls_token *t = &items[v->factors[i]];
+		struct cls_engine_factor *f = &res->factors[res->nfactors++];
+
+		if (t->text != NULL)
+			sanitize_text(f->text, sizeof(f->text), t->text, t->len);
+		else
+			snprintf(f->text, sizeof(f->text), "%llu",
+			    (unsigned long long)t->id);
+		f->prob = e->stats[v->factors[i]].prob;
+	}
+	return 0;
+}
+
+/* totals_delta - a learning plan's totals as a store delta. */
+static void
+totals_delta(const struct cls_tdelta *d, struct store_totals *t)
+{
+	t->spam_learned = d->spam_learned;
+	t->innocent_learned = d->innocent_learned;
+	t->spam_misclassified = d->spam_misclassified;
+	t->innocent_misclassified = d->innocent_misclassified;
+	t->spam_corpusfed = d->spam_corpusfed;
+	t->innocent_corpusfed = d->innocent_corpusfed;
+	t->spam_classified = d->spam_classified;
+	t->innocent_classified = d->innocent_classified;
+}
+
+/* weight_step - the hybrid step toward cls, 0 for other methods. */
+static double
+weight_step(const struct cls_engine_cfg *cfg, enum cls_class cls, double p,
+    double lr_scale)
+{
+	if (cfg->score.algo != CLS_ALGO_HYBRID || cls == CLS_CLASS_NONE)
+		return 0;
+	return cls_hybrid_step(p, lr_scale, cls == CLS_CLASS_SPAM);
+}
+
+/* apply_learning - turn a plan for the n loaded tokens into deltas and
+ * signature tokens, and write the deltas. */
+static int
+apply_learning(struct cls_engine *e, struct store *st, uint32_t uid,
+    size_t n, const struct cls_plan *plan, double step, time_t now)
+{
+	const struct cls_token *items = cls_tset_items(e->set);
+	size_t i, nd = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct cls_stat *s = &e->stats[i];
+		struct store_delta *d = &e->deltas[nd];
+		uint8_t flags = (uint8_t)(items[i].flags &
+		    (CLS_TF_HEADER | CLS_TF_SENDER));
+		bool mature = s->spam_hits + s->innocent_hits >= CLS_TUM_LIMIT;
+
+		d->token = s->id;
+		d->spam = d->innocent = 0;
+		d->weight = (items[i].flags & CLS_TF_SENDER) ? 0 : step;
+		if (!(plan->tum && mature)) {
+			d->spam = plan->spam;
+			d->innocent = plan->innocent;
+		}
+		if (d->spam != 0 || d->innocent != 0)
+			flags |= CLS_SIGF_CHANGED;
+		e->sigtoks[i].id = s->id;
+		e->sigtoks[i].flags = flags;
+		if (d->spam != 0 || d->innocent != 0 || d->weight != 0)
+			nd++;
+	}
+	if (nd == 0)
+		return 0;
+	return store_tokens_put(st, uid, e->deltas, nd, now);
+}
+
+int
+cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, enum cls_engine_op op, const char *msg,
+    size_t len, const unsigned char rnd[16], time_t now,
+    struct cls_engine_result *res, char *err, size_t errlen)
+{
+	const struct cls_token *items;
+	struct store_totals tot, td;
+	struct cls_totals ct;
+	struct cls_verdict v;
+	struct cls_plan plan;
+	struct cls_sig sig;
+	void *data = NULL;
+	size_t n, i, dlen;
+	double step;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
+		return fail(rc, err, errlen, "tokenize", NULL);
+	n = cls_tset_len(e->set);
+	items = cls_tset_items(e->set);
+	for (i = 0; i < n; i++) {
+		e->stoks[i].token = items[i].id;
+		e->stats[i].count = items[i].count;
+		e->stats[i].flags = items[i].flags &
+		    (CLS_TF_HEADER | CLS_TF_SENDER);
+	}
+	if ((rc = store_begin(st, op == CLS_ENGINE_PROCESS)) != 0)
+		return store_fail(st, rc, err, errlen, "begin");
+	if ((rc = user_totals(st, uid, &tot, &ct)) != 0 ||
+	    (rc = load_stats(e, st, uid, n)) != 0) {
+		rc = store_fail(st, rc, err, errlen, "read statistics");
+		goto out;
+	}
+	if ((rc = score_message(e, n, &ct, cfg, &v, res)) != 0) {
+		fail(rc, err, errlen, "score", NULL);
+		goto out;
+	}
+	if (op == CLS_ENGINE_CLASSIFY) {
+		store_rollback(st);
+		return 0;
+	}
+
+	cls_learn_classified(cfg->mode, v.result, &ct, &plan);
+	step = weight_step(cfg, plan.step, v.probability, v.lr_scale);
+	if ((rc = apply_learning(e, st, uid, n, &plan, step, now)) != 0) {
+		rc = store_fail(st, rc, err, errlen, "write tokens");
+		goto out;
+	}
+	sig.verdict = v.result;
+	sig.learned = plan.learned;
+	sig.step = step;
+	sig.prob = v.probability;
+	sig.legacy = false;
+	sig.ntokens = n;
+	sig.tokens = e->sigtoks;
+	cls_sig_id_format(rnd, res->sig);
+	if ((rc = cls_sig_encode(&sig, &data, &dlen)) != 0) {
+		fail(rc, err, errlen, "signature", NULL);
+		goto out;
+	}
+	rc = store_sig_put(st, uid, res->sig, data, dlen, now);
+	es_free(data);
+	if (rc != 0) {
+		rc = store_fail(st, rc, err, errlen, "store signature");
+		goto out;
+	}
+	totals_delta(&plan.totals, &td);
+	if ((rc = store_totals_add(st, uid, &td)) != 0) {
+		rc = store_fail(st, rc, err, errlen, "update totals");
+		goto out;
+	}
+	if ((rc = store_commit(st)) != 0) {
+		rc = store_fail(st, rc, err, errlen, "commit");
+		goto out;
+	}
+	res->learned = plan.learned;
+	return 0;
+out:
+	store_rollback(st);
+	res->sig[0] = '\0';
+	return rc;
+}
+
+int
+cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, const char *msg, size_t len,
+    enum cls_class cls, enum cls_source src, time_t now,
+    struct cls_engine_result *res, char *err, size_t errlen)
+{
+	const struct cls_token *items;
+	struct store_totals tot, td;
+	struct cls_totals ct;
+	struct cls_verdict v;
+	struct cls_plan plan;
+	size_t n, i;
+	double step;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (cls != CLS_CLASS_SPAM && cls != CLS_CLASS_INNOCENT)
+		return fail(ES_EINVAL, err, errlen, "train", "no class");
+	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
+		return fail(rc, err, errlen, "tokenize", NULL);
+	n = cls_tset_len(e->set);
+	items = cls_tset_items(e->set);
+	for (i = 0; i < n; i++) {
+		e->stoks[i].token = items[i].id;
+		e->stats[i].count = items[i].count;
+		e->stats[i].flags = items[i].flags &
+		    (CLS_TF_HEADER | CLS_TF_SENDER);
+	}
+	if ((rc = store_begin(st, true)) != 0)
+		return store_fail(st, rc, err, errlen, "begin");
+	if ((rc = user_totals(st, uid, &tot, &ct)) != 0 ||
+	    (rc = load_stats(e, st, uid, n)) != 0) {
+		rc = store_fail(st, rc, err, errlen, "read statistics");
+		goto out;
+	}
+	if ((rc = score_message(e, n, &ct, cfg, &v, res)) != 0) {
+		fail(rc, err, errlen, "score", NULL);
+		goto out;
+	}
+	cls_learn_train(cls, src, &plan);
+	step = weight_step(cfg, plan.step, v.probability, v.lr_scale);
+	if ((rc = apply_learning(e, st, uid, n, &plan, step, now)) != 0) {
+		rc = store_fail(st, rc, err, errlen, "write tokens");
+		goto out;
+	}
+	totals_delta(&plan.totals, &td);
+	if ((rc = store_totals_add(st, uid, &td)) != 0 ||
+	    (rc = store_commit(st)) != 0) {
+		rc = store_fail(st, rc, err, errlen, "update totals");
+		goto out;
+	}
+	res->learned = cls;
+	res->changed = true;
+	return 0;
+out:
+	store_rollback(st);
+	return rc;
+}
+
+/* cmp_sigtok - order signature tokens by id. */
+static int
+cmp_sigtok(const void *a, const void *b)
+{
+	uint64_t x = ((const struct cls_sig_token *)a)->id;
+	uint64_t y = ((const struct cls_sig_token *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* sort_unique - sort signature tokens and drop repeated ids (DSPAM's
+ * data may repeat one); returns the new count. */
+static size_t
+sort_unique(struct cls_sig_token *t, size_t n)
+{
+	size_t i, o = 0;
+
+	qsort(t, n, sizeof(*t), cmp_sigtok);
+	for (i = 0; i < n; i++)
+		if (o == 0 || t[o - 1].id != t[i].id)
+			t[o++] = t[i];
+	return o;
+}
+
+/* correction_deltas - per-token deltas of a correction to cls. */
+static size_t
+correction_deltas(struct cls_engine *e, const struct cls_sig *sig,
+    enum cls_class cls, const struct cls_plan *plan, double new_step)
+{
+	size_t i;
+
+	for (i = 0; i < sig->ntokens; i++) {
+		const struct cls_sig_token *t = &sig->tokens[i];
+		struct store_delta *d = &e->deltas[i];
+		bool changed = (t->flags & CLS_SIGF_CHANGED) != 0;
+
+		d->token = t->id;
+		d->spam = (cls == CLS_CLASS_SPAM) -
+		    (sig->learned == CLS_CLASS_SPAM && changed);
+		d->innocent = (cls == CLS_CLASS_INNOCENT) -
+		    (sig->learned == CLS_CLASS_INNOCENT && changed);
+		d->weight = 0;
+		if (!(t->flags & CLS_SIGF_SENDER))
+			d->weight = new_step - (plan->undo_step ? sig->step : 0);
+	}
+	return sig->ntokens;
+}
+
+/* legacy_prob - a DSPAM signature carries no probability: score the
+ * tokens as they stand to size the weight step. */
+static int
+legacy_prob(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_sig *sig, const struct cls_engine_cfg *cfg,
+    const struct cls_totals *ct, double *p, double *scale)
+{
+	struct cls_verdict v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sig->ntokens; i++) {
+		e->stoks[i].token = sig->tokens[i].id;
+		e->stats[i].count = 1;
+		e->stats[i].flags = 0;
+	}
+	if ((rc = load_stats(e, st, uid, sig->ntokens)) != 0)
+		return rc;
+	if ((rc = cls_score(e->stats, sig->ntokens, ct, &cfg->score, 0, &v)) !=
+	    0)
+		return rc;
+	*p = v.probability;
+	*scale = v.lr_scale;
+	return 0;
+}
+
+int
+cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, const char *sig_id, enum cls_class cls,
+    time_t now, struct cls_engine_result *res, char *err, size_t errlen)
+{
+	struct store_totals tot, td;
+	struct cls_totals ct;
+	struct cls_plan plan;
+	struct cls_sig sig;
+	void *data = NULL;
+	size_t dlen, i, nsender = 0;
+	double p, scale, step;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&sig, 0, sizeof(sig));
+	if ((cls != CLS_CLASS_SPAM && cls != CLS_CLASS_INNOCENT) ||
+	    !cls_sig_id_valid(sig_id, strlen(sig_id)))
+		return fail(ES_EINVAL, err, errlen, "correct",
+		    "bad class or signature id");
+	if ((rc = store_begin(st, true)) != 0)
+		return store_fail(st, rc, err, errlen, "begin");
+	if ((rc = store_sig_get(st, uid, sig_id, &data, &dlen)) != 0) {
+		if (rc == ES_ENOTFOUND)
+			fail(rc, err, errlen, "signature", sig_id);
+		else
+			store_fail(st, rc, err, errlen, "read signature");
+		goto out;
+	}
+	rc = cls_sig_decode(data, dlen, &sig);
+	es_free(data);
+	if (rc != 0) {
+		fail(rc, err, errlen, "decode signature", sig_id);
+		goto out;
+	}
+	if (sig.legacy) {
+		/* DSPAM trained every message (TEFT, its default) as its
+		 * verdict; a correction to cls implies the other class */
+		sig.ntokens = sort_unique(sig.tokens, sig.ntokens);
+		sig.verdict = cls == CLS_CLASS_SPAM ? CLS_INNOCENT : CLS_SPAM;
+		sig.learned = cls == CLS_CLASS_SPAM ? CLS_CLASS_INNOCENT
+		                                    : CLS_CLASS_SPAM;
+	}
+	if (!cls_learn_correct(sig.verdict, sig.learned, cls, &plan)) {
+		store_rollback(st);
+		cls_sig_clear(&sig);
+		res->result = sig.verdict;
+		res->learned = sig.learned;
+		return 0;
+	}
+	if ((rc = reserve(e, sig.ntokens)) != 0 ||
+	    (rc = user_totals(st, uid, &tot, &ct)) != 0) {
+		store_fail(st, rc, err, errlen, "read totals");
+		goto out;
+	}
+	for (i = 0; i < sig.ntokens; i++)
+		nsender += (sig.tokens[i].flags & CLS_SIGF_SENDER) != 0;
+	p = sig.prob;
+	scale = 1.0 / sqrt((double)(sig.ntokens - nsender) + 1.0);
+	if (sig.legacy && cfg->score.algo == CLS_ALGO_HYBRID &&
+	    (rc = legacy_prob(e, st, uid, &sig, cfg, &ct, &p, &scale)) != 0) {
+		store_fail(st, rc, err, errlen, "read statistics");
+		goto out;
+	}
+	step = weight_step(cfg, cls, p, scale);
+	correction_deltas(e, &sig, cls, &plan, step);
+	if ((rc = store_tokens_put(st, uid, e->deltas, sig.ntokens, now)) != 0) {
+		store_fail(st, rc, err, errlen, "write tokens");
+		goto out;
+	}
+	totals_delta(&plan.totals, &td);
+	if ((rc = store_totals_add(st, uid, &td)) != 0 ||
+	    (rc = store_sig_delete(st, uid, sig_id)) != 0 ||
+	    (rc = store_commit(st)) != 0) {
+		store_fail(st, rc, err, errlen, "update totals");
+		goto out;
+	}
+	res->result = sig.verdict;
+	res->learned = cls;
+	res->changed = true;
+	res->ntokens = sig.ntokens;
+	cls_sig_clear(&sig);
+	return 0;
+out:
+	store_rollback(st);
+	cls_sig_clear(&sig);
+	return rc;
+}
+
+/* add_header - append one field's value to h. */
+static int
+add_header(struct cls_engine_headers *h, const char *name, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static int
+add_header(struct cls_engine_headers *h, const char *name, const char *fmt,
+    ...)
+{
+	va_list ap;
+	int rc;
+
+	if (h->n >= CLS_ENGINE_MAX_HEADERS)
+		return ES_EINTERNAL;
+	h->name[h->n] = name;
+	h->off[h->n] = h->buf.len;
+	va_start(ap, fmt);
+	rc = es_buf_vprintf(&h->buf, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		rc = es_buf_putc(&h->buf, '\0');
+	if (rc == 0)
+		h->n++;
+	return rc;
+}
+
+int
+cls_engine_headers(const struct cls_engine_result *res, time_t now,
+    struct cls_engine_headers *h)
+{
+	char date[64];
+	struct tm tm;
+	size_t i;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	es_buf_init(&h->buf, 64 * 1024);
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm) == 0)
+		strlcpy(date, "unknown", sizeof(date));
+	if ((rc = add_header(h, "X-DSPAM-Result", "%s",
+		 cls_result_name(res->result))) != 0 ||
+	    (rc = add_header(h, "X-DSPAM-Processed", "%s", date)) != 0 ||
+	    (rc = add_header(h, "X-DSPAM-Confidence", "%.4f",
+		 res->confidence)) != 0 ||
+	    (rc = add_header(h, "X-DSPAM-Probability", "%.4f",
+		 res->probability)) != 0)
+		goto fail;
+	if (res->sig[0] != '\0' &&
+	    (rc = add_header(h, "X-DSPAM-Signature", "%s", res->sig)) != 0)
+		goto fail;
+	if (res->nfactors > 0) {
+		h->name[h->n] = "X-DSPAM-Factors";
+		h->off[h->n] = h->buf.len;
+		rc = es_buf_printf(&h->buf, "%zu", res->nfactors);
+		for (i = 0; rc == 0 && i < res->nfactors; i++)
+			rc = es_buf_printf(&h->buf, ",\n\t%s, %.5f",
+			    res->factors[i].text, res->factors[i].prob);
+		if (rc == 0)
+			rc = es_buf_putc(&h->buf, '\0');
+		if (rc != 0)
+			goto fail;
+		h->n++;
+	}
+	return 0;
+fail:
+	es_buf_release(&h->buf);
+	h->n = 0;
+	return rc;
+}
+
+const char *
+cls_engine_header_value(const struct cls_engine_headers *h, size_t i)
+{
+	return i < h->n ? h->buf.data + h->off[i] : "";
+}

@@ -1,0 +1,142 @@
+/*
+ * cls_engine.h - "process this message for this user": where the pure
+ * classifier modules meet the store.
+ *
+ * The milter and the CLI both call these functions, so classification,
+ * learning, signatures and totals exist once. Each call is one store
+ * transaction: it commits everything or nothing (on any error the
+ * transaction is rolled back and the store is as before).
+ *
+ * Errors: 0, or an es_err code: ES_ETRANSIENT (store busy or down:
+ * retry later), ES_ESTORE, ES_ENOMEM, ES_ENOTFOUND (cls_engine_correct:
+ * no such signature for this user), ES_EINVAL. err gets a one-line
+ * description naming the failing step and the store's message.
+ *
+ * A struct cls_engine is a reusable work area (token set, arrays) for
+ * one thread; it holds no store and no configuration.
+ */
+#ifndef CLS_ENGINE_H
+#define CLS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cls_learn.h"
+#include "cls_msg.h"
+#include "cls_score.h"
+#include "cls_sig.h"
+#include "cls_token.h"
+#include "es_buf.h"
+
+struct store;
+
+struct cls_engine_cfg {
+	struct cls_limits lim;
+	struct cls_tok_opts tok;
+	struct cls_score_opts score;
+	enum cls_mode mode;
+	size_t factors; /* tokens listed in X-DSPAM-Factors; 0 = none */
+};
+
+enum cls_engine_op {
+	CLS_ENGINE_CLASSIFY, /* verdict only: reads, learns nothing */
+	CLS_ENGINE_PROCESS   /* verdict, learning by mode, signature */
+};
+
+#define CLS_FACTOR_TEXT 48
+
+struct cls_engine_factor {
+	char text[CLS_FACTOR_TEXT]; /* printable, cut; from the message */
+	double prob;
+};
+
+struct cls_engine_result {
+	enum cls_result result;
+	double probability;
+	double confidence;
+	double score;            /* the method's continuous statistic */
+	enum cls_class learned;  /* what the message counts as learned as */
+	bool changed;            /* correct: false when there was nothing to
+	                            correct (the verdict already was right) */
+	char sig[CLS_SIG_ID_LEN + 1]; /* "" when no signature was stored */
+	size_t ntokens;
+	unsigned defects;        /* enum cls_defect bits from parsing */
+	size_t nfactors;
+	struct cls_engine_factor factors[CLS_MAX_FACTORS];
+};
+
+/* cls_engine_cfg_default - the defaults of the sample configuration. */
+void cls_engine_cfg_default(struct cls_engine_cfg *cfg);
+
+/* cls_engine_new, cls_engine_free - a work area (NULL on out of memory). */
+struct cls_engine *cls_engine_new(void);
+void cls_engine_free(struct cls_engine *e);
+
+/*
+ * cls_engine_user_cfg - base with the user's preferences applied
+ * (uid 0's defaults first, then the user's own): trainingMode,
+ * spamThreshold (0..1), whitelistThreshold, minTraining. Unknown keys
+ * are for the caller (spamAction, signatureLocation, optIn, optOut);
+ * unusable values are ignored.
+ */
+int cls_engine_user_cfg(struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *base, struct cls_engine_cfg *out);
+
+/*
+ * cls_engine_process - classify msg (len bytes) for uid. With
+ * CLS_ENGINE_PROCESS it learns by cfg->mode, stores a signature under the
+ * id made of the 16 random bytes rnd, and counts the totals; with
+ * CLS_ENGINE_CLASSIFY it only reads. now is the time for last_hit and
+ * the signature's date.
+ */
+int cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, enum cls_engine_op op, const char *msg,
+    size_t len, const unsigned char rnd[16], time_t now,
+    struct cls_engine_result *res, char *err, size_t errlen);
+
+/*
+ * cls_engine_train - learn msg as cls from src without a signature
+ * (corpus, inoculation, or an error whose signature is lost).
+ */
+int cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, const char *msg, size_t len,
+    enum cls_class cls, enum cls_source src, time_t now,
+    struct cls_engine_result *res, char *err, size_t errlen);
+
+/*
+ * cls_engine_correct - correct the message of signature sig_id of uid to
+ * class cls: undo what its classification learned, learn cls, count the
+ * error, delete the signature (it corrects once). ES_ENOTFOUND when uid
+ * has no such signature. res->changed is false (and nothing changes) when
+ * the signature's verdict already was cls.
+ */
+int cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, const char *sig_id, enum cls_class cls,
+    time_t now, struct cls_engine_result *res, char *err, size_t errlen);
+
+#define CLS_ENGINE_MAX_HEADERS 6
+
+/* The X-DSPAM-* fields of a result: names, and values in one buffer. */
+struct cls_engine_headers {
+	size_t n;
+	const char *name[CLS_ENGINE_MAX_HEADERS];
+	size_t off[CLS_ENGINE_MAX_HEADERS]; /* value offsets into buf */
+	struct es_buf buf;                  /* values, NUL-separated */
+};
+
+/*
+ * cls_engine_headers - the fields to add for res: X-DSPAM-Result,
+ * -Processed (now, UTC, asctime style), -Confidence, -Probability (four
+ * decimals), -Signature (when one was stored) and -Factors (when res has
+ * factors; folded, one token per line). The caller releases h->buf with
+ * es_buf_release(). Returns 0 or ES_ENOMEM.
+ */
+int cls_engine_headers(const struct cls_engine_result *res, time_t now,
+    struct cls_engine_headers *h);
+/* cls_engine_header_value - value i of h. */
+const char *cls_engine_header_value(const struct cls_engine_headers *h,
+    size_t i);
+
+#endif

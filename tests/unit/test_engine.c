@@ -1,0 +1,393 @@
+/*
+ * test_engine.c - the engine against the memory store: verdicts after
+ * training, what each mode learns, corrections through the signature
+ * (counts restored exactly), signatures bound to their user, and
+ * allocation failures that leave the store untouched.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cls_engine.h"
+#include "es_alloc.h"
+#include "es_err.h"
+#include "store.h"
+
+#define MAXT 512
+
+struct fx {
+	struct store *st;
+	struct cls_engine *e;
+	struct cls_engine_cfg cfg;
+	uint32_t bob, carol;
+};
+
+static char ham_buf[2048], spam_buf[2048];
+
+static const char *
+ham(int i)
+{
+	snprintf(ham_buf, sizeof(ham_buf),
+	    "From: alice%d@example.org\nTo: bob@example.net\n"
+	    "Subject: meeting notes %d\n\n"
+	    "Hello Bob, the quarterly planning meeting moved to Thursday.\n"
+	    "Please review the budget spreadsheet and timeline. Regards %d\n",
+	    i, i, i);
+	return ham_buf;
+}
+
+static const char *
+spam(int i)
+{
+	snprintf(spam_buf, sizeof(spam_buf),
+	    "From: promo%d@pills.biz\nTo: bob@example.net\n"
+	    "Subject: CHEAP viagra discount %d\n\n"
+	    "Buy cheap viagra pills now! Huge discount offer, casino bonus.\n"
+	    "Click http://pills.biz/order?id=%d for free credits\n",
+	    i, i, i);
+	return spam_buf;
+}
+
+static const unsigned char rnd1[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+    12, 13, 14, 15, 16};
+
+static struct fx *
+fx_new(enum cls_algo algo, enum cls_mode mode)
+{
+	struct store_params p = {.driver = "memory"};
+	struct fx *f = test_calloc(1, sizeof(*f));
+	char err[256];
+
+	assert_int_equal(store_open(&p, &f->st, err, sizeof(err)), 0);
+	assert_int_equal(store_user_uid(f->st, "bob", true, &f->bob), 0);
+	assert_int_equal(store_user_uid(f->st, "carol", true, &f->carol), 0);
+	assert_non_null(f->e = cls_engine_new());
+	cls_engine_cfg_default(&f->cfg);
+	cls_score_opts_default(&f->cfg.score, algo);
+	f->cfg.mode = mode;
+	return f;
+}
+
+static void
+fx_free(struct fx *f)
+{
+	cls_engine_free(f->e);
+	store_close(f->st);
+	test_free(f);
+}
+
+static void
+train(struct fx *f, uint32_t uid, const char *m, enum cls_class c)
+{
+	struct cls_engine_result r;
+	char err[256];
+
+	assert_int_equal(cls_engine_train(f->e, f->st, uid, &f->cfg, m,
+	    strlen(m), c, CLS_SRC_CORPUS, 1000000, &r, err, sizeof(err)), 0);
+}
+
+static void
+train_some(struct fx *f, uint32_t uid, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		train(f, uid, ham(i), CLS_CLASS_INNOCENT);
+		train(f, uid, spam(i), CLS_CLASS_SPAM);
+	}
+}
+
+/* snapshot - the counts and weights of the tokens of m for uid. */
+static size_t
+snapshot(struct fx *f, uint32_t uid, const char *m, struct store_token *out)
+{
+	struct cls_tset *set = cls_tset_new(MAXT, false);
+	struct cls_msg *msg = NULL;
+	uint64_t sender;
+	size_t n, i;
+
+	assert_non_null(set);
+	assert_int_equal(cls_msg_parse(m, strlen(m), &f->cfg.lim, &msg), 0);
+	assert_int_equal(cls_tokenize(msg, &f->cfg.tok, set), 0);
+	if (cls_sender_token(msg, &sender) == 0)
+		assert_int_equal(cls_tset_add_id(set, sender, NULL, 0, 1), 0);
+	cls_tset_sort(set);
+	n = cls_tset_len(set);
+	assert_true(n > 0 && n <= MAXT);
+	for (i = 0; i < n; i++)
+		out[i].token = cls_tset_items(set)[i].id;
+	assert_int_equal(store_tokens_get(f->st, uid, out, n), 0);
+	cls_tset_free(set);
+	cls_msg_free(msg);
+	return n;
+}
+
+/* same_tokens - field by field (the struct has padding). */
+static void
+same_tokens(const struct store_token *a, const struct store_token *b,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].token != b[i].token ||
+		    a[i].spam_hits != b[i].spam_hits ||
+		    a[i].innocent_hits != b[i].innocent_hits ||
+		    a[i].last_hit != b[i].last_hit ||
+		    a[i].weight != b[i].weight)
+			fail_msg("token %zu changed: %llu/%llu w %g -> "
+			         "%llu/%llu w %g", i,
+			    (unsigned long long)a[i].spam_hits,
+			    (unsigned long long)a[i].innocent_hits, a[i].weight,
+			    (unsigned long long)b[i].spam_hits,
+			    (unsigned long long)b[i].innocent_hits, b[i].weight);
+}
+
+static enum cls_result
+process(struct fx *f, uint32_t uid, const char *m, struct cls_engine_result *r)
+{
+	char err[256];
+
+	assert_int_equal(cls_engine_process(f->e, f->st, uid, &f->cfg,
+	    CLS_ENGINE_PROCESS, m, strlen(m), rnd1, 1000000, r, err,
+	    sizeof(err)), 0);
+	return r->result;
+}
+
+static void
+test_verdicts(void **state)
+{
+	static const enum cls_algo algos[] = {CLS_ALGO_GRAHAM,
+	    CLS_ALGO_BURTON, CLS_ALGO_ROBINSON, CLS_ALGO_CHI_SQUARE,
+	    CLS_ALGO_HYBRID};
+	size_t a;
+
+	(void)state;
+	for (a = 0; a < sizeof(algos) / sizeof(algos[0]); a++) {
+		struct fx *f = fx_new(algos[a], CLS_MODE_TEFT);
+		struct cls_engine_result r;
+		char err[256];
+
+		/* too little training: never Spam */
+		train_some(f, f->bob, 3);
+		assert_int_equal(cls_engine_process(f->e, f->st, f->bob,
+		    &f->cfg, CLS_ENGINE_CLASSIFY, spam(99), strlen(spam(99)),
+		    rnd1, 1000000, &r, err, sizeof(err)), 0);
+		if (r.result == CLS_SPAM)
+			fail_msg("algo %s: Spam before min_training",
+			    cls_algo_name(algos[a]));
+		train_some(f, f->bob, 12);
+		assert_int_equal(cls_engine_process(f->e, f->st, f->bob,
+		    &f->cfg, CLS_ENGINE_CLASSIFY, spam(99), strlen(spam(99)),
+		    rnd1, 1000000, &r, err, sizeof(err)), 0);
+		if (r.result != CLS_SPAM)
+			fail_msg("algo %s: spam got %s p=%f",
+			    cls_algo_name(algos[a]), cls_result_name(r.result),
+			    r.probability);
+		assert_string_equal(r.sig, "");
+		assert_int_equal(cls_engine_process(f->e, f->st, f->bob,
+		    &f->cfg, CLS_ENGINE_CLASSIFY, ham(99), strlen(ham(99)),
+		    rnd1, 1000000, &r, err, sizeof(err)), 0);
+		if (r.result != CLS_INNOCENT)
+			fail_msg("algo %s: ham got %s p=%f",
+			    cls_algo_name(algos[a]), cls_result_name(r.result),
+			    r.probability);
+		/* carol learned nothing: bob's training is not hers */
+		assert_int_equal(cls_engine_process(f->e, f->st, f->carol,
+		    &f->cfg, CLS_ENGINE_CLASSIFY, spam(99), strlen(spam(99)),
+		    rnd1, 1000000, &r, err, sizeof(err)), 0);
+		assert_int_equal(r.result, CLS_INNOCENT);
+		fx_free(f);
+	}
+}
+
+static void
+test_classify_learns_nothing(void **state)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	struct store_token a[MAXT], b[MAXT];
+	struct store_totals t0, t1;
+	struct cls_engine_result r;
+	char err[256];
+	size_t n;
+
+	(void)state;
+	train_some(f, f->bob, 12);
+	n = snapshot(f, f->bob, spam(50), a);
+	assert_int_equal(store_totals_get(f->st, f->bob, &t0), 0);
+	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(50), strlen(spam(50)), rnd1, 1000000,
+	    &r, err, sizeof(err)), 0);
+	assert_int_equal(snapshot(f, f->bob, spam(50), b), n);
+	same_tokens(a, b, n);
+	assert_int_equal(store_totals_get(f->st, f->bob, &t1), 0);
+	assert_memory_equal(&t0, &t1, sizeof(t0));
+	fx_free(f);
+}
+
+/*
+ * A correction restores the counts exactly: process (TEFT: learned as
+ * its verdict) then correct must leave the same token counts as
+ * training the message as the right class from the state before.
+ */
+static void
+check_correction(enum cls_mode mode, bool fp)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, mode);
+	struct fx *g = fx_new(CLS_ALGO_HYBRID, mode);
+	struct store_token a[MAXT], b[MAXT];
+	struct cls_engine_result r;
+	/* a spammy ham (fp) or a hammy spam (fn) */
+	char m[4096], err[256];
+	enum cls_class want = fp ? CLS_CLASS_INNOCENT : CLS_CLASS_SPAM;
+	size_t n, i;
+
+	if (fp)
+		snprintf(m, sizeof(m), "%sThe quarterly meeting is fine.\n",
+		    spam(77));
+	else
+		snprintf(m, sizeof(m), "%sviagra\n", ham(77));
+	/* TOE trains like TEFT until 100 innocent messages are learned */
+	train_some(f, f->bob, mode == CLS_MODE_TOE ? 100 : 12);
+	train_some(g, g->bob, mode == CLS_MODE_TOE ? 100 : 12);
+	process(f, f->bob, m, &r);
+	assert_int_equal(r.result, fp ? CLS_SPAM : CLS_INNOCENT);
+	assert_int_equal(strlen(r.sig), CLS_SIG_ID_LEN);
+	/* another user cannot use bob's signature */
+	{
+		char sig[CLS_SIG_ID_LEN + 1];
+		int rc;
+
+		strlcpy(sig, r.sig, sizeof(sig));
+		rc = cls_engine_correct(f->e, f->st, f->carol, &f->cfg, sig,
+		    want, 1000000, &r, err, sizeof(err));
+		if (rc != ES_ENOTFOUND)
+			fail_msg("carol's correction: %d %s", rc, err);
+	}
+	process(f, f->bob, m, &r);
+	{
+		char sig[CLS_SIG_ID_LEN + 1];
+
+		strlcpy(sig, r.sig, sizeof(sig));
+		assert_int_equal(cls_engine_correct(f->e, f->st, f->bob,
+		    &f->cfg, sig, want, 1000000, &r, err, sizeof(err)), 0);
+		assert_true(r.changed);
+		/* the signature corrects once */
+		assert_int_equal(cls_engine_correct(f->e, f->st, f->bob,
+		    &f->cfg, sig, want, 1000000, &r, err, sizeof(err)),
+		    ES_ENOTFOUND);
+	}
+	(void)r;
+	/* reference: g trained m's history the same way (the first process
+	 * above learned once in TEFT, as its verdict) */
+	if (mode == CLS_MODE_TEFT)
+		train(g, g->bob, m, fp ? CLS_CLASS_SPAM : CLS_CLASS_INNOCENT);
+	train(g, g->bob, m, want);
+	n = snapshot(f, f->bob, m, a);
+	assert_int_equal(snapshot(g, g->bob, m, b), n);
+	for (i = 0; i < n; i++) {
+		if (a[i].spam_hits != b[i].spam_hits ||
+		    a[i].innocent_hits != b[i].innocent_hits)
+			fail_msg("token %zu: got %llu/%llu, want %llu/%llu", i,
+			    (unsigned long long)a[i].spam_hits,
+			    (unsigned long long)a[i].innocent_hits,
+			    (unsigned long long)b[i].spam_hits,
+			    (unsigned long long)b[i].innocent_hits);
+	}
+	fx_free(f);
+	fx_free(g);
+}
+
+static void
+test_correct_fp_teft(void **state)
+{
+	(void)state;
+	check_correction(CLS_MODE_TEFT, true);
+}
+
+static void
+test_correct_fn_teft(void **state)
+{
+	(void)state;
+	check_correction(CLS_MODE_TEFT, false);
+}
+
+static void
+test_correct_toe(void **state)
+{
+	(void)state;
+	check_correction(CLS_MODE_TOE, true);
+}
+
+static void
+test_toe_learns_only_errors(void **state)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TOE);
+	struct store_token a[MAXT], b[MAXT];
+	struct cls_engine_result r;
+	size_t n;
+
+	(void)state;
+	train_some(f, f->bob, 100); /* past TOE's warm-up */
+	n = snapshot(f, f->bob, spam(60), a);
+	process(f, f->bob, spam(60), &r);
+	assert_int_equal(r.result, CLS_SPAM);
+	assert_int_equal(snapshot(f, f->bob, spam(60), b), n);
+	same_tokens(a, b, n);
+	fx_free(f);
+}
+
+/* Every allocation failing in turn: ES_ENOMEM, and the store unchanged. */
+static void
+test_enomem(void **state)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	struct store_token a[MAXT], b[MAXT];
+	struct cls_engine_result r;
+	char err[256];
+	size_t n, k;
+	int rc = -1;
+
+	(void)state;
+	train_some(f, f->bob, 12);
+	n = snapshot(f, f->bob, spam(70), a);
+	for (k = 0; k < 10000 && rc != 0; k++) {
+		struct cls_engine *e = cls_engine_new();
+
+		assert_non_null(e);
+		es_alloc_fail_after((long)k);
+		rc = cls_engine_process(e, f->st, f->bob, &f->cfg,
+		    CLS_ENGINE_PROCESS, spam(70), strlen(spam(70)), rnd1,
+		    1000000, &r, err, sizeof(err));
+		es_alloc_fail_after(-1);
+		cls_engine_free(e);
+		if (rc != 0) {
+			assert_int_equal(rc, ES_ENOMEM);
+			assert_int_equal(snapshot(f, f->bob, spam(70), b), n);
+			same_tokens(a, b, n);
+		}
+	}
+	assert_int_equal(rc, 0);
+	fx_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_verdicts),
+	    cmocka_unit_test(test_classify_learns_nothing),
+	    cmocka_unit_test(test_correct_fp_teft),
+	    cmocka_unit_test(test_correct_fn_teft),
+	    cmocka_unit_test(test_correct_toe),
+	    cmocka_unit_test(test_toe_learns_only_errors),
+	    cmocka_unit_test(test_enomem),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
