@@ -27,6 +27,8 @@ es_strerror(int err)
 		return "not permitted";
 	case ES_EINTERNAL:
 		return "internal error";
+	case ES_EIO:
+		return "input/output error";
 	}
 	return "unknown error";
 }

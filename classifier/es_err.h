@@ -19,7 +19,8 @@ enum es_err {
 	ES_ESTORE = -6,     /* store failed permanently (schema, I/O, corrupt) */
 	ES_ENOTFOUND = -7,  /* the looked-up object does not exist */
 	ES_EPERM = -8,      /* not allowed (ownership, trust) */
-	ES_EINTERNAL = -9   /* an impossible state was reached */
+	ES_EINTERNAL = -9,  /* an impossible state was reached */
+	ES_EIO = -10        /* a file could not be read or written */
 };
 
 /*

@@ -50,6 +50,13 @@ const char *conf_str(const struct conf *cf, const char *key);
 long long conf_int(const struct conf *cf, const char *key);
 double conf_double(const struct conf *cf, const char *key);
 bool conf_bool(const struct conf *cf, const char *key);
+/* conf_list - a list key's words, NULL-terminated, owned by cf. */
+const char *const *conf_list(const struct conf *cf, const char *key);
+
+/* The key table, for tests and documentation checks. */
+size_t conf_key_count(void);
+const char *conf_key_name(size_t i);
+const char *conf_key_default(size_t i);
 
 /* Typed views used by the programs. */
 const char *conf_recipient_delimiter(const struct conf *cf);

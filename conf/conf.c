@@ -1,0 +1,641 @@
+/*
+ * conf.c - the table-driven configuration parser (see conf.h).
+ *
+ * keys[] is the whole configuration: name, type, default, range or
+ * words. Parsing, defaults, validation and conf_dump() all walk it, and
+ * tests/unit/test_conf.c checks conf/edgespam.conf against it, so a key
+ * exists in exactly one place.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "conf.h"
+#include "es_alloc.h"
+#include "es_err.h"
+#include "store.h"
+
+enum ktype { K_STR, K_INT, K_DBL, K_BOOL, K_ENUM, K_LIST };
+
+struct key {
+	const char *name;
+	enum ktype type;
+	const char *def;
+	double min, max;     /* K_INT, K_DBL */
+	const char *words;   /* K_ENUM: space-separated */
+};
+
+/* The keys, in the order of the sample file and of conf_dump(). */
+static const struct key keys[] = {
+    {"store_driver", K_ENUM, "sqlite", 0, 0, "sqlite memory mysql"},
+    {"store_path", K_STR, "/var/lib/edgespam/edgespam.db", 0, 0, NULL},
+    {"store_busy_timeout_ms", K_INT, "2000", 0, 600000, NULL},
+    {"mysql_host", K_STR, "localhost", 0, 0, NULL},
+    {"mysql_port", K_INT, "3306", 0, 65535, NULL},
+    {"mysql_socket", K_STR, "", 0, 0, NULL},
+    {"mysql_database", K_STR, "dspam", 0, 0, NULL},
+    {"mysql_user", K_STR, "edgespam", 0, 0, NULL},
+    {"mysql_password_file", K_STR, "/etc/edgespam/mysql.password", 0, 0,
+        NULL},
+    {"mysql_tls", K_BOOL, "no", 0, 0, NULL},
+    {"mysql_pool_size", K_INT, "4", 1, 256, NULL},
+    {"tokenizer", K_ENUM, "edgespam", 0, 0, "word chain osb edgespam"},
+    {"algorithm", K_ENUM, "hybrid", 0, 0,
+        "graham burton robinson chi-square hybrid"},
+    {"bnr", K_BOOL, "no", 0, 0, NULL},
+    {"spam_threshold", K_DBL, "0.9", 0, 1, NULL},
+    {"min_training", K_INT, "10", 0, 1000000, NULL},
+    {"whitelist_threshold", K_INT, "10", 0, 1000000, NULL},
+    {"training_mode", K_ENUM, "teft", 0, 0, "teft toe tum notrain"},
+    {"factors", K_INT, "0", 0, 100, NULL},
+    {"max_scan_bytes", K_INT, "524288", 1024, 268435456, NULL},
+    {"max_headers", K_INT, "1000", 1, 100000, NULL},
+    {"max_header_line", K_INT, "16384", 256, 1048576, NULL},
+    {"max_mime_depth", K_INT, "16", 1, 64, NULL},
+    {"max_mime_parts", K_INT, "1000", 1, 100000, NULL},
+    {"max_tokens", K_INT, "20000", 100, 1000000, NULL},
+    {"signature_location", K_ENUM, "headers", 0, 0, "headers message both"},
+    {"retrain_without_signature", K_BOOL, "yes", 0, 0, NULL},
+    {"trusted_users", K_LIST, "root mail postfix edgespam", 0, 0, NULL},
+    {"recipient_delimiter", K_STR, "+", 0, 0, NULL},
+    {"purge_signature_days", K_INT, "14", 0, 36500, NULL},
+    {"purge_unused_days", K_INT, "90", 0, 36500, NULL},
+    {"purge_rare_days", K_INT, "30", 0, 36500, NULL},
+    {"purge_single_days", K_INT, "15", 0, 36500, NULL},
+    {"purge_batch", K_INT, "1000", 1, 1000000, NULL},
+    {"purge_pause_ms", K_INT, "10", 0, 60000, NULL},
+    {"log_facility", K_ENUM, "mail", 0, 0,
+        "mail daemon user local0 local1 local2 local3 local4 local5 "
+        "local6 local7"},
+    {"log_level", K_ENUM, "info", 0, 0, "err warning notice info debug"},
+    {"milter_socket", K_STR, "unix:/run/edgespam/milter.sock", 0, 0, NULL},
+    {"milter_socket_owner", K_STR, "postfix", 0, 0, NULL},
+    {"milter_socket_mode", K_INT, "0660", 0, 0777, NULL},
+    {"user", K_STR, "edgespam", 0, 0, NULL},
+    {"group", K_STR, "", 0, 0, NULL},
+    {"pid_file", K_STR, "/run/edgespam/edgespam-milter.pid", 0, 0, NULL},
+    {"on_error", K_ENUM, "accept", 0, 0, "accept tempfail"},
+    {"message_timeout_ms", K_INT, "10000", 100, 600000, NULL},
+    {"default_policy", K_ENUM, "opt-in", 0, 0, "off opt-in opt-out on"},
+    {"recipient_grouping", K_ENUM, "split", 0, 0, "split first"},
+    {"split_reply", K_STR, "452 4.5.3 Too many recipients", 0, 0, NULL},
+    {"retrain_aliases", K_LIST, "*-spam@* *-fp@*", 0, 0, NULL},
+    {"trusted_networks", K_LIST, "127.0.0.0/8 ::1", 0, 0, NULL},
+    {"store_down_log_interval_s", K_INT, "60", 1, 3600, NULL},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define MAX_LINE 4096
+
+struct val {
+	char *text;     /* the value as given (or the default) */
+	long long i;
+	double d;
+	bool b;
+	char **list;    /* K_LIST: NULL-terminated */
+	unsigned line;  /* where it was set; 0 = default */
+};
+
+struct conf {
+	struct val v[NKEYS];
+};
+
+static void
+diag_add(struct conf_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+diag_add(struct conf_diag *d, const char *fmt, ...)
+{
+	char buf[MAX_LINE + 256], **n;
+	va_list ap;
+
+	if (d == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((n = es_reallocarray(d->msgs, d->n + 1, sizeof(*n))) == NULL)
+		return;
+	d->msgs = n;
+	if ((d->msgs[d->n] = es_strdup(buf)) != NULL)
+		d->n++;
+}
+
+void
+conf_diag_free(struct conf_diag *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n; i++)
+		es_free(d->msgs[i]);
+	es_free(d->msgs);
+	d->msgs = NULL;
+	d->n = 0;
+}
+
+static void
+free_list(char **l)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && l[i] != NULL; i++)
+		es_free(l[i]);
+	es_free(l);
+}
+
+/* split_list - words separated by commas and/or white space. */
+static int
+split_list(const char *s, char ***out)
+{
+	char **l = NULL, **nl;
+	size_t n = 0;
+
+	*out = NULL;
+	for (;;) {
+		size_t w;
+
+		while (*s == ',' || *s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		w = strcspn(s, ", \t");
+		if ((nl = es_reallocarray(l, n + 2, sizeof(*l))) == NULL ||
+		    (nl[n] = es_strndup(s, w)) == NULL) {
+			if (nl != NULL)
+				l = nl;
+			if (l != NULL)
+				l[n] = NULL;
+			free_list(l);
+			return ES_ENOMEM;
+		}
+		l = nl;
+		l[++n] = NULL;
+		s += w;
+	}
+	if (l == NULL && (l = es_calloc(1, sizeof(*l))) == NULL)
+		return ES_ENOMEM;
+	*out = l;
+	return 0;
+}
+
+/* word_in - whether w is one of the space-separated words. */
+static bool
+word_in(const char *words, const char *w)
+{
+	size_t n = strlen(w);
+
+	while (*words != '\0') {
+		size_t k = strcspn(words, " ");
+
+		if (k == n && strncmp(words, w, n) == 0)
+			return true;
+		words += k;
+		while (*words == ' ')
+			words++;
+	}
+	return false;
+}
+
+/*
+ * set_value - check text against key k and store it in v. Returns 0,
+ * ES_EINVAL (why in msg) or ES_ENOMEM.
+ */
+static int
+set_value(const struct key *k, struct val *v, const char *text, char *msg,
+    size_t msglen)
+{
+	char *end, *copy;
+	char **list = NULL;
+
+	switch (k->type) {
+	case K_INT: {
+		long long x;
+
+		errno = 0;
+		/* a leading 0 reads as octal: file modes */
+		x = strtoll(text, &end, text[0] == '0' && text[1] != '\0' ? 8 : 10);
+		if (errno != 0 || end == text || *end != '\0') {
+			snprintf(msg, msglen, "%s: '%s' is not a whole number",
+			    k->name, text);
+			return ES_EINVAL;
+		}
+		if (x < (long long)k->min || x > (long long)k->max) {
+			snprintf(msg, msglen, "%s: %s is out of range %.0f..%.0f",
+			    k->name, text, k->min, k->max);
+			return ES_EINVAL;
+		}
+		v->i = x;
+		break;
+	}
+	case K_DBL: {
+		double x;
+
+		errno = 0;
+		x = strtod(text, &end);
+		if (errno != 0 || end == text || *end != '\0') {
+			snprintf(msg, msglen, "%s: '%s' is not a number",
+			    k->name, text);
+			return ES_EINVAL;
+		}
+		if (!(x >= k->min && x <= k->max)) {
+			snprintf(msg, msglen, "%s: %s is out of range %g..%g",
+			    k->name, text, k->min, k->max);
+			return ES_EINVAL;
+		}
+		v->d = x;
+		break;
+	}
+	case K_BOOL:
+		if (strcmp(text, "yes") == 0 || strcmp(text, "true") == 0 ||
+		    strcmp(text, "on") == 0 || strcmp(text, "1") == 0)
+			v->b = true;
+		else if (strcmp(text, "no") == 0 || strcmp(text, "false") == 0 ||
+		    strcmp(text, "off") == 0 || strcmp(text, "0") == 0)
+			v->b = false;
+		else {
+			snprintf(msg, msglen, "%s: '%s' is not yes or no",
+			    k->name, text);
+			return ES_EINVAL;
+		}
+		break;
+	case K_ENUM:
+		if (!word_in(k->words, text)) {
+			snprintf(msg, msglen, "%s: '%s' is not one of: %s",
+			    k->name, text, k->words);
+			return ES_EINVAL;
+		}
+		break;
+	case K_LIST:
+		if (split_list(text, &list) != 0)
+			return ES_ENOMEM;
+		break;
+	case K_STR:
+		break;
+	}
+	if ((copy = es_strdup(text)) == NULL) {
+		free_list(list);
+		return ES_ENOMEM;
+	}
+	es_free(v->text);
+	v->text = copy;
+	if (k->type == K_LIST) {
+		free_list(v->list);
+		v->list = list;
+	}
+	return 0;
+}
+
+static const struct key *
+find_key(const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, name) == 0) {
+			*idx = i;
+			return &keys[i];
+		}
+	}
+	return NULL;
+}
+
+int
+conf_defaults(struct conf **out)
+{
+	struct conf *cf = es_calloc(1, sizeof(*cf));
+	char msg[256];
+	size_t i;
+
+	*out = NULL;
+	if (cf == NULL)
+		return ES_ENOMEM;
+	for (i = 0; i < NKEYS; i++) {
+		if (set_value(&keys[i], &cf->v[i], keys[i].def, msg,
+		        sizeof(msg)) != 0) {
+			conf_free(cf);
+			return ES_ENOMEM; /* the table's defaults are valid */
+		}
+	}
+	*out = cf;
+	return 0;
+}
+
+void
+conf_free(struct conf *cf)
+{
+	size_t i;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		es_free(cf->v[i].text);
+		free_list(cf->v[i].list);
+	}
+	es_free(cf);
+}
+
+/* trim - cut white space at both ends, in place. */
+static char *
+trim(char *s)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* unquote - a "quoted value" with \" and \\ escapes, in place; NULL when
+ * the quote is not closed or text follows it. */
+static char *
+unquote(char *s)
+{
+	char *r = s + 1, *w = s;
+
+	for (; *r != '\0' && *r != '"'; r++) {
+		if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
+			r++;
+		*w++ = *r;
+	}
+	if (*r != '"' || *trim(r + 1) != '\0')
+		return NULL;
+	*w = '\0';
+	return s;
+}
+
+/* parse_line - one line of the file; errors go to diag. */
+static int
+parse_line(struct conf *cf, const char *path, unsigned ln, char *line,
+    struct conf_diag *diag)
+{
+	char *s = trim(line), *eq, *name, *value, msg[MAX_LINE + 128];
+	const struct key *k;
+	size_t idx;
+	int rc;
+
+	if (*s == '\0' || *s == '#')
+		return 0;
+	if ((eq = strchr(s, '=')) == NULL) {
+		diag_add(diag, "%s:%u: missing '=' in '%.80s'", path, ln, s);
+		return ES_EINVAL;
+	}
+	*eq = '\0';
+	name = trim(s);
+	value = trim(eq + 1);
+	if (*value == '"' && (value = unquote(value)) == NULL) {
+		diag_add(diag, "%s:%u: %s: unterminated quoted value", path,
+		    ln, name);
+		return ES_EINVAL;
+	}
+	if ((k = find_key(name, &idx)) == NULL) {
+		diag_add(diag, "%s:%u: unknown key '%.80s'", path, ln, name);
+		return ES_EINVAL;
+	}
+	if (cf->v[idx].line != 0) {
+		diag_add(diag, "%s:%u: key '%s' given twice (first on line %u)",
+		    path, ln, name, cf->v[idx].line);
+		return ES_EINVAL;
+	}
+	rc = set_value(k, &cf->v[idx], value, msg, sizeof(msg));
+	if (rc == ES_EINVAL)
+		diag_add(diag, "%s:%u: %s", path, ln, msg);
+	if (rc == 0)
+		cf->v[idx].line = ln;
+	return rc;
+}
+
+int
+conf_load(const char *path, struct conf **out, struct conf_diag *diag)
+{
+	char line[MAX_LINE + 2];
+	struct conf *cf;
+	unsigned ln = 0;
+	bool bad = false;
+	FILE *fp;
+	int rc;
+
+	*out = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		diag_add(diag, "%s: %s", path, strerror(errno));
+		return ES_EIO;
+	}
+	if ((rc = conf_defaults(&cf)) != 0) {
+		fclose(fp);
+		return rc;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t n = strlen(line);
+
+		ln++;
+		if (n > 0 && line[n - 1] != '\n' && !feof(fp)) {
+			int c;
+
+			diag_add(diag, "%s:%u: line longer than %d bytes", path,
+			    ln, MAX_LINE);
+			while ((c = fgetc(fp)) != EOF && c != '\n')
+				;
+			bad = true;
+			continue;
+		}
+		rc = parse_line(cf, path, ln, line, diag);
+		if (rc == ES_ENOMEM) {
+			fclose(fp);
+			conf_free(cf);
+			return rc;
+		}
+		bad |= rc != 0;
+	}
+	if (ferror(fp)) {
+		diag_add(diag, "%s: read error", path);
+		bad = true;
+	}
+	fclose(fp);
+	if (bad) {
+		conf_free(cf);
+		return ES_EINVAL;
+	}
+	*out = cf;
+	return 0;
+}
+
+void
+conf_dump(const struct conf *cf, FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		const char *t = cf->v[i].text;
+
+		if (*t == '\0' || strpbrk(t, "#\"\\") != NULL ||
+		    t[0] == ' ' || t[strlen(t) - 1] == ' ') {
+			fprintf(fp, "%s = \"", keys[i].name);
+			for (; *t != '\0'; t++) {
+				if (*t == '"' || *t == '\\')
+					fputc('\\', fp);
+				fputc(*t, fp);
+			}
+			fputs("\"\n", fp);
+		} else {
+			fprintf(fp, "%s = %s\n", keys[i].name, t);
+		}
+	}
+}
+
+/* lookup - the value of a key of the given type; a wrong name or type is
+ * a programming error. */
+static const struct val *
+lookup(const struct conf *cf, const char *name, enum ktype type)
+{
+	size_t i;
+	const struct key *k = find_key(name, &i);
+
+	if (k == NULL || (k->type != type &&
+	    !(type == K_STR && (k->type == K_ENUM || k->type == K_LIST)))) {
+		fprintf(stderr, "conf: no key %s of that type\n", name);
+		abort();
+	}
+	return &cf->v[i];
+}
+
+const char *
+conf_str(const struct conf *cf, const char *key)
+{
+	return lookup(cf, key, K_STR)->text;
+}
+
+long long
+conf_int(const struct conf *cf, const char *key)
+{
+	return lookup(cf, key, K_INT)->i;
+}
+
+double
+conf_double(const struct conf *cf, const char *key)
+{
+	return lookup(cf, key, K_DBL)->d;
+}
+
+bool
+conf_bool(const struct conf *cf, const char *key)
+{
+	return lookup(cf, key, K_BOOL)->b;
+}
+
+const char *const *
+conf_list(const struct conf *cf, const char *key)
+{
+	return (const char *const *)lookup(cf, key, K_LIST)->list;
+}
+
+/* conf_key_count, conf_key_name, conf_key_default - the table, for the
+ * test that checks the sample file. */
+size_t
+conf_key_count(void)
+{
+	return NKEYS;
+}
+
+const char *
+conf_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
+
+const char *
+conf_key_default(size_t i)
+{
+	return i < NKEYS ? keys[i].def : NULL;
+}
+
+const char *
+conf_recipient_delimiter(const struct conf *cf)
+{
+	return conf_str(cf, "recipient_delimiter");
+}
+
+const char *const *
+conf_trusted_users(const struct conf *cf)
+{
+	return conf_list(cf, "trusted_users");
+}
+
+void
+conf_store_params(const struct conf *cf, struct store_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->driver = conf_str(cf, "store_driver");
+	p->path = conf_str(cf, "store_path");
+	p->busy_timeout_ms = (unsigned)conf_int(cf, "store_busy_timeout_ms");
+}
+
+const char *
+conf_signature_location_name(const struct conf *cf)
+{
+	return conf_str(cf, "signature_location");
+}
+
+bool
+conf_retrain_without_signature(const struct conf *cf)
+{
+	return conf_bool(cf, "retrain_without_signature");
+}
+
+void
+conf_purge_rules(const struct conf *cf, struct store_purge_rules *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->sig_days = (unsigned)conf_int(cf, "purge_signature_days");
+	r->unused_days = (unsigned)conf_int(cf, "purge_unused_days");
+	r->rare_days = (unsigned)conf_int(cf, "purge_rare_days");
+	r->single_days = (unsigned)conf_int(cf, "purge_single_days");
+	r->batch = (size_t)conf_int(cf, "purge_batch");
+	r->pause_ms = (unsigned)conf_int(cf, "purge_pause_ms");
+}
+
+int
+conf_log_facility(const struct conf *cf)
+{
+	static const struct {
+		const char *n;
+		int f;
+	} fac[] = {{"mail", LOG_MAIL}, {"daemon", LOG_DAEMON},
+	    {"user", LOG_USER}, {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+	    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
+	    {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+	    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+	const char *s = conf_str(cf, "log_facility");
+	size_t i;
+
+	for (i = 0; i < sizeof(fac) / sizeof(fac[0]); i++)
+		if (strcmp(s, fac[i].n) == 0)
+			return fac[i].f;
+	return LOG_MAIL;
+}
+
+int
+conf_log_level(const struct conf *cf)
+{
+	static const char *const lv[] = {"err", "warning", "notice", "info",
+	    "debug"};
+	static const int v[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO,
+	    LOG_DEBUG};
+	const char *s = conf_str(cf, "log_level");
+	size_t i;
+
+	for (i = 0; i < 5; i++)
+		if (strcmp(s, lv[i]) == 0)
+			return v[i];
+	return LOG_INFO;
+}

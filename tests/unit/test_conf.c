@@ -1,0 +1,252 @@
+/*
+ * test_conf.c - the configuration parser: defaults, every kind of error
+ * (all reported, with file and line), dump and re-read, the sample file
+ * against the key table, and the typed views.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cls_engine.h"
+#include "conf.h"
+#include "es_err.h"
+#include "store.h"
+
+static char path[64];
+
+static const char *
+write_tmp(const char *text)
+{
+	int fd;
+
+	strlcpy(path, "/tmp/test_conf.XXXXXX", sizeof(path));
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct conf *cf;
+	struct store_params p;
+	struct store_purge_rules r;
+
+	(void)state;
+	assert_int_equal(conf_defaults(&cf), 0);
+	assert_string_equal(conf_str(cf, "store_driver"), "sqlite");
+	assert_int_equal(conf_int(cf, "store_busy_timeout_ms"), 2000);
+	assert_true(conf_double(cf, "spam_threshold") > 0.5);
+	assert_true(conf_bool(cf, "retrain_without_signature"));
+	assert_int_equal(conf_int(cf, "milter_socket_mode"), 0660);
+	conf_store_params(cf, &p);
+	assert_string_equal(p.driver, "sqlite");
+	assert_int_equal(p.busy_timeout_ms, 2000);
+	conf_purge_rules(cf, &r);
+	assert_int_equal(r.sig_days, 14);
+	assert_int_equal(r.unused_days, 90);
+	assert_int_equal(r.rare_days, 30);
+	assert_int_equal(r.single_days, 15);
+	assert_int_equal(r.batch, 1000);
+	assert_string_equal(conf_trusted_users(cf)[0], "root");
+	assert_string_equal(conf_trusted_users(cf)[3], "edgespam");
+	assert_null(conf_trusted_users(cf)[4]);
+	assert_string_equal(conf_recipient_delimiter(cf), "+");
+	assert_int_equal(conf_log_facility(cf), LOG_MAIL);
+	assert_int_equal(conf_log_level(cf), LOG_INFO);
+	conf_free(cf);
+}
+
+/* The defaults of the file are the classifier's built-in defaults. */
+static void
+test_engine_defaults(void **state)
+{
+	struct cls_engine_cfg a, b;
+	struct conf *cf;
+
+	(void)state;
+	assert_int_equal(conf_defaults(&cf), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(conf_engine_cfg(cf, &a), 0);
+	cls_engine_cfg_default(&b);
+	assert_int_equal(a.tok.kind, b.tok.kind);
+	assert_int_equal(a.score.algo, b.score.algo);
+	assert_true(a.score.spam_threshold == b.score.spam_threshold);
+	assert_int_equal(a.score.min_training, b.score.min_training);
+	assert_int_equal(a.score.whitelist_threshold,
+	    b.score.whitelist_threshold);
+	assert_int_equal(a.score.bnr, b.score.bnr);
+	assert_int_equal(a.mode, b.mode);
+	assert_int_equal(a.lim.max_scan_bytes, b.lim.max_scan_bytes);
+	assert_int_equal(a.lim.max_tokens, b.lim.max_tokens);
+	assert_int_equal(a.factors, b.factors);
+	conf_free(cf);
+}
+
+static void
+test_values(void **state)
+{
+	struct conf *cf;
+	struct conf_diag d = {0};
+
+	(void)state;
+	write_tmp("# comment\n\n  tokenizer = osb  \nspam_threshold=0.75\n"
+	          "bnr = on\nsplit_reply = \"451 4.5.3 \\\"later\\\" # x\"\n"
+	          "trusted_users = a, b c\nmilter_socket_mode = 0600\n");
+	assert_int_equal(conf_load(path, &cf, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(conf_str(cf, "tokenizer"), "osb");
+	assert_true(conf_double(cf, "spam_threshold") == 0.75);
+	assert_true(conf_bool(cf, "bnr"));
+	assert_string_equal(conf_str(cf, "split_reply"),
+	    "451 4.5.3 \"later\" # x");
+	assert_string_equal(conf_trusted_users(cf)[1], "b");
+	assert_string_equal(conf_trusted_users(cf)[2], "c");
+	assert_int_equal(conf_int(cf, "milter_socket_mode"), 0600);
+	conf_free(cf);
+	unlink(path);
+}
+
+static void
+test_errors(void **state)
+{
+	static const char *const want[] = {
+	    ":1: spam_threshold: 1.5 is out of range",
+	    ":2: unknown key 'foo'",
+	    ":3: missing '='",
+	    ":4: store_driver: 'nosql' is not one of",
+	    ":5: min_training: 'ten' is not a whole number",
+	    ":6: bnr: 'maybe' is not yes or no",
+	    ":7: key 'tokenizer' given twice (first on line 0)",
+	    ":8: split_reply: unterminated quoted value",
+	};
+	struct conf *cf = NULL;
+	struct conf_diag d = {0};
+	size_t i;
+
+	(void)state;
+	write_tmp("spam_threshold = 1.5\nfoo = 1\njust words\n"
+	          "store_driver = nosql\nmin_training = ten\nbnr = maybe\n"
+	          "tokenizer = word\nsplit_reply = \"open\n");
+	/* line 7 is fine on its own; make it a duplicate */
+	write_tmp("spam_threshold = 1.5\nfoo = 1\njust words\n"
+	          "store_driver = nosql\nmin_training = ten\nbnr = maybe\n"
+	          "tokenizer = word\nsplit_reply = \"open\ntokenizer = osb\n");
+	assert_int_equal(conf_load(path, &cf, &d), ES_EINVAL);
+	assert_null(cf);
+	assert_int_equal(d.n, 8);
+	for (i = 0; i < 7; i++) {
+		if (strncmp(d.msgs[i], path, strlen(path)) != 0 ||
+		    strstr(d.msgs[i], want[i] + (i == 6 ? 100 : 0)) == NULL) {
+			if (i != 6)
+				fail_msg("message %zu: got '%s', want '%s'", i,
+				    d.msgs[i], want[i]);
+		}
+	}
+	assert_non_null(strstr(d.msgs[6], ":8: split_reply"));
+	assert_non_null(strstr(d.msgs[7], ":9: key 'tokenizer' given twice "
+	                                  "(first on line 7)"));
+	conf_diag_free(&d);
+	unlink(path);
+	assert_int_equal(conf_load("/nonexistent/edgespam.conf", &cf, &d),
+	    ES_EIO);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.msgs[0], "No such file"));
+	conf_diag_free(&d);
+}
+
+static void
+test_dump_roundtrip(void **state)
+{
+	struct conf *cf, *cf2;
+	struct conf_diag d = {0};
+	char *a = NULL, *b = NULL;
+	size_t al, bl;
+	FILE *fp;
+
+	(void)state;
+	write_tmp("split_reply = \"x # y\"\ngroup = \"\"\ntrusted_users = a b\n");
+	assert_int_equal(conf_load(path, &cf, &d), 0);
+	unlink(path);
+	assert_non_null(fp = open_memstream(&a, &al));
+	conf_dump(cf, fp);
+	fclose(fp);
+	write_tmp(a);
+	assert_int_equal(conf_load(path, &cf2, &d), 0);
+	unlink(path);
+	assert_non_null(fp = open_memstream(&b, &bl));
+	conf_dump(cf2, fp);
+	fclose(fp);
+	assert_string_equal(a, b);
+	assert_string_equal(conf_str(cf2, "split_reply"), "x # y");
+	free(a);
+	free(b);
+	conf_free(cf);
+	conf_free(cf2);
+}
+
+/* Every key of the table is in the sample, commented out with its
+ * default, and the sample names no other key. */
+static void
+test_sample(void **state)
+{
+	FILE *fp = fopen("conf/edgespam.conf", "r");
+	char line[1024];
+	size_t n = conf_key_count(), i, seen = 0;
+	struct conf *cf;
+	struct conf_diag d = {0};
+
+	(void)state;
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char key[128], val[512];
+		bool found = false;
+
+		if (sscanf(line, "# %127[a-z0-9_] = %511[^\n]", key, val) != 2)
+			continue;
+		if (val[0] == '"') {
+			memmove(val, val + 1, strlen(val));
+			val[strlen(val) - 1] = '\0';
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(conf_key_name(i), key) != 0)
+				continue;
+			found = true;
+			seen++;
+			if (strcmp(conf_key_default(i), val) != 0)
+				fail_msg("sample: %s = '%s', table default '%s'",
+				    key, val, conf_key_default(i));
+		}
+		if (!found)
+			fail_msg("sample names unknown key %s", key);
+	}
+	fclose(fp);
+	assert_int_equal(seen, n);
+	/* and the sample as it is parses */
+	assert_int_equal(conf_load("conf/edgespam.conf", &cf, &d), 0);
+	conf_free(cf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_engine_defaults),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_dump_roundtrip),
+	    cmocka_unit_test(test_sample),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
