@@ -1,0 +1,67 @@
+/*
+ * cli.h - shared state of the edgespam command-line tool's modules.
+ *
+ * cli_main.c parses the command line (DSPAM's flags included) and
+ * dispatches; cli_mail.c handles a message (classify, process, train,
+ * correct); cli_admin.c the administration commands (stats, user,
+ * domain, purge). Exit codes are sysexits(3) values.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cls_engine.h"
+
+struct conf;
+struct store;
+
+#define CLI_MAX_USERS 64
+
+struct cli {
+	const char *conf_path;
+	struct conf *cf;
+	struct store *st;
+	struct cls_engine_cfg ecfg;  /* from the configuration */
+	/* message options */
+	const char *users[CLI_MAX_USERS];
+	size_t nusers;
+	bool classify;
+	bool process;
+	bool to_stdout;
+	bool deliver_summary;
+	bool deliver_spam, deliver_innocent, deliver_given;
+	bool have_mode;
+	enum cls_mode mode;
+	bool have_class, have_source;
+	enum cls_class cls;
+	enum cls_source source;
+	const char *signature;
+	int bnr;       /* -1: from configuration */
+	int whitelist; /* -1: from configuration */
+};
+
+/* cli_die_usage etc. return an exit code after printing to stderr. */
+int cli_mail(struct cli *c);
+int cli_stats(struct cli *c, int argc, char **argv);
+int cli_user(struct cli *c, int argc, char **argv);
+int cli_domain(struct cli *c, int argc, char **argv);
+int cli_purge(struct cli *c, int argc, char **argv);
+
+/* cli_open_store - open the configured store; an exit code on failure. */
+int cli_open_store(struct cli *c);
+/* cli_exit_code - the sysexits code for an es_err code. */
+int cli_exit_code(int err);
+/* cli_user_name - normalise a user name as the milter does (lowercase,
+ * recipient extension removed); out has outlen bytes. false if the
+ * result is empty or does not fit. */
+bool cli_user_name(const struct cli *c, const char *in, char *out,
+    size_t outlen);
+/* cli_trusted - whether the calling system user is root or in
+ * trusted_users (may act for anyone and administer). */
+bool cli_trusted(const struct cli *c);
+/* cli_may_act_for - whether the calling system user may act for user. */
+bool cli_may_act_for(const struct cli *c, const char *user);
+
+#endif
