@@ -1,0 +1,75 @@
+#!/bin/sh
+# run.sh - make bench: accuracy and speed of edgespam beside bogofilter
+# on the public SpamAssassin corpus, online, in one fixed seeded order.
+# Prints a table and writes it, with the raw figures, to
+# $BUILD/bench/results.txt (BUILD defaults to build).
+#   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample)
+set -eu
+BUILD=${BUILD:-build}
+SEED=${SEED:-42}
+CLI_MESSAGES=${CLI_MESSAGES:-500}
+out=$BUILD/bench
+mkdir -p "$out"
+corpus=$(sh tests/bench/fetch-corpus.sh)
+bogo=$(command -v bogofilter || true)
+[ -n "$bogo" ] || { echo "bench: bogofilter is not installed (make deps)" >&2; exit 69; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+
+raw=$out/raw.txt
+: > "$raw"
+for mode in teft toe; do
+	echo "bench: online $mode over $corpus (seed $SEED)" >&2
+	extra=""
+	[ "$mode" = teft ] && extra="-e $BUILD/edgespam -n $CLI_MESSAGES"
+	# shellcheck disable=SC2086
+	"$BUILD/tools/bench_accuracy" -d "$corpus" -s "$SEED" -m "$mode" \
+		-w "$work" -b "$bogo" -o "$out/scores-$mode.txt" $extra |
+		sed "s/^/$mode./" >> "$raw"
+done
+
+# Milter benchmarks append their own figures when the milter exists.
+if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/milter.sh ]; then
+	sh tests/bench/milter.sh "$corpus" "$work" >> "$raw" || \
+		echo "bench: milter benchmark failed" >&2
+fi
+
+awk -v seed="$SEED" '
+{ v[$1] = $2 }
+END {
+	printf "edgespam benchmark, SpamAssassin corpus (%d messages, %d ham, %d spam), online, seed %s\n\n",
+		v["teft.edgespam.messages"], v["teft.edgespam.ham"], v["teft.edgespam.spam"], seed
+	printf "%-5s %-10s %5s %5s %7s %7s %8s %7s %9s %9s %11s\n",
+		"mode", "filter", "FP", "FN", "FPR%", "FNR%", "1-ROCA%", "lam%", "msg/s", "peakRSS", "store"
+	n = split("teft toe", modes, " ")
+	for (i = 1; i <= n; i++) {
+		m = modes[i]
+		split("edgespam bogofilter", fs, " ")
+		for (j = 1; j <= 2; j++) {
+			f = fs[j]; k = m "." f
+			if (!((k ".fp") in v)) continue
+			printf "%-5s %-10s %5d %5d %7.3f %7.3f %8.4f %7.3f %9.1f %7.1fMB %9.1fMB\n",
+				m, f, v[k ".fp"], v[k ".fn"], v[k ".fpr"], v[k ".fnr"], v[k ".roca"], v[k ".lam"],
+				v[k ".rate"], v[k ".rss_kb"] / 1024, v[k ".store_bytes"] / 1048576
+		}
+	}
+	if ("teft.edgespam_cli.rate" in v)
+		printf "\nedgespam, TEFT, SQLite: %.1f msg/s in one process (classify + learn + corrections);\n" \
+			"  %.1f msg/s as one edgespam process per message (%d messages, peak RSS %.1f MB)\n",
+			v["teft.edgespam.rate"], v["teft.edgespam_cli.rate"], v["teft.edgespam_cli.messages"],
+			v["teft.edgespam_cli.rss_kb"] / 1024
+	e = "teft.edgespam."; b = "teft.bogofilter."
+	if ((b "roca") in v) {
+		printf "\nTEFT: 1-ROCA%% ratio %.3f, lam%% ratio %.3f (edgespam / bogofilter; target <= 0.5), FP %d vs %d\n",
+			(v[b "roca"] > 0 ? v[e "roca"] / v[b "roca"] : 0), (v[b "lam"] > 0 ? v[e "lam"] / v[b "lam"] : 0),
+			v[e "fp"], v[b "fp"]
+	}
+	for (k in v) if (k ~ /^milter\./) milter = 1
+	if (milter) {
+		printf "\nmilter:\n"
+		for (k in v) if (k ~ /^milter\./) printf "  %-40s %s\n", k, v[k]
+	}
+}' "$raw" > "$out/results.txt"
+{ echo; echo "raw figures:"; sort "$raw"; } >> "$out/results.txt"
+sed '/^raw figures:/,$d' "$out/results.txt"
+echo "bench: results in $out/results.txt" >&2

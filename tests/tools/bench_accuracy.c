@@ -1,0 +1,582 @@
+/*
+ * bench_accuracy - online accuracy and speed of edgespam beside
+ * bogofilter on a labelled corpus.
+ *
+ *   bench_accuracy -d CORPUS [-s SEED] [-m teft|toe] [-w WORKDIR]
+ *       [-c CONF] [-b BOGOFILTER] [-e EDGESPAM -n N] [-o SCORES]
+ *
+ * CORPUS holds directories of one message per NAME.txt file (other
+ * files are ignored); a directory whose
+ * name starts with "spam" holds spam, every other one ham. The messages
+ * are put in one fixed order (sorted, then shuffled with SEED) and each
+ * is, in one loop: classified by edgespam in this process (learning by
+ * the mode, as the milter would), then by bogofilter (-T, its own
+ * process); then its true label is taught to both the way each is used
+ * in production: edgespam through the signature (a correction when the
+ * verdict was wrong), bogofilter with -s / -n (in TOE only on errors).
+ *
+ * With -e, the first N messages also go through the edgespam program,
+ * one process per message (--process --stdout), for the per-process
+ * rate; it has its own store in WORKDIR.
+ *
+ * Prints one "key value" line per figure, for tests/bench/run.sh to
+ * tabulate. -o writes "label edgespam_score bogofilter_score" per line.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cls_engine.h"
+#include "conf.h"
+#include "es_alloc.h"
+#include "es_err.h"
+#include "store.h"
+
+struct item {
+	char *path;
+	bool spam;
+	double es_score, bf_score;
+	bool es_spam, bf_spam;
+};
+
+struct corpus {
+	struct item *v;
+	size_t n, cap;
+};
+
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bench_accuracy: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	return strcmp(((const struct item *)a)->path,
+	    ((const struct item *)b)->path);
+}
+
+static void
+add_dir(struct corpus *c, const char *root, const char *sub)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+	bool spam = strncmp(sub, "spam", 4) == 0;
+
+	snprintf(path, sizeof(path), "%s/%s", root, sub);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *p;
+
+		size_t nl = strlen(de->d_name);
+
+		/* the package has NAME.txt (the message) and NAME.json */
+		if (de->d_name[0] == '.' || nl < 5 ||
+		    strcmp(de->d_name + nl - 4, ".txt") != 0)
+			continue;
+		if (asprintf(&p, "%s/%s", path, de->d_name) < 0)
+			die("%s", "out of memory");
+		if (c->n == c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 1024;
+			c->v = realloc(c->v, c->cap * sizeof(*c->v));
+			if (c->v == NULL)
+				die("%s", "out of memory");
+		}
+		memset(&c->v[c->n], 0, sizeof(c->v[0]));
+		c->v[c->n].path = p;
+		c->v[c->n].spam = spam;
+		c->n++;
+	}
+	closedir(d);
+}
+
+/* splitmix64: a small, fixed PRNG so the order is the same everywhere. */
+static uint64_t
+mix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+load_corpus(struct corpus *c, const char *root, uint64_t seed)
+{
+	struct dirent *de;
+	DIR *d;
+	size_t i;
+
+	if ((d = opendir(root)) == NULL)
+		die("cannot open corpus directory %s", root);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			add_dir(c, root, de->d_name);
+	closedir(d);
+	if (c->n == 0)
+		die("no messages under %s", root);
+	qsort(c->v, c->n, sizeof(*c->v), cmp_item);
+	for (i = c->n - 1; i > 0; i--) {
+		size_t j = (size_t)(mix(&seed) % (i + 1));
+		struct item t = c->v[i];
+
+		c->v[i] = c->v[j];
+		c->v[j] = t;
+	}
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, r;
+
+	if (fp == NULL)
+		die("cannot read %s", path);
+	do {
+		if (n + 65536 > cap) {
+			cap = cap ? cap * 2 : 131072;
+			if ((buf = realloc(buf, cap)) == NULL)
+				die("%s", "out of memory");
+		}
+		r = fread(buf + n, 1, cap - n, fp);
+		n += r;
+	} while (r > 0);
+	fclose(fp);
+	*len = n;
+	return buf;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * run - run argv with stdin from the file in, stdout into out (outlen
+ * bytes, may be NULL to discard). Returns the exit status; *rss_kb gets
+ * the child's peak RSS when larger.
+ */
+static int
+run(char *const argv[], const char *in, char *out, size_t outlen,
+    long *rss_kb)
+{
+	struct rusage ru;
+	int pfd[2], st;
+	pid_t pid;
+	size_t n = 0;
+
+	if (pipe(pfd) != 0)
+		die("%s", "pipe failed");
+	if ((pid = fork()) < 0)
+		die("%s", "fork failed");
+	if (pid == 0) {
+		int fd = open(in, O_RDONLY);
+		int nul = open("/dev/null", O_WRONLY);
+
+		if (fd < 0 || nul < 0)
+			_exit(126);
+		dup2(fd, 0);
+		dup2(pfd[1], 1);
+		dup2(nul, 2);
+		close(pfd[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		char sink[8192];
+		char *dst = out != NULL && n + 1 < outlen ? out + n : sink;
+		size_t room = out != NULL && n + 1 < outlen ? outlen - 1 - n
+		                                            : sizeof(sink);
+		ssize_t r = read(pfd[0], dst, room);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (dst != sink)
+			n += (size_t)r;
+	}
+	close(pfd[0]);
+	if (out != NULL)
+		out[n] = '\0';
+	while (wait4(pid, &st, 0, &ru) < 0)
+		if (errno != EINTR)
+			die("%s", "wait4 failed");
+	if (ru.ru_maxrss > *rss_kb)
+		*rss_kb = ru.ru_maxrss;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* area above the ROC curve, in percent: the fraction of (spam, ham)
+ * pairs the score orders wrongly, ties counting half. */
+static int
+cmp_score(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+static double
+one_minus_roca(const struct corpus *c, bool bogo)
+{
+	double *ham = malloc(c->n * sizeof(double));
+	double *spam = malloc(c->n * sizeof(double));
+	size_t nh = 0, ns = 0, i, j = 0, k;
+	double wrong = 0;
+
+	if (ham == NULL || spam == NULL)
+		die("%s", "out of memory");
+	for (i = 0; i < c->n; i++) {
+		double s = bogo ? c->v[i].bf_score : c->v[i].es_score;
+
+		if (c->v[i].spam)
+			spam[ns++] = s;
+		else
+			ham[nh++] = s;
+	}
+	qsort(ham, nh, sizeof(double), cmp_score);
+	qsort(spam, ns, sizeof(double), cmp_score);
+	/* for each spam: hams scoring above it count 1, equal ones 1/2 */
+	for (i = 0; i < ns; i++) {
+		while (j < nh && ham[j] < spam[i])
+			j++;
+		k = j;
+		while (k < nh && ham[k] == spam[i])
+			k++;
+		wrong += (double)(nh - k) + (double)(k - j) / 2.0;
+	}
+	free(ham);
+	free(spam);
+	if (nh == 0 || ns == 0)
+		return 0;
+	return 100.0 * wrong / ((double)nh * (double)ns);
+}
+
+static double
+logit(double p)
+{
+	return log(p / (1 - p));
+}
+
+/* lam% as in the TREC spam track: rates smoothed by (n+0.5)/(N+1). */
+static double
+lam(size_t fp, size_t nham, size_t fn, size_t nspam)
+{
+	double fpr = ((double)fp + 0.5) / ((double)nham + 1);
+	double fnr = ((double)fn + 0.5) / ((double)nspam + 1);
+	double z = (logit(fpr) + logit(fnr)) / 2;
+
+	return 100.0 / (1 + exp(-z));
+}
+
+static off_t
+path_size(const char *path)
+{
+	struct stat sb;
+	char p[4200];
+	off_t n = 0;
+
+	if (stat(path, &sb) == 0)
+		n += sb.st_size;
+	snprintf(p, sizeof(p), "%s-wal", path);
+	if (stat(p, &sb) == 0)
+		n += sb.st_size;
+	return n;
+}
+
+static void
+report(const char *who, const struct corpus *c, bool bogo, double secs,
+    long rss_kb, off_t size)
+{
+	size_t i, fp = 0, fn = 0, nham = 0, nspam = 0;
+
+	for (i = 0; i < c->n; i++) {
+		bool v = bogo ? c->v[i].bf_spam : c->v[i].es_spam;
+
+		if (c->v[i].spam) {
+			nspam++;
+			fn += !v;
+		} else {
+			nham++;
+			fp += v;
+		}
+	}
+	printf("%s.messages %zu\n", who, c->n);
+	printf("%s.ham %zu\n%s.spam %zu\n", who, nham, who, nspam);
+	printf("%s.fp %zu\n%s.fn %zu\n", who, fp, who, fn);
+	printf("%s.fpr %.3f\n", who, nham ? 100.0 * fp / nham : 0);
+	printf("%s.fnr %.3f\n", who, nspam ? 100.0 * fn / nspam : 0);
+	printf("%s.roca %.4f\n", who, one_minus_roca(c, bogo));
+	printf("%s.lam %.3f\n", who, lam(fp, nham, fn, nspam));
+	printf("%s.rate %.1f\n", who, secs > 0 ? c->n / secs : 0);
+	printf("%s.rss_kb %ld\n", who, rss_kb);
+	printf("%s.store_bytes %lld\n", who, (long long)size);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: bench_accuracy -d CORPUS [-s SEED] [-m teft|toe] "
+	    "[-w WORKDIR] [-c CONF]\n"
+	    "       [-b BOGOFILTER] [-e EDGESPAM -n N] [-o SCORES]\n");
+	exit(64);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = NULL, *work = NULL, *conf_path = NULL;
+	const char *bogo = NULL, *prog = NULL, *scores = NULL;
+	enum cls_mode mode = CLS_MODE_TEFT;
+	uint64_t seed = 42;
+	size_t nproc = 0, i;
+	struct corpus c = {0};
+	struct conf *cf = NULL;
+	struct conf_diag diag = {0};
+	struct cls_engine_cfg cfg;
+	struct store_params sp;
+	struct store *st = NULL;
+	struct cls_engine *e;
+	char err[512], db[4096], bfdir[4096];
+	double es_secs = 0, bf_secs = 0, t0;
+	long bf_rss = 0, cli_rss = 0;
+	uint32_t uid;
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "d:s:m:w:c:b:e:n:o:")) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 's': seed = strtoull(optarg, NULL, 10); break;
+		case 'm':
+			if (cls_mode_parse(optarg, &mode) != 0)
+				usage();
+			break;
+		case 'w': work = optarg; break;
+		case 'c': conf_path = optarg; break;
+		case 'b': bogo = optarg; break;
+		case 'e': prog = optarg; break;
+		case 'n': nproc = strtoul(optarg, NULL, 10); break;
+		case 'o': scores = optarg; break;
+		default: usage();
+		}
+	}
+	if (dir == NULL || work == NULL)
+		usage();
+	load_corpus(&c, dir, seed);
+
+	/* without -c: the built-in defaults, which the sample configuration
+	 * and conf_defaults() repeat (a unit test keeps them equal) */
+	cls_engine_cfg_default(&cfg);
+	memset(&sp, 0, sizeof(sp));
+	sp.driver = "sqlite";
+	sp.busy_timeout_ms = 2000;
+	if (conf_path != NULL) {
+		if (conf_load(conf_path, &cf, &diag) != 0) {
+			for (i = 0; i < diag.n; i++)
+				fprintf(stderr, "%s\n", diag.msgs[i]);
+			die("%s", "bad configuration");
+		}
+		if (conf_engine_cfg(cf, &cfg) != 0)
+			die("%s", "bad engine configuration");
+		conf_store_params(cf, &sp);
+	}
+	cfg.mode = mode;
+	snprintf(db, sizeof(db), "%s/edgespam-%s.db", work,
+	    cls_mode_name(mode));
+	unlink(db);
+	{
+		char wal[sizeof(db) + 8];
+
+		snprintf(wal, sizeof(wal), "%s-wal", db);
+		unlink(wal);
+	}
+	sp.path = db;
+	if (strcmp(sp.driver, "sqlite") != 0 && strcmp(sp.driver, "memory"))
+		sp.driver = "sqlite";
+	if (store_open(&sp, &st, err, sizeof(err)) != 0)
+		die("cannot open the store: %s", err);
+	if (store_user_uid(st, "bench@example.org", true, &uid) != 0)
+		die("%s", "cannot create the user");
+	if ((e = cls_engine_new()) == NULL)
+		die("%s", "out of memory");
+	snprintf(bfdir, sizeof(bfdir), "%s/bogofilter-%s", work,
+	    cls_mode_name(mode));
+	if (bogo != NULL) {
+		char cmd[2 * sizeof(bfdir) + 64];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'",
+		    bfdir, bfdir);
+		if (system(cmd) != 0)
+			die("cannot make %s", bfdir);
+	}
+
+	for (i = 0; i < c.n; i++) {
+		struct item *it = &c.v[i];
+		struct cls_engine_result r;
+		unsigned char rnd[16];
+		uint64_t s = seed ^ (i * 0x9e3779b97f4a7c15ULL);
+		size_t len, k;
+		char *msg = read_file(it->path, &len);
+
+		for (k = 0; k < 16; k += 8) {
+			uint64_t v = mix(&s);
+
+			memcpy(rnd + k, &v, 8);
+		}
+		t0 = now_s();
+		rc = cls_engine_process(e, st, uid, &cfg, CLS_ENGINE_PROCESS,
+		    msg, len, rnd, time(NULL), &r, err, sizeof(err));
+		if (rc != 0)
+			die("edgespam failed: %s", err);
+		it->es_score = r.score;
+		it->es_spam = r.result == CLS_SPAM;
+		if (it->es_spam != it->spam) {
+			enum cls_class want = it->spam ? CLS_CLASS_SPAM : CLS_CLASS_INNOCENT;
+			char sig[CLS_SIG_ID_LEN + 1];
+
+			strlcpy(sig, r.sig, sizeof(sig));
+			if (sig[0] != '\0')
+				rc = cls_engine_correct(e, st, uid, &cfg, sig,
+				    want, time(NULL), &r, err, sizeof(err));
+			else
+				rc = cls_engine_train(e, st, uid, &cfg, msg,
+				    len, want, CLS_SRC_ERROR, time(NULL), &r,
+				    err, sizeof(err));
+			if (rc != 0)
+				die("edgespam correction failed: %s", err);
+		}
+		es_secs += now_s() - t0;
+		free(msg);
+
+		if (bogo != NULL) {
+			char out[256], *argv_t[] = {(char *)bogo, "-T", "-d",
+			    bfdir, NULL};
+			char *argv_l[] = {(char *)bogo, it->spam ? "-s" : "-n",
+			    "-d", bfdir, NULL};
+			double sc = 0.5;
+
+			t0 = now_s();
+			rc = run(argv_t, it->path, out, sizeof(out), &bf_rss);
+			/* "S 0.99..." / "H ..." / "U ..."; an empty wordlist
+			 * may print nothing: unsure. */
+			if (strlen(out) > 2)
+				sc = strtod(out + 2, NULL);
+			it->bf_score = sc;
+			it->bf_spam = out[0] == 'S';
+			if (mode == CLS_MODE_TEFT || it->bf_spam != it->spam)
+				run(argv_l, it->path, NULL, 0, &bf_rss);
+			bf_secs += now_s() - t0;
+		}
+		if ((i + 1) % 1000 == 0)
+			fprintf(stderr, "bench_accuracy: %s %zu/%zu\n",
+			    cls_mode_name(mode), i + 1, c.n);
+	}
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		report("edgespam", &c, false, es_secs, ru.ru_maxrss,
+		    path_size(db));
+	}
+	if (bogo != NULL) {
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s/wordlist.db", bfdir);
+		report("bogofilter", &c, true, bf_secs, bf_rss, path_size(p));
+	}
+
+	if (prog != NULL && nproc > 0) {
+		char cdb[4200], cconf[4300];
+		FILE *fp;
+		double secs;
+
+		snprintf(cdb, sizeof(cdb), "%s/edgespam-cli.db", work);
+		unlink(cdb);
+		snprintf(cconf, sizeof(cconf), "%s/edgespam-cli.conf", work);
+		if ((fp = fopen(cconf, "w")) == NULL)
+			die("cannot write %s", cconf);
+		if (conf_path != NULL) {
+			size_t n;
+			char *txt = read_file(conf_path, &n);
+
+			fwrite(txt, 1, n, fp);
+			fputc('\n', fp);
+			free(txt);
+		}
+		fprintf(fp, "store_driver = sqlite\nstore_path = %s\n", cdb);
+		fclose(fp);
+		if (nproc > c.n)
+			nproc = c.n;
+		t0 = now_s();
+		for (i = 0; i < nproc; i++) {
+			char *av[] = {(char *)prog, "-c", cconf, "--user",
+			    "bench@example.org", "--mode",
+			    (char *)cls_mode_name(mode), "--process",
+			    "--stdout", NULL};
+
+			if ((rc = run(av, c.v[i].path, NULL, 0, &cli_rss)) != 0)
+				fprintf(stderr, "bench_accuracy: edgespam "
+				                "exited %d on %s\n",
+				    rc, c.v[i].path);
+		}
+		secs = now_s() - t0;
+		printf("edgespam_cli.messages %zu\n", nproc);
+		printf("edgespam_cli.rate %.1f\n", secs > 0 ? nproc / secs : 0);
+		printf("edgespam_cli.rss_kb %ld\n", cli_rss);
+	}
+
+	if (scores != NULL) {
+		FILE *fp = fopen(scores, "w");
+
+		if (fp == NULL)
+			die("cannot write %s", scores);
+		for (i = 0; i < c.n; i++)
+			fprintf(fp, "%d %.6f %.6f %s\n", c.v[i].spam,
+			    c.v[i].es_score, c.v[i].bf_score, c.v[i].path);
+		fclose(fp);
+	}
+	cls_engine_free(e);
+	store_close(st);
+	conf_free(cf);
+	for (i = 0; i < c.n; i++)
+		free(c.v[i].path);
+	free(c.v);
+	return 0;
+}
