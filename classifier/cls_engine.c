@@ -194,7 +194,9 @@ tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 {
 	struct cls_msg *m = NULL;
 	bool keep = cfg->factors > 0;
+	const struct cls_token *items;
 	uint64_t sender;
+	size_t n, i;
 	int rc;
 
 	if (e->set == NULL || e->set_max != cfg->lim.max_tokens ||
@@ -223,7 +225,18 @@ tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 	if (rc != 0)
 		return rc;
 	cls_tset_sort(e->set);
-	return reserve(e, cls_tset_len(e->set));
+	n = cls_tset_len(e->set);
+	if ((rc = reserve(e, n)) != 0)
+		return rc;
+	/* the ids to read, and what scoring needs of each */
+	items = cls_tset_items(e->set);
+	for (i = 0; i < n; i++) {
+		e->stoks[i].token = items[i].id;
+		e->stats[i].count = items[i].count;
+		e->stats[i].flags = items[i].flags &
+		    (CLS_TF_HEADER | CLS_TF_SENDER);
+	}
+	return 0;
 }
 
 /* load_stats - read the user's counts of the n ids in e->stoks into
@@ -388,14 +401,13 @@ cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
     size_t len, const unsigned char rnd[16], time_t now,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
-	const struct cls_token *items;
 	struct store_totals tot, td;
 	struct cls_totals ct;
 	struct cls_verdict v;
 	struct cls_plan plan;
 	struct cls_sig sig;
 	void *data = NULL;
-	size_t n, i, dlen;
+	size_t n, dlen;
 	double step;
 	int rc;
 
@@ -403,13 +415,6 @@ cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
 	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
 		return fail(rc, err, errlen, "tokenize", NULL);
 	n = cls_tset_len(e->set);
-	items = cls_tset_items(e->set);
-	for (i = 0; i < n; i++) {
-		e->stoks[i].token = items[i].id;
-		e->stats[i].count = items[i].count;
-		e->stats[i].flags = items[i].flags &
-		    (CLS_TF_HEADER | CLS_TF_SENDER);
-	}
 	if ((rc = store_begin(st, op == CLS_ENGINE_PROCESS)) != 0)
 		return store_fail(st, rc, err, errlen, "begin");
 	if ((rc = user_totals(st, uid, &tot, &ct)) != 0 ||
@@ -473,12 +478,11 @@ cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
     enum cls_class cls, enum cls_source src, time_t now,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
-	const struct cls_token *items;
 	struct store_totals tot, td;
 	struct cls_totals ct;
 	struct cls_verdict v;
 	struct cls_plan plan;
-	size_t n, i;
+	size_t n;
 	double step;
 	int rc;
 
@@ -488,13 +492,6 @@ cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
 	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
 		return fail(rc, err, errlen, "tokenize", NULL);
 	n = cls_tset_len(e->set);
-	items = cls_tset_items(e->set);
-	for (i = 0; i < n; i++) {
-		e->stoks[i].token = items[i].id;
-		e->stats[i].count = items[i].count;
-		e->stats[i].flags = items[i].flags &
-		    (CLS_TF_HEADER | CLS_TF_SENDER);
-	}
 	if ((rc = store_begin(st, true)) != 0)
 		return store_fail(st, rc, err, errlen, "begin");
 	if ((rc = user_totals(st, uid, &tot, &ct)) != 0 ||
