@@ -21,7 +21,7 @@ SANITIZE ?=
 PKGS_BUILD = build-essential pkg-config libmilter-dev \
 	default-libmysqlclient-dev libbsd-dev libsqlite3-dev libcmocka-dev \
 	clang libclang-rt-14-dev
-PKGS_TEST  = bogofilter sqlite3
+PKGS_TEST  = bogofilter sqlite3 postfix maildrop swaks miltertest
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
@@ -34,7 +34,7 @@ MILTER_LIBS = -lmilter -lpthread
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
-	-Iclassifier -Istorage -Iconf -I$(BUILD)/gen $(BSD_CFLAGS)
+	-Iclassifier -Istorage -Iconf -Imilter -I$(BUILD)/gen $(BSD_CFLAGS)
 LDLIBS_ALL = $(SQLITE_LIBS) $(BSD_LIBS) -lm -lpthread
 
 CLS_SRC   := $(sort $(wildcard classifier/*.c))
@@ -42,12 +42,14 @@ STORE_SRC := $(sort $(wildcard storage/*.c))
 CONF_SRC  := $(sort $(wildcard conf/*.c))
 CLI_SRC   := $(sort $(wildcard cli/*.c))
 MILTER_SRC := $(sort $(wildcard milter/*.c))
+MILTER_LIB_SRC := $(filter-out milter/main.c,$(MILTER_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIBS = $(BUILD)/libclassifier.a $(BUILD)/libstorage.a $(BUILD)/libconf.a
+LIBS = $(BUILD)/libclassifier.a $(BUILD)/libstorage.a $(BUILD)/libconf.a \
+	$(BUILD)/libmilter-es.a
 LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
 
 PROGRAMS = $(if $(CLI_SRC),$(BUILD)/edgespam) $(if $(MILTER_SRC),$(BUILD)/edgespam-milter)
@@ -79,11 +81,14 @@ $(BUILD)/libstorage.a: $(call obj,$(STORE_SRC))
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/libconf.a: $(call obj,$(CONF_SRC))
 	rm -f $@ && ar rcs $@ $^
+# the milter's parts without its main(), for unit tests
+$(BUILD)/libmilter-es.a: $(call obj,$(MILTER_LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/edgespam: $(call obj,$(CLI_SRC)) $(LIBS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)
-$(BUILD)/edgespam-milter: $(call obj,$(MILTER_SRC)) $(LIBS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(MILTER_SRC)) $(LINK_LIBS) $(MILTER_LIBS) $(LDLIBS_ALL)
+$(BUILD)/edgespam-milter: $(call obj,milter/main.c) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,milter/main.c) $(LINK_LIBS) $(MILTER_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)

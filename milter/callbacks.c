@@ -1,0 +1,861 @@
+/*
+ * callbacks.c - one SMTP transaction through libmilter, from MAIL FROM
+ * to end of message (DESIGN.md, "A message at SMTP time").
+ *
+ *   connect   remember the client address (trusted networks)
+ *   envfrom   start a message: take the current runtime, {auth_authen}
+ *   envrcpt   retrain alias? filtered user? one identity per message
+ *   header    X-DSPAM-* fields are noted for deletion and not scanned;
+ *             the others are kept for scanning, up to max_scan_bytes
+ *   body      kept up to max_scan_bytes (the whole body only when a
+ *             signature tag must be added to it)
+ *   eom       classify first; then delete the forged fields, add ours,
+ *             and tag the body. Any failure before the first change
+ *             takes on_error's action; a failure after it defers the
+ *             message, so it is never delivered half-modified.
+ *
+ * Every path that cannot strip the forged fields defers the message:
+ * an X-DSPAM-Result the sender wrote must never reach maildrop.
+ */
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "cls_user.h"
+#include "es_alloc.h"
+#include "es_buf.h"
+#include "es_err.h"
+#include "es_log.h"
+#include "milter.h"
+
+#define MAX_TAGGED_BODY (64u << 20) /* bodies kept whole for a tag */
+#define QID_LEN 64
+
+struct forged {
+	char *name;
+	size_t seq; /* arrival order */
+	size_t idx; /* 1-based occurrence of this name, for chgheader */
+};
+
+struct msg {
+	struct mlt_runtime *rt;
+	char *auth;            /* {auth_authen}, NULL when none */
+	char sender[128];      /* sanitised, for the log */
+	unsigned nrcpt;        /* accepted recipients */
+	bool filtered;         /* the identity: a user, or not filtered */
+	char user[CLS_USER_MAX + 1];
+	bool want_tag;         /* the user's signatureLocation asks for one */
+	bool multipart;
+	bool in_body;
+	bool broken;           /* out of memory while buffering: no verdict */
+	bool strip_failed;     /* a forged field could not be noted */
+	struct es_buf text;    /* header and body as scanned */
+	struct es_buf body;    /* the whole body, when want_tag */
+	struct forged *forged;
+	size_t nforged, capforged;
+	struct timespec start;
+};
+
+struct conn {
+	struct sockaddr_storage addr;
+	bool have_addr;
+	char client[96];       /* sanitised name[addr], for the log */
+	char qid[QID_LEN];
+	unsigned long nr;      /* protocol steps the MTA needs no reply to */
+	struct msg *m;
+};
+
+static atomic_uint inflight;
+
+unsigned
+mlt_inflight(void)
+{
+	return atomic_load(&inflight);
+}
+
+/* ---- logging ----------------------------------------------------------- */
+
+static pthread_mutex_t down_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t down_last;
+static unsigned long down_count;
+
+bool
+mlt_store_down(unsigned interval, unsigned long *suppressed)
+{
+	struct timespec now;
+	bool log_now = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&down_lock);
+	if (down_last == 0 || now.tv_sec - down_last >= (time_t)interval) {
+		log_now = true;
+		*suppressed = down_count;
+		down_count = 0;
+		down_last = now.tv_sec;
+	} else {
+		down_count++;
+	}
+	pthread_mutex_unlock(&down_lock);
+	return log_now;
+}
+
+static void store_up(void)
+{
+	pthread_mutex_lock(&down_lock);
+	if (down_last != 0) {
+		es_log_notice("store: working again");
+		down_last = 0;
+		down_count = 0;
+	}
+	pthread_mutex_unlock(&down_lock);
+}
+
+/* mlog - a log line prefixed with the queue id. */
+static void mlog(const struct conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+mlog(const struct conn *c, int level, const char *fmt, ...)
+{
+	char line[1024];
+	const char *qid = c != NULL && c->qid[0] ? c->qid : "NOQUEUE";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	switch (level) {
+	case LOG_ERR: es_log_err("%s: %s", qid, line); break;
+	case LOG_WARNING: es_log_warning("%s: %s", qid, line); break;
+	case LOG_NOTICE: es_log_notice("%s: %s", qid, line); break;
+	case LOG_INFO: es_log_info("%s: %s", qid, line); break;
+	default: es_log_debug("%s: %s", qid, line); break;
+	}
+}
+
+static void
+update_qid(SMFICTX *ctx, struct conn *c)
+{
+	const char *q = smfi_getsymval(ctx, "i");
+
+	if (q != NULL && *q != '\0')
+		es_log_sanitize(q, strlen(q), c->qid, sizeof(c->qid));
+}
+
+/* ---- message state ----------------------------------------------------- */
+
+static void
+msg_free(struct msg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nforged; i++)
+		es_free(m->forged[i].name);
+	es_free(m->forged);
+	es_buf_release(&m->text);
+	es_buf_release(&m->body);
+	es_free(m->auth);
+	mlt_runtime_put(m->rt);
+	es_free(m);
+	atomic_fetch_sub(&inflight, 1);
+}
+
+static void
+msg_end(struct conn *c)
+{
+	if (c != NULL) {
+		msg_free(c->m);
+		c->m = NULL;
+	}
+}
+
+static struct conn *
+conn_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* conn_new - the connection's state, made at negotiation (or at connect
+ * for an MTA that does not negotiate). */
+static struct conn *
+conn_new(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c != NULL)
+		return c;
+	if ((c = es_calloc(1, sizeof(*c))) == NULL) {
+		es_log_err("out of memory for a connection: deferred");
+		return NULL;
+	}
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		es_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static sfsistat
+reply(SMFICTX *ctx, const char *rcode, const char *xcode, const char *text,
+    sfsistat st)
+{
+	if (smfi_setreply(ctx, (char *)rcode, (char *)xcode, (char *)text) !=
+	    MI_SUCCESS)
+		return SMFIS_TEMPFAIL;
+	return st;
+}
+
+/* ---- the callbacks ----------------------------------------------------- */
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long want_actions =
+	    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+	const unsigned long want_proto = SMFIP_NR_HDR | SMFIP_NR_BODY |
+	    SMFIP_NR_EOH | SMFIP_NR_HELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	    SMFIP_NOHELO;
+	struct conn *c;
+
+	if ((f0 & want_actions) != want_actions) {
+		es_log_err("the MTA does not allow changing headers and body "
+			   "(actions 0x%lx): refusing the connection",
+		    f0);
+		return SMFIS_REJECT;
+	}
+	*pf0 = want_actions;
+	*pf1 = f1 & want_proto;
+	*pf2 = 0;
+	*pf3 = 0;
+	if ((c = conn_new(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	c->nr = *pf1;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+	struct conn *c = conn_new(ctx);
+	char name[64], addr[64] = "unknown";
+	const char *a;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (sa != NULL && (sa->sa_family == AF_INET ||
+			      sa->sa_family == AF_INET6)) {
+		memcpy(&c->addr, sa,
+		    sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+		                             : sizeof(struct sockaddr_in6));
+		c->have_addr = true;
+		if ((a = smfi_getsymval(ctx, "{client_addr}")) != NULL)
+			es_log_sanitize(a, strlen(a), addr, sizeof(addr));
+	}
+	es_log_sanitize(host ? host : "unknown", host ? strlen(host) : 7,
+	    name, sizeof(name));
+	snprintf(c->client, sizeof(c->client), "%s[%s]", name, addr);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	struct msg *m;
+	const char *auth;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	msg_end(c);
+	c->qid[0] = '\0';
+	update_qid(ctx, c);
+	if ((m = es_calloc(1, sizeof(*m))) == NULL) {
+		mlog(c, LOG_ERR, "out of memory for a message: deferred");
+		return SMFIS_TEMPFAIL;
+	}
+	atomic_fetch_add(&inflight, 1);
+	c->m = m;
+	clock_gettime(CLOCK_MONOTONIC, &m->start);
+	if ((m->rt = mlt_runtime_get()) == NULL) {
+		mlog(c, LOG_ERR, "no configuration loaded: deferred");
+		return SMFIS_TEMPFAIL;
+	}
+	es_buf_init(&m->text, m->rt->max_scan);
+	es_buf_init(&m->body, MAX_TAGGED_BODY);
+	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL &&
+	    *auth != '\0' && (m->auth = es_strdup(auth)) == NULL) {
+		mlog(c, LOG_ERR, "out of memory: deferred");
+		return SMFIS_TEMPFAIL;
+	}
+	if (argv[0] != NULL)
+		es_log_sanitize(argv[0], strlen(argv[0]), m->sender,
+		    sizeof(m->sender));
+	return SMFIS_CONTINUE;
+}
+
+/* deadline_in - CLOCK_MONOTONIC now + ms. */
+static void
+deadline_in(unsigned ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * user_pref - the user's value of key, else uid 0's, else def; 0 or a
+ * store error other than ES_ENOTFOUND.
+ */
+static int
+user_pref(struct store *st, uint32_t uid, const char *key, const char *def,
+    char *val, size_t len)
+{
+	int rc;
+
+	if (uid != 0) {
+		rc = store_pref_get(st, uid, key, val, len);
+		if (rc != ES_ENOTFOUND)
+			return rc;
+	}
+	rc = store_pref_get(st, 0, key, val, len);
+	if (rc == ES_ENOTFOUND)
+		snprintf(val, len, "%s", def);
+	return rc == ES_ENOTFOUND ? 0 : rc;
+}
+
+/*
+ * lookup_user - whether user is filtered: the user's optIn/optOut over
+ * the domain's policy over the configured default (policy.h), and
+ * whether the user's signatures go into the body.
+ */
+static int
+lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
+    bool *want_tag, char *err, size_t errlen)
+{
+	struct mlt_runtime *rt = m->rt;
+	struct mlt_slot *s;
+	struct timespec dl;
+	enum pol_domain pol = rt->default_policy;
+	char text[64], in[16] = "", out[16] = "", loc[16];
+	const char *dom = strchr(user, '@');
+	uint32_t uid = 0;
+	int rc;
+
+	*filtered = *want_tag = false;
+	deadline_in(rt->timeout_ms, &dl);
+	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
+		return rc;
+	if (dom != NULL) {
+		rc = store_domain_get(s->st, dom + 1, text, sizeof(text));
+		if (rc == 0 && pol_domain_parse(text, &pol) != 0) {
+			char clean[64];
+
+			mlog(c, LOG_WARNING,
+			    "domain %s has the unknown policy \"%s\": using "
+			    "default_policy %s",
+			    es_log_sanitize(dom + 1, strlen(dom + 1), clean,
+				sizeof(clean)),
+			    text, pol_domain_name(rt->default_policy));
+			pol = rt->default_policy;
+		} else if (rc != 0 && rc != ES_ENOTFOUND) {
+			goto fail;
+		}
+	}
+	if (pol == POL_OFF)
+		goto done;
+	rc = store_user_uid(s->st, user, false, &uid);
+	if (rc == ES_ENOTFOUND)
+		uid = 0;
+	else if (rc != 0)
+		goto fail;
+	if (uid != 0 && (pol == POL_OPT_IN || pol == POL_OPT_OUT)) {
+		rc = store_pref_get(s->st, uid, "optIn", in, sizeof(in));
+		if (rc != 0 && rc != ES_ENOTFOUND)
+			goto fail;
+		rc = store_pref_get(s->st, uid, "optOut", out, sizeof(out));
+		if (rc != 0 && rc != ES_ENOTFOUND)
+			goto fail;
+	}
+	*filtered = pol_filtered(pol, in[0] ? in : NULL, out[0] ? out : NULL);
+	if (*filtered) {
+		rc = user_pref(s->st, uid, "signatureLocation", rt->sig_location,
+		    loc, sizeof(loc));
+		if (rc != 0)
+			goto fail;
+		*want_tag = strcmp(loc, "message") == 0 ||
+		    strcmp(loc, "both") == 0;
+	}
+done:
+	mlt_pool_put(s, false);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", store_errmsg(s->st));
+	mlt_pool_put(s, rc == ES_ESTORE);
+	return rc;
+}
+
+/* store_failed - log a store failure (rate-limited when the store is
+ * down) and answer by on_error. */
+static sfsistat
+store_failed(SMFICTX *ctx, struct conn *c, int rc, const char *what,
+    const char *err)
+{
+	struct mlt_runtime *rt = c->m->rt;
+	unsigned long n = 0;
+	const char *act = rt->on_error == MLT_TEMPFAIL ? "deferred"
+	                                               : "passed unfiltered";
+
+	if (rc == ES_ETRANSIENT) {
+		if (mlt_store_down(rt->store_down_log_s, &n))
+			mlog(c, LOG_ERR,
+			    "%s: store unavailable (%s): %s (on_error); %lu "
+			    "more since the last report",
+			    what, err, act, n);
+	} else {
+		mlog(c, LOG_ERR, "%s: %s: %s (on_error)", what,
+		    err[0] ? err : es_strerror(rc), act);
+	}
+	if (rt->on_error == MLT_TEMPFAIL)
+		return reply(ctx, "451", "4.3.0",
+		    "Temporary failure of the mail filter, try again later",
+		    SMFIS_TEMPFAIL);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	struct msg *m;
+	struct mlt_runtime *rt;
+	char addr[512], owner[512], user[CLS_USER_MAX + 1], clean[128];
+	char err[256] = "";
+	bool filtered = false, want_tag = false;
+	size_t i, len;
+	const char *a;
+	int rc;
+
+	if (c == NULL || (m = c->m) == NULL || m->rt == NULL)
+		return SMFIS_TEMPFAIL;
+	rt = m->rt;
+	update_qid(ctx, c);
+	a = argv[0] != NULL ? argv[0] : "";
+	len = strlen(a);
+	if (len > 0 && a[0] == '<' && a[len - 1] == '>') {
+		a++;
+		len -= 2;
+	}
+	es_log_sanitize(a, len, clean, sizeof(clean));
+	if (len >= sizeof(addr))
+		len = sizeof(addr) - 1;
+	for (i = 0; i < len; i++)
+		addr[i] = (char)tolower((unsigned char)a[i]);
+	addr[len] = '\0';
+
+	if (pol_alias_owner(rt->aliases, rt->naliases, addr, owner,
+		sizeof(owner))) {
+		bool ok = pol_auth_owns(m->auth, owner) ||
+		    (c->have_addr &&
+			pol_net_match(rt->nets, rt->nnets,
+			    (const struct sockaddr *)&c->addr));
+
+		if (!ok) {
+			mlog(c, LOG_NOTICE,
+			    "retrain alias %s refused for %s (not its owner, "
+			    "not a trusted network)",
+			    clean, c->client);
+			return reply(ctx, "550", "5.7.1",
+			    "Retraining is accepted only from the owner of "
+			    "this address",
+			    SMFIS_REJECT);
+		}
+		filtered = false; /* never classified */
+	} else if (cls_user_normalize(addr, strlen(addr), rt->delimiter, user,
+		       sizeof(user)) == 0) {
+		rc = lookup_user(c, m, user, &filtered, &want_tag, err,
+		    sizeof(err));
+		if (rc != 0) {
+			sfsistat st = store_failed(ctx, c, rc, "recipient", err);
+
+			if (st != SMFIS_CONTINUE)
+				return st;
+			filtered = false;
+		}
+	}
+
+	if (m->nrcpt > 0 && (filtered != m->filtered ||
+				(filtered && strcmp(user, m->user) != 0))) {
+		if (rt->grouping == MLT_SPLIT) {
+			mlog(c, LOG_INFO,
+			    "%s deferred: another filtering identity than the "
+			    "first recipient's (split)",
+			    clean);
+			return reply(ctx, rt->split_rcode, rt->split_xcode,
+			    rt->split_text, SMFIS_TEMPFAIL);
+		}
+		if (!(filtered && !m->filtered)) {
+			m->nrcpt++;
+			return SMFIS_CONTINUE;
+		}
+		/* first: the first opted-in recipient decides */
+	}
+	m->filtered = filtered;
+	m->want_tag = filtered && want_tag;
+	if (filtered)
+		snprintf(m->user, sizeof(m->user), "%s", user);
+	m->nrcpt++;
+	return SMFIS_CONTINUE;
+}
+
+static bool
+is_dspam_name(const char *name)
+{
+	return strncasecmp(name, "X-DSPAM-", 8) == 0;
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_of(ctx);
+	sfsistat ok = c != NULL && (c->nr & SMFIP_NR_HDR) ? SMFIS_NOREPLY
+	                                                 : SMFIS_CONTINUE;
+	struct msg *m;
+
+	if (c == NULL || (m = c->m) == NULL)
+		return ok; /* eom defers a message without state */
+	if (is_dspam_name(name)) {
+		struct forged *f;
+
+		if (m->nforged == m->capforged) {
+			size_t cap = m->capforged ? m->capforged * 2 : 8;
+
+			f = es_reallocarray(m->forged, cap, sizeof(*f));
+			if (f == NULL) {
+				m->strip_failed = true;
+				return ok;
+			}
+			m->forged = f;
+			m->capforged = cap;
+		}
+		f = &m->forged[m->nforged];
+		if ((f->name = es_strdup(name)) == NULL) {
+			m->strip_failed = true;
+			return ok;
+		}
+		f->seq = m->nforged++;
+		return ok;
+	}
+	if (strcasecmp(name, "Content-Type") == 0 &&
+	    strncasecmp(value + strspn(value, " \t"), "multipart/", 10) == 0)
+		m->multipart = true;
+	if (m->text.len < m->text.max) {
+		int rc = es_buf_puts(&m->text, name);
+
+		if (rc == 0)
+			rc = es_buf_puts(&m->text, ": ");
+		if (rc == 0)
+			rc = es_buf_puts(&m->text, value);
+		if (rc == 0)
+			rc = es_buf_puts(&m->text, "\r\n");
+		if (rc == ES_ENOMEM)
+			m->broken = true;
+	}
+	return ok;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	sfsistat ok = c != NULL && (c->nr & SMFIP_NR_EOH) ? SMFIS_NOREPLY
+	                                                 : SMFIS_CONTINUE;
+
+	if (c != NULL && c->m != NULL) {
+		c->m->in_body = true;
+		if (es_buf_puts(&c->m->text, "\r\n") == ES_ENOMEM)
+			c->m->broken = true;
+	}
+	return ok;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct conn *c = conn_of(ctx);
+	sfsistat ok = c != NULL && (c->nr & SMFIP_NR_BODY) ? SMFIS_NOREPLY
+	                                                  : SMFIS_CONTINUE;
+	struct msg *m;
+	size_t room;
+	int rc;
+
+	if (c == NULL || (m = c->m) == NULL)
+		return ok;
+	if (!m->in_body) { /* no end-of-header step from the MTA */
+		m->in_body = true;
+		(void)es_buf_puts(&m->text, "\r\n");
+	}
+	if (m->text.len < m->text.max) {
+		room = m->text.max - m->text.len;
+		rc = es_buf_append(&m->text, data, len < room ? len : room);
+		if (rc == ES_ENOMEM)
+			m->broken = true;
+	}
+	if (m->want_tag && !m->multipart) {
+		rc = es_buf_append(&m->body, data, len);
+		if (rc != 0) { /* too big or no memory: no tag, still scanned */
+			m->want_tag = false;
+			es_buf_release(&m->body);
+			mlog(c, LOG_WARNING,
+			    "body %s: the signature goes only into the header",
+			    rc == ES_ELIMIT ? "too large to tag"
+			                    : "not kept (out of memory)");
+		}
+	}
+	return ok;
+}
+
+static int
+cmp_forged(const void *a, const void *b)
+{
+	const struct forged *x = a, *y = b;
+	int d = strcasecmp(x->name, y->name);
+
+	if (d != 0)
+		return d;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * strip - delete every X-DSPAM-* field the message came with. For each
+ * name, the highest occurrence goes first, so the lower indexes stay
+ * right. Returns false when libmilter refused a change.
+ */
+static bool
+strip(SMFICTX *ctx, struct msg *m)
+{
+	size_t i;
+
+	if (m->nforged == 0)
+		return true;
+	qsort(m->forged, m->nforged, sizeof(*m->forged), cmp_forged);
+	for (i = 0; i < m->nforged; i++)
+		m->forged[i].idx = i > 0 && strcasecmp(m->forged[i].name,
+		                                m->forged[i - 1].name) == 0
+		    ? m->forged[i - 1].idx + 1
+		    : 1;
+	for (i = m->nforged; i-- > 0;)
+		if (smfi_chgheader(ctx, m->forged[i].name,
+			(int)m->forged[i].idx, NULL) != MI_SUCCESS)
+			return false;
+	return true;
+}
+
+/*
+ * classify - process the message for m->user: classify, learn, store
+ * the signature. Fills res and whether spamAction is reject.
+ */
+static int
+classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
+    bool *reject, char *err, size_t errlen)
+{
+	struct mlt_runtime *rt = m->rt;
+	struct cls_engine_cfg cfg;
+	struct mlt_slot *s;
+	struct timespec dl;
+	unsigned char rnd[16];
+	char act[16];
+	uint32_t uid;
+	int rc;
+
+	*reject = false;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		snprintf(err, errlen, "no random bytes for a signature: %s",
+		    strerror(errno));
+		return ES_EINTERNAL;
+	}
+	deadline_in(rt->timeout_ms, &dl);
+	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
+		return rc;
+	if ((rc = store_user_uid(s->st, m->user, true, &uid)) != 0 ||
+	    (rc = cls_engine_user_cfg(s->st, uid, &rt->ecfg, &cfg)) != 0 ||
+	    (rc = user_pref(s->st, uid, "spamAction", "tag", act,
+		 sizeof(act))) != 0) {
+		snprintf(err, errlen, "%s", store_errmsg(s->st));
+		mlt_pool_put(s, rc == ES_ESTORE);
+		return rc;
+	}
+	*reject = strcmp(act, "reject") == 0;
+	rc = cls_engine_process(s->eng, s->st, uid, &cfg, CLS_ENGINE_PROCESS,
+	    m->text.data ? m->text.data : "", m->text.len, rnd, time(NULL),
+	    res, err, errlen);
+	mlt_pool_put(s, rc == ES_ESTORE);
+	return rc;
+}
+
+/* add_fields - our X-DSPAM-* fields and, where asked, the body tag. */
+static bool
+add_fields(SMFICTX *ctx, struct msg *m, const struct cls_engine_result *res)
+{
+	struct cls_engine_headers h;
+	char tag[CLS_SIG_ID_LEN + 16];
+	size_t i;
+	bool ok = true;
+
+	if (cls_engine_headers(res, time(NULL), &h) != 0)
+		return false;
+	for (i = 0; ok && i < h.n; i++)
+		ok = smfi_addheader(ctx, (char *)h.name[i],
+		         (char *)cls_engine_header_value(&h, i)) == MI_SUCCESS;
+	es_buf_release(&h.buf);
+	if (!ok || !m->want_tag || m->multipart || res->sig[0] == '\0')
+		return ok;
+	snprintf(tag, sizeof(tag), "%s!DSPAM:%s!\r\n",
+	    m->body.len > 0 && m->body.data[m->body.len - 1] != '\n' ? "\r\n"
+	                                                           : "",
+	    res->sig);
+	if (m->body.len > 0 &&
+	    smfi_replacebody(ctx, (unsigned char *)m->body.data,
+		(int)m->body.len) != MI_SUCCESS)
+		return false;
+	return smfi_replacebody(ctx, (unsigned char *)tag, (int)strlen(tag)) ==
+	    MI_SUCCESS;
+}
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	struct cls_engine_result res;
+	struct timespec t0;
+	struct msg *m;
+	char err[256] = "";
+	bool reject;
+	sfsistat st;
+	int rc;
+
+	if (c == NULL || (m = c->m) == NULL || m->rt == NULL) {
+		mlog(c, LOG_ERR, "no state for this message (out of "
+				 "memory earlier): deferred");
+		return SMFIS_TEMPFAIL;
+	}
+	update_qid(ctx, c);
+	if (m->strip_failed) {
+		mlog(c, LOG_ERR, "out of memory noting X-DSPAM fields: deferred");
+		st = SMFIS_TEMPFAIL;
+		goto out;
+	}
+	if (!m->filtered) {
+		st = strip(ctx, m) ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+		if (m->nforged > 0)
+			mlog(c, LOG_INFO, "not filtered; %zu X-DSPAM field%s "
+			    "removed%s", m->nforged, m->nforged == 1 ? "" : "s",
+			    st == SMFIS_CONTINUE ? "" : " failed: deferred");
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&res, 0, sizeof(res));
+	if (m->broken) {
+		rc = ES_ENOMEM;
+		snprintf(err, sizeof(err), "out of memory buffering the message");
+	} else {
+		rc = classify(c, m, &res, &reject, err, sizeof(err));
+	}
+	if (rc != 0) {
+		st = store_failed(ctx, c, rc, "classification", err);
+		if (st == SMFIS_CONTINUE && !strip(ctx, m))
+			st = SMFIS_TEMPFAIL;
+		goto out;
+	}
+	store_up();
+	if (reject && res.result == CLS_SPAM) {
+		mlog(c, LOG_INFO, "user=%s from=%s result=Spam probability=%.4f "
+		    "signature=%s: rejected (spamAction reject)", m->user,
+		    m->sender, res.probability, res.sig);
+		st = reply(ctx, "550", "5.7.1", "Message rejected as spam",
+		    SMFIS_REJECT);
+		goto out;
+	}
+	if (!strip(ctx, m) || !add_fields(ctx, m, &res)) {
+		mlog(c, LOG_ERR, "the MTA refused a header change: deferred so "
+				 "that nothing half-changed is delivered");
+		st = SMFIS_TEMPFAIL;
+		goto out;
+	}
+	mlog(c, LOG_INFO, "user=%s from=%s result=%s probability=%.4f "
+	    "confidence=%.2f signature=%s tokens=%zu removed=%zu ms=%ld",
+	    m->user, m->sender, cls_result_name(res.result), res.probability,
+	    res.confidence, res.sig, res.ntokens, m->nforged, elapsed_ms(&t0));
+	st = SMFIS_CONTINUE;
+out:
+	msg_end(c);
+	return st;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	msg_end(conn_of(ctx));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c != NULL) {
+		msg_end(c);
+		smfi_setpriv(ctx, NULL);
+		es_free(c);
+	}
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc mlt_desc = {
+	.xxfi_name = "edgespam",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY,
+	.xxfi_connect = cb_connect,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_negotiate = cb_negotiate,
+};

@@ -1,0 +1,99 @@
+/*
+ * milter.h - the parts of edgespam-milter and how they meet.
+ *
+ *   main.c      command line, daemon life cycle, signals, privileges
+ *   runtime.c   the reloadable settings a transaction runs with
+ *   pool.c      the store handles and engine work areas threads share
+ *   callbacks.c libmilter's callbacks: one message from MAIL to EOM
+ *   policy.c    pure decisions (filtered?, retrain alias?, trusted?)
+ *
+ * A transaction takes a reference to the runtime that is current at
+ * MAIL FROM and keeps it to its end, so a SIGHUP reload never changes
+ * the rules under a message in flight.
+ */
+#ifndef MILTER_H
+#define MILTER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "cls_engine.h"
+#include "policy.h"
+#include "store.h"
+
+struct conf;
+
+enum mlt_on_error { MLT_ACCEPT, MLT_TEMPFAIL };
+enum mlt_grouping { MLT_SPLIT, MLT_FIRST };
+
+/* The settings of one configuration load; shared, reference counted. */
+struct mlt_runtime {
+	unsigned refs;            /* guarded by the runtime lock */
+	struct conf *cf;
+	char *conf_path;
+	struct cls_engine_cfg ecfg;
+	enum mlt_on_error on_error;
+	enum mlt_grouping grouping;
+	enum pol_domain default_policy;
+	char split_rcode[4];      /* "452" */
+	char split_xcode[16];     /* "4.5.3" */
+	char split_text[256];
+	const char *const *aliases;
+	size_t naliases;
+	struct pol_net *nets;
+	size_t nnets;
+	const char *delimiter;
+	const char *sig_location; /* configured default */
+	unsigned timeout_ms;      /* per-message budget for the store */
+	unsigned store_down_log_s;
+	size_t max_scan;
+};
+
+/*
+ * mlt_runtime_load - read path into a new runtime (refs 1). On a bad
+ * file, every error goes to fp (file:line: message) and NULL is
+ * returned.
+ */
+struct mlt_runtime *mlt_runtime_load(const char *path, FILE *fp);
+/* mlt_runtime_get - a reference to the current runtime. */
+struct mlt_runtime *mlt_runtime_get(void);
+/* mlt_runtime_put - drop a reference; the last one frees it. */
+void mlt_runtime_put(struct mlt_runtime *rt);
+/* mlt_runtime_install - make rt current (takes over its reference). */
+void mlt_runtime_install(struct mlt_runtime *rt);
+
+/* One store handle with the engine work area used with it. */
+struct mlt_slot {
+	struct store *st;
+	struct cls_engine *eng;
+	bool busy;
+};
+
+/*
+ * The pool: n slots, opened on first use and reopened after a
+ * permanent failure. mlt_pool_get waits at most until deadline (a
+ * CLOCK_MONOTONIC time); ES_ETRANSIENT when no slot came free or the
+ * store cannot be opened (err says why).
+ */
+int mlt_pool_init(const struct store_params *p, size_t n, char *err,
+    size_t errlen);
+int mlt_pool_get(const struct timespec *deadline, struct mlt_slot **slot,
+    char *err, size_t errlen);
+void mlt_pool_put(struct mlt_slot *slot, bool broken);
+void mlt_pool_destroy(void);
+
+/* The registration for smfi_register(). */
+extern struct smfiDesc mlt_desc;
+
+/* Messages between MAIL FROM and their end, for a graceful stop. */
+unsigned mlt_inflight(void);
+
+/*
+ * mlt_store_down - whether a store failure should be logged now: once
+ * per interval seconds, with the number of failures in between.
+ */
+bool mlt_store_down(unsigned interval, unsigned long *suppressed);
+
+#endif

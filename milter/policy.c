@@ -1,0 +1,203 @@
+/*
+ * policy.c - per-recipient decisions of the milter (see policy.h).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fnmatch.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "es_err.h"
+#include "policy.h"
+
+static const char *const domain_names[] = {"off", "opt-in", "opt-out", "on"};
+
+int
+pol_domain_parse(const char *s, enum pol_domain *p)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(domain_names) / sizeof(domain_names[0]); i++) {
+		if (strcmp(s, domain_names[i]) == 0) {
+			*p = (enum pol_domain)i;
+			return 0;
+		}
+	}
+	return ES_EINVAL;
+}
+
+const char *
+pol_domain_name(enum pol_domain p)
+{
+	return (unsigned)p < 4 ? domain_names[p] : "?";
+}
+
+static bool
+is_on(const char *v)
+{
+	return v != NULL &&
+	    (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
+		strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+bool
+pol_filtered(enum pol_domain p, const char *opt_in, const char *opt_out)
+{
+	switch (p) {
+	case POL_OFF:
+		return false;
+	case POL_ON:
+		return true;
+	case POL_OPT_IN:
+		return is_on(opt_in) && !is_on(opt_out);
+	case POL_OPT_OUT:
+		return !is_on(opt_out);
+	}
+	return false;
+}
+
+/*
+ * owner_local - the part of local that the single '*' of the local
+ * pattern pl matched, or all of local when pl has no single '*'.
+ */
+static void
+owner_local(const char *pl, size_t pllen, const char *local, size_t llen,
+    size_t *off, size_t *len)
+{
+	const char *star = memchr(pl, '*', pllen);
+	size_t pre, post;
+
+	*off = 0;
+	*len = llen;
+	if (star == NULL || memchr(star + 1, '*', pllen - (size_t)(star - pl) - 1))
+		return;
+	pre = (size_t)(star - pl);
+	post = pllen - pre - 1;
+	if (pre + post >= llen)
+		return;
+	*off = pre;
+	*len = llen - pre - post;
+}
+
+bool
+pol_alias_owner(const char *const *patterns, size_t n, const char *addr,
+    char *owner, size_t ownerlen)
+{
+	const char *at = strrchr(addr, '@');
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *p = patterns[i], *pat;
+		size_t off, len;
+		int w;
+
+		if (fnmatch(p, addr, 0) != 0)
+			continue;
+		if (at == NULL)
+			return false;
+		pat = strchr(p, '@');
+		owner_local(p, pat ? (size_t)(pat - p) : strlen(p), addr,
+		    (size_t)(at - addr), &off, &len);
+		w = snprintf(owner, ownerlen, "%.*s%s", (int)len, addr + off,
+		    at);
+		return w > 0 && (size_t)w < ownerlen;
+	}
+	return false;
+}
+
+int
+pol_net_parse(const char *s, struct pol_net *net)
+{
+	char buf[64], *slash, *end;
+	unsigned max;
+	long bits;
+
+	if (strlen(s) >= sizeof(buf))
+		return ES_EINVAL;
+	memcpy(buf, s, strlen(s) + 1);
+	memset(net, 0, sizeof(*net));
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, net->addr) == 1) {
+		net->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, net->addr) == 1) {
+		net->family = AF_INET6;
+		max = 128;
+	} else {
+		return ES_EINVAL;
+	}
+	net->bits = max;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)*slash))
+			return ES_EINVAL;
+		bits = strtol(slash, &end, 10);
+		if (*end != '\0' || bits < 0 || bits > (long)max)
+			return ES_EINVAL;
+		net->bits = (unsigned)bits;
+	}
+	return 0;
+}
+
+static bool
+prefix_eq(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[whole] ^ b[whole]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+bool
+pol_net_match(const struct pol_net *nets, size_t n, const struct sockaddr *sa)
+{
+	unsigned char a4[4], a6[16];
+	bool have4 = false, have6 = false;
+	size_t i;
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(a4, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		have4 = true;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *in6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+
+		memcpy(a6, in6, 16);
+		have6 = true;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			memcpy(a4, a6 + 12, 4);
+			have4 = true;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (nets[i].family == AF_INET && have4 &&
+		    prefix_eq(nets[i].addr, a4, nets[i].bits))
+			return true;
+		if (nets[i].family == AF_INET6 && have6 &&
+		    prefix_eq(nets[i].addr, a6, nets[i].bits))
+			return true;
+	}
+	return false;
+}
+
+bool
+pol_auth_owns(const char *authen, const char *owner)
+{
+	const char *at = strchr(owner, '@');
+
+	if (authen == NULL || *authen == '\0')
+		return false;
+	if (strcasecmp(authen, owner) == 0)
+		return true;
+	/* a bare login name owns the local part */
+	return strchr(authen, '@') == NULL && at != NULL &&
+	    strlen(authen) == (size_t)(at - owner) &&
+	    strncasecmp(authen, owner, (size_t)(at - owner)) == 0;
+}
