@@ -219,6 +219,11 @@ open_socket(const struct conf *cf, bool root)
 			    path);
 		return -1;
 	}
+	/* the largest packet libmilter takes: a header field of up to 1 MB
+	 * (Postfix cuts fields at header_size_limit, 100 KB by default);
+	 * a larger one closes the connection and the MTA applies
+	 * milter_default_action */
+	(void)smfi_setmaxdatasize((1024 * 1024) - 1);
 	if (smfi_setconn((char *)spec) != MI_SUCCESS ||
 	    smfi_register(mlt_desc) != MI_SUCCESS) {
 		es_log_err("libmilter refused the socket %s", spec);

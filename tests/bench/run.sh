@@ -64,11 +64,21 @@ END {
 			(v[b "roca"] > 0 ? v[e "roca"] / v[b "roca"] : 0), (v[b "lam"] > 0 ? v[e "lam"] / v[b "lam"] : 0),
 			v[e "fp"], v[b "fp"]
 	}
-	for (k in v) if (k ~ /^milter\./) milter = 1
-	if (milter) {
-		printf "\nmilter:\n"
-		for (k in v) if (k ~ /^milter\./) printf "  %-40s %s\n", k, v[k]
+	if ("milter.c1.rate" in v) {
+		printf "\nedgespam-milter alone (protocol client, TEFT, SQLite, one opted-in user):\n"
+		printf "%-12s %9s %9s %9s %8s %7s\n", "connections", "messages", "msg/s", "p50 ms", "p99 ms", "errors"
+		split("1 8 32", cs, " ")
+		for (i = 1; i <= 3; i++) {
+			k = "milter.c" cs[i] "."
+			if ((k "rate") in v)
+				printf "%-12s %9d %9.1f %9.2f %8.2f %7d\n", cs[i], v[k "messages"], v[k "rate"],
+					v[k "p50_ms"], v[k "p99_ms"], v[k "errors"]
+		}
+		printf "milter peak RSS: %.1f MB\n", v["milter.rss_kb"] / 1024
 	}
+	if ("postfix.without.rate" in v)
+		printf "\nthrough Postfix (smtp-source): %.1f msg/s without the milter, %.1f msg/s with it\n",
+			v["postfix.without.rate"], v["postfix.with.rate"]
 }' "$raw" > "$out/results.txt"
 { echo; echo "raw figures:"; sort "$raw"; } >> "$out/results.txt"
 sed '/^raw figures:/,$d' "$out/results.txt"

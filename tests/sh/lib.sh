@@ -4,3 +4,16 @@ skip() { echo "$*"; exit 77; }
 pass() { echo "ok"; exit 0; }
 # expect_rc WANT GOT WHAT
 expect_rc() { [ "$2" -eq "$1" ] || fail "$3: exit $2, want $1"; }
+
+# ham N / spam N: test messages with distinct vocabularies.
+ham() {
+	printf 'From: alice%s@example.org\nTo: bob@example.net\nSubject: meeting notes %s\nMessage-ID: <h%s@example.org>\n\n' "$1" "$1" "$1"
+	printf 'Hello Bob,\nthe quarterly planning meeting moved to Thursday afternoon.\n'
+	printf 'Please review the budget spreadsheet and the project timeline before then.\n'
+	printf 'Regards, Alice (item %s)\n' "$1"
+}
+spam() {
+	printf 'From: promo%s@cheap-pills.biz\nTo: bob@example.net\nSubject: CHEAP viagra pills discount %s\nMessage-ID: <s%s@cheap-pills.biz>\n\n' "$1" "$1" "$1"
+	printf 'Buy cheap viagra and cialis pills now! Huge discount offer, limited time.\n'
+	printf 'Click here http://cheap-pills.biz/order?id=%s to claim your free bonus casino credits.\n' "$1"
+}

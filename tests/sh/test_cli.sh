@@ -18,19 +18,6 @@ store_busy_timeout_ms = 200
 EOC
 es() { "$ES" -c "$T/es.conf" "$@"; }
 
-# ham / spam generators: distinct vocabularies, a shared envelope.
-ham() {
-	printf 'From: alice%s@example.org\nTo: bob@example.net\nSubject: meeting notes %s\nMessage-ID: <h%s@example.org>\n\n' "$1" "$1" "$1"
-	printf 'Hello Bob,\nthe quarterly planning meeting moved to Thursday afternoon.\n'
-	printf 'Please review the budget spreadsheet and the project timeline before then.\n'
-	printf 'Regards, Alice (item %s)\n' "$1"
-}
-spam() {
-	printf 'From: promo%s@cheap-pills.biz\nTo: bob@example.net\nSubject: CHEAP viagra pills discount %s\nMessage-ID: <s%s@cheap-pills.biz>\n\n' "$1" "$1" "$1"
-	printf 'Buy cheap viagra and cialis pills now! Huge discount offer, limited time.\n'
-	printf 'Click here http://cheap-pills.biz/order?id=%s to claim your free bonus casino credits.\n' "$1"
-}
-
 # 1. usage and configuration errors
 es >/dev/null 2>&1; expect_rc 64 $? "no arguments"
 es --user bob@example.net --bogus </dev/null >/dev/null 2>&1; expect_rc 64 $? "unknown option"

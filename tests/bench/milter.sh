@@ -1,0 +1,47 @@
+#!/bin/sh
+# milter.sh CORPUS WORKDIR - make bench, the milter alone: corpus
+# messages through edgespam-milter by the project's protocol client
+# (build/tools/miltc) at 1, 8 and 32 concurrent connections, TEFT on a
+# fresh SQLite store, one opted-in recipient. Prints "key value" lines:
+# milter.cN.rate (messages/s), milter.cN.p50_ms / p99_ms (end-of-message
+# latency), milter.cN.errors, and milter.rss_kb (the milter's peak RSS).
+#   MILTER_MESSAGES=3000 (messages per concurrency level)
+set -eu
+corpus=$1
+work=$2/milter
+BUILD=${BUILD:-build}
+N=${MILTER_MESSAGES:-3000}
+mkdir -p "$work/db"
+cat > "$work/es.conf" <<EOC
+store_path = $work/db/es.db
+milter_socket = unix:$work/m.sock
+milter_socket_owner = ""
+user = ""
+pid_file = ""
+default_policy = on
+log_level = warning
+EOC
+"$BUILD/edgespam-milter" -f -c "$work/es.conf" 2> "$work/milter.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT INT TERM
+n=0
+while [ ! -S "$work/m.sock" ]; do
+	n=$((n + 1))
+	[ $n -gt 100 ] && { echo "milter bench: the milter did not start" >&2; cat "$work/milter.log" >&2; exit 1; }
+	sleep 0.1
+done
+for c in 1 8 32; do
+	echo "bench: milter alone, $c connection(s), $N messages" >&2
+	"$BUILD/tools/miltc" -s "unix:$work/m.sock" -B "$corpus" -j "$c" -n "$N" \
+		-f '<bench@example.com>' -r '<bob@example.org>' > "$work/c$c.txt" || true
+	awk -v c="$c" '
+		$1 == "rate" { print "milter.c" c ".rate", $2 }
+		$1 == "eom_p50_ms" { print "milter.c" c ".p50_ms", $2 }
+		$1 == "eom_p99_ms" { print "milter.c" c ".p99_ms", $2 }
+		$1 == "errors" { print "milter.c" c ".errors", $2 }
+		$1 == "messages" { print "milter.c" c ".messages", $2 }' "$work/c$c.txt"
+done
+echo "milter.rss_kb $(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
+kill -TERM $pid
+wait $pid || true
+trap - EXIT INT TERM

@@ -1,0 +1,258 @@
+#!/bin/sh
+# test_milter.sh - edgespam-milter driven through its socket by miltc,
+# the project's milter-protocol client: every per-message rule
+# (recipient policy, grouping, retrain aliases, forged-header removal,
+# classification, spamAction, body tag, on_error), hostile
+# conversations followed each time by a normal message, SIGHUP reload
+# and SIGTERM.
+set -u
+. tests/sh/lib.sh
+
+B=${BUILD:-build}
+MILTER=$B/edgespam-milter
+ES=$B/edgespam
+MILTC=${MILTC:-$B/tools/miltc}
+for p in "$MILTER" "$ES" "$MILTC"; do
+	[ -x "$p" ] || skip "$p not built"
+done
+T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-milter.XXXXXX")
+MPID=""
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+# write_conf FILE ["key = value"...] - a private milter's configuration
+write_conf() {
+	f=$1
+	shift
+	cat > "$f" <<EOC
+store_path = $T/db/es.db
+store_busy_timeout_ms = 500
+milter_socket = unix:$T/m.sock
+milter_socket_owner = ""
+user = ""
+pid_file = $T/m.pid
+default_policy = opt-in
+message_timeout_ms = 2000
+log_level = debug
+EOC
+	for line in "$@"; do
+		key=${line%% *}
+		sed -i "/^$key = /d" "$f"
+		echo "$line" >> "$f"
+	done
+}
+
+# start_milter CONF - start in the foreground, wait for the socket
+start_milter() {
+	rm -f "$T/m.sock"
+	"$MILTER" -f -c "$1" >> "$T/milter.log" 2>&1 &
+	MPID=$!
+	n=0
+	while [ ! -S "$T/m.sock" ]; do
+		n=$((n + 1))
+		[ $n -gt 100 ] && { cat "$T/milter.log"; fail "milter did not start"; }
+		kill -0 "$MPID" 2>/dev/null || { cat "$T/milter.log"; fail "milter exited at start"; }
+		sleep 0.1
+	done
+}
+
+stop_milter() {
+	kill -TERM "$MPID"
+	wait "$MPID"
+	rc=$?
+	MPID=""
+	return $rc
+}
+
+es() { "$ES" -c "$T/es.conf" "$@"; }
+
+# mc ARGS... - one conversation; events on stdout
+mc() { "$MILTC" -s "unix:$T/m.sock" -t 20 "$@"; }
+
+# header_count FILE NAME - how many NAME: fields the delivered copy has
+header_count() {
+	awk -v n="$2" 'BEGIN { IGNORECASE = 1; c = 0 }
+		/^\r?$/ { exit }
+		tolower($0) ~ "^" tolower(n) ":" { c++ }
+		END { print c }' "$1"
+}
+
+# normal_ok - a plain message to bob still gets exactly our headers
+normal_ok() {
+	ham "n$1" > "$T/n.eml"
+	out=$(mc -f a@example.com -r bob@example.org -m "$T/n.eml" -o "$T/n.out") ||
+		fail "$1: normal message after it: miltc failed: $out"
+	echo "$out" | grep -q '^eom continue' || fail "$1: normal message not accepted: $out"
+	[ "$(header_count "$T/n.out" X-DSPAM-Result)" -eq 1 ] ||
+		fail "$1: normal message lacks X-DSPAM-Result: $out"
+	kill -0 "$MPID" 2>/dev/null || fail "$1: the milter died"
+}
+
+mkdir -p "$T/db" "$T/isadir"
+write_conf "$T/es.conf"
+"$MILTER" -n -c "$T/es.conf" >/dev/null || fail "-n refused a good configuration"
+printf 'on_error = maybe\ntrusted_networks = 10.0.0.0/99\nsplit_reply = 550 5.7.1 no\n' > "$T/bad.conf"
+out=$("$MILTER" -n -c "$T/bad.conf" 2>&1); rc=$?
+expect_rc 78 $rc "-n on a bad file"
+echo "$out" | grep -q "bad.conf:1: .*on_error" || fail "no file:line for on_error: $out"
+
+# users: bob opted in (domain opt-in), alice not; on.example filters all
+es domain example.org set opt-in || fail "domain set"
+es domain on.example set on || fail "domain set on"
+es user bob@example.org opt-in || fail "bob opt-in"
+i=1
+while [ $i -le 12 ]; do
+	ham $i | es --user bob@example.org --class=innocent --source=corpus || fail "train ham"
+	spam $i | es --user bob@example.org --class=spam --source=corpus || fail "train spam"
+	i=$((i + 1))
+done
+start_milter "$T/es.conf"
+
+# 1. ham to an opted-in user: our headers, once
+ham 100 > "$T/ham.eml"
+out=$(mc -f a@example.com -r bob@example.org -m "$T/ham.eml" -o "$T/o1") || fail "ham: $out"
+echo "$out" | grep -q '^rcpt bob@example.org continue' || fail "ham rcpt: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Innocent' || fail "ham verdict: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Signature: ' || fail "ham signature: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Probability: ' || fail "ham probability: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Confidence: ' || fail "ham confidence: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Processed: ' || fail "ham processed: $out"
+echo "$out" | grep -q '^eom continue' || fail "ham eom: $out"
+[ "$(header_count "$T/o1" X-DSPAM-Result)" -eq 1 ] || fail "ham: not one X-DSPAM-Result"
+grep -q "bob@example.org.*result=Innocent" "$T/milter.log" || fail "no log line for the verdict"
+
+# 2. spam to bob: Spam; with +extension and upper case too
+spam 100 > "$T/spam.eml"
+out=$(mc -f p@cheap-pills.biz -r Bob+Lists@Example.ORG -m "$T/spam.eml") || fail "spam: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam' || fail "spam verdict: $out"
+
+# 3. forged X-DSPAM fields: to a user not opted in, none survive
+{ printf 'X-DSPAM-Result: Innocent\nx-dspam-result: Whitelisted\nX-DSPAM-Signature: 1234\n'; spam 101; printf 'X-DSPAM-Result: Innocent\n'; } > "$T/forged.eml"
+# (the last line is body text, not a header, and stays)
+out=$(mc -f p@cheap-pills.biz -r alice@example.org -m "$T/forged.eml" -o "$T/o3") || fail "forged: $out"
+echo "$out" | grep -q '^mod addheader' && fail "alice is not opted in, got: $out"
+[ "$(echo "$out" | grep -c '^mod chgheader')" -eq 3 ] || fail "forged: not 3 deletions: $out"
+[ "$(header_count "$T/o3" X-DSPAM-Result)" -eq 0 ] || fail "forged: X-DSPAM-Result survived"
+[ "$(header_count "$T/o3" X-DSPAM-Signature)" -eq 0 ] || fail "forged: X-DSPAM-Signature survived"
+grep -q '^X-DSPAM-Result: Innocent' "$T/o3" || fail "forged: the body line was changed"
+#    and to bob: only ours remains, and it says Spam
+out=$(mc -f p@cheap-pills.biz -r bob@example.org -m "$T/forged.eml" -o "$T/o3b") || fail "forged bob: $out"
+[ "$(header_count "$T/o3b" X-DSPAM-Result)" -eq 1 ] || fail "forged bob: not one X-DSPAM-Result"
+sed '/^\r*$/q' "$T/o3b" | grep -qi '^X-DSPAM-Result: Spam' || fail "forged bob: verdict not ours: $(cat "$T/o3b")"
+# a domain with policy "on": everybody filtered
+out=$(mc -f a@example.com -r zed@on.example -m "$T/ham.eml") || fail "on domain: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result' || fail "on domain not filtered: $out"
+
+# 4. grouping (split): a second identity is deferred with 452 4.5.3
+out=$(mc -f a@example.com -r bob@example.org -r alice@example.org -m "$T/ham.eml") || fail "split: $out"
+echo "$out" | grep -q '^rcpt alice@example.org replycode 452 4.5.3' || fail "split: alice not deferred: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result' || fail "split: bob not classified: $out"
+out=$(mc -f a@example.com -r alice@example.org -r carol@example.org -r bob@example.org -m "$T/ham.eml") || fail "split 2: $out"
+echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "split: same identity deferred: $out"
+echo "$out" | grep -q '^rcpt bob@example.org replycode 452' || fail "split: bob joined alice: $out"
+echo "$out" | grep -q '^mod addheader' && fail "split: unfiltered identity got headers: $out"
+out=$(mc -f a@example.com -r bob@example.org -r bob+x@example.org -m "$T/ham.eml") || fail "split 3: $out"
+echo "$out" | grep -q '^rcpt bob+x@example.org continue' || fail "split: same user deferred: $out"
+
+# 5. retrain aliases: owner or trusted network only
+out=$(mc -c 203.0.113.5 -f x@example.com -r bob-spam@example.org -m "$T/spam.eml") || fail "alias: $out"
+echo "$out" | grep -q '^rcpt bob-spam@example.org replycode 550 5.7.1' || fail "alias from outside not refused: $out"
+out=$(mc -c 203.0.113.5 -a alice -f x@example.com -r bob-spam@example.org -m "$T/spam.eml") || fail "alias: $out"
+echo "$out" | grep -q '^rcpt bob-spam@example.org replycode 550 5.7.1' || fail "alias for another login not refused: $out"
+out=$(mc -c 203.0.113.5 -a bob -f x@example.com -r bob-spam@example.org -m "$T/spam.eml") || fail "alias auth: $out"
+echo "$out" | grep -q '^rcpt bob-spam@example.org continue' || fail "alias from its owner refused: $out"
+echo "$out" | grep -q '^mod addheader' && fail "alias mail was classified: $out"
+out=$(mc -c 127.0.0.1 -f x@example.com -r bob-fp@example.org -m "$T/forged.eml" -o "$T/o5") || fail "alias local: $out"
+echo "$out" | grep -q '^rcpt bob-fp@example.org continue' || fail "alias from a trusted network refused: $out"
+[ "$(header_count "$T/o5" X-DSPAM-Result)" -eq 0 ] || fail "alias: forged header kept"
+
+# 6. spamAction reject: 550 at end of data for spam, ham still tagged
+es user bob@example.org set spamAction reject || fail "set spamAction"
+out=$(mc -f p@cheap-pills.biz -r bob@example.org -m "$T/spam.eml") || fail "reject: $out"
+echo "$out" | grep -q '^eom replycode 550 5.7.1' || fail "spam not rejected: $out"
+out=$(mc -f a@example.com -r bob@example.org -m "$T/ham.eml") || fail "reject ham: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Innocent' || fail "ham under reject: $out"
+es user bob@example.org unset spamAction || fail "unset spamAction"
+
+# 7. signatureLocation message: the tag ends the body
+es user bob@example.org set signatureLocation message || fail "set signatureLocation"
+out=$(mc -f a@example.com -r bob@example.org -m "$T/ham.eml" -o "$T/o7") || fail "tag: $out"
+sig=$(echo "$out" | sed -n 's/^mod addheader X-DSPAM-Signature: //p')
+[ -n "$sig" ] || fail "tag: no signature: $out"
+tail -n 1 "$T/o7" | tr -d '\r' | grep -qx "!DSPAM:$sig!" || fail "tag: body does not end with !DSPAM:$sig!: $(tail -n 3 "$T/o7")"
+grep -q 'Regards, Alice' "$T/o7" || fail "tag: body text lost"
+es user bob@example.org unset signatureLocation || fail "unset signatureLocation"
+
+# 8. the same connection, two messages: state is reset between them
+out=$(mc -R -f a@example.com -r bob@example.org -m "$T/forged.eml") || fail "repeat: $out"
+[ "$(echo "$out" | grep -c '^mod addheader X-DSPAM-Result')" -eq 2 ] || fail "repeat: not 2 verdicts: $out"
+[ "$(echo "$out" | grep -c '^mod chgheader')" -eq 6 ] || fail "repeat: not 3+3 deletions: $out"
+
+# 9. hostile conversations, each followed by a normal message
+out=$(mc --big-header 900000 -f a@example.com -r bob@example.org -m "$T/ham.eml") || fail "900 kB header: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result' || fail "900 kB header: $out"
+normal_ok big-header
+# beyond libmilter's largest packet (1 MB) the milter drops the
+# connection (the MTA then applies milter_default_action) and lives on
+mc --big-header 1048576 -f a@example.com -r bob@example.org -m "$T/ham.eml" >/dev/null 2>&1
+normal_ok huge-header
+out=$(mc --many-headers 10000 -f a@example.com -r bob@example.org -m "$T/forged.eml" -o "$T/o9") || fail "10000 headers: $out"
+echo "$out" | grep -q '^eom continue' || fail "10000 headers: $out"
+[ "$(header_count "$T/o9" X-DSPAM-Result)" -eq 1 ] || fail "10000 headers: not one X-DSPAM-Result"
+normal_ok many-headers
+out=$(mc --nul -f a@example.com -r bob@example.org -m "$T/ham.eml") || fail "NUL: $out"
+echo "$out" | grep -q '^eom continue' || fail "NUL bytes: $out"
+normal_ok nul
+for stage in connect mail rcpt header eoh body; do
+	mc --stop-after $stage --then close -f a@example.com -r bob@example.org -m "$T/ham.eml" >/dev/null ||
+		fail "close after $stage: miltc failed"
+	normal_ok "close-after-$stage"
+	out=$(mc --stop-after $stage --then abort -f a@example.com -r bob@example.org -m "$T/ham.eml") ||
+		fail "abort after $stage: $out"
+	echo "$out" | tail -n 1 | grep -q '^eom continue' || fail "abort after $stage, then a message: $out"
+done
+
+# 10. SIGHUP: a bad file keeps the running settings; a good one applies
+cp "$T/es.conf" "$T/es.conf.good"
+echo "recipient_grouping = sideways" >> "$T/es.conf"
+kill -HUP "$MPID"
+sleep 0.5
+grep -q "reload: .*recipient_grouping" "$T/milter.log" || fail "bad reload not reported"
+out=$(mc -f a@example.com -r bob@example.org -r alice@example.org -m "$T/ham.eml") || fail "after bad reload: $out"
+echo "$out" | grep -q '^rcpt alice@example.org replycode 452' || fail "bad reload changed the settings: $out"
+cp "$T/es.conf.good" "$T/es.conf"
+echo "recipient_grouping = first" >> "$T/es.conf"
+kill -HUP "$MPID"
+sleep 0.5
+out=$(mc -f a@example.com -r alice@example.org -r bob@example.org -m "$T/ham.eml") || fail "first: $out"
+echo "$out" | grep -q '^rcpt bob@example.org continue' || fail "first: bob deferred: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result' || fail "first: not classified for bob: $out"
+kill -0 "$MPID" || fail "SIGHUP stopped the milter"
+
+# 11. SIGTERM: clean stop, pid file removed
+[ -s "$T/m.pid" ] || fail "no pid file"
+[ "$(cat "$T/m.pid")" = "$MPID" ] || fail "pid file holds $(cat "$T/m.pid"), not $MPID"
+stop_milter || fail "SIGTERM: exit status $?"
+[ -e "$T/m.pid" ] && fail "pid file left after stop"
+
+# 12. store unusable: on_error accept passes mail unfiltered (forged
+#     fields still removed), tempfail defers; logged once, not per message
+write_conf "$T/down.conf" "store_path = $T/isadir" "on_error = accept" "default_policy = on"
+: > "$T/milter.log"
+start_milter "$T/down.conf"
+for k in 1 2 3; do
+	out=$(mc -f a@example.com -r bob@example.org -m "$T/forged.eml" -o "$T/o12") || fail "store down: $out"
+	echo "$out" | grep -q '^eom continue' || fail "store down, accept: $out"
+	[ "$(header_count "$T/o12" X-DSPAM-Result)" -eq 0 ] || fail "store down: forged header kept or ours added"
+done
+[ "$(grep -c 'store unavailable' "$T/milter.log")" -eq 1 ] || fail "store down not logged exactly once: $(cat "$T/milter.log")"
+stop_milter || fail "stop"
+write_conf "$T/down.conf" "store_path = $T/isadir" "on_error = tempfail" "default_policy = on"
+start_milter "$T/down.conf"
+out=$(mc -f a@example.com -r bob@example.org -m "$T/ham.eml") || fail "store down tempfail: $out"
+echo "$out" | grep -q '^rcpt bob@example.org tempfail\|^rcpt bob@example.org replycode 451' || fail "store down, tempfail: $out"
+stop_milter || fail "stop"
+pass
