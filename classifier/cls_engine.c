@@ -44,6 +44,7 @@ struct cls_engine {
 	struct store_delta *deltas;
 	struct cls_sig_token *sigtoks;
 	uint32_t *seq;
+	bool ready; /* set holds a message from cls_engine_tokenize() */
 };
 
 void
@@ -401,6 +402,35 @@ cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
     size_t len, const unsigned char rnd[16], time_t now,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
+	int rc;
+
+	if ((rc = cls_engine_tokenize(e, cfg, msg, len, res, err, errlen)) != 0)
+		return rc;
+	return cls_engine_process_tokenized(e, st, uid, cfg, op, rnd, now, res,
+	    err, errlen);
+}
+
+int
+cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
+    const char *msg, size_t len, struct cls_engine_result *res, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	e->ready = false;
+	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
+		return fail(rc, err, errlen, "tokenize", NULL);
+	e->ready = true;
+	return 0;
+}
+
+int
+cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
+    uint32_t uid, const struct cls_engine_cfg *cfg, enum cls_engine_op op,
+    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
+    char *err, size_t errlen)
+{
 	struct store_totals tot, td;
 	struct cls_totals ct;
 	struct cls_verdict v;
@@ -411,9 +441,9 @@ cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
 	double step;
 	int rc;
 
-	memset(res, 0, sizeof(*res));
-	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
-		return fail(rc, err, errlen, "tokenize", NULL);
+	if (!e->ready)
+		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
+	e->ready = false;
 	n = cls_tset_len(e->set);
 	if ((rc = store_begin(st, op == CLS_ENGINE_PROCESS)) != 0)
 		return store_fail(st, rc, err, errlen, "begin");

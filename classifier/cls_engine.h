@@ -97,6 +97,22 @@ int cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
     struct cls_engine_result *res, char *err, size_t errlen);
 
 /*
+ * cls_engine_tokenize, cls_engine_process_tokenized - the two halves of
+ * cls_engine_process(), for a caller that parses and tokenizes (pure
+ * CPU work) before it takes a store lock: the first keeps the message's
+ * tokens in e (cfg's limits and tokenizer), the second does the store
+ * work for them with cfg's mode and scoring (ES_EINVAL without a
+ * tokenized message; it consumes it).
+ */
+int cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
+    const char *msg, size_t len, struct cls_engine_result *res, char *err,
+    size_t errlen);
+int cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
+    uint32_t uid, const struct cls_engine_cfg *cfg, enum cls_engine_op op,
+    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
+    char *err, size_t errlen);
+
+/*
  * cls_engine_train - learn msg as cls from src without a signature
  * (corpus, inoculation, or an error whose signature is lost).
  */

@@ -410,6 +410,9 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 	}
 done:
 	mlt_pool_put(s, false);
+	mlog(c, LOG_DEBUG, "recipient %s: domain policy %s, %sfiltered%s", user,
+	    pol_domain_name(pol), *filtered ? "" : "not ",
+	    *want_tag ? ", signature tag in the body" : "");
 	return 0;
 fail:
 	snprintf(err, errlen, "%s", store_errmsg(s->st));
@@ -699,6 +702,18 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	deadline_in(rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
+	/* parse and tokenize before the write lock: only the store work
+	 * of messages is serialised */
+	rc = cls_engine_tokenize(s->eng, &rt->ecfg,
+	    m->text.data ? m->text.data : "", m->text.len, res, err, errlen);
+	if (rc != 0) {
+		mlt_pool_put(s, false);
+		return rc;
+	}
+	if ((rc = mlt_pool_lock_write(s, &dl, err, errlen)) != 0) {
+		mlt_pool_put(s, false);
+		return rc;
+	}
 	if ((rc = store_user_uid(s->st, m->user, true, &uid)) != 0 ||
 	    (rc = cls_engine_user_cfg(s->st, uid, &rt->ecfg, &cfg)) != 0 ||
 	    (rc = user_pref(s->st, uid, "spamAction", "tag", act,
@@ -708,9 +723,8 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 		return rc;
 	}
 	*reject = strcmp(act, "reject") == 0;
-	rc = cls_engine_process(s->eng, s->st, uid, &cfg, CLS_ENGINE_PROCESS,
-	    m->text.data ? m->text.data : "", m->text.len, rnd, time(NULL),
-	    res, err, errlen);
+	rc = cls_engine_process_tokenized(s->eng, s->st, uid, &cfg,
+	    CLS_ENGINE_PROCESS, rnd, time(NULL), res, err, errlen);
 	mlt_pool_put(s, rc == ES_ESTORE);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include <grp.h>
 #include <libutil.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -326,6 +327,7 @@ main(int argc, char **argv)
 	uid_t uid = 0;
 	gid_t gid = 0;
 	char err[256], *abs_conf;
+	sigset_t sigs;
 	const char *sock;
 	pid_t other;
 	int ch, rc;
@@ -426,6 +428,16 @@ main(int argc, char **argv)
 		if (drop_root(boot->cf, uid, gid) != 0)
 			goto fail;
 	}
+	/* the housekeeping thread must not take libmilter's signals */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (mlt_pool_maintain_start(1000) != 0) {
+		es_log_err("cannot start the store housekeeping thread");
+		goto fail;
+	}
 	boot->refs++; /* one for main's use of boot, one as current */
 	mlt_runtime_install(boot);
 	es_log_notice("started on %s (store %s, on_error %s)",
@@ -434,6 +446,7 @@ main(int argc, char **argv)
 	rc = smfi_main();
 	es_log_notice("stopping: waiting for messages in flight");
 	wait_inflight(boot->timeout_ms + 1000);
+	mlt_pool_maintain_stop();
 	mlt_pool_destroy();
 	if (pfh != NULL)
 		pidfile_remove(pfh);

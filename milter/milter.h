@@ -69,20 +69,27 @@ struct mlt_slot {
 	struct store *st;
 	struct cls_engine *eng;
 	bool busy;
+	bool writer; /* holds the pool's write lock */
 };
 
 /*
  * The pool: n slots, opened on first use and reopened after a
  * permanent failure. mlt_pool_get waits at most until deadline (a
- * CLOCK_MONOTONIC time); ES_ETRANSIENT when no slot came free or the
- * store cannot be opened (err says why).
+ * CLOCK_MONOTONIC time); ES_ETRANSIENT when no slot came free or the store cannot be opened
+ * (err says why).
  */
 int mlt_pool_init(const struct store_params *p, size_t n, char *err,
     size_t errlen);
 int mlt_pool_get(const struct timespec *deadline, struct mlt_slot **slot,
     char *err, size_t errlen);
+/* mlt_pool_lock_write - take the write lock for slot (until put). */
+int mlt_pool_lock_write(struct mlt_slot *slot, const struct timespec *deadline,
+    char *err, size_t errlen);
 void mlt_pool_put(struct mlt_slot *slot, bool broken);
 void mlt_pool_destroy(void);
+/* The housekeeping thread (store_maintain every interval_ms). */
+int mlt_pool_maintain_start(unsigned interval_ms);
+void mlt_pool_maintain_stop(void);
 
 /* The registration for smfi_register(). */
 extern struct smfiDesc mlt_desc;

@@ -8,6 +8,12 @@
  * callback, never across callbacks. Handles are opened on first use; a
  * handle that failed permanently is closed and reopened by its next
  * user, so the milter recovers by itself when the store comes back.
+ *
+ * Writers take the pool's write lock before their transaction: the
+ * store admits one writer at a time anyway, and waiting on a mutex is
+ * fair and immediate where SQLite's busy handler would poll with
+ * growing sleeps. Housekeeping (SQLite's WAL checkpoint) runs in a
+ * thread of its own with its own handle, never inside a message.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +31,13 @@ static struct mlt_slot *slots;
 static size_t nslots;
 static struct store_params params;
 static char *param_driver, *param_path;
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_t maint_thread;
+static bool maint_running, maint_stop;
+static pthread_mutex_t maint_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t maint_cv;
+static unsigned maint_ms;
 
 int
 mlt_pool_init(const struct store_params *p, size_t n, char *err,
@@ -48,6 +61,7 @@ mlt_pool_init(const struct store_params *p, size_t n, char *err,
 	}
 	params.driver = param_driver;
 	params.path = param_path;
+	params.own_maintenance = true;
 	nslots = n;
 	return 0;
 }
@@ -70,6 +84,26 @@ open_slot(struct mlt_slot *s, char *err, size_t errlen)
 		 * caller treats it as a store that is down. */
 		return rc == ES_ENOMEM ? rc : ES_ETRANSIENT;
 	}
+	return 0;
+}
+
+int
+mlt_pool_lock_write(struct mlt_slot *s, const struct timespec *deadline,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if (s->writer)
+		return 0;
+	if ((rc = pthread_mutex_clocklock(&write_lock, CLOCK_MONOTONIC,
+		 deadline)) != 0) {
+		snprintf(err, errlen, "%s",
+		    rc == ETIMEDOUT ? "other messages held the store's write "
+		                      "lock for the whole time budget"
+		                    : "cannot take the write lock");
+		return ES_ETRANSIENT;
+	}
+	s->writer = true;
 	return 0;
 }
 
@@ -122,6 +156,10 @@ mlt_pool_put(struct mlt_slot *s, bool broken)
 		store_close(s->st);
 		s->st = NULL;
 	}
+	if (s->writer) {
+		s->writer = false;
+		pthread_mutex_unlock(&write_lock);
+	}
 	pthread_mutex_lock(&pool_lock);
 	s->busy = false;
 	pthread_cond_signal(&pool_cv);
@@ -146,4 +184,69 @@ mlt_pool_destroy(void)
 	es_free(param_driver);
 	es_free(param_path);
 	param_driver = param_path = NULL;
+}
+
+/* maint_main - store housekeeping every maint_ms, on its own handle. */
+static void *
+maint_main(void *arg)
+{
+	struct store *st = NULL;
+	struct timespec ts;
+	char err[256];
+
+	(void)arg;
+	pthread_mutex_lock(&maint_lock);
+	while (!maint_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += maint_ms / 1000;
+		ts.tv_nsec += (long)(maint_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&maint_cv, &maint_lock, &ts);
+		if (maint_stop)
+			break;
+		pthread_mutex_unlock(&maint_lock);
+		if (st == NULL && store_open(&params, &st, err, sizeof(err)) != 0)
+			st = NULL; /* the store is down: messages report it */
+		if (st != NULL && store_maintain(st) != 0) {
+			store_close(st);
+			st = NULL;
+		}
+		pthread_mutex_lock(&maint_lock);
+	}
+	pthread_mutex_unlock(&maint_lock);
+	store_close(st);
+	return NULL;
+}
+
+int
+mlt_pool_maintain_start(unsigned interval_ms)
+{
+	pthread_condattr_t ca;
+
+	maint_ms = interval_ms;
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&maint_cv, &ca) != 0)
+		return ES_EINTERNAL;
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&maint_thread, NULL, maint_main, NULL) != 0)
+		return ES_EINTERNAL;
+	maint_running = true;
+	return 0;
+}
+
+void
+mlt_pool_maintain_stop(void)
+{
+	if (!maint_running)
+		return;
+	pthread_mutex_lock(&maint_lock);
+	maint_stop = true;
+	pthread_cond_signal(&maint_cv);
+	pthread_mutex_unlock(&maint_lock);
+	pthread_join(maint_thread, NULL);
+	maint_running = false;
 }

@@ -268,6 +268,16 @@ store_close(struct store *st)
 	es_free(st);
 }
 
+int
+store_maintain(struct store *st)
+{
+	if (st == NULL)
+		return ES_EINVAL;
+	if (st->st_ops->maintain == NULL)
+		return 0;
+	return st->st_ops->maintain(st);
+}
+
 const char *
 store_errmsg(const struct store *st)
 {

@@ -35,6 +35,10 @@ struct store_params {
 	const char *path;         /* sqlite: database file */
 	unsigned busy_timeout_ms; /* wait this long for a lock before
 	                             ES_ETRANSIENT */
+	bool own_maintenance;     /* the caller runs store_maintain() from
+	                             a thread of its own; commits then do
+	                             no housekeeping (SQLite: no WAL
+	                             checkpoint inside a message's commit) */
 };
 
 /* One token's statistics for one user. */
@@ -100,6 +104,12 @@ int store_open(const struct store_params *p, struct store **out, char *err,
     size_t errlen);
 /* store_close - close a handle; NULL does nothing. */
 void store_close(struct store *st);
+/*
+ * store_maintain - housekeeping kept out of the mail path when opened
+ * with own_maintenance (SQLite: a passive WAL checkpoint, which never
+ * waits for writers). 0 when there is nothing to do.
+ */
+int store_maintain(struct store *st);
 /* store_errmsg - the driver's message for the last failure, or "". */
 const char *store_errmsg(const struct store *st);
 /* store_driver_name - "sqlite", "memory", ... */

@@ -106,6 +106,8 @@ struct store_ops {
 	 */
 	int (*purge_batch)(struct store *st, enum store_purge_rule rule,
 	    int32_t cutoff, size_t batch, uint64_t *deleted);
+	/* maintain - optional (NULL: nothing to do); see store_maintain. */
+	int (*maintain)(struct store *st);
 };
 
 /* The handle; drivers keep their state behind st_drv. */

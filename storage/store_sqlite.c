@@ -33,6 +33,8 @@
  */
 #include "store.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -319,23 +321,23 @@ static int
 sq_open(struct store *st, const struct store_params *p)
 {
 	struct sq_store *s;
-	int fd, rc;
+	struct stat sb;
+	bool created;
+	int rc;
 
 	if (p->path == NULL || p->path[0] == '\0') {
 		store_seterr(st, "sqlite: no database path given");
 		return ES_EINVAL;
 	}
-	/* Create it ourselves so that it gets mode 0600, not the umask's. */
-	if (plain_path(p->path)) {
-		fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			store_seterr(st, "sqlite: cannot open %s: %s", p->path,
-			    strerror(errno));
-			return errno == EAGAIN || errno == EINTR ?
-			    ES_ETRANSIENT : ES_ESTORE;
-		}
-		close(fd);
-	}
+	/*
+	 * A new database gets mode 0600 (SQLite gives its WAL files the
+	 * same). It is changed by name after SQLite created it: opening
+	 * and closing a descriptor of our own would drop every POSIX lock
+	 * this process holds on the file (the other handles' locks too),
+	 * and another process could then delete a WAL still in use.
+	 */
+	created = plain_path(p->path) && stat(p->path, &sb) != 0 &&
+	    errno == ENOENT;
 	s = es_calloc(1, sizeof(*s));
 	if (s == NULL) {
 		store_seterr(st, "sqlite: out of memory");
@@ -359,6 +361,37 @@ sq_open(struct store *st, const struct store_params *p)
 	if ((rc = setup(st, p->path)) != 0) {
 		sq_close(st);
 		return rc;
+	}
+	if (created && chmod(p->path, 0600) != 0) {
+		store_seterr(st, "sqlite: chmod %s: %s", p->path,
+		    strerror(errno));
+		sq_close(st);
+		return ES_ESTORE;
+	}
+	if (p->own_maintenance &&
+	    sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL,
+		NULL) != SQLITE_OK) {
+		store_seterr(st, "sqlite: %s: %s", p->path,
+		    sqlite3_errmsg(s->db));
+		sq_close(st);
+		return ES_ESTORE;
+	}
+	return 0;
+}
+
+/* sq_maintain - a passive checkpoint: copies what it can from the WAL
+ * into the database without waiting for (or blocking) a writer. */
+static int
+sq_maintain(struct store *st)
+{
+	struct sq_store *s = drv(st);
+	int rc;
+
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+	if (rc != SQLITE_OK) {
+		store_seterr(st, "sqlite: checkpoint: %s", sqlite3_errmsg(s->db));
+		return map(rc);
 	}
 	return 0;
 }
@@ -864,4 +897,5 @@ const struct store_ops store_sqlite_ops = {
 	.domain_set = sq_domain_set,
 	.domains = sq_domains,
 	.purge_batch = sq_purge_batch,
+	.maintain = sq_maintain,
 };

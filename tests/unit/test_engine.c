@@ -230,6 +230,35 @@ test_classify_learns_nothing(void **state)
 	fx_free(f);
 }
 
+/* The two halves (tokenize, then the store work) give what one call
+ * gives; the second half needs the first. */
+static void
+test_tokenize_then_process(void **state)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	struct cls_engine_result r1, r2;
+	char err[256];
+
+	(void)state;
+	train_some(f, f->bob, 12);
+	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(51), strlen(spam(51)), rnd1, 1000000,
+	    &r1, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(51),
+	    strlen(spam(51)), &r2, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_CLASSIFY, rnd1, 1000000, &r2, err,
+	    sizeof(err)), 0);
+	assert_int_equal(r1.result, r2.result);
+	assert_true(r1.probability == r2.probability);
+	assert_int_equal(r1.ntokens, r2.ntokens);
+	/* consumed: a second store step without tokenizing is refused */
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_CLASSIFY, rnd1, 1000000, &r2, err,
+	    sizeof(err)), ES_EINVAL);
+	fx_free(f);
+}
+
 /*
  * A correction restores the counts exactly: process (TEFT: learned as
  * its verdict) then correct must leave the same token counts as
@@ -382,6 +411,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_verdicts),
 	    cmocka_unit_test(test_classify_learns_nothing),
+		cmocka_unit_test(test_tokenize_then_process),
 	    cmocka_unit_test(test_correct_fp_teft),
 	    cmocka_unit_test(test_correct_fn_teft),
 	    cmocka_unit_test(test_correct_toe),

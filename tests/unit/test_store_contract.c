@@ -173,7 +173,7 @@ static void
 test_open_close(void **state)
 {
 	struct fix *f = *state;
-	struct store_params bad = {"nosuch", "x", 0};
+	struct store_params bad = {"nosuch", "x", 0, false};
 	struct store *st = (struct store *)&bad;
 	char err[256] = "";
 
@@ -1235,6 +1235,36 @@ test_lock_is_transient(void **state)
 	store_close(other);
 }
 
+/* own_maintenance: commits keep working, store_maintain() succeeds and
+ * loses nothing; on a shared database another handle sees the data. */
+static void
+test_maintain(void **state)
+{
+	struct fix *f = *state;
+	struct store_params p = f->params;
+	struct store *a = NULL, *b = NULL;
+	char err[256];
+	uint32_t uid;
+	uint64_t t;
+
+	p.own_maintenance = true;
+	assert_int_equal(store_open(&p, &a, err, sizeof(err)), 0);
+	uid = user(a, "m");
+	for (t = 1; t <= 50; t++)
+		put1(a, uid, t, (int32_t)t, 1, 0, (time_t)TODAY * DAY);
+	assert_int_equal(store_maintain(a), 0);
+	assert_int_equal(store_maintain(a), 0);
+	want_tok("after maintain", get1(a, uid, 50), 50, 1, TODAY);
+	if (strcmp(f->driver, "memory") != 0) { /* memory: one per handle */
+		assert_int_equal(store_open(&f->params, &b, err, sizeof(err)),
+		    0);
+		want_tok("other handle", get1(b, uid, 50), 50, 1, TODAY);
+		store_close(b);
+	}
+	store_close(a);
+	assert_int_equal(store_maintain(NULL), ES_EINVAL);
+}
+
 static void
 test_sqlite_bad_path(void **state)
 {
@@ -1339,6 +1369,7 @@ static const struct ctest contract[] = {
 	T(test_signatures),
 	T(test_preferences),
 	T(test_domains),
+	T(test_maintain),
 	T(test_purge_unused),
 	T(test_purge_rare),
 	T(test_purge_single),
