@@ -43,13 +43,14 @@
  *
  * Output, one line per event (hostile bytes escaped, values cut at
  * 1024 bytes):
- *   optneg version=6 actions=0x1ff protocol=0x0
+ *   optneg version=V actions=0xA protocol=0xP    (the milter's answer)
  *   optneg macros STAGE: NAMES             (when the milter sent a list)
  *   connect continue|noreply|skipped|VERDICT
  *   helo|mail|data|eoh|body VERDICT        (only when not continue)
  *   header NAME VERDICT                    (only when not continue)
  *   rcpt ADDR continue|noreply|skipped|VERDICT
  *   abort no-recipients
+ *   stop STAGE abort|close                 (--stop-after)
  *   mod addheader NAME: VALUE
  *   mod chgheader NAME INDEX: VALUE        (no value: delete)
  *   mod insheader INDEX NAME: VALUE
@@ -184,92 +185,108 @@
 #define SMFIF_ADDRCPT_PAR 0x80u
 
 /* macro list stages (SMFIM_*) */
-enum { SYM_CONNECT, SYM_HELO, SYM_MAIL, SYM_RCPT, SYM_DATA, SYM_EOM,
-	SYM_EOH, SYM_N };
+enum {
+	SYM_CONNECT,
+	SYM_HELO,
+	SYM_MAIL,
+	SYM_RCPT,
+	SYM_DATA,
+	SYM_EOM,
+	SYM_EOH,
+	SYM_N
+};
 
 /* pseudo replies: no reply awaited; no recipient left */
 #define R_NOREPLY '.'
 #define R_NORCPT '0'
 
-#define MILTC_CHUNK 65535u	     /* MILTER_CHUNK_SIZE */
-#define MILTC_MSG_MAX (256u << 20)   /* message file: a runaway input */
-#define MILTC_PKT_MAX (1u << 30)     /* one command (--big-header) */
-#define MILTC_REPLY_MAX (16u << 20)  /* one reply: a milter claiming 4 GiB */
-#define MILTC_BODY_MAX (256u << 20)  /* replaced body: same */
-#define MILTC_SAY_MAX 1024u	     /* printed value: floods the terminal */
-#define MILTC_MANY_MAX 10000000u     /* --many-headers */
-#define MILTC_JOBS_MAX 1024u	     /* -j: one thread each */
-#define MILTC_DEPTH_MAX 32	     /* corpus tree: runaway recursion */
-#define MILTC_MSGS_MAX 100000000u    /* -n: 800 MB of latencies */
-#define MILTC_SHOW_MAX 10u	     /* bench errors shown: a flood */
+#define MILTC_CHUNK 65535u          /* MILTER_CHUNK_SIZE */
+#define MILTC_MSG_MAX (256u << 20)  /* message file: a runaway input */
+#define MILTC_PKT_MAX (1u << 30)    /* one command (--big-header) */
+#define MILTC_REPLY_MAX (16u << 20) /* one reply: a milter claiming 4 GiB */
+#define MILTC_BODY_MAX (256u << 20) /* replaced body: same */
+#define MILTC_SAY_MAX 1024u         /* printed value: floods the terminal */
+#define MILTC_MANY_MAX 10000000u    /* --many-headers */
+#define MILTC_JOBS_MAX 1024u        /* -j: one thread each */
+#define MILTC_DEPTH_MAX 32          /* corpus tree: runaway recursion */
+#define MILTC_MSGS_MAX 100000000u   /* -n: 800 MB of latencies */
+#define MILTC_SHOW_MAX 10u          /* bench errors shown: a flood */
 
-enum stage { STAGE_NONE, STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT,
-	STAGE_HEADER, STAGE_EOH, STAGE_BODY };
-static const char *const stage_names[] = { "", "connect", "helo", "mail",
-	"rcpt", "header", "eoh", "body" };
+enum stage {
+	STAGE_NONE,
+	STAGE_CONNECT,
+	STAGE_HELO,
+	STAGE_MAIL,
+	STAGE_RCPT,
+	STAGE_HEADER,
+	STAGE_EOH,
+	STAGE_BODY
+};
+static const char *const stage_names[] = {
+    "", "connect", "helo", "mail", "rcpt", "header", "eoh", "body"};
 
 /* outcome of a step of the conversation */
 enum { RUN_ERR = -1, RUN_DONE, RUN_ENDED, RUN_CLOSED, RUN_STOPPED };
 
-struct env {			/* settings, shared read-only by threads */
+struct env { /* settings, shared read-only by threads */
 	const char *e_sock;
 	const char *e_caddr, *e_cname, *e_helo, *e_auth, *e_qid, *e_from;
 	const char **e_rcpt;
 	size_t e_nrcpt;
-	int e_tmo;		/* ms per reply and per write */
-	uint32_t e_proto;	/* protocol flags offered */
-	bool e_keep;		/* record modifications for -o */
+	int e_tmo;        /* ms per reply and per write */
+	uint32_t e_proto; /* protocol flags offered */
+	bool e_keep;      /* record modifications for -o */
 };
 
 struct hdr {
 	char *h_name;
-	char *h_value;		/* text after the colon, folds as LF */
-	size_t h_vlen;		/* may hold NUL (--nul) */
-	const char *h_raw;	/* its lines in the file, NULL if added */
+	char *h_value;     /* text after the colon, folds as LF */
+	size_t h_vlen;     /* may hold NUL (--nul) */
+	const char *h_raw; /* its lines in the file, NULL if added */
 	size_t h_rawlen;
 };
 
 struct msg {
-	struct es_buf m_file;	/* the file; h_raw and m_body point in */
+	struct es_buf m_file; /* the file; h_raw and m_body point in */
 	struct hdr *m_hdrs;
 	size_t m_nhdrs, m_cap;
 	const char *m_body;
 	size_t m_bodylen;
-	struct es_buf m_tail;	/* body bytes added by --nul */
-	const char *m_eol;	/* the file's line end */
+	struct es_buf m_tail; /* body bytes added by --nul */
+	const char *m_eol;    /* the file's line end */
 };
 
-struct mod {			/* a header edit, kept for -o */
+struct mod { /* a header edit, kept for -o */
 	int md_type;
 	uint32_t md_idx;
 	char *md_name;
-	char *md_value;		/* as the milter sent it */
-	bool md_lead;		/* write a space after the colon */
+	char *md_value; /* as the milter sent it */
+	bool md_lead;   /* write a space after the colon */
 };
 
-struct result {			/* one message */
+struct result { /* one message */
 	bool r_keep;
-	int r_verdict;		/* the reply that decided it */
-	bool r_eom;		/* the end-of-message reply came */
-	double r_eom_ms;	/* from end of body to that reply */
+	int r_verdict;   /* the reply that decided it */
+	bool r_eom;      /* the end-of-message reply came */
+	double r_eom_ms; /* from end of body to that reply */
 	size_t r_spam, r_innocent;
 	struct mod *r_mods;
 	size_t r_nmods, r_cap;
 	bool r_replbody;
-	struct es_buf r_body;	/* replaced body */
+	struct es_buf r_body; /* replaced body */
 };
 
 struct conn {
 	int c_fd;
 	int c_tmo;
 	uint32_t c_version, c_actions, c_proto;
-	char *c_syms[SYM_N];	/* macro names wanted, NULL = all */
-	struct es_buf c_pkt;	/* command being built */
-	bool c_pkt_bad;		/* an append to it failed */
-	struct es_buf c_rep;	/* data of the last reply */
-	int c_rcmd;		/* its command byte */
-	struct es_buf c_body;	/* body with CRLF line ends */
-	FILE *c_out;		/* event lines, NULL = silent */
+	char *c_syms[SYM_N];  /* macro names wanted, NULL = all */
+	struct es_buf c_pkt;  /* command being built */
+	bool c_pkt_bad;       /* an append to it failed */
+	struct es_buf c_rep;  /* data of the last reply */
+	int c_rcmd;           /* its command byte */
+	struct es_buf c_body; /* body with CRLF line ends */
+	FILE *c_out;          /* event lines, NULL = silent */
 	char c_err[512];
 };
 
@@ -377,7 +394,7 @@ get32(const char *p)
 	const unsigned char *u = (const unsigned char *)p;
 
 	return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |
-	    (uint32_t)u[2] << 8 | u[3];
+	       (uint32_t)u[2] << 8 | u[3];
 }
 
 /*
@@ -396,8 +413,8 @@ wait_fd(struct conn *c, short events, int64_t deadline, const char *what)
 
 	for (;;) {
 		if ((left = deadline - now_ms()) <= 0)
-			return conn_err(c, "%s: timeout after %d s", what,
-			    c->c_tmo / 1000);
+			return conn_err(
+			    c, "%s: timeout after %d s", what, c->c_tmo / 1000);
 		pfd.fd = c->c_fd;
 		pfd.events = events;
 		pfd.revents = 0;
@@ -405,8 +422,8 @@ wait_fd(struct conn *c, short events, int64_t deadline, const char *what)
 		if (n > 0)
 			return 0;
 		if (n < 0 && errno != EINTR)
-			return conn_err(c, "%s: poll: %s", what,
-			    strerror(errno));
+			return conn_err(
+			    c, "%s: poll: %s", what, strerror(errno));
 	}
 }
 
@@ -438,8 +455,7 @@ wire_write(struct conn *c, const char *p, size_t n, const char *what)
 
 /* wire_read - read exactly n bytes before deadline */
 static int
-wire_read(struct conn *c, char *p, size_t n, int64_t deadline,
-    const char *what)
+wire_read(struct conn *c, char *p, size_t n, int64_t deadline, const char *what)
 {
 	ssize_t r;
 
@@ -449,8 +465,8 @@ wire_read(struct conn *c, char *p, size_t n, int64_t deadline,
 			p += r;
 			n -= (size_t)r;
 		} else if (r == 0) {
-			return conn_err(c, "%s: milter closed the connection",
-			    what);
+			return conn_err(
+			    c, "%s: milter closed the connection", what);
 		} else if (errno == EINTR) {
 			continue;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -478,8 +494,9 @@ read_packet(struct conn *c, const char *what)
 	if ((len = get32(head)) == 0)
 		return conn_err(c, "%s: reply packet of length 0", what);
 	if (len - 1 > MILTC_REPLY_MAX)
-		return conn_err(c, "%s: reply of %lu bytes is over the limit "
-		    "of %u", what, (unsigned long)len - 1, MILTC_REPLY_MAX);
+		return conn_err(c,
+		    "%s: reply of %lu bytes is over the limit of %u", what,
+		    (unsigned long)len - 1, MILTC_REPLY_MAX);
 	if (wire_read(c, head + 4, 1, deadline, what) != 0)
 		return -1;
 	c->c_rcmd = (unsigned char)head[4];
@@ -533,8 +550,8 @@ static int
 pkt_send(struct conn *c, const char *what)
 {
 	if (c->c_pkt_bad)
-		return conn_err(c, "%s: command over %u bytes or out of "
-		    "memory", what, MILTC_PKT_MAX);
+		return conn_err(c, "%s: command over %u bytes or out of memory",
+		    what, MILTC_PKT_MAX);
 	put32(c->c_pkt.data, (uint32_t)(c->c_pkt.len - 4));
 	return wire_write(c, c->c_pkt.data, c->c_pkt.len, what);
 }
@@ -553,21 +570,20 @@ send_cmd(struct conn *c, int cmd, const char *what)
 
 /* sock_try - connect one address within the timeout */
 static int
-sock_try(struct conn *c, int family, const struct sockaddr *sa,
-    socklen_t salen, const char *spec)
+sock_try(struct conn *c, int family, const struct sockaddr *sa, socklen_t salen)
 {
 	int fd, err = 0;
 	socklen_t len = sizeof(err);
 
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return conn_err(c, "%s: socket: %s", spec, strerror(errno));
+		return conn_err(c, "socket: %s", strerror(errno));
 	c->c_fd = fd;
 	if (connect(fd, sa, salen) == 0)
 		return 0;
 	if (errno != EINPROGRESS)
 		err = errno;
-	else if (wait_fd(c, POLLOUT, now_ms() + c->c_tmo, spec) != 0)
+	else if (wait_fd(c, POLLOUT, now_ms() + c->c_tmo, "connect") != 0)
 		err = ETIMEDOUT;
 	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
@@ -575,11 +591,11 @@ sock_try(struct conn *c, int family, const struct sockaddr *sa,
 		return 0;
 	close(fd);
 	c->c_fd = -1;
-	return conn_err(c, "%s: connect: %s", spec, strerror(err));
+	return conn_err(c, "connect: %s", strerror(err));
 }
 
 static int
-sock_unix(struct conn *c, const char *path, const char *spec)
+sock_unix(struct conn *c, const char *path)
 {
 	struct sockaddr_un sun;
 
@@ -587,38 +603,37 @@ sock_unix(struct conn *c, const char *path, const char *spec)
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
 	    sizeof(sun.sun_path))
-		return conn_err(c, "%s: socket path too long", spec);
-	return sock_try(c, AF_UNIX, (struct sockaddr *)&sun, sizeof(sun),
-	    spec);
+		return conn_err(c, "socket path too long");
+	return sock_try(c, AF_UNIX, (struct sockaddr *)&sun, sizeof(sun));
 }
 
 /* sock_inet - PORT@HOST, HOST defaulting to the loopback address */
 static int
-sock_inet(struct conn *c, const char *arg, int family, const char *spec)
+sock_inet(struct conn *c, const char *arg, int family)
 {
 	struct addrinfo hints, *res, *ai;
-	char *port, *host;
+	const char *host = family == AF_INET6 ? "::1" : "127.0.0.1";
+	char *port, *at;
 	int err;
 
 	if ((port = es_strdup(arg)) == NULL)
-		return conn_err(c, "%s: out of memory", spec);
-	if ((host = strchr(port, '@')) != NULL)
-		*host++ = '\0';
-	else
-		host = family == AF_INET6 ? "::1" : "127.0.0.1";
+		return conn_err(c, "out of memory");
+	if ((at = strchr(port, '@')) != NULL) {
+		*at = '\0';
+		host = at + 1;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((err = getaddrinfo(host, port, &hints, &res)) != 0) {
 		es_free(port);
-		return conn_err(c, "%s: %s", spec, gai_strerror(err));
+		return conn_err(c, "%s", gai_strerror(err));
 	}
 	es_free(port);
-	err = conn_err(c, "%s: no address", spec);
+	err = conn_err(c, "no address");
 	for (ai = res; ai != NULL && err != 0; ai = ai->ai_next)
-		err = sock_try(c, ai->ai_family, ai->ai_addr, ai->ai_addrlen,
-		    spec);
+		err = sock_try(c, ai->ai_family, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(res);
 	return err;
 }
@@ -627,18 +642,19 @@ sock_inet(struct conn *c, const char *arg, int family, const char *spec)
 static int
 sock_connect(struct conn *c, const char *spec)
 {
+	if (spec[0] == '/')
+		return sock_unix(c, spec);
 	if (strncmp(spec, "unix:", 5) == 0)
-		return sock_unix(c, spec + 5, spec);
+		return sock_unix(c, spec + 5);
 	if (strncmp(spec, "local:", 6) == 0)
-		return sock_unix(c, spec + 6, spec);
+		return sock_unix(c, spec + 6);
 	if (strncmp(spec, "inet:", 5) == 0)
-		return sock_inet(c, spec + 5, AF_INET, spec);
+		return sock_inet(c, spec + 5, AF_INET);
 	if (strncmp(spec, "inet6:", 6) == 0)
-		return sock_inet(c, spec + 6, AF_INET6, spec);
+		return sock_inet(c, spec + 6, AF_INET6);
 	if (strchr(spec, ':') == NULL)
-		return sock_unix(c, spec, spec);
-	return conn_err(c, "%s: want unix:PATH, inet:PORT@HOST or a path",
-	    spec);
+		return sock_unix(c, spec);
+	return conn_err(c, "want unix:PATH, inet:PORT@HOST or a path");
 }
 
 static void
@@ -788,7 +804,7 @@ count_result(struct result *res, const char *name, const char *value)
 	if (strncasecmp(value, "Spam", 4) == 0)
 		res->r_spam++;
 	else if (strncasecmp(value, "Innocent", 8) == 0 ||
-	    strncasecmp(value, "Whitelisted", 11) == 0)
+	         strncasecmp(value, "Whitelisted", 11) == 0)
 		res->r_innocent++;
 }
 
@@ -800,8 +816,8 @@ keep_mod(struct conn *c, struct result *res, int t, uint32_t idx,
 	struct mod *md;
 
 	if (res->r_nmods == res->r_cap) {
-		md = es_reallocarray(res->r_mods, res->r_cap * 2 + 8,
-		    sizeof(*md));
+		md = es_reallocarray(
+		    res->r_mods, res->r_cap * 2 + 8, sizeof(*md));
 		if (md == NULL)
 			return conn_err(c, "EOM: out of memory for edits");
 		res->r_mods = md;
@@ -829,12 +845,11 @@ say_mod(struct conn *c, int t, uint32_t idx, const char *a, const char *b)
 	static const struct {
 		int t;
 		const char *name;
-	} names[] = { { SMFIR_ADDHEADER, "addheader" },
-		{ SMFIR_CHGHEADER, "chgheader" },
-		{ SMFIR_INSHEADER, "insheader" },
-		{ SMFIR_ADDRCPT, "addrcpt" }, { SMFIR_ADDRCPT_PAR, "addrcpt" },
-		{ SMFIR_DELRCPT, "delrcpt" }, { SMFIR_CHGFROM, "chgfrom" },
-		{ SMFIR_QUARANTINE, "quarantine" } };
+	} names[] = {{SMFIR_ADDHEADER, "addheader"},
+	    {SMFIR_CHGHEADER, "chgheader"}, {SMFIR_INSHEADER, "insheader"},
+	    {SMFIR_ADDRCPT, "addrcpt"}, {SMFIR_ADDRCPT_PAR, "addrcpt"},
+	    {SMFIR_DELRCPT, "delrcpt"}, {SMFIR_CHGFROM, "chgfrom"},
+	    {SMFIR_QUARANTINE, "quarantine"}};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -861,21 +876,24 @@ take_mod(struct conn *c, struct result *res)
 {
 	int t = c->c_rcmd;
 	bool hdr = t == SMFIR_ADDHEADER || t == SMFIR_CHGHEADER ||
-	    t == SMFIR_INSHEADER;
+	           t == SMFIR_INSHEADER;
 	const char *a, *b = NULL;
 	uint32_t idx = 0;
 	size_t off = 0;
 
 	if ((c->c_actions & mod_action(t)) == 0 && c->c_out != NULL)
-		fprintf(stderr, "miltc: warning: milter sent '%c' without "
-		    "negotiating that action\n", t);
+		fprintf(stderr,
+		    "miltc: warning: milter sent '%c' without "
+		    "negotiating that action\n",
+		    t);
 	if (t == SMFIR_REPLBODY) {
 		say(c, "mod replbody %zu\n", c->c_rep.len);
 		res->r_replbody = true;
 		if (res->r_keep && es_buf_append(&res->r_body, c->c_rep.data,
-		    c->c_rep.len) != 0)
-			return conn_err(c, "EOM: replaced body over %u bytes "
-			    "or out of memory", MILTC_BODY_MAX);
+		                       c->c_rep.len) != 0)
+			return conn_err(c,
+			    "EOM: replaced body over %u bytes or out of memory",
+			    MILTC_BODY_MAX);
 		return 0;
 	}
 	if (t == SMFIR_CHGHEADER || t == SMFIR_INSHEADER) {
@@ -886,9 +904,8 @@ take_mod(struct conn *c, struct result *res)
 	}
 	if ((a = rep_str(c, &off)) == NULL ||
 	    ((hdr || t == SMFIR_ADDRCPT_PAR || off < c->c_rep.len) &&
-	    (b = rep_str(c, &off)) == NULL))
-		return conn_err(c, "EOM: '%c' reply: argument without NUL",
-		    t);
+	        (b = rep_str(c, &off)) == NULL))
+		return conn_err(c, "EOM: '%c' reply: argument without NUL", t);
 	say_mod(c, t, idx, a, b);
 	if (!hdr)
 		return 0;
@@ -932,10 +949,8 @@ await(struct conn *c, const char *what, struct result *res)
 			return t;
 		}
 		if (res == NULL || !is_mod(t))
-			return conn_err(c, "%s: unexpected reply 0x%02x%s%c%s",
-			    what, t, t > 0x20 && t < 0x7f ? " ('" : "",
-			    t > 0x20 && t < 0x7f ? t : ' ',
-			    t > 0x20 && t < 0x7f ? "')" : "");
+			return conn_err(c, "%s: unexpected reply '%c' (0x%02x)",
+			    what, t > 0x20 && t < 0x7f ? t : '?', t);
 		if (take_mod(c, res) != 0)
 			return -1;
 	}
@@ -956,8 +971,8 @@ step(struct conn *c, const char *what, uint32_t nr)
  * Option negotiation and macros.
  */
 
-static const char *const sym_names[SYM_N] = { "connect", "helo", "mail",
-	"rcpt", "data", "eom", "eoh" };
+static const char *const sym_names[SYM_N] = {
+    "connect", "helo", "mail", "rcpt", "data", "eom", "eoh"};
 
 /* take_symlists - the macro lists after the three words of OPTNEG */
 static int
@@ -999,8 +1014,9 @@ optneg(struct conn *c, uint32_t proto)
 	if (pkt_send(c, "OPTNEG") != 0 || read_packet(c, "OPTNEG") != 0)
 		return -1;
 	if (c->c_rcmd != SMFIC_OPTNEG || c->c_rep.len < 12)
-		return conn_err(c, "OPTNEG: unexpected reply 0x%02x of %zu "
-		    "bytes", c->c_rcmd, c->c_rep.len);
+		return conn_err(c,
+		    "OPTNEG: unexpected reply 0x%02x of %zu bytes", c->c_rcmd,
+		    c->c_rep.len);
 	c->c_version = get32(c->c_rep.data);
 	c->c_actions = get32(c->c_rep.data + 4);
 	c->c_proto = get32(c->c_rep.data + 8);
@@ -1049,8 +1065,7 @@ sym_wanted(const struct conn *c, int sym, const char *name)
 
 /* send_macros - the macros for a command, those with a value */
 static int
-send_macros(struct conn *c, int cmd, int sym, const struct macro *mv,
-    size_t n)
+send_macros(struct conn *c, int cmd, int sym, const struct macro *mv, size_t n)
 {
 	char ch = (char)cmd;
 	size_t i, sent = 0;
@@ -1058,8 +1073,8 @@ send_macros(struct conn *c, int cmd, int sym, const struct macro *mv,
 	pkt_begin(c, SMFIC_MACRO);
 	pkt_put(c, &ch, 1);
 	for (i = 0; i < n; i++) {
-		if (mv[i].mc_value == NULL || !sym_wanted(c, sym,
-		    mv[i].mc_name))
+		if (mv[i].mc_value == NULL ||
+		    !sym_wanted(c, sym, mv[i].mc_name))
 			continue;
 		pkt_str(c, mv[i].mc_name);
 		pkt_str(c, mv[i].mc_value);
@@ -1088,10 +1103,10 @@ conn_open(struct conn *c, const struct env *e)
 static int
 do_connect(struct conn *c, const struct env *e)
 {
-	char under[1024], port[2] = { 0, 0 };
-	struct macro mv[] = { { "j", "mx.test" }, { "_", under },
-		{ "{daemon_name}", "miltc" }, { "{client_addr}", e->e_caddr },
-		{ "{client_name}", e->e_cname } };
+	char under[1024], port[2] = {0, 0};
+	struct macro mv[] = {{"j", "mx.test"}, {"_", under},
+	    {"{daemon_name}", "miltc"}, {"{client_addr}", e->e_caddr},
+	    {"{client_name}", e->e_cname}};
 	int v;
 
 	if ((c->c_proto & SMFIP_NOCONNECT) != 0) {
@@ -1099,10 +1114,10 @@ do_connect(struct conn *c, const struct env *e)
 		return RUN_DONE;
 	}
 	if ((size_t)snprintf(under, sizeof(under), "%s [%s]", e->e_cname,
-	    e->e_caddr) >= sizeof(under))
+	        e->e_caddr) >= sizeof(under))
 		return conn_err(c, "CONNECT: client name and address too long");
 	if (send_macros(c, SMFIC_CONNECT, SYM_CONNECT, mv,
-	    sizeof(mv) / sizeof(mv[0])) != 0)
+	        sizeof(mv) / sizeof(mv[0])) != 0)
 		return RUN_ERR;
 	pkt_begin(c, SMFIC_CONNECT);
 	pkt_str(c, e->e_cname);
@@ -1161,16 +1176,16 @@ judge(struct conn *c, const char *what, int v, struct result *res)
 }
 
 static int
-do_mail(struct conn *c, const struct env *e, const char *qid,
-    struct result *res)
+do_mail(
+    struct conn *c, const struct env *e, const char *qid, struct result *res)
 {
-	struct macro mv[] = { { "i", qid }, { "{auth_authen}", e->e_auth },
-		{ "{mail_addr}", e->e_from } };
+	struct macro mv[] = {{"i", qid}, {"{auth_authen}", e->e_auth},
+	    {"{mail_addr}", e->e_from}};
 
 	if ((c->c_proto & SMFIP_NOMAIL) != 0)
 		return RUN_DONE;
-	if (send_macros(c, SMFIC_MAIL, SYM_MAIL, mv,
-	    sizeof(mv) / sizeof(mv[0])) != 0)
+	if (send_macros(
+	        c, SMFIC_MAIL, SYM_MAIL, mv, sizeof(mv) / sizeof(mv[0])) != 0)
 		return RUN_ERR;
 	pkt_begin(c, SMFIC_MAIL);
 	pkt_put(c, "<", 1);
@@ -1183,7 +1198,7 @@ do_mail(struct conn *c, const struct env *e, const char *qid,
 static int
 do_rcpt(struct conn *c, const char *rcpt, struct result *res)
 {
-	struct macro mv[] = { { "{rcpt_addr}", rcpt } };
+	struct macro mv[] = {{"{rcpt_addr}", rcpt}};
 	int v;
 
 	say(c, "rcpt ");
@@ -1251,7 +1266,7 @@ do_headers(struct conn *c, const struct msg *m, struct result *res)
 		n = h->h_vlen;
 		/* Postfix strips the white space after the colon */
 		while ((c->c_proto & SMFIP_HDR_LEADSPC) == 0 && n > 0 &&
-		    (*v == ' ' || *v == '\t')) {
+		       (*v == ' ' || *v == '\t')) {
 			v++;
 			n--;
 		}
@@ -1274,7 +1289,7 @@ do_headers(struct conn *c, const struct msg *m, struct result *res)
 static int
 do_eoh(struct conn *c, const char *qid, struct result *res)
 {
-	struct macro mv[] = { { "i", qid } };
+	struct macro mv[] = {{"i", qid}};
 
 	if ((c->c_proto & SMFIP_NOEOH) != 0)
 		return RUN_DONE;
@@ -1341,7 +1356,7 @@ do_body(struct conn *c, const struct msg *m, struct result *res)
 static int
 do_eom(struct conn *c, const char *qid, struct result *res)
 {
-	struct macro mv[] = { { "i", qid } };
+	struct macro mv[] = {{"i", qid}};
 	double t0;
 	int v;
 
@@ -1387,18 +1402,17 @@ result_free(struct result *res)
 }
 
 /* make_qid - the queue id: -i, or 4XYZ and a process-wide counter */
-static void
+static const char *
 make_qid(const struct env *e, char *buf, size_t len)
 {
 	unsigned long long n;
 
-	if (e->e_qid != NULL && strlen(e->e_qid) < len) {
-		memcpy(buf, e->e_qid, strlen(e->e_qid) + 1);
-		return;
-	}
+	if (e->e_qid != NULL)
+		return e->e_qid;
 	n = atomic_fetch_add(&qid_seq, 1) + 1;
-	/* 4 + 16 hex digits always fit the callers' 32 bytes */
+	/* "4XYZ" and 16 hex digits fit the callers' 32 bytes */
 	snprintf(buf, len, "4XYZ%llX", n);
+	return buf;
 }
 
 /* stage_next - RUN_STOPPED when a finished stage is the last one wanted */
@@ -1418,27 +1432,25 @@ static int
 msg_run(struct conn *c, const struct env *e, const struct msg *m,
     enum stage stop, struct result *res)
 {
-	char qid[32];
+	char buf[32];
+	const char *qid;
 	int r;
 
 	result_reset(res);
-	make_qid(e, qid, sizeof(qid));
+	qid = make_qid(e, buf, sizeof(buf));
 	if ((r = stage_next(do_mail(c, e, qid, res), stop, STAGE_MAIL)) !=
 	    RUN_DONE)
 		return r;
-	if ((r = stage_next(do_rcpts(c, e, res), stop, STAGE_RCPT)) !=
-	    RUN_DONE)
+	if ((r = stage_next(do_rcpts(c, e, res), stop, STAGE_RCPT)) != RUN_DONE)
 		return r;
 	if ((r = do_data(c, res)) != RUN_DONE)
 		return r;
 	if ((r = stage_next(do_headers(c, m, res), stop, STAGE_HEADER)) !=
 	    RUN_DONE)
 		return r;
-	if ((r = stage_next(do_eoh(c, qid, res), stop, STAGE_EOH)) !=
-	    RUN_DONE)
+	if ((r = stage_next(do_eoh(c, qid, res), stop, STAGE_EOH)) != RUN_DONE)
 		return r;
-	if ((r = stage_next(do_body(c, m, res), stop, STAGE_BODY)) !=
-	    RUN_DONE)
+	if ((r = stage_next(do_body(c, m, res), stop, STAGE_BODY)) != RUN_DONE)
 		return r;
 	return do_eom(c, qid, res);
 }
@@ -1463,8 +1475,9 @@ read_file(const char *path, struct es_buf *b, char *err, size_t errlen)
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		if (es_buf_append(b, chunk, n) != 0) {
-			snprintf(err, errlen, "%s: over %zu bytes or out of "
-			    "memory", name, b->max);
+			snprintf(err, errlen,
+			    "%s: over %zu bytes or out of memory", name,
+			    b->max);
 			rc = -1;
 			break;
 		}
@@ -1537,11 +1550,11 @@ hdr_line(struct msg *m, const char *p, const char *le, const char *next)
 		;
 	if (ne == p)
 		return 1;
-	for (q = p; q < ne; q++)	/* RFC 5322 2.2: printable, no space */
+	for (q = p; q < ne; q++) /* RFC 5322 2.2: printable, no space */
 		if (*q <= ' ' || *q > '~')
 			return 1;
 	if (hdr_add(m, p, (size_t)(ne - p), colon + 1,
-	    (size_t)(le - colon - 1)) != 0)
+	        (size_t)(le - colon - 1)) != 0)
 		return -1;
 	h = &m->m_hdrs[m->m_nhdrs - 1];
 	h->h_raw = p;
@@ -1567,7 +1580,7 @@ msg_parse(struct msg *m)
 		le = nl != NULL ? nl : end;
 		if (le > p && le[-1] == '\r')
 			le--;
-		if (le == p) {		/* the empty line ends the header */
+		if (le == p) { /* the empty line ends the header */
 			p = next;
 			break;
 		}
@@ -1622,7 +1635,8 @@ msg_load(const char *path, char *err, size_t errlen)
 	}
 	/* an empty file still needs a buffer to point into */
 	if (es_buf_reserve(&m->m_file, 1) != 0 || msg_parse(m) != 0) {
-		snprintf(err, errlen, "%s: out of memory", path ? path : "stdin");
+		snprintf(
+		    err, errlen, "%s: out of memory", path ? path : "stdin");
 		msg_free(m);
 		return NULL;
 	}
@@ -1654,9 +1668,10 @@ msg_hostile(struct msg *m, size_t big, size_t many, bool nul)
 		if (hdr_add(m, name, strlen(name), " v", 2) != 0)
 			return -1;
 	}
-	if (nul && (hdr_add(m, "X-Nul", 5, " before\0after", 13) != 0 ||
-	    es_buf_append(&m->m_tail, nulbody, sizeof(nulbody) - 1) != 0 ||
-	    es_buf_puts(&m->m_tail, m->m_eol) != 0))
+	if (nul &&
+	    (hdr_add(m, "X-Nul", 5, " before\0after", 13) != 0 ||
+	        es_buf_append(&m->m_tail, nulbody, sizeof(nulbody) - 1) != 0 ||
+	        es_buf_puts(&m->m_tail, m->m_eol) != 0))
 		return -1;
 	return 0;
 }
@@ -1691,15 +1706,15 @@ out_find(const struct ohdr *v, size_t n, const char *name, uint32_t idx)
 static size_t
 out_apply(struct ohdr *v, size_t n, const struct mod *md)
 {
-	struct ohdr new = { md->md_name, md->md_value, strlen(md->md_value),
-		md->md_lead, NULL, 0 };
+	struct ohdr new = {md->md_name, md->md_value, strlen(md->md_value),
+	    md->md_lead, NULL, 0};
 	size_t pos;
 
 	switch (md->md_type) {
 	case SMFIR_CHGHEADER:
 		pos = out_find(v, n, md->md_name, md->md_idx);
 		if (pos == n && *md->md_value != '\0')
-			v[n++] = new;	/* sendmail adds what is not there */
+			v[n++] = new; /* sendmail adds what is not there */
 		else if (pos < n && *md->md_value == '\0')
 			memmove(v + pos, v + pos + 1, (--n - pos) * sizeof(*v));
 		else if (pos < n)
@@ -1747,9 +1762,9 @@ out_write(const char *path, const struct msg *m, const struct result *res)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		v[i] = (struct ohdr){ m->m_hdrs[i].h_name,
-			m->m_hdrs[i].h_value, m->m_hdrs[i].h_vlen, false,
-			m->m_hdrs[i].h_raw, m->m_hdrs[i].h_rawlen };
+		v[i] = (struct ohdr){m->m_hdrs[i].h_name, m->m_hdrs[i].h_value,
+		    m->m_hdrs[i].h_vlen, false, m->m_hdrs[i].h_raw,
+		    m->m_hdrs[i].h_rawlen};
 	}
 	for (i = 0; i < res->r_nmods; i++)
 		n = out_apply(v, n, &res->r_mods[i]);
@@ -1775,8 +1790,8 @@ out_write(const char *path, const struct msg *m, const struct result *res)
 		fwrite(m->m_tail.data, 1, m->m_tail.len, fp);
 	}
 	if (ferror(fp) | (fclose(fp) != 0)) {
-		fprintf(stderr, "miltc: %s: write: %s\n", path,
-		    strerror(errno));
+		fprintf(
+		    stderr, "miltc: %s: write: %s\n", path, strerror(errno));
 		rc = -1;
 	}
 	es_free(v);
@@ -1804,13 +1819,15 @@ static bool
 delivered(const struct result *res)
 {
 	return res->r_eom && (res->r_verdict == SMFIR_ACCEPT ||
-	    res->r_verdict == SMFIR_CONTINUE);
+	                         res->r_verdict == SMFIR_CONTINUE);
 }
 
 /* after_stop - --then: close (RUN_CLOSED), or abort and go on */
 static int
 after_stop(struct conn *c, const struct cli *o, bool helo_sent)
 {
+	say(c, "stop %s %s\n", stage_names[o->o_stop],
+	    o->o_then == THEN_CLOSE ? "close" : "abort");
 	if (o->o_then == THEN_CLOSE) {
 		conn_close(c);
 		return RUN_CLOSED;
@@ -1836,8 +1853,8 @@ converse(struct conn *c, const struct cli *o, const struct msg *m,
 		helo_sent = true;
 		r = stage_next(do_helo(c, e), o->o_stop, STAGE_HELO);
 	}
-	if (r == RUN_DONE && (r = msg_run(c, e, m, o->o_stop, res)) !=
-	    RUN_STOPPED)
+	if (r == RUN_DONE &&
+	    (r = msg_run(c, e, m, o->o_stop, res)) != RUN_STOPPED)
 		left--;
 	if (r == RUN_STOPPED)
 		r = after_stop(c, o, helo_sent);
@@ -1865,16 +1882,17 @@ run_conversation(const struct cli *o)
 		return 1;
 	}
 	if (msg_hostile(m, o->o_big, o->o_many, o->o_nul) != 0) {
-		fprintf(stderr, "miltc: %s: out of memory for the added "
-		    "headers\n", o->o_msgfile ? o->o_msgfile : "stdin");
+		fprintf(stderr,
+		    "miltc: %s: out of memory for the added headers\n",
+		    o->o_msgfile ? o->o_msgfile : "stdin");
 		msg_free(m);
 		return 1;
 	}
 	/* a stale file must not pass for this run's output */
 	if (o->o_outfile != NULL && unlink(o->o_outfile) != 0 &&
 	    errno != ENOENT) {
-		fprintf(stderr, "miltc: %s: %s\n", o->o_outfile,
-		    strerror(errno));
+		fprintf(
+		    stderr, "miltc: %s: %s\n", o->o_outfile, strerror(errno));
 		msg_free(m);
 		return 1;
 	}
@@ -1884,14 +1902,16 @@ run_conversation(const struct cli *o)
 	conn_init(&c, o->o_env.e_tmo, stdout);
 	if (converse(&c, o, m, &res) != RUN_DONE) {
 		fflush(stdout);
-		fprintf(stderr, "miltc: %s\n", c.c_err);
+		fprintf(stderr, "miltc: %s: %s\n", o->o_env.e_sock, c.c_err);
 		rc = 1;
 	} else if (o->o_outfile != NULL && !delivered(&res)) {
-		fprintf(stderr, "miltc: %s not written: the message was not "
-		    "delivered (%s)\n", o->o_outfile,
+		fprintf(stderr,
+		    "miltc: %s not written: the message was not "
+		    "delivered (%s)\n",
+		    o->o_outfile,
 		    res.r_eom ? verdict_name(res.r_verdict) : "no EOM");
-	} else if (o->o_outfile != NULL && out_write(o->o_outfile, m,
-	    &res) != 0) {
+	} else if (o->o_outfile != NULL &&
+	           out_write(o->o_outfile, m, &res) != 0) {
 		rc = 1;
 	}
 	conn_free(&c);
@@ -1910,23 +1930,32 @@ struct corpus {
 	size_t cp_n, cp_cap;
 };
 
-enum { V_ACCEPT, V_CONTINUE, V_REJECT, V_TEMPFAIL, V_DISCARD, V_REPLYCODE,
-	V_NORCPT, V_OTHER, V_N };
-static const char *const v_names[V_N] = { "accept", "continue", "reject",
-	"tempfail", "discard", "replycode", "norcpt", "other" };
+enum {
+	V_ACCEPT,
+	V_CONTINUE,
+	V_REJECT,
+	V_TEMPFAIL,
+	V_DISCARD,
+	V_REPLYCODE,
+	V_NORCPT,
+	V_OTHER,
+	V_N
+};
+static const char *const v_names[V_N] = {"accept", "continue", "reject",
+    "tempfail", "discard", "replycode", "norcpt", "other"};
 
-struct bench {			/* shared by the threads */
+struct bench { /* shared by the threads */
 	const struct env *b_env;
 	const struct corpus *b_cp;
 	size_t b_total;
-	atomic_size_t b_next;	/* next message number */
-	atomic_uint b_shown;	/* errors shown on stderr */
+	atomic_size_t b_next; /* next message number */
+	atomic_uint b_shown;  /* errors shown on stderr */
 };
 
-struct worker {			/* one thread, one connection */
+struct worker { /* one thread, one connection */
 	pthread_t w_tid;
 	struct bench *w_b;
-	double *w_lat;		/* EOM latencies, ms */
+	double *w_lat; /* EOM latencies, ms */
 	size_t w_nlat, w_latcap;
 	size_t w_msgs, w_errors, w_spam, w_innocent;
 	size_t w_verdicts[V_N];
@@ -1941,8 +1970,8 @@ corpus_add(struct corpus *cp, char *path)
 	char **v;
 
 	if (cp->cp_n == cp->cp_cap) {
-		v = es_reallocarray(cp->cp_paths, cp->cp_cap * 2 + 64,
-		    sizeof(*v));
+		v = es_reallocarray(
+		    cp->cp_paths, cp->cp_cap * 2 + 64, sizeof(*v));
 		if (v == NULL) {
 			fprintf(stderr, "miltc: %s: out of memory\n", path);
 			es_free(path);
@@ -1965,8 +1994,8 @@ is_txt(const char *name)
 
 /* corpus_entry - one directory entry: recurse, keep or skip */
 static int
-corpus_entry(struct corpus *cp, const char *dir, const char *name,
-    bool all, int depth)
+corpus_entry(
+    struct corpus *cp, const char *dir, const char *name, bool all, int depth)
 {
 	size_t n = strlen(dir) + strlen(name) + 2;
 	struct stat st;
@@ -1977,7 +2006,7 @@ corpus_entry(struct corpus *cp, const char *dir, const char *name,
 		fprintf(stderr, "miltc: %s: out of memory\n", dir);
 		return -1;
 	}
-	snprintf(path, n, "%s/%s", dir, name);	/* n is exact */
+	snprintf(path, n, "%s/%s", dir, name); /* n is exact */
 	if (lstat(path, &st) != 0) {
 		fprintf(stderr, "miltc: %s: %s\n", path, strerror(errno));
 		rc = -1;
@@ -2040,8 +2069,8 @@ corpus_load(struct corpus *cp)
 		return -1;
 	}
 	for (i = 0; i < cp->cp_n; i++)
-		if ((cp->cp_msgs[i] = msg_load(cp->cp_paths[i], err,
-		    sizeof(err))) == NULL) {
+		if ((cp->cp_msgs[i] = msg_load(
+		         cp->cp_paths[i], err, sizeof(err))) == NULL) {
 			fprintf(stderr, "miltc: %s\n", err);
 			return -1;
 		}
@@ -2106,7 +2135,7 @@ bench_greet(struct conn *c, const struct env *e)
 static bool
 peer_closed(const struct conn *c)
 {
-	struct pollfd pfd = { c->c_fd, POLLIN, 0 };
+	struct pollfd pfd = {c->c_fd, POLLIN, 0};
 
 	return poll(&pfd, 1, 0) != 0;
 }
@@ -2116,7 +2145,8 @@ worker_error(struct worker *w, const struct conn *c, const char *path)
 {
 	w->w_errors++;
 	if (atomic_fetch_add(&w->w_b->b_shown, 1) < MILTC_SHOW_MAX)
-		fprintf(stderr, "miltc: %s: %s\n", path, c->c_err);
+		fprintf(stderr, "miltc: %s: %s: %s\n", w->w_b->b_env->e_sock,
+		    path, c->c_err);
 }
 
 /* worker_tally - count a finished message */
@@ -2131,8 +2161,8 @@ worker_tally(struct worker *w, const struct result *res)
 	if (!res->r_eom)
 		return 0;
 	if (w->w_nlat == w->w_latcap) {
-		v = es_reallocarray(w->w_lat, w->w_latcap * 2 + 1024,
-		    sizeof(*v));
+		v = es_reallocarray(
+		    w->w_lat, w->w_latcap * 2 + 1024, sizeof(*v));
 		if (v == NULL)
 			return -1;
 		w->w_lat = v;
@@ -2144,8 +2174,7 @@ worker_tally(struct worker *w, const struct result *res)
 
 /* worker_send - one message, on the open connection or a new one */
 static void
-worker_send(struct worker *w, struct conn *c, struct result *res,
-    size_t i)
+worker_send(struct worker *w, struct conn *c, struct result *res, size_t i)
 {
 	const struct corpus *cp = w->w_b->b_cp;
 	const char *path = cp->cp_paths[i % cp->cp_n];
@@ -2158,7 +2187,7 @@ worker_send(struct worker *w, struct conn *c, struct result *res,
 		return;
 	}
 	if (msg_run(c, w->w_b->b_env, cp->cp_msgs[i % cp->cp_n], STAGE_NONE,
-	    res) == RUN_ERR) {
+	        res) == RUN_ERR) {
 		worker_error(w, c, path);
 		conn_close(c);
 	} else if (worker_tally(w, res) != 0) {
@@ -2182,7 +2211,7 @@ worker_run(void *arg)
 	while ((i = atomic_fetch_add(&b->b_next, 1)) < b->b_total)
 		worker_send(w, &c, &res, i);
 	if (c.c_fd >= 0 && send_cmd(&c, SMFIC_QUIT, "QUIT") != 0)
-		fprintf(stderr, "miltc: %s\n", c.c_err);
+		fprintf(stderr, "miltc: %s: %s\n", b->b_env->e_sock, c.c_err);
 	conn_free(&c);
 	result_free(&res);
 	return NULL;
@@ -2213,7 +2242,7 @@ static int
 bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 {
 	size_t i, k, msgs = 0, errors = 0, spam = 0, innocent = 0, nlat = 0;
-	size_t verdicts[V_N] = { 0 };
+	size_t verdicts[V_N] = {0};
 	double *lat;
 
 	for (i = 0; i < nw; i++)
@@ -2223,9 +2252,9 @@ bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 		return 1;
 	}
 	for (i = 0, nlat = 0; i < nw; i++) {
-		if (w[i].w_nlat > 0)	/* w_lat is NULL until one came */
-			memcpy(lat + nlat, w[i].w_lat,
-			    w[i].w_nlat * sizeof(*lat));
+		if (w[i].w_nlat > 0) /* w_lat is NULL until one came */
+			memcpy(
+			    lat + nlat, w[i].w_lat, w[i].w_nlat * sizeof(*lat));
 		nlat += w[i].w_nlat;
 		msgs += w[i].w_msgs;
 		errors += w[i].w_errors;
@@ -2236,8 +2265,8 @@ bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_double);
 	printf("messages %zu\nerrors %zu\nconnections %zu\nseconds %.3f\n"
-	    "rate %.1f\n", msgs, errors, jobs, secs,
-	    secs > 0 ? (double)msgs / secs : 0.0);
+	       "rate %.1f\n",
+	    msgs, errors, jobs, secs, secs > 0 ? (double)msgs / secs : 0.0);
 	printf("eom_p50_ms %.3f\neom_p99_ms %.3f\neom_max_ms %.3f\n",
 	    percentile(lat, nlat, 50), percentile(lat, nlat, 99),
 	    nlat > 0 ? lat[nlat - 1] : 0.0);
@@ -2257,8 +2286,8 @@ bench_threads(struct bench *b, struct worker *w, size_t jobs)
 
 	for (n = 0; n < jobs; n++) {
 		w[n].w_b = b;
-		if ((err = pthread_create(&w[n].w_tid, NULL, worker_run,
-		    &w[n])) != 0) {
+		if ((err = pthread_create(
+		         &w[n].w_tid, NULL, worker_run, &w[n])) != 0) {
 			fprintf(stderr, "miltc: thread %zu of %zu: %s\n", n + 1,
 			    jobs, strerror(err));
 			break;
@@ -2325,20 +2354,18 @@ usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "miltc: %s\n", why);
-	fprintf(stderr,
-	    "usage: miltc -s SOCKET [-c CLIENT_ADDR] [-N CLIENT_NAME] "
-	    "[-H HELO]\n"
-	    "\t[-a AUTH_AUTHEN] [-i QUEUE_ID] -f SENDER -r RCPT [-r RCPT "
-	    "...]\n"
-	    "\t[-m MESSAGE_FILE] [-o OUT_FILE] [-R] [-P PROTOCOL] "
-	    "[-t TIMEOUT_S]\n"
-	    "\t[--big-header N] [--many-headers N] [--nul]\n"
-	    "\t[--stop-after connect|helo|mail|rcpt|header|eoh|body\n"
-	    "\t [--then abort|close]]\n"
-	    "       miltc -s SOCKET -B CORPUS_DIR [-A] [-j CONNECTIONS] "
-	    "[-n MAX_MESSAGES]\n"
-	    "\t-f SENDER -r RCPT [-r RCPT ...] [-a AUTH_AUTHEN] "
-	    "[-t TIMEOUT_S]\n");
+	fputs("usage: miltc -s SOCKET [-c CLIENT_ADDR] [-N CLIENT_NAME] "
+	      "[-H HELO]\n"
+	      "\t[-a AUTH_AUTHEN] [-i QUEUE_ID] -f SENDER -r RCPT ...\n"
+	      "\t[-m MESSAGE_FILE] [-o OUT_FILE] [-R] [-P PROTOCOL] "
+	      "[-t TIMEOUT_S]\n"
+	      "\t[--big-header N] [--many-headers N] [--nul]\n"
+	      "\t[--stop-after connect|helo|mail|rcpt|header|eoh|body\n"
+	      "\t [--then abort|close]]\n"
+	      "       miltc -s SOCKET -B CORPUS_DIR [-A] [-j CONNECTIONS] "
+	      "[-n MAX_MESSAGES]\n"
+	      "\t-f SENDER -r RCPT ... [-a AUTH_AUTHEN] [-t TIMEOUT_S]\n",
+	    stderr);
 	exit(2);
 }
 
@@ -2352,10 +2379,11 @@ num(const char *opt, const char *s, unsigned long long min,
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < min ||
+	if (*s < '0' || *s > '9' || errno != 0 || *end != '\0' || v < min ||
 	    v > max) {
-		fprintf(stderr, "miltc: %s: \"%s\" is not a number from %llu "
-		    "to %llu\n", opt, s, min, max);
+		fprintf(stderr,
+		    "miltc: %s: \"%s\" is not a number from %llu to %llu\n",
+		    opt, s, min, max);
 		exit(2);
 	}
 	return v;
@@ -2487,12 +2515,12 @@ check_args(const struct cli *o)
 		usage("-s, -f and -r are required");
 	if (o->o_then_set && o->o_stop == STAGE_NONE)
 		usage("--then needs --stop-after");
-	if (o->o_corpus == NULL && (o->o_all || o->o_max > 0 ||
-	    o->o_jobs != 1))
+	if (o->o_corpus == NULL && (o->o_all || o->o_max > 0 || o->o_jobs != 1))
 		usage("-A, -j and -n need -B");
-	if (o->o_corpus != NULL && (o->o_msgfile != NULL || e->e_keep ||
-	    o->o_repeat || o->o_stop != STAGE_NONE || o->o_big > 0 ||
-	    o->o_many > 0 || o->o_nul || e->e_qid != NULL))
+	if (o->o_corpus != NULL &&
+	    (o->o_msgfile != NULL || e->e_keep || o->o_repeat ||
+	        o->o_stop != STAGE_NONE || o->o_big > 0 || o->o_many > 0 ||
+	        o->o_nul || e->e_qid != NULL))
 		usage("-B does not take -m, -o, -R, -i or hostile options");
 }
 
@@ -2500,13 +2528,12 @@ static void
 parse_args(int argc, char **argv, struct cli *o)
 {
 	static const struct option longs[] = {
-		{ "big-header", required_argument, NULL, 1 },
-		{ "many-headers", required_argument, NULL, 2 },
-		{ "nul", no_argument, NULL, 3 },
-		{ "stop-after", required_argument, NULL, 4 },
-		{ "then", required_argument, NULL, 5 },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+	    {"big-header", required_argument, NULL, 1},
+	    {"many-headers", required_argument, NULL, 2},
+	    {"nul", no_argument, NULL, 3},
+	    {"stop-after", required_argument, NULL, 4},
+	    {"then", required_argument, NULL, 5},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct env *e = &o->o_env;
 	int ch;
 
@@ -2518,7 +2545,7 @@ parse_args(int argc, char **argv, struct cli *o)
 	e->e_proto = MILTC_PROTO_OFFER;
 	o->o_jobs = 1;
 	while ((ch = getopt_long(argc, argv,
-	    "a:AB:c:f:hH:i:j:m:n:N:o:P:r:Rs:t:", longs, NULL)) != -1)
+	            "a:AB:c:f:hH:i:j:m:n:N:o:P:r:Rs:t:", longs, NULL)) != -1)
 		if (!opt_env(e, ch, optarg))
 			opt_cli(o, ch, optarg);
 	if (optind != argc)
