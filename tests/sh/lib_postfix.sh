@@ -1,0 +1,470 @@
+# lib_postfix.sh - a private Postfix instance for end-to-end tests (sourced).
+#
+# pf_setup builds a whole Postfix instance under one directory DIR that
+# the test made with mktemp -d:
+#   DIR/etc     config_directory: main.cf, master.cf, virtual, vmailbox
+#   DIR/pipe    aliases and maildrop.filter, owned by the pipe user
+#   DIR/spool   queue_directory (pid/master.pid is the instance's master)
+#   DIR/data    data_directory
+#   DIR/log     maillog: the instance logs here through postlogd, no syslog
+#   DIR/mail    example.org/USER/Maildir (with .Spam) for each user
+#   DIR/store   for the edgespam store (owned by the pipe user)
+# smtpd listens on 127.0.0.1:PORT only; nothing leaves the machine
+# (default_transport is the error transport). Mail to USER@example.org is
+# delivered by maildrop, through a pipe transport, with the production
+# rule: X-DSPAM-Result: Spam goes to .Spam, the rest to the inbox.
+# bob-spam@example.org and bob-fp@example.org are aliases that pipe the
+# message into $EDGESPAM -c $EDGESPAM_CONF --user bob@example.org
+# --addspam (--falsepositive).
+#
+# The pipes (maildrop and the alias commands) run as one system user,
+# printed by pf_pipe_user: $PF_PIPE_USER, default "mail" (in edgespam's
+# default trusted_users). Postfix refuses root and its mail_owner. It owns
+# the Maildirs and DIR/store; put the store there (store_path =
+# DIR/store/edgespam.db) and run the CLI on it with pf_es, or call
+# pf_store_own after writing to it as root.
+#
+# Set before pf_setup: EDGESPAM (default BUILD/edgespam of the project,
+# BUILD defaulting to build), EDGESPAM_CONF (default DIR/edgespam.conf,
+# written with store_path = DIR/store/edgespam.db when it does not exist),
+# PF_PIPE_USER. The instance runs with root's privileges where Postfix
+# needs them, so the tests run as root. Functions return non-zero on
+# failure and say why on stderr; they never exit.
+#
+# With a MILTER, smtpd_milters and non_smtpd_milters are set to it, with
+# milter_default_action = tempfail, milter_protocol = 6, Postfix's
+# default macros and timeouts of 5/10/20 s (connect/command/content).
+# Deferred mail is retried after 2 to 4 s (queue_run_delay,
+# minimal_backoff_time, maximal_backoff_time).
+#
+#   pf_free_port                        an unused 127.0.0.1 TCP port
+#   pf_setup DIR PORT [MILTER [USER...]]  write the instance
+#   pf_start DIR / pf_stop DIR / pf_reload DIR
+#   pf_cleanup DIR                      for a trap: pf_stop, quietly
+#   pf_send PORT FROM TO [swaks args]   SMTP to 127.0.0.1:PORT
+#   pf_sendmail DIR FROM TO < msg       local submission
+#   pf_flush DIR, pf_queue_count DIR, pf_wait_queue_empty DIR TIMEOUT_S
+#   pf_wait_delivered DIR USER COUNT TIMEOUT_S [FOLDER]
+#   pf_maildir DIR USER [FOLDER]        the new/ directory of a mailbox
+#   pf_log DIR [N]                      the instance's log
+#   pf_pipe_user, pf_es ARGS..., pf_store_own DIR
+#   pf_postconf DIR ARGS..., pf_master_pid DIR, pf_pids DIR, pf_alive PID
+#
+# Linux only: pf_pids reads /proc.
+
+PF_DOMAIN=example.org
+# postfix, postconf and postqueue live in /usr/sbin
+case :$PATH: in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin; export PATH ;; esac
+
+# the project's top directory: the caller's script lives somewhere below it
+if [ -z "${PF_TOP:-}" ]; then
+	PF_TOP=$(cd "$(dirname "$0")" 2>/dev/null && pwd)
+	while [ -n "$PF_TOP" ] && [ "$PF_TOP" != / ] &&
+		[ ! -f "$PF_TOP/tests/sh/lib_postfix.sh" ]; do
+		PF_TOP=$(dirname "$PF_TOP")
+	done
+	[ "$PF_TOP" = / ] && PF_TOP=$(pwd)
+fi
+
+# pf_msg - a diagnostic on stderr.
+pf_msg() { echo "lib_postfix: $*" >&2; }
+
+# pf_pipe_user - the system user the maildrop and alias pipes run as.
+pf_pipe_user() { echo "${PF_PIPE_USER:-mail}"; }
+
+# pf_postconf DIR [postconf args...] - postconf on this instance, e.g.
+# pf_postconf DIR -e milter_default_action=accept (then pf_reload).
+pf_postconf() {
+	_d=$1; shift
+	postconf -c "$_d/etc" "$@"
+}
+
+# pf_free_port - an unused 127.0.0.1 TCP port (nothing listens on it now).
+pf_free_port() {
+	_tries=0
+	while [ $_tries -lt 100 ]; do
+		_tries=$((_tries + 1))
+		_p=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		_p=$((20000 + _p % 40000))
+		_hex=$(printf ':%04X ' "$_p")
+		# local_address is column 2 of /proc/net/tcp{,6}: ADDR:PORT
+		if ! awk 'NR > 1 { print $2 " " }' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+			grep -q "$_hex"; then
+			echo "$_p"
+			return 0
+		fi
+	done
+	pf_msg "no free port found"
+	return 1
+}
+
+# pf_setup DIR PORT [MILTER] [USER...] - write the instance's
+# configuration and directories (see the top of this file). MILTER is
+# unix:PATH or inet:PORT@HOST, or empty for none; further arguments are
+# more users of example.org.
+pf_setup() {
+	_dir=$1 _port=$2 _milter=${3:-}
+	if [ $# -ge 3 ]; then shift 3; else shift $#; fi
+	if [ -z "$_dir" ] || [ ! -d "$_dir" ] || [ -z "$_port" ]; then
+		pf_msg "usage: pf_setup DIR PORT [MILTER] [USER...] (DIR must exist)"
+		return 1
+	fi
+	case $_dir in /*) ;; *) _dir=$(cd "$_dir" && pwd) ;; esac
+	_pu=$(pf_pipe_user)
+	case $_pu in root | postfix)
+		pf_msg "PF_PIPE_USER=$_pu: Postfix runs no pipe as root or as its mail_owner"
+		return 1 ;;
+	esac
+	id "$_pu" >/dev/null 2>&1 || { pf_msg "no system user $_pu"; return 1; }
+	_pgrp=$(id -gn "$_pu")
+	for _c in postfix postconf maildrop maildirmake swaks setpriv; do
+		command -v "$_c" >/dev/null || { pf_msg "$_c not installed"; return 1; }
+	done
+	case ${BUILD:-build} in /*) _b=${BUILD} ;; *) _b=$PF_TOP/${BUILD:-build} ;; esac
+	EDGESPAM=${EDGESPAM:-$_b/edgespam}
+	EDGESPAM_CONF=${EDGESPAM_CONF:-$_dir/edgespam.conf}
+
+	# Postfix's daemons (user postfix) and the pipes must traverse DIR
+	chmod 755 "$_dir" || return 1
+	mkdir -p "$_dir/etc" "$_dir/spool" "$_dir/data" "$_dir/log" \
+		"$_dir/pipe" "$_dir/mail/$PF_DOMAIN" "$_dir/store" || return 1
+	chown root:root "$_dir/etc" "$_dir/spool"
+	chmod 755 "$_dir/etc" "$_dir/spool" "$_dir/log" "$_dir/pipe" \
+		"$_dir/mail" "$_dir/mail/$PF_DOMAIN"
+	chown postfix "$_dir/data" && chmod 700 "$_dir/data"
+	chown "$_pu:$_pgrp" "$_dir/store" && chmod 700 "$_dir/store"
+	if [ ! -e "$EDGESPAM_CONF" ]; then
+		printf 'store_path = %s/store/edgespam.db\n' "$_dir" > "$EDGESPAM_CONF" ||
+			return 1
+	fi
+	# a retrain alias that cannot run its program would only show up as a
+	# deferred delivery in the log
+	if ! setpriv --reuid="$_pu" --regid="$_pgrp" --clear-groups \
+		test -x "$EDGESPAM"; then
+		pf_msg "$EDGESPAM: not executable by $_pu (the retrain aliases run it)"
+		return 1
+	fi
+
+	pf_write_main "$_dir" "$_port" "$_milter" || return 1
+	pf_write_master "$_dir" "$_port" "$_pu" || return 1
+	pf_write_maps "$_dir" "$_pu" "$_pgrp" alice bob carol "$@" || return 1
+	pf_write_filter "$_dir" "$_pu" "$_pgrp" || return 1
+	# pf_start's "postfix start" creates the queue's subdirectories
+	return 0
+}
+
+# pf_write_main DIR PORT MILTER - main.cf.
+pf_write_main() {
+	cat > "$1/etc/main.cf" <<EOF
+# main.cf of a test instance, written by tests/sh/lib_postfix.sh
+compatibility_level = 3.6
+queue_directory = $1/spool
+data_directory = $1/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $1/log/maillog
+maillog_file_prefixes = $1/log
+myhostname = mx.test
+mydomain = test
+myorigin = \$myhostname
+mydestination = \$myhostname, localhost
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_sasl_auth_enable = no
+smtpd_peername_lookup = no
+smtpd_error_sleep_time = 0
+smtputf8_enable = no
+append_dot_mydomain = no
+biff = no
+recipient_delimiter = +
+# nothing leaves the machine
+default_transport = error:mail leaves no test instance
+relay_transport = error:mail leaves no test instance
+alias_maps = texthash:$1/pipe/aliases
+alias_database =
+virtual_alias_maps = texthash:$1/etc/virtual
+virtual_mailbox_domains = $PF_DOMAIN
+virtual_mailbox_maps = texthash:$1/etc/vmailbox
+virtual_transport = maildrop
+maildrop_destination_recipient_limit = 1
+# a deferred recipient is retried within seconds
+queue_run_delay = 2s
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+maximal_queue_lifetime = 1h
+bounce_queue_lifetime = 1h
+delay_warning_time = 0
+in_flow_delay = 0
+EOF
+	[ -n "$3" ] || return 0
+	cat >> "$1/etc/main.cf" <<EOF
+smtpd_milters = $3
+non_smtpd_milters = $3
+milter_default_action = tempfail
+milter_protocol = 6
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+milter_content_timeout = 20s
+EOF
+}
+
+# pf_write_master DIR PORT PIPEUSER - master.cf: one smtpd on
+# 127.0.0.1:PORT and the internal services; nothing chrooted.
+pf_write_master() {
+	cat > "$1/etc/master.cf" <<EOF
+# master.cf of a test instance, written by tests/sh/lib_postfix.sh
+127.0.0.1:$2 inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n -  0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -  - trivial-rewrite
+bounce    unix  - - n -  0 bounce
+defer     unix  - - n -  0 bounce
+trace     unix  - - n -  0 bounce
+verify    unix  - - n -  1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -  - proxymap
+proxywrite unix - - n -  1 proxymap
+showq     unix  n - n -  - showq
+error     unix  - - n -  - error
+retry     unix  - - n -  - error
+discard   unix  - - n -  - discard
+local     unix  - n n -  - local
+anvil     unix  - - n -  1 anvil
+scache    unix  - - n -  1 scache
+postlog   unix-dgram n - n - 1 postlogd
+maildrop  unix  - n n -  - pipe
+  flags=DRXhu user=$3 argv=$(command -v maildrop) $1/pipe/maildrop.filter \${user} \${domain}
+EOF
+}
+
+# pf_write_maps DIR PIPEUSER PIPEGROUP USER... - the mailboxes, the
+# retrain aliases and the Maildirs.
+pf_write_maps() {
+	_md=$1 _mu=$2 _mg=$3
+	shift 3
+	: > "$_md/etc/vmailbox"
+	: > "$_md/etc/virtual"
+	for _u in "$@"; do
+		echo "$_u@$PF_DOMAIN $PF_DOMAIN/$_u/Maildir/" >> "$_md/etc/vmailbox"
+		_m=$_md/mail/$PF_DOMAIN/$_u/Maildir
+		if [ ! -d "$_m" ]; then
+			mkdir -p "$_md/mail/$PF_DOMAIN/$_u" &&
+				maildirmake "$_m" && maildirmake -f Spam "$_m" || return 1
+		fi
+		chown -R "$_mu:$_mg" "$_md/mail/$PF_DOMAIN/$_u"
+	done
+	# the retrain aliases go through local(8)
+	cat >> "$_md/etc/virtual" <<EOF
+bob-spam@$PF_DOMAIN bob-spam@localhost
+bob-fp@$PF_DOMAIN bob-fp@localhost
+EOF
+	# texthash: postmap's "key value" lines, no database to build. local(8)
+	# runs the commands (and writes the files) as the owner of this file.
+	_q="'"
+	cat > "$_md/pipe/aliases" <<EOF
+# aliases of a test instance, written by tests/sh/lib_postfix.sh
+postmaster $_md/mail/postmaster.mbox
+MAILER-DAEMON postmaster
+root postmaster
+bob-spam "|$_q$EDGESPAM$_q -c $_q$EDGESPAM_CONF$_q --user bob@$PF_DOMAIN --addspam"
+bob-fp "|$_q$EDGESPAM$_q -c $_q$EDGESPAM_CONF$_q --user bob@$PF_DOMAIN --falsepositive"
+EOF
+	chown "$_mu:$_mg" "$_md/pipe/aliases"
+	: > "$_md/mail/postmaster.mbox"
+	chown "$_mu:$_mg" "$_md/mail/postmaster.mbox"
+	chmod 600 "$_md/mail/postmaster.mbox"
+}
+
+# pf_write_filter DIR PIPEUSER PIPEGROUP - maildrop's filter; maildrop
+# wants it owned by the user it runs as and private. $1 is the user, $2
+# the domain (pipe(8)'s ${user} ${domain}).
+pf_write_filter() {
+	cat > "$1/pipe/maildrop.filter" <<EOF
+# maildrop filter of a test instance, written by tests/sh/lib_postfix.sh
+# (maildrop 2.9 refuses the statement of an if on the line of its condition)
+MAILDIR="$1/mail/\$2/\$1/Maildir"
+if (/^X-DSPAM-Result: Spam/:h)
+	to "\$MAILDIR/.Spam/"
+to "\$MAILDIR/"
+EOF
+	chown "$2:$3" "$1/pipe/maildrop.filter" &&
+		chmod 600 "$1/pipe/maildrop.filter"
+}
+
+# pf_start DIR - start the instance; returns when its master is ready.
+pf_start() {
+	if ! postfix -c "$1/etc" start >"$1/log/start.out" 2>&1; then
+		cat "$1/log/start.out" >&2
+		pf_msg "postfix start failed; log:"
+		pf_log "$1" 20 >&2
+		return 1
+	fi
+}
+
+# pf_reload DIR - make a running instance reread its configuration.
+pf_reload() { postfix -c "$1/etc" reload >/dev/null 2>&1; }
+
+# pf_master_pid DIR - the pid of the instance's master if it is running.
+pf_master_pid() {
+	_mf=$1/spool/pid/master.pid
+	[ -f "$_mf" ] || return 1
+	_mp=$(tr -d ' \n' < "$_mf")
+	[ -n "$_mp" ] && kill -0 "$_mp" 2>/dev/null || return 1
+	# a stale pid file could name another program by now
+	grep -qzx "MAIL_CONFIG=$1/etc" "/proc/$_mp/environ" 2>/dev/null || return 1
+	echo "$_mp"
+}
+
+# pf_alive PID - whether process PID exists and is not a zombie.
+pf_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
+}
+
+# pf_pids DIR - the pids of every process of this instance: those with
+# its MAIL_CONFIG in their environment (the master passes it to its
+# daemons, pipe(8) and local(8) to their commands) and the rest of the
+# master's session.
+pf_pids() {
+	_pm=$(pf_master_pid "$1") || _pm=-
+	{
+		grep -lzx "MAIL_CONFIG=$1/etc" /proc/[0-9]*/environ 2>/dev/null |
+			sed 's|^/proc/\([0-9]*\)/environ$|\1|'
+		ps -eo pid=,sid=,stat= |
+			awk -v s="$_pm" '$2 == s && $3 !~ /^Z/ { print $1 }'
+	} | grep -vx "$$" | sort -un
+}
+
+# pf_stop DIR - stop the instance and wait until none of its processes
+# is left. When postfix stop does not do it, the master is killed by the
+# pid in the queue directory, then the stragglers of this instance.
+pf_stop() {
+	[ -d "$1/etc" ] || return 0
+	_sm=$(pf_master_pid "$1") || _sm=""
+	[ -z "$_sm" ] && [ -z "$(pf_pids "$1")" ] && return 0
+	postfix -c "$1/etc" stop >/dev/null 2>&1
+	_i=0
+	while [ -n "$_sm" ] && [ $_i -lt 50 ] && pf_alive "$_sm"; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	if [ -n "$_sm" ] && pf_alive "$_sm"; then
+		pf_msg "postfix stop did not stop master $_sm; killing it"
+		kill -TERM "$_sm" 2>/dev/null
+		sleep 1
+		pf_alive "$_sm" && kill -KILL "$_sm" 2>/dev/null
+	fi
+	# daemons exit by themselves once their master is gone
+	_i=0
+	while [ $_i -lt 50 ] && [ -n "$(pf_pids "$1")" ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	_left=$(pf_pids "$1")
+	if [ -n "$_left" ]; then
+		pf_msg "killing what is left of the instance: $_left"
+		# shellcheck disable=SC2086
+		kill -KILL $_left 2>/dev/null
+		sleep 0.2
+	fi
+	[ -z "$(pf_pids "$1")" ]
+}
+
+# pf_cleanup DIR - for a trap: stop the instance (quietly), nothing else.
+pf_cleanup() { [ -n "${1:-}" ] && pf_stop "$1" >/dev/null 2>&1; return 0; }
+
+# pf_flush DIR - attempt delivery of every queued message now.
+pf_flush() { postqueue -c "$1/etc" -f >/dev/null 2>&1; }
+
+# pf_queue_count DIR - the number of messages in the instance's queue.
+pf_queue_count() {
+	_qd=$1/spool
+	find "$_qd/maildrop" "$_qd/incoming" "$_qd/active" "$_qd/deferred" \
+		"$_qd/hold" -type f 2>/dev/null | wc -l | tr -d ' '
+}
+
+# pf_wait_queue_empty DIR TIMEOUT_S - wait until the queue is empty;
+# on timeout print the queue and return 1.
+pf_wait_queue_empty() {
+	_end=$(($(date +%s) + $2))
+	while [ "$(pf_queue_count "$1")" -ne 0 ]; do
+		if [ "$(date +%s)" -ge $_end ]; then
+			echo "queue not empty after $2 s: $(pf_queue_count "$1") messages"
+			postqueue -c "$1/etc" -p 2>&1 | head -20
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# pf_maildir DIR USER [FOLDER] - the new/ directory of USER's inbox, or
+# of its FOLDER (e.g. Spam).
+pf_maildir() {
+	_m=$1/mail/$PF_DOMAIN/${2%@*}/Maildir
+	[ -n "${3:-}" ] && _m=$_m/.$3
+	echo "$_m/new"
+}
+
+# pf_wait_delivered DIR USER COUNT TIMEOUT_S [FOLDER] - wait until USER's
+# Maildir/new (or Maildir/.FOLDER/new) holds COUNT messages. On timeout,
+# or when it holds more, print how many are there and return 1.
+pf_wait_delivered() {
+	_nd=$(pf_maildir "$1" "$2" "${5:-}")
+	_end=$(($(date +%s) + $4))
+	while :; do
+		_n=$(find "$_nd" -type f 2>/dev/null | wc -l | tr -d ' ')
+		[ "$_n" -eq "$3" ] && return 0
+		if [ "$_n" -gt "$3" ]; then
+			echo "$_nd holds $_n messages, want $3"
+			return 1
+		fi
+		if [ "$(date +%s)" -ge $_end ]; then
+			echo "$_nd holds $_n messages after $4 s, want $3"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# pf_send PORT FROM TO [swaks args...] - one SMTP transaction against
+# 127.0.0.1:PORT; quiet unless swaks fails; returns swaks' exit status.
+pf_send() {
+	_sp=$1 _sf=$2 _st=$3
+	shift 3
+	_out=$(swaks --server 127.0.0.1 --port "$_sp" --helo client.test \
+		--from "$_sf" --to "$_st" --timeout 60 "$@" 2>&1)
+	_rc=$?
+	[ $_rc -eq 0 ] || printf '%s\nswaks exit %s\n' "$_out" "$_rc" >&2
+	return $_rc
+}
+
+# pf_sendmail DIR FROM TO < message - local submission through this
+# instance's sendmail (postdrop, pickup, cleanup: non_smtpd_milters).
+pf_sendmail() {
+	_smp=$(postconf -c "$1/etc" -h sendmail_path) || return 1
+	MAIL_CONFIG=$1/etc "$_smp" -C "$1/etc" -f "$2" -- "$3"
+}
+
+# pf_log DIR [N] - the instance's log (its last N lines).
+pf_log() {
+	if [ -n "${2:-}" ]; then
+		tail -n "$2" "$1/log/maillog" 2>/dev/null
+	else
+		cat "$1/log/maillog" 2>/dev/null
+	fi
+}
+
+# pf_es ARGS... - the edgespam CLI on $EDGESPAM_CONF as the pipe user,
+# so the store stays writable by the pipes.
+pf_es() {
+	setpriv --reuid="$(pf_pipe_user)" --regid="$(id -g "$(pf_pipe_user)")" \
+		--init-groups "$EDGESPAM" -c "$EDGESPAM_CONF" "$@"
+}
+
+# pf_store_own DIR - give DIR/store and its files back to the pipe user
+# (after the store was written as root).
+pf_store_own() {
+	chown -R "$(pf_pipe_user):$(id -gn "$(pf_pipe_user)")" "$1/store"
+}
