@@ -400,6 +400,26 @@ text_part(struct parser *p, const struct entity *ent, const char *b,
 static void parse_entity(struct parser *p, const char *d, size_t len,
     unsigned depth, bool embedded, const char *deftype);
 
+/* embedded_encoded - a base64 or quoted-printable message/rfc822. */
+static void
+embedded_encoded(struct parser *p, const struct entity *ent, const char *d,
+    size_t len, unsigned depth)
+{
+	struct es_buf dec;
+	unsigned defects = 0;
+
+	es_buf_init(&dec, len + 1);
+	if (cls_mime_decode_body(ent->cte, d, len, &dec, &defects) ==
+	    ES_ENOMEM) {
+		p->err = ES_ENOMEM;
+	} else {
+		p->m->defects |= defects;
+		parse_entity(p, dec.data ? dec.data : "", dec.len, depth + 1,
+		    true, "text/plain");
+	}
+	es_buf_release(&dec);
+}
+
 /* boundary_line - whether line is "--boundary" (*close: "--boundary--"),
  * allowing trailing white space. */
 static bool
@@ -500,13 +520,19 @@ parse_entity(struct parser *p, const char *d, size_t len, unsigned depth,
 			return;
 		}
 	}
-	if (strcmp(ent.type, "message/rfc822") == 0 &&
-	    ent.cte == CLS_CTE_IDENTITY) {
+	if (strcmp(ent.type, "message/rfc822") == 0) {
 		if (depth >= p->lim->max_depth) {
 			m->defects |= CLS_DEF_DEPTH;
 			return;
 		}
-		parse_entity(p, d, len, depth + 1, true, "text/plain");
+		if (ent.cte == CLS_CTE_IDENTITY) {
+			parse_entity(p, d, len, depth + 1, true, "text/plain");
+			return;
+		}
+		/* RFC 2046 forbids encoding it, but some mailers base64 a
+		 * forwarded message; what the parse keeps is copied to the
+		 * arena, so the decoded copy lives only for the call */
+		embedded_encoded(p, &ent, d, len, depth);
 		return;
 	}
 	if (strncmp(ent.type, "text/", 5) == 0) {

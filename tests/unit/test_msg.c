@@ -266,6 +266,30 @@ test_rfc822(void **state)
 	cls_msg_free(m);
 }
 
+/* a forwarded message some mailers base64-encode: parsed all the same */
+static void
+test_rfc822_base64(void **state)
+{
+	struct cls_msg *m = parse_s(
+	    "Subject: fwd\nContent-Type: multipart/mixed; boundary=q\n\n"
+	    "--q\nContent-Type: text/plain\n\nsee attached\n"
+	    "--q\nContent-Type: message/rfc822\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "WC1EU1BBTS1TaWduYXR1cmU6IDAxMjM0NTY3ODlhYmNkZWYKU3ViamVjdDogaW5uZXI2NAoKZW5jb2RlZCBpbm5lciBib2R5Cg==\n"
+	    "--q--\n");
+	size_t i;
+	bool found = false;
+
+	(void)state;
+	for (i = 0; i < m->nhdrs; i++)
+		if (m->hdrs[i].embedded && m->hdrs[i].name_len == 17 &&
+		    memcmp(m->hdrs[i].name, "X-DSPAM-Signature", 17) == 0)
+			found = true;
+	assert_true(found);
+	assert_true(has_text(m->texts, m->ntexts, "encoded inner body"));
+	cls_msg_free(m);
+}
+
 static void
 test_unterminated_boundary(void **state)
 {
@@ -430,6 +454,7 @@ main(void)
 	    cmocka_unit_test(test_base64_and_attachment),
 	    cmocka_unit_test(test_qp_broken),
 	    cmocka_unit_test(test_rfc822),
+	    cmocka_unit_test(test_rfc822_base64),
 	    cmocka_unit_test(test_unterminated_boundary),
 	    cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_nul_and_8bit),
