@@ -65,7 +65,8 @@ struct cls_totals {
 
 struct cls_score_opts {
 	enum cls_algo algo;
-	double spam_threshold;        /* verdict Spam at or above (0.9) */
+	double spam_threshold;        /* verdict Spam at or above (0.9;
+	                                 hybrid 0.995) */
 	unsigned min_training;        /* messages of each class learned
 	                                 before any Spam verdict (10) */
 	unsigned whitelist_threshold; /* sender innocent hits needed; 0 =

@@ -48,7 +48,7 @@ static const struct key keys[] = {
     {"algorithm", K_ENUM, "hybrid", 0, 0,
         "graham burton robinson chi-square hybrid"},
     {"bnr", K_BOOL, "no", 0, 0, NULL},
-    {"spam_threshold", K_DBL, "0.9", 0, 1, NULL},
+    {"spam_threshold", K_DBL, "0.995", 0, 1, NULL},
     {"min_training", K_INT, "10", 0, 1000000, NULL},
     {"whitelist_threshold", K_INT, "10", 0, 1000000, NULL},
     {"training_mode", K_ENUM, "teft", 0, 0, "teft toe tum notrain"},

@@ -247,9 +247,9 @@ static void
 test_hybrid_step(void **state)
 {
 	(void)state;
-	/* rate 3 * (y - p) * scale */
-	assert_true(fabs(cls_hybrid_step(0.25, 0.5, true) - 1.125) < TOL);
-	assert_true(fabs(cls_hybrid_step(0.25, 0.5, false) + 0.375) < TOL);
+	/* rate 6 * (y - p) * scale */
+	assert_true(fabs(cls_hybrid_step(0.25, 0.5, true) - 2.25) < TOL);
+	assert_true(fabs(cls_hybrid_step(0.25, 0.5, false) + 0.75) < TOL);
 }
 
 static void
