@@ -396,6 +396,31 @@ apply_learning(struct cls_engine *e, struct store *st, uint32_t uid,
 	return store_tokens_put(st, uid, e->deltas, nd, now);
 }
 
+/*
+ * begin_and_score - open the transaction (write or read), read the
+ * user's totals and the statistics of the n tokens in e, score them.
+ * On failure the transaction is rolled back.
+ */
+static int
+begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, bool write, size_t n,
+    struct store_totals *tot, struct cls_totals *ct, struct cls_verdict *v,
+    struct cls_engine_result *res, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_begin(st, write)) != 0)
+		return store_fail(st, rc, err, errlen, "begin");
+	if ((rc = user_totals(st, uid, tot, ct)) != 0 ||
+	    (rc = load_stats(e, st, uid, n)) != 0)
+		rc = store_fail(st, rc, err, errlen, "read statistics");
+	else if ((rc = score_message(e, n, ct, cfg, v, res)) != 0)
+		fail(rc, err, errlen, "score", NULL);
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
 int
 cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, enum cls_engine_op op, const char *msg,
@@ -445,17 +470,9 @@ cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
 		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
 	e->ready = false;
 	n = cls_tset_len(e->set);
-	if ((rc = store_begin(st, op == CLS_ENGINE_PROCESS)) != 0)
-		return store_fail(st, rc, err, errlen, "begin");
-	if ((rc = user_totals(st, uid, &tot, &ct)) != 0 ||
-	    (rc = load_stats(e, st, uid, n)) != 0) {
-		rc = store_fail(st, rc, err, errlen, "read statistics");
-		goto out;
-	}
-	if ((rc = score_message(e, n, &ct, cfg, &v, res)) != 0) {
-		fail(rc, err, errlen, "score", NULL);
-		goto out;
-	}
+	if ((rc = begin_and_score(e, st, uid, cfg, op == CLS_ENGINE_PROCESS, n,
+		 &tot, &ct, &v, res, err, errlen)) != 0)
+		return rc;
 	if (op == CLS_ENGINE_CLASSIFY) {
 		store_rollback(st);
 		return 0;
@@ -522,17 +539,9 @@ cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
 	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
 		return fail(rc, err, errlen, "tokenize", NULL);
 	n = cls_tset_len(e->set);
-	if ((rc = store_begin(st, true)) != 0)
-		return store_fail(st, rc, err, errlen, "begin");
-	if ((rc = user_totals(st, uid, &tot, &ct)) != 0 ||
-	    (rc = load_stats(e, st, uid, n)) != 0) {
-		rc = store_fail(st, rc, err, errlen, "read statistics");
-		goto out;
-	}
-	if ((rc = score_message(e, n, &ct, cfg, &v, res)) != 0) {
-		fail(rc, err, errlen, "score", NULL);
-		goto out;
-	}
+	if ((rc = begin_and_score(e, st, uid, cfg, true, n, &tot, &ct, &v, res,
+		 err, errlen)) != 0)
+		return rc;
 	cls_learn_train(cls, src, &plan);
 	step = weight_step(cfg, plan.step, v.probability, v.lr_scale);
 	if ((rc = apply_learning(e, st, uid, n, &plan, step, now)) != 0) {

@@ -6,9 +6,10 @@
  *   envfrom   start a message: take the current runtime, {auth_authen}
  *   envrcpt   retrain alias? filtered user? one identity per message
  *   header    X-DSPAM-* fields are noted for deletion and not scanned;
- *             the others are kept for scanning, up to max_scan_bytes
- *   body      kept up to max_scan_bytes (the whole body only when a
- *             signature tag must be added to it)
+ *             for a filtered identity the others are kept for scanning,
+ *             up to max_scan_bytes (unfiltered mail is not copied)
+ *   body      kept likewise (the whole body only when a signature tag
+ *             must be added to it)
  *   eom       classify first; then delete the forged fields, add ours,
  *             and tag the body. Any failure before the first change
  *             takes on_error's action; a failure after it defers the
@@ -192,6 +193,13 @@ conn_of(SMFICTX *ctx)
 	return smfi_getpriv(ctx);
 }
 
+/* answer - "continue", or no reply where the MTA agreed to need none. */
+static sfsistat
+answer(const struct conn *c, unsigned long nr_flag)
+{
+	return c != NULL && (c->nr & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 /* conn_new - the connection's state, made at negotiation (or at connect
  * for an MTA that does not negotiate). */
 static struct conn *
@@ -312,19 +320,6 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* deadline_in - CLOCK_MONOTONIC now + ms. */
-static void
-deadline_in(unsigned ms, struct timespec *ts)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /*
  * user_pref - the user's value of key, else uid 0's, else def; 0 or a
  * store error other than ES_ENOTFOUND.
@@ -365,7 +360,7 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 	int rc;
 
 	*filtered = *want_tag = false;
-	deadline_in(rt->timeout_ms, &dl);
+	mlt_deadline_in(rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
 	if (dom != NULL) {
@@ -543,8 +538,7 @@ static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_of(ctx);
-	sfsistat ok = c != NULL && (c->nr & SMFIP_NR_HDR) ? SMFIS_NOREPLY
-	                                                 : SMFIS_CONTINUE;
+	sfsistat ok = answer(c, SMFIP_NR_HDR);
 	struct msg *m;
 
 	if (c == NULL || (m = c->m) == NULL)
@@ -574,7 +568,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	if (strcasecmp(name, "Content-Type") == 0 &&
 	    strncasecmp(value + strspn(value, " \t"), "multipart/", 10) == 0)
 		m->multipart = true;
-	if (m->text.len < m->text.max) {
+	if (m->filtered && m->text.len < m->text.max) {
 		int rc = es_buf_puts(&m->text, name);
 
 		if (rc == 0)
@@ -593,12 +587,12 @@ static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = conn_of(ctx);
-	sfsistat ok = c != NULL && (c->nr & SMFIP_NR_EOH) ? SMFIS_NOREPLY
-	                                                 : SMFIS_CONTINUE;
+	sfsistat ok = answer(c, SMFIP_NR_EOH);
 
 	if (c != NULL && c->m != NULL) {
 		c->m->in_body = true;
-		if (es_buf_puts(&c->m->text, "\r\n") == ES_ENOMEM)
+		if (c->m->filtered &&
+		    es_buf_puts(&c->m->text, "\r\n") == ES_ENOMEM)
 			c->m->broken = true;
 	}
 	return ok;
@@ -608,13 +602,14 @@ static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
 	struct conn *c = conn_of(ctx);
-	sfsistat ok = c != NULL && (c->nr & SMFIP_NR_BODY) ? SMFIS_NOREPLY
-	                                                  : SMFIS_CONTINUE;
+	sfsistat ok = answer(c, SMFIP_NR_BODY);
 	struct msg *m;
 	size_t room;
 	int rc;
 
 	if (c == NULL || (m = c->m) == NULL)
+		return ok;
+	if (!m->filtered) /* nothing to scan: the body passes as it is */
 		return ok;
 	if (!m->in_body) { /* no end-of-header step from the MTA */
 		m->in_body = true;
@@ -699,7 +694,7 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 		    strerror(errno));
 		return ES_EINTERNAL;
 	}
-	deadline_in(rt->timeout_ms, &dl);
+	mlt_deadline_in(rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
 	/* parse and tokenize before the write lock: only the store work

@@ -415,8 +415,7 @@ main(int argc, char **argv)
 	/* Open one handle now (as root: a password file may need it), so a
 	 * misconfigured store shows at start; the milter runs on anyway
 	 * and takes on_error's action until the store works. */
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += 5;
+	mlt_deadline_in(5000, &dl);
 	if ((rc = mlt_pool_get(&dl, &slot, err, sizeof(err))) != 0)
 		es_log_err("store %s:%s not usable yet: %s (on_error applies "
 			   "until it is)",

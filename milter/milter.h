@@ -78,6 +78,8 @@ struct mlt_slot {
  * CLOCK_MONOTONIC time); ES_ETRANSIENT when no slot came free or the store cannot be opened
  * (err says why).
  */
+/* mlt_deadline_in - ts = CLOCK_MONOTONIC now + ms (pool deadlines). */
+void mlt_deadline_in(unsigned ms, struct timespec *ts);
 int mlt_pool_init(const struct store_params *p, size_t n, char *err,
     size_t errlen);
 int mlt_pool_get(const struct timespec *deadline, struct mlt_slot **slot,

@@ -39,6 +39,18 @@ static pthread_mutex_t maint_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t maint_cv;
 static unsigned maint_ms;
 
+void
+mlt_deadline_in(unsigned ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 int
 mlt_pool_init(const struct store_params *p, size_t n, char *err,
     size_t errlen)
@@ -197,13 +209,7 @@ maint_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&maint_lock);
 	while (!maint_stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += maint_ms / 1000;
-		ts.tv_nsec += (long)(maint_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		mlt_deadline_in(maint_ms, &ts);
 		pthread_cond_timedwait(&maint_cv, &maint_lock, &ts);
 		if (maint_stop)
 			break;

@@ -17,3 +17,14 @@ spam() {
 	printf 'Buy cheap viagra and cialis pills now! Huge discount offer, limited time.\n'
 	printf 'Click here http://cheap-pills.biz/order?id=%s to claim your free bonus casino credits.\n' "$1"
 }
+
+# train_pair CMD USER N - teach USER ham 1..N and spam 1..N through CMD
+# (a command taking edgespam's arguments)
+train_pair() {
+	_i=1
+	while [ $_i -le "$3" ]; do
+		ham $_i | $1 --user "$2" --class=innocent --source=corpus || fail "train ham $_i"
+		spam $_i | $1 --user "$2" --class=spam --source=corpus || fail "train spam $_i"
+		_i=$((_i + 1))
+	done
+}

@@ -31,12 +31,7 @@ echo "$out" | grep -q "bad.conf:3: .*nosuch" || fail "no file:line for store_dri
 es --check-config >/dev/null || fail "good configuration refused"
 
 # 2. training: 12 of each class, then classify unseen ones
-i=1
-while [ $i -le 12 ]; do
-	ham $i | es --user bob@example.net --class=innocent --source=corpus || fail "train ham $i"
-	spam $i | es --user bob@example.net --class=spam --source=corpus || fail "train spam $i"
-	i=$((i + 1))
-done
+train_pair es bob@example.net 12
 out=$(ham 100 | es --user bob@example.net --classify) || fail "classify ham"
 echo "$out" | grep -q 'result="Innocent"' || fail "ham not innocent: $out"
 out=$(spam 100 | es --user bob@example.net --classify) || fail "classify spam"

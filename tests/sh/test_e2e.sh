@@ -71,12 +71,7 @@ start_m() {
 # bob opted in and trained; alice not opted in
 pf_es domain example.org set opt-in || fail "domain policy"
 pf_es user bob@example.org opt-in || fail "bob opt-in"
-i=1
-while [ $i -le 12 ]; do
-	ham $i | pf_es --user bob@example.org --class=innocent --source=corpus || fail "train ham"
-	spam $i | pf_es --user bob@example.org --class=spam --source=corpus || fail "train spam"
-	i=$((i + 1))
-done
+train_pair pf_es bob@example.org 12
 start_m
 pf_start "$T" || fail "pf_start"
 

@@ -103,12 +103,7 @@ echo "$out" | grep -q "bad.conf:1: .*on_error" || fail "no file:line for on_erro
 es domain example.org set opt-in || fail "domain set"
 es domain on.example set on || fail "domain set on"
 es user bob@example.org opt-in || fail "bob opt-in"
-i=1
-while [ $i -le 12 ]; do
-	ham $i | es --user bob@example.org --class=innocent --source=corpus || fail "train ham"
-	spam $i | es --user bob@example.org --class=spam --source=corpus || fail "train spam"
-	i=$((i + 1))
-done
+train_pair es bob@example.org 12
 start_milter "$T/es.conf"
 
 # 1. ham to an opted-in user: our headers, once
