@@ -29,6 +29,8 @@ es_strerror(int err)
 		return "internal error";
 	case ES_EIO:
 		return "input/output error";
+	case ES_EBUSY:
+		return "already running elsewhere";
 	}
 	return "unknown error";
 }

@@ -20,7 +20,8 @@ enum es_err {
 	ES_ENOTFOUND = -7,  /* the looked-up object does not exist */
 	ES_EPERM = -8,      /* not allowed (ownership, trust) */
 	ES_EINTERNAL = -9,  /* an impossible state was reached */
-	ES_EIO = -10        /* a file could not be read or written */
+	ES_EIO = -10,       /* a file could not be read or written */
+	ES_EBUSY = -11      /* an exclusive job (purge) already runs */
 };
 
 /*

@@ -77,6 +77,7 @@ cli_exit_code(int err)
 		return EX_OK;
 	case ES_ETRANSIENT:
 	case ES_ESTORE:
+	case ES_EBUSY:
 		return EX_TEMPFAIL;
 	case ES_EPARSE:
 		return EX_DATAERR;

@@ -680,5 +680,11 @@ store_purge(struct store *st, const struct store_purge_rules *rules,
 	}
 	if ((rc = now_day(st, now, &today)) != 0)
 		return rc;
-	return purge_all(st, rules, today, progress, arg, stats);
+	if (st->st_ops->purge_lock != NULL &&
+	    (rc = st->st_ops->purge_lock(st)) != 0)
+		return rc;
+	rc = purge_all(st, rules, today, progress, arg, stats);
+	if (st->st_ops->purge_unlock != NULL)
+		st->st_ops->purge_unlock(st);
+	return rc;
 }

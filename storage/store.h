@@ -200,7 +200,8 @@ int store_domains(struct store *st, store_pair_fn *fn, void *arg);
  * rows, each its own transaction (the caller holds none), pausing
  * rules->pause_ms between batches. Rows are selected relative to now.
  * progress (may be NULL) is called after each batch; stats gets the
- * rows removed per rule.
+ * rows removed per rule. Only one purge runs on a database at a time:
+ * while another handle purges, this one returns ES_EBUSY at once.
  */
 int store_purge(struct store *st, const struct store_purge_rules *rules,
     time_t now, store_progress_fn *progress, void *arg,

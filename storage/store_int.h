@@ -108,6 +108,15 @@ struct store_ops {
 	    int32_t cutoff, size_t batch, uint64_t *deleted);
 	/* maintain - optional (NULL: nothing to do); see store_maintain. */
 	int (*maintain)(struct store *st);
+	/*
+	 * purge_lock - optional: take the store-wide purge lock without
+	 * waiting, ES_EBUSY when another handle (any process, any host
+	 * sharing the database) holds it. It must be released by
+	 * purge_unlock, and by the end of the process or connection that
+	 * took it, so a crashed purge never blocks the next one.
+	 */
+	int (*purge_lock)(struct store *st);
+	void (*purge_unlock)(struct store *st);
 };
 
 /* The handle; drivers keep their state behind st_drv. */

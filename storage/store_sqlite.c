@@ -33,10 +33,12 @@
  */
 #include "store.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -187,6 +189,8 @@ struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	sqlite3_stmt *get[TOK_LEVELS]; /* level k: 2^k ids; lazily */
+	char *path;   /* the database file (for the purge lock's name) */
+	int purge_fd; /* the purge lock file while we hold it, else -1 */
 };
 
 /* drv - the driver state of st. */
@@ -286,6 +290,9 @@ sq_close(struct store *st)
 	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(s->db);
+	if (s->purge_fd >= 0)
+		close(s->purge_fd);
+	es_free(s->path);
 	es_free(s);
 	st->st_drv = NULL;
 }
@@ -344,6 +351,12 @@ sq_open(struct store *st, const struct store_params *p)
 		return ES_ENOMEM;
 	}
 	st->st_drv = s;
+	s->purge_fd = -1;
+	if ((s->path = es_strdup(p->path)) == NULL) {
+		store_seterr(st, "sqlite: out of memory");
+		sq_close(st);
+		return ES_ENOMEM;
+	}
 	rc = sqlite3_open_v2(p->path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		SQLITE_OPEN_NOMUTEX,
@@ -874,6 +887,58 @@ sq_purge_batch(struct store *st, enum store_purge_rule rule,
 	return 0;
 }
 
+/*
+ * sq_purge_lock - flock() on "<database>-purge" beside the database: not
+ * the database file itself, whose POSIX locks belong to SQLite. The
+ * kernel drops the lock when the process ends. A database that is not
+ * a plain file (":memory:", a URI) has no neighbour and no lock.
+ */
+static int
+sq_purge_lock(struct store *st)
+{
+	struct sq_store *s = drv(st);
+	char lock[PATH_MAX];
+	int fd;
+
+	if (!plain_path(s->path) || s->purge_fd >= 0)
+		return 0;
+	if ((size_t)snprintf(lock, sizeof(lock), "%s-purge", s->path) >=
+	    sizeof(lock)) {
+		store_seterr(st, "sqlite: %s: path too long", s->path);
+		return ES_EINVAL;
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		store_seterr(st, "sqlite: %s: %s", lock, strerror(errno));
+		return ES_ESTORE;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			store_seterr(st, "sqlite: another purge is running "
+			    "(it holds %s)", lock);
+			return ES_EBUSY;
+		}
+		store_seterr(st, "sqlite: flock %s: %s", lock, strerror(e));
+		return ES_ESTORE;
+	}
+	s->purge_fd = fd;
+	return 0;
+}
+
+static void
+sq_purge_unlock(struct store *st)
+{
+	struct sq_store *s = drv(st);
+
+	if (s->purge_fd >= 0) {
+		close(s->purge_fd);
+		s->purge_fd = -1;
+	}
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -898,4 +963,6 @@ const struct store_ops store_sqlite_ops = {
 	.domains = sq_domains,
 	.purge_batch = sq_purge_batch,
 	.maintain = sq_maintain,
+	.purge_lock = sq_purge_lock,
+	.purge_unlock = sq_purge_unlock,
 };

@@ -1235,6 +1235,57 @@ test_lock_is_transient(void **state)
 	store_close(other);
 }
 
+/* Progress of the outer purge: try a purge on another handle meanwhile. */
+struct second {
+	struct store *other;
+	int rc;
+	bool tried;
+};
+
+static void
+second_purge(const char *rule, uint64_t rows, void *arg)
+{
+	struct second *sp = arg;
+	struct store_purge_rules r = {.unused_days = 1, .batch = 10};
+
+	if (sp->tried)
+		return;
+	sp->tried = true;
+	sp->rc = store_purge(sp->other, &r, (time_t)TODAY * DAY, NULL, NULL,
+	    NULL);
+}
+
+/* A purge while another handle purges is refused at once, deleting
+ * nothing; after the first one ended, a purge runs again. */
+static void
+test_purge_exclusive(void **state)
+{
+	struct fix *f = *state;
+	struct store_purge_rules r = {.unused_days = 1, .batch = 2};
+	struct store_purge_stats ps;
+	struct second sp = {0};
+	char err[256];
+	uint32_t uid = user(f->st, "u");
+
+	for (uint64_t t = 1; t <= 5; t++)
+		put1(f->st, uid, t, 1, 0, 0, (time_t)(TODAY - 10) * DAY);
+	assert_int_equal(store_open(&f->params, &sp.other, err, sizeof(err)),
+	    0);
+	assert_int_equal(store_purge(f->st, &r, (time_t)TODAY * DAY,
+			     second_purge, &sp, &ps),
+	    0);
+	assert_true(sp.tried);
+	assert_int_equal(sp.rc, ES_EBUSY);
+	assert_true(strstr(store_errmsg(sp.other), "purge") != NULL);
+	assert_int_equal(ps.unused, 5);
+	put1(f->st, uid, 9, 1, 0, 0, (time_t)(TODAY - 10) * DAY);
+	assert_int_equal(store_purge(sp.other, &r, (time_t)TODAY * DAY, NULL,
+			     NULL, &ps),
+	    0);
+	assert_int_equal(ps.unused, 1);
+	store_close(sp.other);
+}
+
 /* own_maintenance: commits keep working, store_maintain() succeeds and
  * loses nothing; on a shared database another handle sees the data. */
 static void
@@ -1383,6 +1434,7 @@ static const struct ctest contract[] = {
 static const struct ctest persistent[] = {
 	T(test_reopen_keeps_data),
 	T(test_lock_is_transient),
+	T(test_purge_exclusive),
 };
 
 static const struct ctest sqlite_only[] = {
