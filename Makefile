@@ -21,7 +21,8 @@ SANITIZE ?=
 PKGS_BUILD = build-essential pkg-config libmilter-dev \
 	default-libmysqlclient-dev libbsd-dev libsqlite3-dev libcmocka-dev \
 	clang libclang-rt-14-dev
-PKGS_TEST  = bogofilter sqlite3 postfix maildrop swaks miltertest
+PKGS_TEST  = bogofilter sqlite3 postfix maildrop swaks miltertest \
+	mariadb-server mariadb-client
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
@@ -29,13 +30,16 @@ BSD_CFLAGS := $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS   := $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
 SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+MYSQL_CFLAGS := $(shell pkg-config --cflags libmariadb 2>/dev/null || echo -I/usr/include/mariadb)
+MYSQL_LIBS := $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 MILTER_LIBS = -lmilter -lpthread
 
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
-	-Iclassifier -Istorage -Iconf -Imilter -I$(BUILD)/gen $(BSD_CFLAGS)
-LDLIBS_ALL = $(SQLITE_LIBS) $(BSD_LIBS) -lm -lpthread
+	-Iclassifier -Istorage -Iconf -Imilter -I$(BUILD)/gen $(BSD_CFLAGS) \
+	$(MYSQL_CFLAGS)
+LDLIBS_ALL = $(SQLITE_LIBS) $(MYSQL_LIBS) $(BSD_LIBS) -lm -lpthread
 
 CLS_SRC   := $(sort $(wildcard classifier/*.c))
 STORE_SRC := $(sort $(wildcard storage/*.c))
@@ -55,7 +59,9 @@ LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
 PROGRAMS = $(if $(CLI_SRC),$(BUILD)/edgespam) $(if $(MILTER_SRC),$(BUILD)/edgespam-milter)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
-GEN = $(BUILD)/gen/sql_sqlite_schema.h
+# each sql/DRIVER/schema.sql is compiled into its driver
+GEN = $(patsubst sql/%/schema.sql,$(BUILD)/gen/sql_%_schema.h,\
+	$(wildcard sql/*/schema.sql))
 
 # keep objects of test programs between runs
 .SECONDARY:
@@ -69,8 +75,8 @@ $(BUILD)/obj/%.o: %.c $(GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The SQLite schema is compiled into the driver from sql/sqlite/schema.sql.
-$(BUILD)/gen/sql_sqlite_schema.h: sql/sqlite/schema.sql
+# A schema is compiled into its driver as one C string per line.
+$(BUILD)/gen/sql_%_schema.h: sql/%/schema.sql
 	@mkdir -p $(dir $@)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp
 	mv $@.tmp $@
