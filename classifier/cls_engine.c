@@ -45,6 +45,12 @@ struct cls_engine {
 	struct cls_sig_token *sigtoks;
 	uint32_t *seq;
 	bool ready; /* set holds a message from cls_engine_tokenize() */
+	/* after cls_engine_score_tokenized(): what the write phase learns */
+	bool scored;
+	uint32_t scored_uid;
+	struct cls_plan plan;
+	double step, prob;
+	enum cls_result verdict;
 };
 
 void
@@ -450,44 +456,31 @@ cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 	return 0;
 }
 
-int
-cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
-    uint32_t uid, const struct cls_engine_cfg *cfg, enum cls_engine_op op,
-    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
-    char *err, size_t errlen)
+/*
+ * learn_and_commit - inside the open write transaction: write the plan's
+ * deltas for the n tokens of e, the signature and the totals, commit.
+ * On failure the transaction is rolled back and res->sig is empty.
+ */
+static int
+learn_and_commit(struct cls_engine *e, struct store *st, uint32_t uid,
+    size_t n, const struct cls_plan *plan, double step, double prob,
+    enum cls_result verdict, const unsigned char rnd[16], time_t now,
+    struct cls_engine_result *res, char *err, size_t errlen)
 {
-	struct store_totals tot, td;
-	struct cls_totals ct;
-	struct cls_verdict v;
-	struct cls_plan plan;
+	struct store_totals td;
 	struct cls_sig sig;
 	void *data = NULL;
-	size_t n, dlen;
-	double step;
+	size_t dlen;
 	int rc;
 
-	if (!e->ready)
-		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
-	e->ready = false;
-	n = cls_tset_len(e->set);
-	if ((rc = begin_and_score(e, st, uid, cfg, op == CLS_ENGINE_PROCESS, n,
-		 &tot, &ct, &v, res, err, errlen)) != 0)
-		return rc;
-	if (op == CLS_ENGINE_CLASSIFY) {
-		store_rollback(st);
-		return 0;
-	}
-
-	cls_learn_classified(cfg->mode, v.result, &ct, &plan);
-	step = weight_step(cfg, plan.step, v.probability, v.lr_scale);
-	if ((rc = apply_learning(e, st, uid, n, &plan, step, now)) != 0) {
+	if ((rc = apply_learning(e, st, uid, n, plan, step, now)) != 0) {
 		rc = store_fail(st, rc, err, errlen, "write tokens");
 		goto out;
 	}
-	sig.verdict = v.result;
-	sig.learned = plan.learned;
+	sig.verdict = verdict;
+	sig.learned = plan->learned;
 	sig.step = step;
-	sig.prob = v.probability;
+	sig.prob = prob;
 	sig.legacy = false;
 	sig.ntokens = n;
 	sig.tokens = e->sigtoks;
@@ -502,7 +495,7 @@ cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
 		rc = store_fail(st, rc, err, errlen, "store signature");
 		goto out;
 	}
-	totals_delta(&plan.totals, &td);
+	totals_delta(&plan->totals, &td);
 	if ((rc = store_totals_add(st, uid, &td)) != 0) {
 		rc = store_fail(st, rc, err, errlen, "update totals");
 		goto out;
@@ -511,12 +504,87 @@ cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
 		rc = store_fail(st, rc, err, errlen, "commit");
 		goto out;
 	}
-	res->learned = plan.learned;
+	res->learned = plan->learned;
 	return 0;
 out:
 	store_rollback(st);
 	res->sig[0] = '\0';
 	return rc;
+}
+
+int
+cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
+    uint32_t uid, const struct cls_engine_cfg *cfg, enum cls_engine_op op,
+    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
+    char *err, size_t errlen)
+{
+	struct store_totals tot;
+	struct cls_totals ct;
+	struct cls_verdict v;
+	struct cls_plan plan;
+	size_t n;
+	int rc;
+
+	if (!e->ready)
+		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
+	e->ready = false;
+	e->scored = false;
+	n = cls_tset_len(e->set);
+	if ((rc = begin_and_score(e, st, uid, cfg, op == CLS_ENGINE_PROCESS, n,
+		 &tot, &ct, &v, res, err, errlen)) != 0)
+		return rc;
+	if (op == CLS_ENGINE_CLASSIFY) {
+		store_rollback(st);
+		return 0;
+	}
+	cls_learn_classified(cfg->mode, v.result, &ct, &plan);
+	return learn_and_commit(e, st, uid, n, &plan,
+	    weight_step(cfg, plan.step, v.probability, v.lr_scale),
+	    v.probability, v.result, rnd, now, res, err, errlen);
+}
+
+int
+cls_engine_score_tokenized(struct cls_engine *e, struct store *st,
+    uint32_t uid, const struct cls_engine_cfg *cfg,
+    struct cls_engine_result *res, char *err, size_t errlen)
+{
+	struct store_totals tot;
+	struct cls_totals ct;
+	struct cls_verdict v;
+	int rc;
+
+	if (!e->ready)
+		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
+	e->ready = false;
+	e->scored = false;
+	if ((rc = begin_and_score(e, st, uid, cfg, false, cls_tset_len(e->set),
+		 &tot, &ct, &v, res, err, errlen)) != 0)
+		return rc;
+	store_rollback(st); /* a read transaction: nothing to keep */
+	cls_learn_classified(cfg->mode, v.result, &ct, &e->plan);
+	e->step = weight_step(cfg, e->plan.step, v.probability, v.lr_scale);
+	e->prob = v.probability;
+	e->verdict = v.result;
+	e->scored_uid = uid;
+	e->scored = true;
+	return 0;
+}
+
+int
+cls_engine_learn_scored(struct cls_engine *e, struct store *st,
+    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if (!e->scored)
+		return fail(ES_EINVAL, err, errlen, "no scored message", NULL);
+	e->scored = false;
+	if ((rc = store_begin(st, true)) != 0)
+		return store_fail(st, rc, err, errlen, "begin");
+	return learn_and_commit(e, st, e->scored_uid, cls_tset_len(e->set),
+	    &e->plan, e->step, e->prob, e->verdict, rnd, now, res, err,
+	    errlen);
 }
 
 int

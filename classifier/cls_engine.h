@@ -113,6 +113,26 @@ int cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
     char *err, size_t errlen);
 
 /*
+ * cls_engine_score_tokenized, cls_engine_learn_scored - process_tokenized
+ * with CLS_ENGINE_PROCESS in two transactions, for a caller that runs
+ * many messages at once and serialises its writers: the first reads
+ * (a read transaction, which does not wait for writers under WAL or
+ * InnoDB) and scores, filling res with the verdict and keeping the plan
+ * of what to learn in e; the second, under the caller's write lock,
+ * writes that plan, the signature and the totals in one write
+ * transaction. The counts are increments, so nothing is lost between
+ * the two; what a message reads may miss the messages written in
+ * between, as with DSPAM's own processes sharing one database.
+ * res->sig and res->learned are set by the second.
+ */
+int cls_engine_score_tokenized(struct cls_engine *e, struct store *st,
+    uint32_t uid, const struct cls_engine_cfg *cfg,
+    struct cls_engine_result *res, char *err, size_t errlen);
+int cls_engine_learn_scored(struct cls_engine *e, struct store *st,
+    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
+    char *err, size_t errlen);
+
+/*
  * cls_engine_train - learn msg as cls from src without a signature
  * (corpus, inoculation, or an error whose signature is lost).
  */

@@ -697,19 +697,28 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	mlt_deadline_in(rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
-	/* parse and tokenize before the write lock: only the store work
-	 * of messages is serialised */
+	/* Parse, tokenize, read and score before the write lock: only the
+	 * writes of messages are serialised. */
 	rc = cls_engine_tokenize(s->eng, &rt->ecfg,
 	    m->text.data ? m->text.data : "", m->text.len, res, err, errlen);
 	if (rc != 0) {
 		mlt_pool_put(s, false);
 		return rc;
 	}
-	if ((rc = mlt_pool_lock_write(s, &dl, err, errlen)) != 0) {
-		mlt_pool_put(s, false);
-		return rc;
+	rc = store_user_uid(s->st, m->user, false, &uid);
+	if (rc == ES_ENOTFOUND) {
+		/* a user's first message: creating it is a write */
+		if ((rc = mlt_pool_lock_write(s, &dl, err, errlen)) != 0) {
+			mlt_pool_put(s, false);
+			return rc;
+		}
+		if ((rc = store_user_uid(s->wst, m->user, true, &uid)) != 0) {
+			snprintf(err, errlen, "%s", store_errmsg(s->wst));
+			mlt_pool_put(s, rc == ES_ESTORE);
+			return rc;
+		}
 	}
-	if ((rc = store_user_uid(s->st, m->user, true, &uid)) != 0 ||
+	if (rc != 0 ||
 	    (rc = cls_engine_user_cfg(s->st, uid, &rt->ecfg, &cfg)) != 0 ||
 	    (rc = user_pref(s->st, uid, "spamAction", "tag", act,
 		 sizeof(act))) != 0) {
@@ -718,8 +727,14 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 		return rc;
 	}
 	*reject = strcmp(act, "reject") == 0;
-	rc = cls_engine_process_tokenized(s->eng, s->st, uid, &cfg,
-	    CLS_ENGINE_PROCESS, rnd, time(NULL), res, err, errlen);
+	if ((rc = cls_engine_score_tokenized(s->eng, s->st, uid, &cfg, res, err,
+		 errlen)) != 0 ||
+	    (rc = mlt_pool_lock_write(s, &dl, err, errlen)) != 0) {
+		mlt_pool_put(s, rc == ES_ESTORE);
+		return rc;
+	}
+	rc = cls_engine_learn_scored(s->eng, s->wst, rnd, time(NULL), res,
+	    err, errlen);
 	mlt_pool_put(s, rc == ES_ESTORE);
 	return rc;
 }

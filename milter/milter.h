@@ -69,7 +69,8 @@ struct mlt_slot {
 	struct store *st;
 	struct cls_engine *eng;
 	bool busy;
-	bool writer; /* holds the pool's write lock */
+	bool writer;      /* holds the pool's write lock */
+	struct store *wst; /* while writer: the pool's writer handle */
 };
 
 /*
@@ -84,7 +85,11 @@ int mlt_pool_init(const struct store_params *p, size_t n, char *err,
     size_t errlen);
 int mlt_pool_get(const struct timespec *deadline, struct mlt_slot **slot,
     char *err, size_t errlen);
-/* mlt_pool_lock_write - take the write lock for slot (until put). */
+/*
+ * mlt_pool_lock_write - take the write lock for slot (until put) and
+ * set slot->wst to the writer handle: one handle does every write, so
+ * its page cache is never invalidated by another writer's commit.
+ */
 int mlt_pool_lock_write(struct mlt_slot *slot, const struct timespec *deadline,
     char *err, size_t errlen);
 void mlt_pool_put(struct mlt_slot *slot, bool broken);

@@ -269,13 +269,17 @@ store_close(struct store *st)
 }
 
 int
-store_maintain(struct store *st)
+store_maintain(struct store *st, bool quiet)
 {
 	if (st == NULL)
 		return ES_EINVAL;
+	if (st->st_tx != STORE_TX_NONE) {
+		store_seterr(st, "maintenance inside a transaction");
+		return ES_EINVAL;
+	}
 	if (st->st_ops->maintain == NULL)
 		return 0;
-	return st->st_ops->maintain(st);
+	return st->st_ops->maintain(st, quiet);
 }
 
 const char *

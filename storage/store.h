@@ -107,9 +107,15 @@ void store_close(struct store *st);
 /*
  * store_maintain - housekeeping kept out of the mail path when opened
  * with own_maintenance (SQLite: a passive WAL checkpoint, which never
- * waits for writers). 0 when there is nothing to do.
+ * waits for writers). With quiet, the caller also guarantees that none
+ * of its own writers is in a transaction (it holds its write lock), and
+ * the driver may do what needs that (SQLite: wait briefly for readers
+ * of old snapshots and make the next writer start the WAL over; under
+ * constant load a WAL checkpointed only passively grows without end).
+ * 0 when done or when there is nothing to do; a log that could not be
+ * reset for readers is not an error (the next call tries again).
  */
-int store_maintain(struct store *st);
+int store_maintain(struct store *st, bool quiet);
 /* store_errmsg - the driver's message for the last failure, or "". */
 const char *store_errmsg(const struct store *st);
 /* store_driver_name - "sqlite", "memory", ... */

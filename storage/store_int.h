@@ -107,7 +107,7 @@ struct store_ops {
 	int (*purge_batch)(struct store *st, enum store_purge_rule rule,
 	    int32_t cutoff, size_t batch, uint64_t *deleted);
 	/* maintain - optional (NULL: nothing to do); see store_maintain. */
-	int (*maintain)(struct store *st);
+	int (*maintain)(struct store *st, bool quiet);
 	/*
 	 * purge_lock - optional: take the store-wide purge lock without
 	 * waiting, ES_EBUSY when another handle (any process, any host

@@ -191,6 +191,7 @@ struct sq_store {
 	sqlite3_stmt *get[TOK_LEVELS]; /* level k: 2^k ids; lazily */
 	char *path;   /* the database file (for the purge lock's name) */
 	int purge_fd; /* the purge lock file while we hold it, else -1 */
+	int busy_ms;  /* the busy timeout of store_params */
 };
 
 /* drv - the driver state of st. */
@@ -369,8 +370,9 @@ sq_open(struct store *st, const struct store_params *p)
 		sq_close(st);
 		return rc;
 	}
-	sqlite3_busy_timeout(s->db, (int)(p->busy_timeout_ms > INT32_MAX ?
-		INT32_MAX : p->busy_timeout_ms));
+	s->busy_ms = (int)(p->busy_timeout_ms > INT32_MAX ? INT32_MAX :
+						    p->busy_timeout_ms);
+	sqlite3_busy_timeout(s->db, s->busy_ms);
 	if ((rc = setup(st, p->path)) != 0) {
 		sq_close(st);
 		return rc;
@@ -392,16 +394,36 @@ sq_open(struct store *st, const struct store_params *p)
 	return 0;
 }
 
-/* sq_maintain - a passive checkpoint: copies what it can from the WAL
- * into the database without waiting for (or blocking) a writer. */
+/*
+ * sq_maintain - a passive checkpoint: copies what it can from the WAL
+ * into the database without waiting for (or blocking) a writer. A
+ * writer restarts the WAL from its beginning only when no reader uses
+ * it; with messages read all the time that never happens, and the WAL
+ * grew to gigabytes in a few minutes of load, each message's commit
+ * then writing new pages at its end. Quiet (no writer of the caller's
+ * can start): after the passive pass has copied nearly everything, a
+ * RESTART checkpoint copies the rest and waits up to QUIET_WAIT_MS for
+ * readers of older snapshots to finish, so the next writer starts the
+ * WAL over. When readers are still there it is tried again next time.
+ */
+#define QUIET_WAIT_MS 50
+
 static int
-sq_maintain(struct store *st)
+sq_maintain(struct store *st, bool quiet)
 {
 	struct sq_store *s = drv(st);
 	int rc;
 
 	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
+	if (rc == SQLITE_OK && quiet) {
+		sqlite3_busy_timeout(s->db, QUIET_WAIT_MS);
+		rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+		    SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		sqlite3_busy_timeout(s->db, s->busy_ms);
+		if (rc == SQLITE_BUSY)
+			rc = SQLITE_OK;
+	}
 	if (rc != SQLITE_OK) {
 		store_seterr(st, "sqlite: checkpoint: %s", sqlite3_errmsg(s->db));
 		return map(rc);

@@ -3,6 +3,13 @@
 -- Token ids are stored as INTEGER: the 64 bits of the unsigned id read as
 -- a signed integer. last_hit is an ISO date (YYYY-MM-DD), as DATE in MySQL.
 -- Applied with CREATE ... IF NOT EXISTS at every open: safe to re-run.
+-- Small pages: token ids are random, so a message's few hundred tokens
+-- land on as many different leaf pages, and a commit writes each whole
+-- page to the WAL. With 1 KiB pages instead of 4 KiB a message writes a
+-- quarter of the bytes (measured: about 150 KiB instead of 500 KiB).
+-- Takes effect when the database is created; an existing one keeps its
+-- page size.
+PRAGMA page_size = 1024;
 PRAGMA journal_mode = WAL;
 
 CREATE TABLE IF NOT EXISTS dspam_virtual_uids (

@@ -259,6 +259,61 @@ test_tokenize_then_process(void **state)
 	fx_free(f);
 }
 
+/* Scoring in a read transaction and learning in a write transaction
+ * (the milter's split) leave exactly what one process call leaves: same
+ * verdict, token counts and weights, totals, and a stored signature.
+ * Each step needs the one before it. */
+static void
+test_score_then_learn(void **state)
+{
+	struct fx *a = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	struct fx *b = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	struct store_token ta[MAXT], tb[MAXT];
+	struct store_totals t0, t1, t2;
+	struct cls_engine_result r1, r2;
+	void *data = NULL;
+	size_t n, len;
+	char err[256];
+
+	(void)state;
+	train_some(a, a->bob, 12);
+	train_some(b, b->bob, 12);
+	assert_int_equal(store_totals_get(a->st, a->bob, &t0), 0);
+	assert_int_equal(cls_engine_process(a->e, a->st, a->bob, &a->cfg,
+	    CLS_ENGINE_PROCESS, spam(51), strlen(spam(51)), rnd1, 1000000,
+	    &r1, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_learn_scored(b->e, b->st, rnd1, 1000000,
+	    &r2, err, sizeof(err)), ES_EINVAL);
+	assert_int_equal(cls_engine_score_tokenized(b->e, b->st, b->bob,
+	    &b->cfg, &r2, err, sizeof(err)), ES_EINVAL);
+	assert_int_equal(cls_engine_tokenize(b->e, &b->cfg, spam(51),
+	    strlen(spam(51)), &r2, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_score_tokenized(b->e, b->st, b->bob,
+	    &b->cfg, &r2, err, sizeof(err)), 0);
+	/* scoring wrote nothing: b still has what a had before */
+	assert_int_equal(store_totals_get(b->st, b->bob, &t2), 0);
+	assert_memory_equal(&t0, &t2, sizeof(t0));
+	assert_int_equal(cls_engine_learn_scored(b->e, b->st, rnd1, 1000000,
+	    &r2, err, sizeof(err)), 0);
+	assert_int_equal(r1.result, r2.result);
+	assert_true(r1.probability == r2.probability);
+	assert_int_equal(r1.learned, r2.learned);
+	assert_string_equal(r1.sig, r2.sig);
+	n = snapshot(a, a->bob, spam(51), ta);
+	assert_int_equal(snapshot(b, b->bob, spam(51), tb), n);
+	same_tokens(ta, tb, n);
+	assert_int_equal(store_totals_get(a->st, a->bob, &t1), 0);
+	assert_int_equal(store_totals_get(b->st, b->bob, &t2), 0);
+	assert_memory_equal(&t1, &t2, sizeof(t1));
+	assert_int_equal(store_sig_get(b->st, b->bob, r2.sig, &data, &len), 0);
+	es_free(data);
+	/* the plan is consumed */
+	assert_int_equal(cls_engine_learn_scored(b->e, b->st, rnd1, 1000000,
+	    &r2, err, sizeof(err)), ES_EINVAL);
+	fx_free(a);
+	fx_free(b);
+}
+
 /*
  * A correction restores the counts exactly: process (TEFT: learned as
  * its verdict) then correct must leave the same token counts as
@@ -412,6 +467,7 @@ main(void)
 	    cmocka_unit_test(test_verdicts),
 	    cmocka_unit_test(test_classify_learns_nothing),
 		cmocka_unit_test(test_tokenize_then_process),
+		cmocka_unit_test(test_score_then_learn),
 	    cmocka_unit_test(test_correct_fp_teft),
 	    cmocka_unit_test(test_correct_fn_teft),
 	    cmocka_unit_test(test_correct_toe),

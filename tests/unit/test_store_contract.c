@@ -1303,17 +1303,23 @@ test_maintain(void **state)
 	uid = user(a, "m");
 	for (t = 1; t <= 50; t++)
 		put1(a, uid, t, (int32_t)t, 1, 0, (time_t)TODAY * DAY);
-	assert_int_equal(store_maintain(a), 0);
-	assert_int_equal(store_maintain(a), 0);
-	want_tok("after maintain", get1(a, uid, 50), 50, 1, TODAY);
+	assert_int_equal(store_maintain(a, false), 0);
+	assert_int_equal(store_maintain(a, true), 0);
+	put1(a, uid, 50, 1, 0, 0, (time_t)TODAY * DAY);
+	assert_int_equal(store_maintain(a, true), 0);
+	want_tok("after restart", get1(a, uid, 50), 51, 1, TODAY);
+	assert_int_equal(store_begin(a, false), 0);
+	assert_int_equal(store_maintain(a, true), ES_EINVAL);
+	store_rollback(a);
+	want_tok("after maintain", get1(a, uid, 50), 51, 1, TODAY);
 	if (strcmp(f->driver, "memory") != 0) { /* memory: one per handle */
 		assert_int_equal(store_open(&f->params, &b, err, sizeof(err)),
 		    0);
-		want_tok("other handle", get1(b, uid, 50), 50, 1, TODAY);
+		want_tok("other handle", get1(b, uid, 50), 51, 1, TODAY);
 		store_close(b);
 	}
 	store_close(a);
-	assert_int_equal(store_maintain(NULL), ES_EINVAL);
+	assert_int_equal(store_maintain(NULL, false), ES_EINVAL);
 }
 
 static void
