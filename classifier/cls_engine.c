@@ -457,13 +457,13 @@ cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 }
 
 /*
- * learn_and_commit - inside the open write transaction: write the plan's
- * deltas for the n tokens of e, the signature and the totals, commit.
- * On failure the transaction is rolled back and res->sig is empty.
+ * stage - inside the open write transaction: write the plan's deltas for
+ * the n tokens of e, the signature and the totals; no commit. On failure
+ * res->sig is empty and the caller rolls back.
  */
 static int
-learn_and_commit(struct cls_engine *e, struct store *st, uint32_t uid,
-    size_t n, const struct cls_plan *plan, double step, double prob,
+stage(struct cls_engine *e, struct store *st, uint32_t uid, size_t n,
+    const struct cls_plan *plan, double step, double prob,
     enum cls_result verdict, const unsigned char rnd[16], time_t now,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
@@ -473,10 +473,9 @@ learn_and_commit(struct cls_engine *e, struct store *st, uint32_t uid,
 	size_t dlen;
 	int rc;
 
-	if ((rc = apply_learning(e, st, uid, n, plan, step, now)) != 0) {
-		rc = store_fail(st, rc, err, errlen, "write tokens");
-		goto out;
-	}
+	res->sig[0] = '\0';
+	if ((rc = apply_learning(e, st, uid, n, plan, step, now)) != 0)
+		return store_fail(st, rc, err, errlen, "write tokens");
 	sig.verdict = verdict;
 	sig.learned = plan->learned;
 	sig.step = step;
@@ -486,29 +485,42 @@ learn_and_commit(struct cls_engine *e, struct store *st, uint32_t uid,
 	sig.tokens = e->sigtoks;
 	cls_sig_id_format(rnd, res->sig);
 	if ((rc = cls_sig_encode(&sig, &data, &dlen)) != 0) {
-		fail(rc, err, errlen, "signature", NULL);
-		goto out;
+		res->sig[0] = '\0';
+		return fail(rc, err, errlen, "signature", NULL);
 	}
 	rc = store_sig_put(st, uid, res->sig, data, dlen, now);
 	es_free(data);
 	if (rc != 0) {
-		rc = store_fail(st, rc, err, errlen, "store signature");
-		goto out;
+		res->sig[0] = '\0';
+		return store_fail(st, rc, err, errlen, "store signature");
 	}
 	totals_delta(&plan->totals, &td);
 	if ((rc = store_totals_add(st, uid, &td)) != 0) {
-		rc = store_fail(st, rc, err, errlen, "update totals");
-		goto out;
-	}
-	if ((rc = store_commit(st)) != 0) {
-		rc = store_fail(st, rc, err, errlen, "commit");
-		goto out;
+		res->sig[0] = '\0';
+		return store_fail(st, rc, err, errlen, "update totals");
 	}
 	res->learned = plan->learned;
 	return 0;
-out:
-	store_rollback(st);
-	res->sig[0] = '\0';
+}
+
+/* learn_and_commit - stage, then commit; on failure roll back. */
+static int
+learn_and_commit(struct cls_engine *e, struct store *st, uint32_t uid,
+    size_t n, const struct cls_plan *plan, double step, double prob,
+    enum cls_result verdict, const unsigned char rnd[16], time_t now,
+    struct cls_engine_result *res, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = stage(e, st, uid, n, plan, step, prob, verdict, rnd, now, res,
+	    err, errlen);
+	if (rc == 0 && (rc = store_commit(st)) != 0)
+		rc = store_fail(st, rc, err, errlen, "commit");
+	if (rc != 0) {
+		store_rollback(st);
+		res->sig[0] = '\0';
+		res->learned = false;
+	}
 	return rc;
 }
 
@@ -585,6 +597,23 @@ cls_engine_learn_scored(struct cls_engine *e, struct store *st,
 	return learn_and_commit(e, st, e->scored_uid, cls_tset_len(e->set),
 	    &e->plan, e->step, e->prob, e->verdict, rnd, now, res, err,
 	    errlen);
+}
+
+int
+cls_engine_stage_scored(struct cls_engine *e, struct store *st,
+    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
+    char *err, size_t errlen)
+{
+	if (!e->scored)
+		return fail(ES_EINVAL, err, errlen, "no scored message", NULL);
+	return stage(e, st, e->scored_uid, cls_tset_len(e->set), &e->plan,
+	    e->step, e->prob, e->verdict, rnd, now, res, err, errlen);
+}
+
+void
+cls_engine_scored_done(struct cls_engine *e)
+{
+	e->scored = false;
 }
 
 int

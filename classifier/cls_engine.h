@@ -131,6 +131,18 @@ int cls_engine_score_tokenized(struct cls_engine *e, struct store *st,
 int cls_engine_learn_scored(struct cls_engine *e, struct store *st,
     const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
     char *err, size_t errlen);
+/*
+ * cls_engine_stage_scored - the writes of cls_engine_learn_scored inside
+ * a write transaction the caller opened and ends, so that one commit can
+ * carry several messages (group commit). It keeps the plan: when the
+ * caller's transaction fails, it may stage the message again in another
+ * one. cls_engine_scored_done() drops the plan once committed. On
+ * failure res->sig is empty and the caller must roll back.
+ */
+int cls_engine_stage_scored(struct cls_engine *e, struct store *st,
+    const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
+    char *err, size_t errlen);
+void cls_engine_scored_done(struct cls_engine *e);
 
 /*
  * cls_engine_train - learn msg as cls from src without a signature

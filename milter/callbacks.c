@@ -697,8 +697,8 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	mlt_deadline_in(rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
-	/* Parse, tokenize, read and score before the write lock: only the
-	 * writes of messages are serialised. */
+	/* Parse, tokenize, read and score outside the write lock; the
+	 * writes go through the pool's group writer. */
 	rc = cls_engine_tokenize(s->eng, &rt->ecfg,
 	    m->text.data ? m->text.data : "", m->text.len, res, err, errlen);
 	if (rc != 0) {
@@ -727,15 +727,15 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 		return rc;
 	}
 	*reject = strcmp(act, "reject") == 0;
+	if (s->writer) /* a new user's first message */
+		mlt_pool_unlock_write(s);
 	if ((rc = cls_engine_score_tokenized(s->eng, s->st, uid, &cfg, res, err,
-		 errlen)) != 0 ||
-	    (rc = mlt_pool_lock_write(s, &dl, err, errlen)) != 0) {
+		 errlen)) != 0) {
 		mlt_pool_put(s, rc == ES_ESTORE);
 		return rc;
 	}
-	rc = cls_engine_learn_scored(s->eng, s->wst, rnd, time(NULL), res,
-	    err, errlen);
-	mlt_pool_put(s, rc == ES_ESTORE);
+	rc = mlt_pool_learn(s, rnd, time(NULL), &dl, res, err, errlen);
+	mlt_pool_put(s, false);
 	return rc;
 }
 

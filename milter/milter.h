@@ -92,7 +92,19 @@ int mlt_pool_get(const struct timespec *deadline, struct mlt_slot **slot,
  */
 int mlt_pool_lock_write(struct mlt_slot *slot, const struct timespec *deadline,
     char *err, size_t errlen);
+/* mlt_pool_unlock_write - give the write lock back before put. */
+void mlt_pool_unlock_write(struct mlt_slot *slot);
 void mlt_pool_put(struct mlt_slot *slot, bool broken);
+/*
+ * mlt_pool_learn - write what slot's engine scored (see
+ * cls_engine_score_tokenized) through the pool's group writer: it may
+ * share one transaction with other messages' writes. 0, or an es_err
+ * code with err set; ES_ETRANSIENT when the writer did not take it
+ * before deadline. Call it without holding the write lock.
+ */
+int mlt_pool_learn(struct mlt_slot *slot, const unsigned char rnd[16],
+    time_t now, const struct timespec *deadline,
+    struct cls_engine_result *res, char *err, size_t errlen);
 void mlt_pool_destroy(void);
 /* The housekeeping thread (store_maintain every interval_ms). */
 int mlt_pool_maintain_start(unsigned interval_ms);

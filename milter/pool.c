@@ -38,6 +38,36 @@ static char *param_driver, *param_path;
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *writer_st; /* guarded by write_lock */
 
+/*
+ * Group commit. A message's learning is queued; one thread at a time is
+ * the leader: it takes up to GROUP_MAX queued messages, writes them all
+ * in one transaction of the writer handle under the write lock, commits
+ * once and wakes their threads. Pages that several messages touch (the
+ * common tokens) are then written once per commit rather than once per
+ * message. When the group transaction fails, each of its messages is
+ * written again alone, so one message's failure is its own. A leader
+ * whose own message is done hands over to a waiting thread.
+ */
+#define GROUP_MAX 32
+
+struct learn_req {
+	struct cls_engine *eng;
+	const unsigned char *rnd;
+	time_t now;
+	struct cls_engine_result *res;
+	char *err;
+	size_t errlen;
+	int rc;
+	bool taken; /* a leader is writing it: it can no longer leave */
+	bool done;
+	struct learn_req *next;
+};
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cv;
+static struct learn_req *q_head, **q_tail = &q_head;
+static bool q_leader;
+
 static pthread_t maint_thread;
 static bool maint_running, maint_stop;
 static pthread_mutex_t maint_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,6 +95,10 @@ mlt_pool_init(const struct store_params *p, size_t n, char *err,
 	if (pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&pool_cv, &ca) != 0) {
+		snprintf(err, errlen, "cannot set up the store pool");
+		return ES_EINTERNAL;
+	}
+	if (pthread_cond_init(&q_cv, &ca) != 0) {
 		snprintf(err, errlen, "cannot set up the store pool");
 		return ES_EINTERNAL;
 	}
@@ -131,6 +165,16 @@ mlt_pool_lock_write(struct mlt_slot *s, const struct timespec *deadline,
 	return 0;
 }
 
+void
+mlt_pool_unlock_write(struct mlt_slot *s)
+{
+	if (!s->writer)
+		return;
+	s->writer = false;
+	s->wst = NULL;
+	pthread_mutex_unlock(&write_lock);
+}
+
 int
 mlt_pool_get(const struct timespec *deadline, struct mlt_slot **out,
     char *err, size_t errlen)
@@ -193,6 +237,182 @@ mlt_pool_put(struct mlt_slot *s, bool broken)
 	s->busy = false;
 	pthread_cond_signal(&pool_cv);
 	pthread_mutex_unlock(&pool_lock);
+}
+
+/* write_one - stage r in the open transaction of writer_st. */
+static int
+write_one(struct learn_req *r)
+{
+	return cls_engine_stage_scored(r->eng, writer_st, r->rnd, r->now,
+	    r->res, r->err, r->errlen);
+}
+
+/*
+ * write_alone - r in a transaction of its own (after its group's
+ * transaction failed). Called with the write lock held.
+ */
+static int
+write_alone(struct learn_req *r)
+{
+	int rc;
+
+	if ((rc = store_begin(writer_st, true)) != 0) {
+		snprintf(r->err, r->errlen, "%s", store_errmsg(writer_st));
+		return rc;
+	}
+	if ((rc = write_one(r)) == 0 &&
+	    (rc = store_commit(writer_st)) != 0) {
+		snprintf(r->err, r->errlen, "commit: %s",
+		    store_errmsg(writer_st));
+		r->res->sig[0] = '\0';
+	}
+	if (rc != 0)
+		store_rollback(writer_st);
+	return rc;
+}
+
+/* fail_all - the same failure for each of the n requests of g. */
+static void
+fail_all(struct learn_req **g, size_t n, int rc, const char *what,
+    const char *msg)
+{
+	for (size_t i = 0; i < n; i++) {
+		snprintf(g[i]->err, g[i]->errlen, "%s: %s", what, msg);
+		g[i]->res->sig[0] = '\0';
+		g[i]->rc = rc;
+	}
+}
+
+/*
+ * write_group - write the n requests of g (write lock held) in one
+ * transaction. When the store refuses the transaction itself (begin or
+ * commit: busy, down), every request gets that answer; when staging one
+ * of them fails, each is written again in a transaction of its own, so
+ * only the message at fault fails. Sets each rc.
+ */
+static void
+write_group(struct learn_req **g, size_t n)
+{
+	char err[256];
+	size_t i;
+	int rc;
+
+	if (writer_st == NULL &&
+	    (rc = store_open(&params, &writer_st, err, sizeof(err))) != 0) {
+		writer_st = NULL;
+		fail_all(g, n, rc == ES_ENOMEM ? rc : ES_ETRANSIENT, "open",
+		    err);
+		return;
+	}
+	if ((rc = store_begin(writer_st, true)) != 0) {
+		fail_all(g, n, rc, "begin", store_errmsg(writer_st));
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((rc = write_one(g[i])) != 0)
+			break;
+	if (i == n) {
+		if ((rc = store_commit(writer_st)) != 0)
+			fail_all(g, n, rc, "commit", store_errmsg(writer_st));
+		else
+			for (i = 0; i < n; i++)
+				g[i]->rc = 0;
+		goto out;
+	}
+	store_rollback(writer_st);
+	if (n == 1) {
+		g[0]->rc = rc;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		g[i]->err[0] = '\0';
+		g[i]->rc = write_alone(g[i]);
+		if (g[i]->rc == ES_ESTORE)
+			rc = ES_ESTORE;
+	}
+out:
+	/* a permanent failure: reopen the writer handle next time */
+	for (i = 0; i < n; i++)
+		if (g[i]->rc == ES_ESTORE)
+			rc = ES_ESTORE;
+	if (rc == ES_ESTORE) {
+		store_close(writer_st);
+		writer_st = NULL;
+	}
+}
+
+/* lead - write queued groups until our own request r is done. */
+static void
+lead(struct learn_req *r)
+{
+	struct learn_req *g[GROUP_MAX];
+	size_t n;
+
+	/* called and returns with q_lock held */
+	while (!r->done && q_head != NULL) {
+		for (n = 0; n < GROUP_MAX && q_head != NULL; n++) {
+			g[n] = q_head;
+			g[n]->taken = true;
+			if ((q_head = q_head->next) == NULL)
+				q_tail = &q_head;
+		}
+		pthread_mutex_unlock(&q_lock);
+		pthread_mutex_lock(&write_lock);
+		write_group(g, n);
+		pthread_mutex_unlock(&write_lock);
+		pthread_mutex_lock(&q_lock);
+		for (size_t i = 0; i < n; i++) {
+			cls_engine_scored_done(g[i]->eng);
+			g[i]->done = true;
+		}
+		pthread_cond_broadcast(&q_cv);
+	}
+}
+
+int
+mlt_pool_learn(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
+    const struct timespec *deadline, struct cls_engine_result *res,
+    char *err, size_t errlen)
+{
+	struct learn_req r = {.eng = s->eng, .rnd = rnd, .now = now,
+	    .res = res, .err = err, .errlen = errlen, .rc = ES_EINTERNAL};
+	int rc;
+
+	err[0] = '\0';
+	pthread_mutex_lock(&q_lock);
+	*q_tail = &r;
+	q_tail = &r.next;
+	while (!r.done) {
+		if (!q_leader) {
+			q_leader = true;
+			lead(&r);
+			q_leader = false;
+			pthread_cond_broadcast(&q_cv);
+			continue;
+		}
+		if (r.taken) { /* being written: wait for the end */
+			pthread_cond_wait(&q_cv, &q_lock);
+			continue;
+		}
+		rc = pthread_cond_timedwait(&q_cv, &q_lock, deadline);
+		if (rc == ETIMEDOUT && !r.taken && !r.done) {
+			/* still queued: leave the queue */
+			struct learn_req **pp = &q_head;
+
+			while (*pp != &r)
+				pp = &(*pp)->next;
+			if ((*pp = r.next) == NULL)
+				q_tail = pp;
+			pthread_mutex_unlock(&q_lock);
+			cls_engine_scored_done(s->eng);
+			res->sig[0] = '\0';
+			snprintf(err, errlen, "other messages held the store's "
+			    "writer for the whole time budget");
+			return ES_ETRANSIENT;
+		}
+	}
+	pthread_mutex_unlock(&q_lock);
+	return r.rc;
 }
 
 void

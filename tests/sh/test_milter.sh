@@ -210,6 +210,36 @@ for stage in connect mail rcpt header eoh body; do
 	echo "$out" | tail -n 1 | grep -q '^eom continue' || fail "abort after $stage, then a message: $out"
 done
 
+# 9b. many messages at once (the writes share group commits): every one
+# gets its verdict and is learned exactly once - the user's counted
+# messages and signatures grow by exactly the number sent, for a new
+# user (created under load) and for bob
+mkdir -p "$T/load"
+i=0
+while [ $i -lt 20 ]; do
+	ham "load$i" > "$T/load/h$i.txt"
+	spam "load$i" > "$T/load/s$i.txt"
+	i=$((i + 1))
+done
+q() { sqlite3 "$T/db/es.db" "$1"; }
+counted="SELECT COALESCE(SUM(spam_learned + innocent_learned + spam_classified + innocent_classified), 0) FROM dspam_stats s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE u.username ="
+sigs="SELECT COUNT(*) FROM dspam_signature_data s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE u.username ="
+es domain load.example set on || fail "domain set load.example"
+c0=$(q "$counted 'bob@example.org'"); s0=$(q "$sigs 'bob@example.org'")
+out=$("$MILTC" -s "unix:$T/m.sock" -t 20 -B "$T/load" -j 8 -n 200 -f a@example.com -r bob@example.org) ||
+	fail "200 messages over 8 connections: $out"
+echo "$out" | grep -qx 'verdict.continue 200' || fail "not 200 verdicts: $out"
+[ $(($(echo "$out" | awk '$1 == "headers.spam" || $1 == "headers.innocent" { n += $2 } END { print n }'))) -eq 200 ] ||
+	fail "not 200 tagged: $out"
+[ $(($(q "$counted 'bob@example.org'") - c0)) -eq 200 ] || fail "bob's counted messages grew by $(($(q "$counted 'bob@example.org'") - c0)), not 200"
+[ $(($(q "$sigs 'bob@example.org'") - s0)) -eq 200 ] || fail "bob's signatures grew by $(($(q "$sigs 'bob@example.org'") - s0)), not 200"
+out=$("$MILTC" -s "unix:$T/m.sock" -t 20 -B "$T/load" -j 8 -n 80 -f a@example.com -r carol@load.example) ||
+	fail "80 messages to a new user over 8 connections: $out"
+[ "$(q "$counted 'carol@load.example'")" -eq 80 ] || fail "carol counted $(q "$counted 'carol@load.example'"), not 80"
+[ "$(q "SELECT COUNT(*) FROM dspam_virtual_uids WHERE username = 'carol@load.example'")" -eq 1 ] ||
+	fail "carol created more than once"
+normal_ok "load"
+
 # 10. SIGHUP: a bad file keeps the running settings; a good one applies
 cp "$T/es.conf" "$T/es.conf.good"
 echo "recipient_grouping = sideways" >> "$T/es.conf"
