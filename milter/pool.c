@@ -47,8 +47,14 @@ static struct store *writer_st; /* guarded by write_lock */
  * message. When the group transaction fails, each of its messages is
  * written again alone, so one message's failure is its own. A leader
  * whose own message is done hands over to a waiting thread.
+ *
+ * Only for SQLite: a MySQL transaction locks rows, and rows of several
+ * messages in one transaction are no longer in one ascending order, so
+ * two MX hosts' groups could deadlock each other. There each message is
+ * its own transaction (a group of one), in ascending token order.
  */
 #define GROUP_MAX 32
+static size_t group_max = 1;
 
 struct learn_req {
 	struct cls_engine *eng;
@@ -113,6 +119,7 @@ mlt_pool_init(const struct store_params *p, size_t n, char *err,
 	params.driver = param_driver;
 	params.path = param_path;
 	params.own_maintenance = true;
+	group_max = strcmp(params.driver, "sqlite") == 0 ? GROUP_MAX : 1;
 	nslots = n;
 	return 0;
 }
@@ -350,7 +357,7 @@ lead(struct learn_req *r)
 
 	/* called and returns with q_lock held */
 	while (!r->done && q_head != NULL) {
-		for (n = 0; n < GROUP_MAX && q_head != NULL; n++) {
+		for (n = 0; n < group_max && q_head != NULL; n++) {
 			g[n] = q_head;
 			g[n]->taken = true;
 			if ((q_head = q_head->next) == NULL)
