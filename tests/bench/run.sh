@@ -54,9 +54,11 @@ END {
 		}
 	}
 	if ("teft.edgespam_cli.rate" in v)
-		printf "\nedgespam, TEFT, SQLite: %.1f msg/s in one process (classify + learn + corrections);\n" \
+		printf "\nedgespam, TEFT, SQLite: %.1f msg/s in one process (classify + learn + corrections),\n" \
+			"  %.1f msg/s per CPU second of that process;\n" \
 			"  %.1f msg/s as one edgespam process per message (%d messages, peak RSS %.1f MB)\n",
-			v["teft.edgespam.rate"], v["teft.edgespam_cli.rate"], v["teft.edgespam_cli.messages"],
+			v["teft.edgespam.rate"], v["teft.edgespam.cpu_rate"], v["teft.edgespam_cli.rate"],
+			v["teft.edgespam_cli.messages"],
 			v["teft.edgespam_cli.rss_kb"] / 1024
 	e = "teft.edgespam."; b = "teft.bogofilter."
 	if ((b "roca") in v) {
