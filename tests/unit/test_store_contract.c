@@ -38,6 +38,7 @@
 
 #include <cmocka.h>
 #include <mysql.h>
+#include <sqlite3.h>
 
 #include "es_alloc.h"
 #include "es_err.h"
@@ -1512,6 +1513,74 @@ test_sqlite_bad_path(void **state)
 	assert_non_null(strstr(err, "x.db"));
 }
 
+/* note_item - count and remember what store_schema() reports. */
+static void
+note_item(const char *kind, const char *what, void *arg)
+{
+	char *buf = arg;
+
+	strlcat(buf, kind, 512);
+	strlcat(buf, " ", 512);
+	strlcat(buf, what, 512);
+	strlcat(buf, "; ", 512);
+}
+
+/* store_schema() on an SQLite file that an older schema made: tables,
+ * the weight column and a purge index missing; upgrade keeps the row. */
+static void
+test_sqlite_schema(void **state)
+{
+	struct fix *f = *state;
+	struct store_params p = f->params;
+	char path[1200], err[512] = "", items[512] = "";
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+	size_t n = 99;
+
+	snprintf(path, sizeof(path), "%s/old.db", f->dir);
+	p.path = path;
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    ES_ESTORE); /* check creates nothing */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+			     "CREATE TABLE dspam_token_data (uid INTEGER NOT "
+			     "NULL, token INTEGER NOT NULL, spam_hits INTEGER "
+			     "NOT NULL DEFAULT 0, innocent_hits INTEGER NOT "
+			     "NULL DEFAULT 0, last_hit TEXT NOT NULL, "
+			     "PRIMARY KEY (uid, token)) WITHOUT ROWID; "
+			     "INSERT INTO dspam_token_data VALUES "
+			     "(1, 5, 2, 3, '2024-10-04')",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, note_item,
+			     items, &n, err, sizeof(err)),
+	    0);
+	if (n != 7 || strstr(items, "column dspam_token_data.weight") == NULL ||
+	    strstr(items, "index dspam_token_data") == NULL ||
+	    strstr(items, "table dspam_stats") == NULL)
+		fail_msg("check: got %zu: %s", n, items);
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 7);
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_open(&p, &st, err, sizeof(err)), 0);
+	want_tok("kept", get1(st, 1, 5), 2, 3, TODAY);
+	store_close(st);
+	unlink(path);
+	/* a driver without a schema reports nothing */
+	p.driver = "memory";
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 0);
+}
+
 static void
 test_sqlite_file_mode(void **state)
 {
@@ -1573,18 +1642,6 @@ static const char *const dspam_ddl[] = {
 	"(7, '11624422384514212933', 1, 0, '2000-01-01'), "
 	"(7, '12', 1, 0, '2000-01-01')",
 };
-
-/* note_item - count and remember what store_schema() reports. */
-static void
-note_item(const char *kind, const char *what, void *arg)
-{
-	char *buf = arg;
-
-	strlcat(buf, kind, 512);
-	strlcat(buf, " ", 512);
-	strlcat(buf, what, 512);
-	strlcat(buf, "; ", 512);
-}
 
 static void
 test_mysql_dspam_db(void **state)
@@ -1754,6 +1811,7 @@ static const struct ctest persistent[] = {
 static const struct ctest sqlite_only[] = {
 	T(test_sqlite_bad_path),
 	T(test_sqlite_file_mode),
+	T(test_sqlite_schema),
 };
 
 static const struct ctest memory_only[] = {
