@@ -1341,8 +1341,8 @@ dyn_sql(enum my_dyn kind, size_t n, char *buf, size_t cap)
 	};
 	static const char *const more[D_COUNT] = {
 		[D_GET] = ", ?",
-		[D_PUT] = " UNION ALL SELECT CAST(? AS UNSIGNED), "
-			  "CAST(? AS SIGNED), CAST(? AS SIGNED), ? + 0e0",
+		[D_PUT] = (" UNION ALL SELECT CAST(? AS UNSIGNED), "
+			   "CAST(? AS SIGNED), CAST(? AS SIGNED), ? + 0e0"),
 		[D_DEL_TOK] = " OR (uid = ? AND token = ?)",
 		[D_DEL_SIG] = " OR (uid = ? AND signature = ?)",
 	};
