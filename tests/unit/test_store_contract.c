@@ -25,6 +25,7 @@
  * changes the schema drops them again for the next one.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1768,6 +1769,72 @@ test_mysql_reconnect(void **state)
 	want_tok("after reconnect", get1(f->st, uid, 5), 2, 0, TODAY);
 }
 
+/* The second writer of test_mysql_deadlock, on a thread of its own. */
+struct writer {
+	struct store *st;
+	uint32_t uid;
+	int rc;
+	char err[256];
+};
+
+static void *
+deadlock_writer(void *arg)
+{
+	struct writer *w = arg;
+	struct store_delta d[2] = {{5, 1, 0, 0}, {30, 1, 0, 0}};
+
+	w->rc = store_begin(w->st, true);
+	if (w->rc == 0)
+		w->rc = store_tokens_put(w->st, w->uid, d, 2, TODAY * DAY);
+	strlcpy(w->err, store_errmsg(w->st), sizeof(w->err));
+	if (w->rc == 0)
+		w->rc = store_commit(w->st);
+	else
+		store_rollback(w->st);
+	return NULL;
+}
+
+/*
+ * A deadlock in the first statement of a transaction is retried by the
+ * driver: B locks 5 and waits for 30, which A holds; A then asks for 5.
+ * InnoDB rolls back the lighter transaction, B (A has written 31 rows);
+ * the driver starts B's transaction again and repeats the statement,
+ * which waits for A's commit and succeeds. Both messages count.
+ */
+static void
+test_mysql_deadlock(void **state)
+{
+	struct fix *f = *state;
+	struct store_delta a[31], five = {5, 1, 0, 0};
+	struct writer w = {0};
+	struct timespec pause = {0, 300000000L};
+	char err[256];
+	pthread_t t;
+
+	w.uid = user(f->st, "u");
+	for (size_t i = 0; i < 31; i++)
+		a[i] = (struct store_delta){30 + i, 1, 0, 0};
+	assert_int_equal(store_open(&f->params, &w.st, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(f->st, true), 0);
+	assert_int_equal(store_tokens_put(f->st, w.uid, a, 31, TODAY * DAY),
+	    0);
+	assert_int_equal(pthread_create(&t, NULL, deadlock_writer, &w), 0);
+	nanosleep(&pause, NULL); /* B holds 5 and waits for 30 */
+	if (store_tokens_put(f->st, w.uid, &five, 1, TODAY * DAY) != 0)
+		fail_msg("A was chosen: %s", store_errmsg(f->st));
+	assert_int_equal(store_commit(f->st), 0);
+	pthread_join(t, NULL);
+	store_close(w.st);
+	if (w.rc != 0)
+		fail_msg("B: got %d (%s), want a retried success", w.rc, w.err);
+	/* the message of the failed first try is still there */
+	if (strstr(w.err, "eadlock") == NULL)
+		fail_msg("B saw no deadlock: \"%s\"", w.err);
+	want_tok("5 by both", get1(f->st, w.uid, 5), 2, 0, TODAY);
+	want_tok("30 by both", get1(f->st, w.uid, 30), 2, 0, TODAY);
+	want_tok("31 by A", get1(f->st, w.uid, 31), 1, 0, TODAY);
+}
+
 /* ---- the tables ---- */
 
 struct ctest {
@@ -1823,6 +1890,7 @@ static const struct ctest memory_only[] = {
 static const struct ctest mysql_only[] = {
 	T(test_mysql_unreachable),
 	T(test_mysql_reconnect),
+	T(test_mysql_deadlock),
 	T(test_mysql_dspam_db),
 };
 
