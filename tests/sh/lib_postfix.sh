@@ -46,6 +46,7 @@
 #   pf_send PORT FROM TO [swaks args]   SMTP to 127.0.0.1:PORT
 #   pf_sendmail DIR FROM TO < msg       local submission
 #   pf_flush DIR, pf_queue_count DIR, pf_wait_queue_empty DIR TIMEOUT_S
+#   pf_wait_relay_empty DIR TIMEOUT_S   the same for a relay (see there)
 #   pf_wait_delivered DIR USER COUNT TIMEOUT_S [FOLDER]
 #   pf_maildir DIR USER [FOLDER]        the new/ directory of a mailbox
 #   pf_log DIR [N]                      the instance's log
@@ -468,6 +469,32 @@ pf_wait_queue_empty() {
 			echo "queue not empty after $2 s: $(pf_queue_count "$1") messages"
 			postqueue -c "$1/etc" -p 2>&1 | head -20
 			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# pf_wait_relay_empty DIR TIMEOUT_S - pf_wait_queue_empty for an
+# instance of pf_setup_relay. With its 1s backoff times the queue manager
+# can pick a deferred message up again while the smtp client that just
+# deferred it still holds its lock; it logs "skipped, still being
+# delivered" and puts the message aside for 60 s. From then on the wait
+# flushes the queue once a second, so the retry comes from the queue as
+# before, only without that minute.
+pf_wait_relay_empty() {
+	_end=$(($(date +%s) + $2)) _said=""
+	_sk0=$(pf_log "$1" | grep -c ': skipped, still being delivered$')
+	while [ "$(pf_queue_count "$1")" -ne 0 ]; do
+		if [ "$(date +%s)" -ge $_end ]; then
+			echo "relay queue not empty after $2 s: $(pf_queue_count "$1") messages"
+			postqueue -c "$1/etc" -p 2>&1 | head -20
+			return 1
+		fi
+		if [ "$(pf_log "$1" | grep -c ': skipped, still being delivered$')" -gt "$_sk0" ]; then
+			[ -n "$_said" ] || pf_msg "$1: a message was put aside for 60 s (still locked); flushing"
+			_said=1
+			pf_flush "$1"
+			sleep 0.9
 		fi
 		sleep 0.1
 	done

@@ -123,7 +123,7 @@ ham 202 > "$T/both.eml"
 pf_send "$RPORT" carol@example.org bob@example.org,alice@example.org --data "$T/both.eml" ||
 	fail_relay "send to bob and alice through the relay"
 # the relay's queue empties once the edge took both copies
-pf_wait_queue_empty "$R" 30 || fail_relay "the relay still holds the message (not retried?)"
+pf_wait_relay_empty "$R" 30 || fail_relay "the relay still holds the message (not retried?)"
 pf_wait_queue_empty "$T" 30 || fail_log "the edge did not deliver both copies"
 second=$(pf_log "$T" | sed -n 's/.*milter-reject: RCPT from [^ ]*: 452 4\.5\.3 .* to=<\([^>]*\)> .*helo=<relay\.test>.*/\1/p')
 case $second in
