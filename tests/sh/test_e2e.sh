@@ -6,7 +6,8 @@
 # message to a filtered and an unfiltered user, relayed by a second
 # instance, reaches both once (the split, and the relay's queue retrying
 # the second identity), a retrain through the alias applies the signature, the alias
-# refuses strangers, and with the milter down mail is deferred, never
+# refuses strangers, 500 messages from 8 parallel senders are each
+# delivered once with a verdict, and with the milter down mail is deferred, never
 # lost, and delivered once with its headers when the milter is back.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +16,7 @@ cd "$TOP" || exit 1
 . tests/sh/lib_postfix.sh
 
 [ "$(id -u)" -eq 0 ] || skip "not root: a Postfix instance needs root to start"
-for c in postfix maildrop swaks sqlite3; do
+for c in postfix maildrop swaks sqlite3 smtp-source; do
 	command -v "$c" >/dev/null || skip "$c not installed (make deps)"
 done
 B=$TOP/${BUILD:-build}
@@ -57,7 +58,7 @@ log_level = info
 EOC
 chmod 644 "$EDGESPAM_CONF"
 PORT=$(pf_free_port) || fail "no free port"
-pf_setup "$T" "$PORT" "unix:$T/milter.sock" || fail "pf_setup"
+pf_setup "$T" "$PORT" "unix:$T/milter.sock" dave || fail "pf_setup"
 
 start_m() {
 	rm -f "$T/milter.sock"
@@ -179,7 +180,40 @@ out=$(pf_send "$PORT" eve@example.net bob-spam@example.org --body "poison" 2>&1)
 	fail "retrain alias accepted mail from a stranger"
 echo "$out" | grep -q '550 5.7.1' || fail "stranger not refused with 550 5.7.1: $out"
 
-# 6. the milter down: SMTP gets 4xx and keeps its message; a locally
+# 6. load: 500 messages from 8 parallel SMTP sessions (smtp-source,
+#    each message with its own Message-Id) to dave, opted in. Once the
+#    queue is empty, dave's inbox and .Spam hold exactly 500 files: each
+#    Message-Id once, none lost, none twice, each with one X-DSPAM-Result
+#    (Whitelisted too: the one sender soon qualifies). smtp-source's
+#    Message-Ids (pid.socket.messages left) never repeat within a run.
+pf_es user dave@example.org opt-in || fail "dave opt-in"
+LOAD=500
+t_load=$(date +%s)
+smtp-source -s 8 -m "$LOAD" -l 2000 -M client.test -f load@example.net \
+	-t dave@example.org "127.0.0.1:$PORT" > "$T/load.out" 2>&1 ||
+	fail_log "smtp-source: $(tail -n 5 "$T/load.out")"
+pf_wait_queue_empty "$T" 90 || fail_log "load: the queue did not empty"
+# one line per delivered file: its Message-Ids, then its X-DSPAM-Results
+# (one awk for all: a process per file would take a minute here)
+find "$(pf_maildir "$T" dave)" "$(pf_maildir "$T" dave Spam)" -type f -exec awk '
+function out() { print id res }
+FNR == 1 { if (NR > 1) out(); inh = 1; id = ""; res = "" }
+inh && /^\r?$/ { inh = 0 }
+inh {
+	v = $0; sub(/\r$/, "", v); l = tolower(v); sub(/^[^:]*:[ \t]*/, "", v)
+	if (l ~ /^message-id:/) id = id v " "
+	if (l ~ /^x-dspam-result:/) res = res v " "
+}
+END { if (NR > 0) out() }' {} + > "$T/load.txt"
+dup=$(awk '{ print $1 }' "$T/load.txt" | sort | uniq -d | head -n 3)
+[ -z "$dup" ] || fail "load: delivered more than once: $dup"
+n=$(wc -l < "$T/load.txt")
+[ "$n" -eq "$LOAD" ] || fail_log "load: $n messages delivered, want $LOAD"
+bad=$(awk 'NF != 2 || $1 !~ /@client\.test>$/ || $2 !~ /^(Innocent|Spam|Whitelisted)$/' "$T/load.txt" | head -n 3)
+[ -z "$bad" ] || fail "load: delivered without one Message-Id and one verdict: $bad"
+echo "load: $LOAD messages over 8 sessions delivered in $(($(date +%s) - t_load)) s"
+
+# 7. the milter down: SMTP gets 4xx and keeps its message; a locally
 #    submitted one waits in the queue and is delivered once, tagged
 stop_m
 out=$(pf_send "$PORT" carol@example.org bob@example.org --data "$T/ham.eml" 2>&1) &&
