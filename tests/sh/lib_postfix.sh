@@ -477,20 +477,19 @@ pf_wait_queue_empty() {
 # pf_wait_relay_empty DIR TIMEOUT_S - pf_wait_queue_empty for an
 # instance of pf_setup_relay. With its 1s backoff times the queue manager
 # can pick a deferred message up again while the smtp client that just
-# deferred it still holds its lock; it logs "skipped, still being
-# delivered" and puts the message aside for 60 s. From then on the wait
-# flushes the queue once a second, so the retry comes from the queue as
-# before, only without that minute.
+# deferred it still holds its lock; it logs "QUEUEID: skipped, still
+# being delivered" and puts the message aside for 60 s. While a message
+# so logged is in the queue, the wait flushes the queue once a second, so
+# the retry comes from the queue as before, only without that minute.
 pf_wait_relay_empty() {
 	_end=$(($(date +%s) + $2)) _said=""
-	_sk0=$(pf_log "$1" | grep -c ': skipped, still being delivered$')
 	while [ "$(pf_queue_count "$1")" -ne 0 ]; do
 		if [ "$(date +%s)" -ge $_end ]; then
 			echo "relay queue not empty after $2 s: $(pf_queue_count "$1") messages"
 			postqueue -c "$1/etc" -p 2>&1 | head -20
 			return 1
 		fi
-		if [ "$(pf_log "$1" | grep -c ': skipped, still being delivered$')" -gt "$_sk0" ]; then
+		if pf_put_aside "$1"; then
 			[ -n "$_said" ] || pf_msg "$1: a message was put aside for 60 s (still locked); flushing"
 			_said=1
 			pf_flush "$1"
@@ -498,6 +497,16 @@ pf_wait_relay_empty() {
 		fi
 		sleep 0.1
 	done
+}
+
+# pf_put_aside DIR - whether a message in the queue was logged as
+# "skipped, still being delivered" (the queue file names are the ids).
+pf_put_aside() {
+	_qids=$(find "$1/spool/incoming" "$1/spool/active" "$1/spool/deferred" \
+		-type f 2>/dev/null | sed 's|.*/||')
+	[ -n "$_qids" ] || return 1
+	pf_log "$1" | sed -n 's/.*: \([0-9A-Za-z]*\): skipped, still being delivered$/\1/p' |
+		grep -qxF "$_qids"
 }
 
 # pf_maildir DIR USER [FOLDER] - the new/ directory of USER's inbox, or
