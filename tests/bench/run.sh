@@ -3,7 +3,9 @@
 # on the public SpamAssassin corpus, online, in one fixed seeded order.
 # Prints a table and writes it, with the raw figures, to
 # $BUILD/bench/results.txt (BUILD defaults to build).
-#   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample)
+#   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample),
+#   MILTER_MESSAGES (tests/bench/milter.sh), POSTFIX_MESSAGES
+#   (tests/bench/postfix.sh: root only, else skipped)
 set -eu
 BUILD=${BUILD:-build}
 SEED=${SEED:-42}
@@ -32,6 +34,11 @@ done
 if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/milter.sh ]; then
 	sh tests/bench/milter.sh "$corpus" "$work" >> "$raw" || \
 		echo "bench: milter benchmark failed" >&2
+fi
+# The whole path through Postfix, with and without the milter (root only).
+if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/postfix.sh ]; then
+	sh tests/bench/postfix.sh "$corpus" "$work" >> "$raw" || \
+		echo "bench: postfix benchmark failed" >&2
 fi
 
 awk -v seed="$SEED" '
@@ -79,8 +86,8 @@ END {
 		printf "milter peak RSS: %.1f MB\n", v["milter.rss_kb"] / 1024
 	}
 	if ("postfix.without.rate" in v)
-		printf "\nthrough Postfix (smtp-source): %.1f msg/s without the milter, %.1f msg/s with it\n",
-			v["postfix.without.rate"], v["postfix.with.rate"]
+		printf "\nthrough Postfix (smtp-source, 8 sessions, maildrop): %.1f msg/s without the milter (%d messages), %.1f msg/s with it (%d messages)\n",
+			v["postfix.without.rate"], v["postfix.without.messages"], v["postfix.with.rate"], v["postfix.with.messages"]
 }' "$raw" > "$out/results.txt"
 { echo; echo "raw figures:"; sort "$raw"; } >> "$out/results.txt"
 sed '/^raw figures:/,$d' "$out/results.txt"
