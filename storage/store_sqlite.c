@@ -53,6 +53,7 @@
 #include "es_alloc.h"
 #include "es_err.h"
 #include "store_int.h"
+#include "sqlite_walbuf.h"
 
 static const char schema_sql[] =
 #include "sql_sqlite_schema.h"
@@ -367,7 +368,7 @@ sq_open(struct store *st, const struct store_params *p)
 	rc = sqlite3_open_v2(p->path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		SQLITE_OPEN_NOMUTEX,
-	    NULL);
+	    sq_walbuf_vfs());
 	if (rc != SQLITE_OK) {
 		store_seterr(st, "sqlite: cannot open %s: %s", p->path,
 		    s->db != NULL ? sqlite3_errmsg(s->db) :

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1617,6 +1618,60 @@ test_sqlite_file_mode(void **state)
 		    (unsigned)(sb.st_mode & 0777));
 }
 
+/*
+ * The driver gathers a transaction's WAL writes in a buffer (see
+ * storage/sqlite_walbuf.c). What a commit returned for must be in the
+ * file: another handle reads it at once, and it survives a process that
+ * ends without closing its handle. Several thousand tokens make the
+ * transaction larger than the buffer (and than 128 KiB, a size the
+ * unix VFS cannot write in one call).
+ */
+static void
+test_sqlite_commit_in_file(void **state)
+{
+	struct fix *f = *state;
+	struct store *other = NULL;
+	enum { N = 6000 };
+	struct store_delta *d = calloc(N, sizeof(*d));
+	char err[128];
+	uint32_t uid = user(f->st, "u");
+	pid_t pid;
+	int wst;
+
+	assert_non_null(d);
+	for (size_t i = 0; i < N; i++)
+		d[i] = (struct store_delta){1000 + 7 * i, 1, 2, 0};
+	assert_int_equal(store_begin(f->st, true), 0);
+	assert_int_equal(store_tokens_put(f->st, uid, d, N, TODAY * DAY), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_open(&f->params, &other, err, sizeof(err)), 0);
+	want_tok("first token, other handle", get1(other, uid, 1000), 1, 2,
+	    TODAY);
+	want_tok("last token, other handle", get1(other, uid, 1000 + 7 * (N - 1)),
+	    1, 2, TODAY);
+	store_close(other);
+
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		struct store *c = NULL;
+
+		if (store_open(&f->params, &c, err, sizeof(err)) != 0 ||
+		    store_begin(c, true) != 0 ||
+		    store_tokens_put(c, uid, d, N, TODAY * DAY) != 0 ||
+		    store_commit(c) != 0)
+			_exit(1);
+		_exit(0); /* no close: nothing may wait in a buffer */
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	want_tok("first token after the child", get1(f->st, uid, 1000), 2, 4,
+	    TODAY);
+	want_tok("last token after the child",
+	    get1(f->st, uid, 1000 + 7 * (N - 1)), 2, 4, TODAY);
+	free(d);
+}
+
 static void
 test_memory_fresh(void **state)
 {
@@ -1907,6 +1962,7 @@ static const struct ctest sqlite_only[] = {
 	T(test_sqlite_bad_path),
 	T(test_sqlite_file_mode),
 	T(test_sqlite_schema),
+	T(test_sqlite_commit_in_file),
 };
 
 static const struct ctest memory_only[] = {
