@@ -71,6 +71,7 @@
  * Benchmark mode:
  *
  *   miltc -s SOCKET -B CORPUS_DIR [-A] [-j CONNECTIONS] [-n MAX_MESSAGES]
+ *       [--duration SECONDS] [--until FILE]
  *       -f SENDER -r RCPT [-r RCPT ...] [-a AUTH_AUTHEN] [-t TIMEOUT_S]
  *
  * Loads every regular file under CORPUS_DIR whose name ends in .txt
@@ -78,7 +79,10 @@
  * by path, and sends each once, or -n messages cycling through the
  * corpus, over CONNECTIONS (default 1) threads that each keep one
  * connection and send message after message on it, reconnecting when
- * the milter closed it. Prints "key value" lines: messages, errors
+ * the milter closed it. --duration and --until cycle through the corpus
+ * (up to -n messages, when given) and stop starting messages once
+ * SECONDS have passed or FILE exists (checked before each message; a
+ * message under way is finished). Prints "key value" lines: messages, errors
  * (protocol errors and timeouts; the first 10 are shown on stderr),
  * connections, seconds, rate (messages per wall-clock second),
  * eom_p50_ms, eom_p99_ms, eom_max_ms (from sending end of body to the
@@ -1809,6 +1813,8 @@ struct cli {
 	const char *o_msgfile, *o_outfile, *o_corpus;
 	bool o_repeat, o_all, o_nul;
 	size_t o_big, o_many, o_jobs, o_max;
+	size_t o_secs;       /* --duration */
+	const char *o_until; /* --until */
 	enum stage o_stop;
 	enum then o_then;
 	bool o_then_set;
@@ -1948,6 +1954,8 @@ struct bench { /* shared by the threads */
 	const struct env *b_env;
 	const struct corpus *b_cp;
 	size_t b_total;
+	double b_deadline;    /* --duration: stop at this now_sec(), 0 none */
+	const char *b_until;  /* --until: stop once it exists, NULL none */
 	atomic_size_t b_next; /* next message number */
 	atomic_uint b_shown;  /* errors shown on stderr */
 };
@@ -2196,6 +2204,15 @@ worker_send(struct worker *w, struct conn *c, struct result *res, size_t i)
 	}
 }
 
+/* bench_over - --duration passed or the --until file exists */
+static bool
+bench_over(const struct bench *b)
+{
+	if (b->b_deadline > 0 && now_sec() >= b->b_deadline)
+		return true;
+	return b->b_until != NULL && access(b->b_until, F_OK) == 0;
+}
+
 static void *
 worker_run(void *arg)
 {
@@ -2208,7 +2225,8 @@ worker_run(void *arg)
 	memset(&res, 0, sizeof(res));
 	es_buf_init(&res.r_body, MILTC_BODY_MAX);
 	conn_init(&c, b->b_env->e_tmo, NULL);
-	while ((i = atomic_fetch_add(&b->b_next, 1)) < b->b_total)
+	while (!bench_over(b) &&
+	       (i = atomic_fetch_add(&b->b_next, 1)) < b->b_total)
 		worker_send(w, &c, &res, i);
 	if (c.c_fd >= 0 && send_cmd(&c, SMFIC_QUIT, "QUIT") != 0)
 		fprintf(stderr, "miltc: %s: %s\n", b->b_env->e_sock, c.c_err);
@@ -2323,7 +2341,11 @@ run_bench(const struct cli *o)
 	}
 	b.b_env = &o->o_env;
 	b.b_cp = &cp;
-	b.b_total = o->o_max > 0 ? o->o_max : cp.cp_n;
+	b.b_total = o->o_max > 0                          ? o->o_max
+	            : o->o_secs > 0 || o->o_until != NULL ? MILTC_MSGS_MAX
+	                                                  : cp.cp_n;
+	b.b_until = o->o_until;
+	b.b_deadline = 0;
 	atomic_init(&b.b_next, 0);
 	atomic_init(&b.b_shown, 0);
 	if ((w = es_calloc(o->o_jobs, sizeof(*w))) == NULL) {
@@ -2332,6 +2354,8 @@ run_bench(const struct cli *o)
 		return 1;
 	}
 	t0 = now_sec();
+	if (o->o_secs > 0)
+		b.b_deadline = t0 + (double)o->o_secs;
 	n = bench_threads(&b, w, o->o_jobs);
 	rc = bench_report(w, n, n, now_sec() - t0);
 	if (n < o->o_jobs)
@@ -2364,6 +2388,7 @@ usage(const char *why)
 	      "\t [--then abort|close]]\n"
 	      "       miltc -s SOCKET -B CORPUS_DIR [-A] [-j CONNECTIONS] "
 	      "[-n MAX_MESSAGES]\n"
+	      "\t[--duration SECONDS] [--until FILE]\n"
 	      "\t-f SENDER -r RCPT ... [-a AUTH_AUTHEN] [-t TIMEOUT_S]\n",
 	    stderr);
 	exit(2);
@@ -2494,6 +2519,12 @@ opt_cli(struct cli *o, int ch, const char *arg)
 	case 4:
 		o->o_stop = stage_parse(arg);
 		break;
+	case 6:
+		o->o_secs = num("--duration", arg, 1, 86400 * 7);
+		break;
+	case 7:
+		o->o_until = arg;
+		break;
 	case 5:
 		if (strcmp(arg, "abort") != 0 && strcmp(arg, "close") != 0)
 			usage("--then: want abort or close");
@@ -2515,8 +2546,10 @@ check_args(const struct cli *o)
 		usage("-s, -f and -r are required");
 	if (o->o_then_set && o->o_stop == STAGE_NONE)
 		usage("--then needs --stop-after");
-	if (o->o_corpus == NULL && (o->o_all || o->o_max > 0 || o->o_jobs != 1))
-		usage("-A, -j and -n need -B");
+	if (o->o_corpus == NULL &&
+	    (o->o_all || o->o_max > 0 || o->o_jobs != 1 || o->o_secs > 0 ||
+	        o->o_until != NULL))
+		usage("-A, -j, -n, --duration and --until need -B");
 	if (o->o_corpus != NULL &&
 	    (o->o_msgfile != NULL || e->e_keep || o->o_repeat ||
 	        o->o_stop != STAGE_NONE || o->o_big > 0 || o->o_many > 0 ||
@@ -2533,6 +2566,8 @@ parse_args(int argc, char **argv, struct cli *o)
 	    {"nul", no_argument, NULL, 3},
 	    {"stop-after", required_argument, NULL, 4},
 	    {"then", required_argument, NULL, 5},
+	    {"duration", required_argument, NULL, 6},
+	    {"until", required_argument, NULL, 7},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct env *e = &o->o_env;
 	int ch;
