@@ -90,7 +90,9 @@
  * tempfail, discard, replycode, norcpt and other (the reply that decided
  * each message, at EOM or earlier), and headers.spam / headers.innocent
  * (X-DSPAM-Result values Spam, or Innocent and Whitelisted, set by header
- * edits). Exit 0 when errors is 0, else 1.
+ * edits), and deferred (messages refused with a temporary failure: the
+ * deciding reply was tempfail or a 4xx replycode, or every recipient was
+ * so refused). Exit 0 when errors is 0, else 1.
  *
  * Limits: a message file of 256 MiB, a reply of 16 MiB, a replaced
  * body of 256 MiB, 1024 connections, corpus directories 32 deep. A
@@ -274,6 +276,8 @@ struct result { /* one message */
 	bool r_eom;      /* the end-of-message reply came */
 	double r_eom_ms; /* from end of body to that reply */
 	size_t r_spam, r_innocent;
+	size_t r_rcpt_temp; /* recipients refused with a 4xx */
+	bool r_temp;        /* the message was refused with a 4xx */
 	struct mod *r_mods;
 	size_t r_nmods, r_cap;
 	bool r_replbody;
@@ -743,6 +747,15 @@ say_verdict(struct conn *c, int v)
 	}
 }
 
+/* temp_reply - the reply v (its text in c_rep) is a temporary failure */
+static bool
+temp_reply(const struct conn *c, int v)
+{
+	return v == SMFIR_TEMPFAIL ||
+	       (v == SMFIR_REPLYCODE && c->c_rep.len > 0 &&
+	           c->c_rep.data[0] == '4');
+}
+
 /* check_replycode - "4xx ..." or "5xx ...", as sendmail insists */
 static int
 check_replycode(struct conn *c, const char *what)
@@ -1165,6 +1178,8 @@ msg_end(struct conn *c, const char *what, int v, struct result *res)
 		say(c, "\n");
 	}
 	res->r_verdict = v;
+	if (v != R_NORCPT)
+		res->r_temp = temp_reply(c, v);
 	return send_cmd(c, SMFIC_ABORT, "ABORT") != 0 ? RUN_ERR : RUN_ENDED;
 }
 
@@ -1222,8 +1237,11 @@ do_rcpt(struct conn *c, const char *rcpt, struct result *res)
 	say(c, " ");
 	say_verdict(c, v);
 	say(c, "\n");
-	if (v == SMFIR_TEMPFAIL || v == SMFIR_REJECT || v == SMFIR_REPLYCODE)
+	if (v == SMFIR_TEMPFAIL || v == SMFIR_REJECT || v == SMFIR_REPLYCODE) {
+		if (temp_reply(c, v))
+			res->r_rcpt_temp++;
 		return RUN_STOPPED;
+	}
 	return judge(c, NULL, v, res);
 }
 
@@ -1242,6 +1260,7 @@ do_rcpts(struct conn *c, const struct env *e, struct result *res)
 	if (kept > 0)
 		return RUN_DONE;
 	say(c, "abort no-recipients\n");
+	res->r_temp = res->r_rcpt_temp == e->e_nrcpt;
 	return msg_end(c, NULL, R_NORCPT, res);
 }
 
@@ -1373,6 +1392,7 @@ do_eom(struct conn *c, const char *qid, struct result *res)
 	res->r_eom_ms = (now_sec() - t0) * 1000.0;
 	res->r_eom = true;
 	res->r_verdict = v;
+	res->r_temp = temp_reply(c, v);
 	say(c, "eom ");
 	say_verdict(c, v);
 	say(c, "\n");
@@ -1390,6 +1410,8 @@ result_reset(struct result *res)
 	}
 	res->r_nmods = 0;
 	res->r_verdict = 0;
+	res->r_temp = false;
+	res->r_rcpt_temp = 0;
 	res->r_eom = false;
 	res->r_eom_ms = 0;
 	res->r_spam = res->r_innocent = 0;
@@ -1965,7 +1987,7 @@ struct worker { /* one thread, one connection */
 	struct bench *w_b;
 	double *w_lat; /* EOM latencies, ms */
 	size_t w_nlat, w_latcap;
-	size_t w_msgs, w_errors, w_spam, w_innocent;
+	size_t w_msgs, w_errors, w_spam, w_innocent, w_deferred;
 	size_t w_verdicts[V_N];
 };
 
@@ -2164,6 +2186,7 @@ worker_tally(struct worker *w, const struct result *res)
 	double *v;
 
 	w->w_verdicts[v_index(res->r_verdict)]++;
+	w->w_deferred += res->r_temp;
 	w->w_spam += res->r_spam;
 	w->w_innocent += res->r_innocent;
 	if (!res->r_eom)
@@ -2260,6 +2283,7 @@ static int
 bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 {
 	size_t i, k, msgs = 0, errors = 0, spam = 0, innocent = 0, nlat = 0;
+	size_t deferred = 0;
 	size_t verdicts[V_N] = {0};
 	double *lat;
 
@@ -2278,6 +2302,7 @@ bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 		errors += w[i].w_errors;
 		spam += w[i].w_spam;
 		innocent += w[i].w_innocent;
+		deferred += w[i].w_deferred;
 		for (k = 0; k < V_N; k++)
 			verdicts[k] += w[i].w_verdicts[k];
 	}
@@ -2290,7 +2315,8 @@ bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 	    nlat > 0 ? lat[nlat - 1] : 0.0);
 	for (k = 0; k < V_N; k++)
 		printf("verdict.%s %zu\n", v_names[k], verdicts[k]);
-	printf("headers.spam %zu\nheaders.innocent %zu\n", spam, innocent);
+	printf("headers.spam %zu\nheaders.innocent %zu\ndeferred %zu\n", spam,
+	    innocent, deferred);
 	es_free(lat);
 	return errors == 0 ? 0 : 1;
 }
