@@ -207,23 +207,27 @@ out=$(es db check 2>&1) || fail "b. db check right after db init: $out"
 train_pair es bob@example.org 3
 rows0=$(count dspam_token_data)
 [ "$rows0" -gt 0 ] || fail "b. training wrote no token rows"
+hits="SELECT SUM(spam_hits), SUM(innocent_hits), MIN(last_hit) FROM dspam_token_data"
+hits0=$(q "$hits")
 sig0=$(count dspam_signature_data)
 idx=$(q "SELECT index_name FROM information_schema.statistics WHERE table_schema = 'dspam'
 	AND table_name = 'dspam_token_data' AND index_name <> 'PRIMARY' LIMIT 1")
 [ -n "$idx" ] || fail "b. db init made no secondary index on dspam_token_data (purge needs one on last_hit)"
-col=length
-q "ALTER TABLE dspam_token_data DROP INDEX \`$idx\`; ALTER TABLE dspam_signature_data DROP COLUMN $col" ||
+# weight: edgespam's column, the one a DSPAM database lacks
+col=weight
+q "ALTER TABLE dspam_token_data DROP INDEX \`$idx\`; ALTER TABLE dspam_token_data DROP COLUMN $col" ||
 	fail "b. dropping index $idx and column $col"
-out=$(es db check 2>&1) && fail "b. db check says ok without index $idx and column dspam_signature_data.$col: $out"
+out=$(es db check 2>&1) && fail "b. db check says ok without index $idx and column dspam_token_data.$col: $out"
 echo "$out" | grep -q "$idx" || fail "b. db check does not name the missing index $idx: $out"
 echo "$out" | grep -q "$col" || fail "b. db check does not name the missing column $col: $out"
 out=$(es db upgrade 2>&1) || fail "b. db upgrade: $out"
 out=$(es db check 2>&1) || fail "b. db check after db upgrade: $out"
 [ "$(count information_schema.statistics "WHERE table_schema = 'dspam' AND table_name = 'dspam_token_data' AND index_name = '$idx'")" -gt 0 ] ||
 	fail "b. db upgrade did not restore index $idx"
-[ "$(count information_schema.columns "WHERE table_schema = 'dspam' AND table_name = 'dspam_signature_data' AND column_name = '$col'")" -eq 1 ] ||
+[ "$(count information_schema.columns "WHERE table_schema = 'dspam' AND table_name = 'dspam_token_data' AND column_name = '$col'")" -eq 1 ] ||
 	fail "b. db upgrade did not restore column $col"
 [ "$(count dspam_token_data)" -eq "$rows0" ] || fail "b. db upgrade: $(count dspam_token_data) token rows, want $rows0"
+[ "$(q "$hits")" = "$hits0" ] || fail "b. db upgrade changed the counts: $(q "$hits"), want $hits0"
 [ "$(count dspam_signature_data)" -eq "$sig0" ] || fail "b. db upgrade: $(count dspam_signature_data) signatures, want $sig0"
 drop_all
 
