@@ -3,8 +3,10 @@
  * store_params, checks arguments, tracks transactions and dispatches to
  * the driver's operations (store_int.h).
  *
- * Drivers: "sqlite" (store_sqlite.c) and "memory" (store_mem.c). An
- * unknown name is ES_EINVAL, and the message lists the known ones.
+ * Drivers: "sqlite" (store_sqlite.c), "memory" (store_mem.c) and
+ * "mysql" (store_mysql.c). An unknown name is ES_EINVAL, and the
+ * message lists the known ones. store_schema() checks or upgrades a
+ * driver's schema on a connection of the driver's own.
  *
  * What this layer guarantees to every driver, so the drivers agree:
  *  - Names and values have DSPAM's column bounds (store_int.h): user
@@ -51,6 +53,7 @@
 static const struct store_ops *const drivers[] = {
 	&store_sqlite_ops,
 	&store_mem_ops,
+	&store_mysql_ops,
 };
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
 
@@ -209,36 +212,53 @@ wend(struct store *st, bool implicit, int rc)
 	return rc;
 }
 
-int
-store_open(const struct store_params *p, struct store **out, char *err,
-    size_t errlen)
+/* find_driver - the driver p names; ES_EINVAL (why in err) if none. */
+static int
+find_driver(const struct store_params *p, const struct store_ops **out,
+    char *err, size_t errlen)
 {
-	const struct store_ops *ops = NULL;
-	struct store *st;
 	char known[128] = "";
-	int rc;
 
-	if (out != NULL)
-		*out = NULL;
-	if (p == NULL || out == NULL || p->driver == NULL) {
+	*out = NULL;
+	if (p == NULL || p->driver == NULL) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "store: no driver given");
 		return ES_EINVAL;
 	}
 	for (size_t i = 0; i < NDRIVERS; i++) {
 		if (strcmp(p->driver, drivers[i]->name) == 0)
-			ops = drivers[i];
+			*out = drivers[i];
 		if (i > 0)
 			strlcat(known, ", ", sizeof(known));
 		strlcat(known, drivers[i]->name, sizeof(known));
 	}
-	if (ops == NULL) {
+	if (*out == NULL) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen,
 			    "store: unknown driver \"%.64s\" (known: %s)",
 			    p->driver, known);
 		return ES_EINVAL;
 	}
+	return 0;
+}
+
+int
+store_open(const struct store_params *p, struct store **out, char *err,
+    size_t errlen)
+{
+	const struct store_ops *ops;
+	struct store *st;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "store: no handle given");
+		return ES_EINVAL;
+	}
+	if ((rc = find_driver(p, &ops, err, errlen)) != 0)
+		return rc;
 	st = es_calloc(1, sizeof(*st));
 	if (st == NULL) {
 		if (err != NULL && errlen > 0)
@@ -255,6 +275,42 @@ store_open(const struct store_params *p, struct store **out, char *err,
 	}
 	*out = st;
 	return 0;
+}
+
+int
+store_schema(const struct store_params *p, enum store_schema_op op,
+    store_schema_fn *fn, void *arg, size_t *missing, char *err,
+    size_t errlen)
+{
+	const struct store_ops *ops;
+	struct store *st;
+	size_t n = 0;
+	int rc;
+
+	if (missing != NULL)
+		*missing = 0;
+	if ((rc = find_driver(p, &ops, err, errlen)) != 0)
+		return rc;
+	if (op != STORE_SCHEMA_CHECK && op != STORE_SCHEMA_UPGRADE) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "store: unknown schema operation");
+		return ES_EINVAL;
+	}
+	if (ops->schema == NULL)
+		return 0;
+	if ((st = es_calloc(1, sizeof(*st))) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "store: out of memory");
+		return ES_ENOMEM;
+	}
+	st->st_ops = ops;
+	rc = ops->schema(st, p, op, fn, arg, &n);
+	if (rc != 0 && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", st->st_err);
+	es_free(st);
+	if (missing != NULL)
+		*missing = n;
+	return rc;
 }
 
 void

@@ -3,8 +3,9 @@
  * signatures, preferences and per-domain policy.
  *
  * A store is opened from struct store_params, which names the driver:
- * "sqlite" (embedded default), "memory" (tests and benchmarks) or, in a
- * later build, "mysql". Every driver passes the contract suite in
+ * "sqlite" (embedded default), "memory" (tests and benchmarks) or
+ * "mysql" (MariaDB or MySQL, for clusters). Every driver passes the
+ * contract suite in
  * tests/unit/test_store_contract.c. Drivers move data and decide nothing
  * about spam: which counts change is the classifier's business.
  *
@@ -31,14 +32,28 @@
 struct store;
 
 struct store_params {
-	const char *driver;       /* "sqlite", "memory" (later "mysql") */
+	const char *driver;       /* "sqlite", "memory" or "mysql" */
 	const char *path;         /* sqlite: database file */
 	unsigned busy_timeout_ms; /* wait this long for a lock before
-	                             ES_ETRANSIENT */
+	                             ES_ETRANSIENT (mysql: whole seconds,
+	                             at least 1, for InnoDB's lock wait) */
 	bool own_maintenance;     /* the caller runs store_maintain() from
 	                             a thread of its own; commits then do
 	                             no housekeeping (SQLite: no WAL
 	                             checkpoint inside a message's commit) */
+	/* mysql: where and as whom. A socket, when set, is used instead of
+	 * host and port. NULL strings mean the client library's default.
+	 * The driver copies them all at open. */
+	const char *mysql_host;
+	unsigned mysql_port;      /* 0: the default (3306) */
+	const char *mysql_socket;
+	const char *mysql_database;
+	const char *mysql_user;
+	const char *mysql_password; /* the secret itself (NULL: none) */
+	bool mysql_tls;           /* refuse a connection without TLS and
+	                             verify the server's certificate */
+	const char *mysql_tls_ca; /* CA file for that check (NULL or "":
+	                             the system's) */
 };
 
 /* One token's statistics for one user. */
@@ -200,6 +215,33 @@ int store_domain_set(struct store *st, const char *domain,
     const char *policy);
 /* store_domains - call fn(domain, policy) for each domain, in order. */
 int store_domains(struct store *st, store_pair_fn *fn, void *arg);
+
+/* What store_schema() does. */
+enum store_schema_op {
+	STORE_SCHEMA_CHECK,   /* report what is missing, change nothing */
+	STORE_SCHEMA_UPGRADE  /* add what is missing, never touching rows */
+};
+/*
+ * Callback of store_schema(): kind is "table", "column" or "index", what
+ * names it ("dspam_token_data.weight", "dspam_token_data (last_hit)").
+ */
+typedef void store_schema_fn(const char *kind, const char *what, void *arg);
+
+/*
+ * store_schema - compare the database that p names with the driver's
+ * schema (sql/DRIVER/schema.sql and the indexes the purge needs), on a
+ * connection of its own, without the checks store_open() makes (so an
+ * old DSPAM database it would refuse can be upgraded). fn (may be NULL)
+ * is called for each missing item: with STORE_SCHEMA_CHECK only that;
+ * with STORE_SCHEMA_UPGRADE each is then added (CREATE TABLE, ALTER
+ * TABLE ... ADD COLUMN / ADD INDEX), which on an empty database is the
+ * whole schema. *missing (may be NULL) gets the number of items. A
+ * driver without a schema ("memory") reports nothing. Errors as
+ * store_open(), message in err.
+ */
+int store_schema(const struct store_params *p, enum store_schema_op op,
+    store_schema_fn *fn, void *arg, size_t *missing, char *err,
+    size_t errlen);
 
 /*
  * store_purge - delete what the rules select, in batches of rules->batch

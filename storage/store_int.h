@@ -9,8 +9,8 @@
  * that were already checked (non-NULL pointers, lengths within the
  * bounds documented in store.c, deltas in strictly ascending order).
  *
- * Adding a driver (e.g. "mysql" in store_mysql.c): define a
- * `const struct store_ops store_mysql_ops` and add one row to the driver
+ * Adding a driver (as "mysql" in store_mysql.c): define a
+ * `const struct store_ops store_NAME_ops` and add one row to the driver
  * table in store.c.
  */
 #ifndef STORE_INT_H
@@ -117,6 +117,15 @@ struct store_ops {
 	 */
 	int (*purge_lock)(struct store *st);
 	void (*purge_unlock)(struct store *st);
+	/*
+	 * schema - optional: store_schema() on a connection of the
+	 * driver's own to the database p names (st is a bare handle whose
+	 * st_err takes the message; st_drv is NULL and stays so). Calls fn
+	 * for each missing item and counts them in *missing.
+	 */
+	int (*schema)(struct store *st, const struct store_params *p,
+	    enum store_schema_op op, store_schema_fn *fn, void *arg,
+	    size_t *missing);
 };
 
 /* The handle; drivers keep their state behind st_drv. */
@@ -129,6 +138,7 @@ struct store {
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_mem_ops;
+extern const struct store_ops store_mysql_ops;
 
 /* store_seterr - set the handle's message for the last failure. */
 void store_seterr(struct store *st, const char *fmt, ...)

@@ -24,6 +24,11 @@
  * matches the rows back to the caller's array by binary search when the
  * chunk is sorted, by a scan of the chunk otherwise.
  *
+ * store_schema(): check lists the tables, the weight column and the
+ * purge indexes a database lacks; upgrade adds the column with ALTER
+ * TABLE and then applies the schema, whose CREATE ... IF NOT EXISTS
+ * adds the rest without touching a row.
+ *
  * Errors: SQLITE_BUSY and SQLITE_LOCKED (another handle holds the lock
  * longer than the busy timeout) are ES_ETRANSIENT, SQLITE_NOMEM is
  * ES_ENOMEM, anything else ES_ESTORE; the message names the operation
@@ -961,6 +966,151 @@ sq_purge_unlock(struct store *st)
 	}
 }
 
+/* ---- schema check and upgrade ---- */
+
+static const char *const sq_tables[] = {"dspam_virtual_uids",
+    "dspam_token_data", "dspam_signature_data", "dspam_stats",
+    "dspam_preferences", "edgespam_domain_policy"};
+/* The purge's indexes: {table, index}. */
+static const char *const sq_indexes[][2] = {
+	{"dspam_token_data", "dspam_token_data_last_hit"},
+	{"dspam_signature_data", "dspam_signature_data_created_on"},
+};
+
+/* sq_count - the single integer sql (with text parameters a, b) yields. */
+static int
+sq_count(struct store *st, sqlite3 *db, const char *sql, const char *a,
+    const char *b, sqlite3_int64 *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL)) != SQLITE_OK) {
+		store_seterr(st, "sqlite: schema: %s", sqlite3_errmsg(db));
+		return map(rc);
+	}
+	bind_text(q, 1, a);
+	if (b != NULL)
+		bind_text(q, 2, b);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(q, 0);
+	else if (rc != SQLITE_DONE) {
+		store_seterr(st, "sqlite: schema: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(q);
+		return map(rc);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+/* sq_missing - report and count what db lacks; *weight is set when the
+ * token table exists without its weight column. */
+static int
+sq_missing(struct store *st, sqlite3 *db, store_schema_fn *fn, void *arg,
+    size_t *missing, bool *weight)
+{
+	bool have[sizeof(sq_tables) / sizeof(sq_tables[0])];
+	sqlite3_int64 n;
+	char what[128];
+	int rc;
+
+	*weight = false;
+	for (size_t t = 0; t < sizeof(sq_tables) / sizeof(sq_tables[0]); t++) {
+		if ((rc = sq_count(st, db, "SELECT count(*) FROM sqlite_master "
+		    "WHERE type = 'table' AND name = ?1", sq_tables[t], NULL,
+		    &n)) != 0)
+			return rc;
+		if ((have[t] = n > 0))
+			continue;
+		(*missing)++;
+		if (fn != NULL)
+			fn("table", sq_tables[t], arg);
+	}
+	if (have[1]) {
+		if ((rc = sq_count(st, db, "SELECT count(*) FROM "
+		    "pragma_table_info(?1) WHERE name = ?2", sq_tables[1],
+		    "weight", &n)) != 0)
+			return rc;
+		if (n == 0) {
+			*weight = true;
+			(*missing)++;
+			if (fn != NULL)
+				fn("column", "dspam_token_data.weight", arg);
+		}
+	}
+	for (size_t i = 0; i < sizeof(sq_indexes) / sizeof(sq_indexes[0]);
+	     i++) {
+		if ((rc = sq_count(st, db, "SELECT count(*) FROM sqlite_master "
+		    "WHERE type = 'table' AND name = ?1", sq_indexes[i][0],
+		    NULL, &n)) != 0)
+			return rc;
+		if (n == 0)
+			continue; /* reported as a table */
+		if ((rc = sq_count(st, db, "SELECT count(*) FROM sqlite_master "
+		    "WHERE type = 'index' AND name = ?1", sq_indexes[i][1],
+		    NULL, &n)) != 0)
+			return rc;
+		if (n > 0)
+			continue;
+		snprintf(what, sizeof(what), "%s (%s)", sq_indexes[i][0],
+		    sq_indexes[i][1]);
+		(*missing)++;
+		if (fn != NULL)
+			fn("index", what, arg);
+	}
+	return 0;
+}
+
+/*
+ * sq_schema - check, or upgrade: the weight column by ALTER TABLE, then
+ * the schema itself, whose CREATE ... IF NOT EXISTS adds the missing
+ * tables and indexes. A new database file gets mode 0600.
+ */
+static int
+sq_schema(struct store *st, const struct store_params *p,
+    enum store_schema_op op, store_schema_fn *fn, void *arg,
+    size_t *missing)
+{
+	bool up = op == STORE_SCHEMA_UPGRADE, weight, created;
+	struct stat sb;
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (p->path == NULL || p->path[0] == '\0') {
+		store_seterr(st, "sqlite: no database path given");
+		return ES_EINVAL;
+	}
+	created = plain_path(p->path) && stat(p->path, &sb) != 0 &&
+	    errno == ENOENT;
+	rc = sqlite3_open_v2(p->path, &db, SQLITE_OPEN_READWRITE |
+	    (up ? SQLITE_OPEN_CREATE : 0), NULL);
+	if (rc != SQLITE_OK) {
+		store_seterr(st, "sqlite: cannot open %s: %s", p->path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return map(rc);
+	}
+	sqlite3_busy_timeout(db, (int)(p->busy_timeout_ms > INT32_MAX ?
+	    INT32_MAX : p->busy_timeout_ms));
+	rc = sq_missing(st, db, fn, arg, missing, &weight);
+	if (rc == 0 && up && ((weight && sqlite3_exec(db, "ALTER TABLE "
+	    "dspam_token_data ADD COLUMN weight REAL NOT NULL DEFAULT 0",
+	    NULL, NULL, NULL) != SQLITE_OK) ||
+	    sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)) {
+		store_seterr(st, "sqlite: %s: upgrade: %s", p->path,
+		    sqlite3_errmsg(db));
+		rc = ES_ESTORE;
+	}
+	sqlite3_close(db);
+	if (rc == 0 && up && created && chmod(p->path, 0600) != 0) {
+		store_seterr(st, "sqlite: chmod %s: %s", p->path,
+		    strerror(errno));
+		rc = ES_ESTORE;
+	}
+	return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -987,4 +1137,5 @@ const struct store_ops store_sqlite_ops = {
 	.maintain = sq_maintain,
 	.purge_lock = sq_purge_lock,
 	.purge_unlock = sq_purge_unlock,
+	.schema = sq_schema,
 };

@@ -10,6 +10,19 @@
  * Each test gets a fresh empty store from its row's setup; the SQLite
  * setup makes a private directory under $TMPDIR (or /tmp) and the
  * teardown removes it.
+ *
+ * The "mysql" row runs only against a server the caller provides, named
+ * by the environment (tests/sh/lib_mariadb.sh starts a private one):
+ *   ES_TEST_MYSQL_SOCKET         the server's Unix socket (required: the
+ *                                row is skipped, and says so, without it)
+ *   ES_TEST_MYSQL_DB             database (default dspam); its edgespam
+ *                                and dspam_* tables are DROPPED
+ *   ES_TEST_MYSQL_USER           user (default edgespam)
+ *   ES_TEST_MYSQL_PASSWORD_FILE  file holding the password (optional)
+ * The user needs SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX and
+ * DROP on that database. The first test drops the tables and lets the
+ * driver create them; later tests empty them (DELETE), and a test that
+ * changes the schema drops them again for the next one.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +37,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mysql.h>
+#include <sqlite3.h>
 
 #include "es_alloc.h"
 #include "es_err.h"
@@ -38,6 +53,8 @@ struct fix {
 	const char *driver;
 	char dir[1024];
 	char path[1100];
+	char password[256];
+	bool row_locks; /* locks rows, not the database (mysql) */
 	struct store_params params;
 	struct store *st;
 };
@@ -114,6 +131,113 @@ setup_memory(void **state)
 	return setup_driver(state, "memory", false);
 }
 
+/* ---- the mysql row ---- */
+
+static const char *const my_tables[] = {"dspam_virtual_uids",
+    "dspam_token_data", "dspam_signature_data", "dspam_stats",
+    "dspam_preferences", "edgespam_domain_policy"};
+/* The tables were made by the driver and not changed since. */
+static bool my_fresh;
+
+/* env_or - the environment variable or a default. */
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : def;
+}
+
+/* my_params - the test server's parameters (password into f). */
+static int
+my_params(struct fix *f)
+{
+	const char *pwfile = getenv("ES_TEST_MYSQL_PASSWORD_FILE");
+
+	f->params.driver = "mysql";
+	f->params.busy_timeout_ms = BUSY_MS;
+	f->params.mysql_socket = getenv("ES_TEST_MYSQL_SOCKET");
+	f->params.mysql_database = env_or("ES_TEST_MYSQL_DB", "dspam");
+	f->params.mysql_user = env_or("ES_TEST_MYSQL_USER", "edgespam");
+	if (pwfile != NULL && pwfile[0] != '\0') {
+		FILE *fp = fopen(pwfile, "r");
+
+		if (fp == NULL || fgets(f->password, sizeof(f->password),
+				      fp) == NULL) {
+			print_error("%s: cannot read\n", pwfile);
+			if (fp != NULL)
+				fclose(fp);
+			return -1;
+		}
+		fclose(fp);
+		f->password[strcspn(f->password, "\r\n")] = '\0';
+		f->params.mysql_password = f->password;
+	}
+	return 0;
+}
+
+/* my_admin - a direct connection to the test database. */
+static MYSQL *
+my_admin(const struct fix *f)
+{
+	MYSQL *db = mysql_init(NULL);
+
+	if (db == NULL)
+		return NULL;
+	if (mysql_real_connect(db, "localhost", f->params.mysql_user,
+		f->params.mysql_password, f->params.mysql_database, 0,
+		f->params.mysql_socket, 0) == NULL) {
+		print_error("mysql: %s\n", mysql_error(db));
+		mysql_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* my_sql - run sql on db; false (with the message) on failure. */
+static bool
+my_sql(MYSQL *db, const char *sql)
+{
+	if (mysql_query(db, sql) == 0)
+		return true;
+	print_error("mysql: %s: %s\n", sql, mysql_error(db));
+	return false;
+}
+
+/* my_reset - the six tables dropped (fresh: emptied) on the server. */
+static int
+my_reset(const struct fix *f, bool drop)
+{
+	MYSQL *db = my_admin(f);
+	char sql[128];
+	bool ok = db != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(my_tables) / sizeof(my_tables[0]); i++) {
+		snprintf(sql, sizeof(sql), drop ? "DROP TABLE IF EXISTS %s" :
+		    "DELETE FROM %s", my_tables[i]);
+		ok = my_sql(db, sql);
+	}
+	if (db != NULL)
+		mysql_close(db);
+	return ok ? 0 : -1;
+}
+
+static int
+setup_mysql(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	*state = f;
+	f->driver = "mysql";
+	f->row_locks = true;
+	if (my_params(f) != 0 || my_reset(f, !my_fresh) != 0)
+		return -1;
+	my_fresh = true;
+	return fix_open(f) == 0 ? 0 : -1;
+}
+
 /* ---- helpers ---- */
 
 static struct store *
@@ -173,7 +297,7 @@ static void
 test_open_close(void **state)
 {
 	struct fix *f = *state;
-	struct store_params bad = {"nosuch", "x", 0, false};
+	struct store_params bad = {.driver = "nosuch", .path = "x"};
 	struct store *st = (struct store *)&bad;
 	char err[256] = "";
 
@@ -1199,6 +1323,13 @@ ms_since(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/*
+ * A writer that meets another's lock gets ES_ETRANSIENT after the busy
+ * timeout, never a hang. SQLite locks the database at begin (write);
+ * InnoDB locks rows as they are written, so there begin succeeds and the
+ * write of a locked row waits the lock wait timeout (the busy timeout
+ * rounded up to whole seconds: 1 s here).
+ */
 static void
 test_lock_is_transient(void **state)
 {
@@ -1208,7 +1339,7 @@ test_lock_is_transient(void **state)
 	struct timespec t0;
 	struct store_delta d = {7, 1, 0, 0};
 	uint32_t uid = user(f->st, "u");
-	double ms;
+	double ms, wait_ms = f->row_locks ? 1000 : BUSY_MS;
 
 	put1(f->st, uid, 7, 1, 0, 0, (time_t)TODAY * DAY);
 	assert_int_equal(store_begin(f->st, true), 0);
@@ -1217,16 +1348,24 @@ test_lock_is_transient(void **state)
 	assert_int_equal(store_open(&f->params, &other, err, sizeof(err)), 0);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(store_begin(other, true), ES_ETRANSIENT);
+	if (f->row_locks) {
+		assert_int_equal(store_begin(other, true), 0);
+		assert_int_equal(store_tokens_put(other, uid, &d, 1,
+				     TODAY * DAY),
+		    ES_ETRANSIENT);
+		store_rollback(other);
+	} else {
+		assert_int_equal(store_begin(other, true), ES_ETRANSIENT);
+	}
 	ms = ms_since(&t0);
-	if (ms < BUSY_MS * 0.8 || ms > 2000)
-		fail_msg("begin: got %.1f ms, want about %d", ms, BUSY_MS);
+	if (ms < wait_ms * 0.8 || ms > wait_ms + 2000)
+		fail_msg("begin: got %.1f ms, want about %.0f", ms, wait_ms);
 	assert_true(strlen(store_errmsg(other)) > 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(store_tokens_put(other, uid, &d, 1, TODAY * DAY),
 	    ES_ETRANSIENT);
-	assert_true(ms_since(&t0) < 2000);
-	/* readers are not blocked (WAL) and see the committed state */
+	assert_true(ms_since(&t0) < wait_ms + 2000);
+	/* readers are not blocked (WAL, MVCC) and see the committed state */
 	want_tok("reader during write", get1(other, uid, 7), 1, 0, TODAY);
 
 	assert_int_equal(store_commit(f->st), 0);
@@ -1374,6 +1513,74 @@ test_sqlite_bad_path(void **state)
 	assert_non_null(strstr(err, "x.db"));
 }
 
+/* note_item - count and remember what store_schema() reports. */
+static void
+note_item(const char *kind, const char *what, void *arg)
+{
+	char *buf = arg;
+
+	strlcat(buf, kind, 512);
+	strlcat(buf, " ", 512);
+	strlcat(buf, what, 512);
+	strlcat(buf, "; ", 512);
+}
+
+/* store_schema() on an SQLite file that an older schema made: tables,
+ * the weight column and a purge index missing; upgrade keeps the row. */
+static void
+test_sqlite_schema(void **state)
+{
+	struct fix *f = *state;
+	struct store_params p = f->params;
+	char path[1200], err[512] = "", items[512] = "";
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+	size_t n = 99;
+
+	snprintf(path, sizeof(path), "%s/old.db", f->dir);
+	p.path = path;
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    ES_ESTORE); /* check creates nothing */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+			     "CREATE TABLE dspam_token_data (uid INTEGER NOT "
+			     "NULL, token INTEGER NOT NULL, spam_hits INTEGER "
+			     "NOT NULL DEFAULT 0, innocent_hits INTEGER NOT "
+			     "NULL DEFAULT 0, last_hit TEXT NOT NULL, "
+			     "PRIMARY KEY (uid, token)) WITHOUT ROWID; "
+			     "INSERT INTO dspam_token_data VALUES "
+			     "(1, 5, 2, 3, '2024-10-04')",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, note_item,
+			     items, &n, err, sizeof(err)),
+	    0);
+	if (n != 7 || strstr(items, "column dspam_token_data.weight") == NULL ||
+	    strstr(items, "index dspam_token_data") == NULL ||
+	    strstr(items, "table dspam_stats") == NULL)
+		fail_msg("check: got %zu: %s", n, items);
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 7);
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_open(&p, &st, err, sizeof(err)), 0);
+	want_tok("kept", get1(st, 1, 5), 2, 3, TODAY);
+	store_close(st);
+	unlink(path);
+	/* a driver without a schema reports nothing */
+	p.driver = "memory";
+	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 0);
+}
+
 static void
 test_sqlite_file_mode(void **state)
 {
@@ -1399,6 +1606,164 @@ test_memory_fresh(void **state)
 	assert_int_equal(store_user_uid(other, "u", false, &x), ES_ENOTFOUND);
 	want_tok("other memory store", get1(other, uid, 1), 0, 0, 0);
 	store_close(other);
+}
+
+/* ---- mysql only ---- */
+
+/* DSPAM 3.10's own tables (the speed variant: token ids as text),
+ * without edgespam's column and purge indexes. */
+static const char *const dspam_ddl[] = {
+	"CREATE TABLE dspam_token_data (uid INT UNSIGNED NOT NULL, "
+	"token CHAR(20) NOT NULL, spam_hits BIGINT UNSIGNED NOT NULL, "
+	"innocent_hits BIGINT UNSIGNED NOT NULL, last_hit DATE NOT NULL, "
+	"UNIQUE KEY id_token_data_01 (uid, token)) ENGINE=MyISAM",
+	"CREATE TABLE dspam_signature_data (uid INT UNSIGNED NOT NULL, "
+	"signature CHAR(32) NOT NULL, data LONGBLOB NOT NULL, "
+	"length INT UNSIGNED NOT NULL, created_on DATE NOT NULL, "
+	"UNIQUE KEY id_signature_data_01 (uid, signature)) ENGINE=MyISAM",
+	"CREATE TABLE dspam_stats (uid INT UNSIGNED PRIMARY KEY, "
+	"spam_learned BIGINT UNSIGNED NOT NULL, "
+	"innocent_learned BIGINT UNSIGNED NOT NULL, "
+	"spam_misclassified BIGINT UNSIGNED NOT NULL, "
+	"innocent_misclassified BIGINT UNSIGNED NOT NULL, "
+	"spam_corpusfed BIGINT UNSIGNED NOT NULL, "
+	"innocent_corpusfed BIGINT UNSIGNED NOT NULL, "
+	"spam_classified BIGINT UNSIGNED NOT NULL, "
+	"innocent_classified BIGINT UNSIGNED NOT NULL) ENGINE=MyISAM",
+	"CREATE TABLE dspam_preferences (uid INT UNSIGNED NOT NULL, "
+	"preference VARCHAR(32) NOT NULL, value VARCHAR(64) NOT NULL, "
+	"UNIQUE KEY id_preferences_01 (uid, preference)) ENGINE=MyISAM",
+	"CREATE TABLE dspam_virtual_uids (uid INT UNSIGNED NOT NULL "
+	"AUTO_INCREMENT PRIMARY KEY, username VARCHAR(128), "
+	"UNIQUE KEY id_virtual_uids_01 (username)) ENGINE=MyISAM",
+	"INSERT INTO dspam_virtual_uids (uid, username) VALUES (7, 'old')",
+	"INSERT INTO dspam_token_data VALUES "
+	"(7, '18446744073709551615', 3, 4, '2024-10-04'), "
+	"(7, '11624422384514212933', 1, 0, '2000-01-01'), "
+	"(7, '12', 1, 0, '2000-01-01')",
+};
+
+static void
+test_mysql_dspam_db(void **state)
+{
+	struct fix *f = *state;
+	struct store_purge_rules r = {.unused_days = 30, .batch = 10};
+	struct store_purge_stats ps;
+	struct store *st = NULL;
+	char err[512] = "", items[512] = "";
+	size_t n = 99;
+	MYSQL *db;
+	uint32_t uid;
+
+	store_close(f->st);
+	f->st = NULL;
+	my_fresh = false;
+	assert_int_equal(my_reset(f, true), 0);
+	assert_non_null(db = my_admin(f));
+	for (size_t i = 0; i < sizeof(dspam_ddl) / sizeof(dspam_ddl[0]); i++)
+		assert_true(my_sql(db, dspam_ddl[i]));
+	mysql_close(db);
+
+	/* refused until upgraded: the weight column is missing */
+	assert_int_equal(store_open(&f->params, &st, err, sizeof(err)),
+	    ES_ESTORE);
+	if (strstr(err, "db upgrade") == NULL)
+		fail_msg("open of a DSPAM database: %s", err);
+	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK,
+			     note_item, items, &n, err, sizeof(err)),
+	    0);
+	if (n != 4 || strstr(items, "table edgespam_domain_policy") == NULL ||
+	    strstr(items, "column dspam_token_data.weight") == NULL ||
+	    strstr(items, "index dspam_token_data (last_hit)") == NULL ||
+	    strstr(items, "index dspam_signature_data (created_on)") == NULL)
+		fail_msg("check: got %zu: %s", n, items);
+	items[0] = '\0';
+	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_UPGRADE,
+			     note_item, items, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK, NULL,
+			     NULL, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 0);
+
+	/* DSPAM's rows read and change in place; ids are text there */
+	assert_int_equal(fix_open(f), 0);
+	assert_int_equal(store_user_uid(f->st, "old", false, &uid), 0);
+	assert_int_equal(uid, 7);
+	want_tok("dspam row", get1(f->st, 7, UINT64_MAX), 3, 4, TODAY);
+	put1(f->st, 7, UINT64_MAX - 1, 1, 0, 0.5, (time_t)TODAY * DAY);
+	put1(f->st, 7, UINT64_MAX, -5, 1, 0, (time_t)TODAY * DAY);
+	want_tok("updated", get1(f->st, 7, UINT64_MAX), 0, 5, TODAY);
+	want_tok("new", get1(f->st, 7, UINT64_MAX - 1), 1, 0, TODAY);
+	assert_int_equal(store_purge(f->st, &r, (time_t)TODAY * DAY, NULL,
+			     NULL, &ps),
+	    0);
+	assert_int_equal(ps.unused, 1);
+	want_tok("purged", get1(f->st, 7, 12), 0, 0, 0);
+	want_tok("control kept", get1(f->st, 7, CONTROL), 1, 0, 10957);
+}
+
+/* An unreachable server is transient, and the message names it. */
+static void
+test_mysql_unreachable(void **state)
+{
+	struct fix *f = *state;
+	struct store_params p = f->params;
+	struct store *st = NULL;
+	char err[512] = "";
+
+	p.mysql_socket = "/nonexistent/edgespam-test.sock";
+	assert_int_equal(store_open(&p, &st, err, sizeof(err)), ES_ETRANSIENT);
+	assert_null(st);
+	if (strstr(err, p.mysql_socket) == NULL)
+		fail_msg("message does not name the socket: %s", err);
+	p.mysql_database = NULL;
+	assert_int_equal(store_open(&p, &st, err, sizeof(err)), ES_EINVAL);
+}
+
+/* kill_others - end the test user's other connections to the server. */
+static void
+kill_others(const struct fix *f)
+{
+	MYSQL *db = my_admin(f);
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char sql[64];
+
+	assert_non_null(db);
+	assert_true(my_sql(db, "SELECT ID FROM information_schema.PROCESSLIST "
+			       "WHERE ID <> CONNECTION_ID() AND USER = "
+			       "SUBSTRING_INDEX(CURRENT_USER(), '@', 1)"));
+	if ((res = mysql_store_result(db)) != NULL) {
+		while ((row = mysql_fetch_row(res)) != NULL) {
+			snprintf(sql, sizeof(sql), "KILL %s", row[0]);
+			mysql_query(db, sql); /* it may be gone already */
+		}
+		mysql_free_result(res);
+	}
+	mysql_close(db);
+}
+
+/* A lost connection: inside a transaction ES_ETRANSIENT, then the next
+ * call reconnects; outside one the read just works again. */
+static void
+test_mysql_reconnect(void **state)
+{
+	struct fix *f = *state;
+	struct store_delta d = {5, 1, 0, 0};
+	uint32_t uid = user(f->st, "u");
+
+	put1(f->st, uid, 5, 1, 0, 0, (time_t)TODAY * DAY);
+	kill_others(f);
+	want_tok("read after kill", get1(f->st, uid, 5), 1, 0, TODAY);
+	assert_int_equal(store_begin(f->st, true), 0);
+	kill_others(f);
+	assert_int_equal(store_tokens_put(f->st, uid, &d, 1, TODAY * DAY),
+	    ES_ETRANSIENT);
+	assert_int_equal(store_commit(f->st), ES_ETRANSIENT);
+	put1(f->st, uid, 5, 1, 0, 0, (time_t)TODAY * DAY);
+	want_tok("after reconnect", get1(f->st, uid, 5), 2, 0, TODAY);
 }
 
 /* ---- the tables ---- */
@@ -1446,10 +1811,17 @@ static const struct ctest persistent[] = {
 static const struct ctest sqlite_only[] = {
 	T(test_sqlite_bad_path),
 	T(test_sqlite_file_mode),
+	T(test_sqlite_schema),
 };
 
 static const struct ctest memory_only[] = {
 	T(test_memory_fresh),
+};
+
+static const struct ctest mysql_only[] = {
+	T(test_mysql_unreachable),
+	T(test_mysql_reconnect),
+	T(test_mysql_dspam_db),
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -1466,6 +1838,8 @@ static const struct {
 	    NELEM(sqlite_only)},
 	{"memory", setup_memory, teardown_driver, false, memory_only,
 	    NELEM(memory_only)},
+	{"mysql", setup_mysql, teardown_driver, true, mysql_only,
+	    NELEM(mysql_only)},
 };
 
 /* add - append list to the group of driver d. */
@@ -1496,6 +1870,15 @@ main(void)
 	for (size_t d = 0; d < NELEM(drivers); d++) {
 		size_t n = 0;
 		char group[64];
+
+		if (strcmp(drivers[d].name, "mysql") == 0 &&
+		    getenv("ES_TEST_MYSQL_SOCKET") == NULL) {
+			printf("[  SKIPPED ] store contract: mysql (set "
+			       "ES_TEST_MYSQL_SOCKET, ES_TEST_MYSQL_DB, "
+			       "ES_TEST_MYSQL_USER, "
+			       "ES_TEST_MYSQL_PASSWORD_FILE)\n");
+			continue;
+		}
 
 		add(t, names, &n, drivers[d].name, contract, NELEM(contract),
 		    drivers[d].setup, drivers[d].teardown);

@@ -1,0 +1,78 @@
+-- edgespam MySQL/MariaDB schema: DSPAM 3.10's tables and columns (the
+-- 4.1 variant: 64-bit token ids as BIGINT UNSIGNED) on InnoDB, plus
+-- edgespam's weight column and its domain policy table.
+--
+-- `edgespam db init` applies it; the mysql driver also creates a missing
+-- table when it opens the database (CREATE TABLE IF NOT EXISTS: safe to
+-- re-run; it needs the CREATE privilege only while a table is missing).
+-- An existing DSPAM database keeps its tables: `edgespam db check` lists
+-- what it lacks and `edgespam db upgrade` adds only that (the weight
+-- column, the purge indexes), never touching a row. The driver refuses
+-- to open a dspam_token_data without weight until it was upgraded.
+--
+-- Differences from DSPAM's own objects, all compatible with its queries:
+--  - InnoDB (row locks, transactions) instead of MyISAM;
+--  - names, ids, keys and values are VARBINARY: edgespam's store compares
+--    exact bytes (DSPAM's case-insensitive VARCHAR would make "Alice" and
+--    "alice" one user; edgespam lowercases user names anyway);
+--  - the indexes the purge rules need (last_hit, created_on), so a purge
+--    batch reads an index range instead of the whole table;
+--  - dspam_token_data.weight, edgespam's learned correction (DSPAM's own
+--    INSERTs name their columns, so the default keeps them working).
+-- The driver splits this file at lines ending in ';' and runs each
+-- statement on its own.
+
+CREATE TABLE IF NOT EXISTS dspam_virtual_uids (
+  uid INT UNSIGNED NOT NULL AUTO_INCREMENT,
+  username VARBINARY(128) NOT NULL,
+  PRIMARY KEY (uid),
+  UNIQUE KEY id_virtual_uids_01 (username)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS dspam_token_data (
+  uid INT UNSIGNED NOT NULL,
+  token BIGINT UNSIGNED NOT NULL,
+  spam_hits BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_hits BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  last_hit DATE NOT NULL,
+  weight DOUBLE NOT NULL DEFAULT 0,
+  PRIMARY KEY (uid, token),
+  KEY dspam_token_data_last_hit (last_hit)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS dspam_signature_data (
+  uid INT UNSIGNED NOT NULL,
+  signature VARBINARY(32) NOT NULL,
+  data LONGBLOB NOT NULL,
+  length INT UNSIGNED NOT NULL,
+  created_on DATE NOT NULL,
+  PRIMARY KEY (uid, signature),
+  KEY id_signature_data_02 (created_on)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS dspam_stats (
+  uid INT UNSIGNED NOT NULL,
+  spam_learned BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_learned BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_misclassified BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_misclassified BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_corpusfed BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_corpusfed BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_classified BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_classified BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  PRIMARY KEY (uid)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS dspam_preferences (
+  uid INT UNSIGNED NOT NULL,
+  preference VARBINARY(32) NOT NULL,
+  value VARBINARY(64) NOT NULL,
+  PRIMARY KEY (uid, preference)
+) ENGINE=InnoDB;
+
+-- edgespam's own: the per-domain filtering policy (off, opt-in, opt-out, on).
+CREATE TABLE IF NOT EXISTS edgespam_domain_policy (
+  domain VARBINARY(255) NOT NULL,
+  policy VARBINARY(255) NOT NULL,
+  PRIMARY KEY (domain)
+) ENGINE=InnoDB;
