@@ -135,15 +135,22 @@ while [ $i -lt 20 ]; do
 done
 
 #
-# a. the storage contract suite on MariaDB, as the least-privilege user
+# a. the storage contract suite on MariaDB. Its fixtures drop and create
+# tables, so it runs in a database of its own as a user that may (the
+# programs below use the least-privilege user edgespam)
 #
-out=$(ES_TEST_MYSQL_SOCKET=$MDB_SOCK ES_TEST_MYSQL_HOST=127.0.0.1 ES_TEST_MYSQL_PORT=$MDB_PORT \
-	ES_TEST_MYSQL_DATABASE=dspam ES_TEST_MYSQL_USER=edgespam ES_TEST_MYSQL_PASSWORD_FILE=$MDB_PWFILE \
-	"$CONTRACT" 2>&1) || fail "a. store contract suite on MariaDB failed:
-$(echo "$out" | tail -n 40)"
-echo "$out" | grep -qi 'skip.*mysql\|mysql.*skip' && fail "a. the contract suite skipped mysql: $(echo "$out" | grep -i mysql | head)"
-echo "$out" | grep -qi 'mysql' || fail "a. the contract suite does not mention the mysql driver: $(echo "$out" | tail -n 5)"
-drop_all
+cpw=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+(umask 077 && printf '%s' "$cpw" > "$T/contract.password")
+q "CREATE DATABASE es_contract; CREATE USER 'es_contract'@'localhost' IDENTIFIED BY '$cpw';
+	GRANT ALL ON es_contract.* TO 'es_contract'@'localhost'" || fail "a. creating the contract suite's database"
+ES_TEST_MYSQL_SOCKET=$MDB_SOCK ES_TEST_MYSQL_DB=es_contract ES_TEST_MYSQL_USER=es_contract \
+	ES_TEST_MYSQL_PASSWORD_FILE=$T/contract.password "$CONTRACT" > "$T/contract.out" 2>&1 ||
+	fail "a. store contract suite failed:
+$(grep -v '^\[ *\(OK\|RUN\) *\]' "$T/contract.out" | tail -n 40)"
+grep -i 'skip.*mysql' "$T/contract.out" && fail "a. the contract suite skipped mysql"
+nok=$(grep -c '^\[ *OK *\] mysql: ' "$T/contract.out")
+[ "$nok" -ge 10 ] || fail "a. only $nok mysql cases passed in the contract suite: $(tail -n 20 "$T/contract.out")"
+q "DROP DATABASE es_contract; DROP USER 'es_contract'@'localhost'"
 
 #
 # c. an existing DSPAM database, in place
