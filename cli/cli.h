@@ -4,7 +4,7 @@
  * cli_main.c parses the command line (DSPAM's flags included) and
  * dispatches; cli_mail.c handles a message (classify, process, train,
  * correct); cli_admin.c the administration commands (stats, user,
- * domain, purge). Exit codes are sysexits(3) values.
+ * domain, purge, db). Exit codes are sysexits(3) values.
  */
 #ifndef CLI_H
 #define CLI_H
@@ -48,6 +48,8 @@ int cli_stats(struct cli *c, int argc, char **argv);
 int cli_user(struct cli *c, int argc, char **argv);
 int cli_domain(struct cli *c, int argc, char **argv);
 int cli_purge(struct cli *c, int argc, char **argv);
+/* cli_db - db init | check | upgrade: the store's schema (store_schema). */
+int cli_db(struct cli *c, int argc, char **argv);
 
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);

@@ -7,12 +7,16 @@
  *   domain ...        per-domain policy: list, DOMAIN show,
  *                     DOMAIN set off|opt-in|opt-out|on, DOMAIN unset
  *   purge             the configured purge rules, in batches
+ *   db init|check|upgrade
+ *                     the store's schema: create it, list what an
+ *                     existing one lacks (exit 1 when anything), add
+ *                     what is missing without touching a row
  *
  * Accuracy follows the counting conventions of cls_learn.c:
  * TP = spam_learned + spam_classified - spam_corpusfed - spam_misclassified
  * and likewise TN; FN = spam_misclassified, FP = innocent_misclassified.
- * Only root and the trusted_users may change preferences and policies
- * or purge; a user may show its own.
+ * Only root and the trusted_users may change preferences and policies,
+ * purge or manage the schema; a user may show its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,5 +427,60 @@ cli_purge(struct cli *c, int argc, char **argv)
 	    (unsigned long long)total, secs, secs > 0 ? (double)total / secs : 0);
 	es_log_notice("purge: %llu rows removed in %.1f s",
 	    (unsigned long long)total, secs);
+	return EX_OK;
+}
+
+/* db_item - one line for a schema item store_schema() reports. */
+static void
+db_item(const char *kind, const char *what, void *arg)
+{
+	printf("%s %s %s\n", (const char *)arg, kind, what);
+}
+
+int
+cli_db(struct cli *c, int argc, char **argv)
+{
+	struct store_params p;
+	bool check, init;
+	const char *verb;
+	char err[512];
+	size_t n = 0;
+	int rc;
+
+	if (argc != 1 || (strcmp(argv[0], "init") != 0 &&
+	    strcmp(argv[0], "check") != 0 && strcmp(argv[0], "upgrade") != 0)) {
+		fputs("usage: edgespam db init | check | upgrade\n", stderr);
+		return EX_USAGE;
+	}
+	if (!cli_trusted(c)) {
+		fprintf(stderr, "edgespam: only root and trusted_users may "
+		                "manage the database schema\n");
+		return EX_NOPERM;
+	}
+	check = strcmp(argv[0], "check") == 0;
+	init = strcmp(argv[0], "init") == 0;
+	verb = check ? "missing" : init ? "created" : "added";
+	conf_store_params(c->cf, &p);
+	rc = store_schema(&p, check ? STORE_SCHEMA_CHECK : STORE_SCHEMA_UPGRADE,
+	    db_item, (void *)verb, &n, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "edgespam: db %s: %s: %s\n", argv[0],
+		    es_strerror(rc), err);
+		es_log_err("db %s: %s", argv[0], err);
+		return cli_exit_code(rc);
+	}
+	if (check) {
+		if (n == 0)
+			printf("db check: the %s schema is complete\n",
+			    p.driver);
+		else
+			printf("db check: %zu item%s missing: run 'edgespam db "
+			       "upgrade'\n",
+			    n, n == 1 ? "" : "s");
+		return n == 0 ? EX_OK : 1;
+	}
+	printf("db %s: %zu item%s %s\n", argv[0], n, n == 1 ? "" : "s", verb);
+	if (n > 0)
+		es_log_notice("db %s: %zu schema items %s", argv[0], n, verb);
 	return EX_OK;
 }

@@ -7,14 +7,15 @@
  *                                       write the message with X-DSPAM-*
  *   --user U --class=C --source=S       train or correct
  *   --user U --addspam | --falsepositive   DSPAM's older correction flags
- * Administration: stats, user, domain, purge; --check-config,
+ * Administration: stats, user, domain, purge, db; --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
  *
  * Exit codes (sysexits): 0 done, 64 usage, 65 unusable message,
  * 75 store busy or unreachable (an MTA retries the pipe), 77 not
- * allowed to act for that user, 78 configuration error.
+ * allowed to act for that user, 78 configuration error; db check exits
+ * 1 when the schema lacks something.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ usage(FILE *f)
 	    "       edgespam [-c FILE] domain [list | DOMAIN [show | set POLICY |"
 	    " unset]]\n"
 	    "       edgespam [-c FILE] purge\n"
+	    "       edgespam [-c FILE] db init | check | upgrade\n"
 	    "       edgespam [-c FILE] --check-config | --dump-config\n"
 	    "\n"
 	    "message options:\n"
@@ -321,6 +323,8 @@ main(int argc, char **argv)
 			rc = cli_domain(&c, sargc, sargv);
 		else if (strcmp(cmd, "purge") == 0)
 			rc = cli_purge(&c, sargc, sargv);
+		else if (strcmp(cmd, "db") == 0)
+			rc = cli_db(&c, sargc, sargv);
 		else
 			rc = bad("unknown command", cmd);
 	} else if (c.nusers == 0) {

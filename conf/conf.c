@@ -6,7 +6,10 @@
  * tests/unit/test_conf.c checks conf/edgespam.conf against it, so a key
  * exists in exactly one place.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "es_alloc.h"
@@ -44,6 +48,7 @@ static const struct key keys[] = {
     {"mysql_password_file", K_STR, "/etc/edgespam/mysql.password", 0, 0,
         NULL},
     {"mysql_tls", K_BOOL, "no", 0, 0, NULL},
+    {"mysql_tls_ca", K_STR, "", 0, 0, NULL},
     {"tokenizer", K_ENUM, "edgespam", 0, 0, "word chain osb edgespam"},
     {"algorithm", K_ENUM, "hybrid", 0, 0,
         "graham burton robinson chi-square hybrid"},
@@ -91,6 +96,8 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 #define MAX_LINE 4096
+/* A longer password file is a wrong file, not a password. */
+#define PASSWORD_MAX 1024
 
 struct val {
 	char *text;     /* the value as given (or the default) */
@@ -103,6 +110,7 @@ struct val {
 
 struct conf {
 	struct val v[NKEYS];
+	char *password; /* mysql_password_file's secret (mysql only) */
 };
 
 static void
@@ -339,6 +347,10 @@ conf_free(struct conf *cf)
 		es_free(cf->v[i].text);
 		free_list(cf->v[i].list);
 	}
+	if (cf->password != NULL) {
+		explicit_bzero(cf->password, strlen(cf->password));
+		es_free(cf->password);
+	}
 	es_free(cf);
 }
 
@@ -416,6 +428,107 @@ parse_line(struct conf *cf, const char *path, unsigned ln, char *line,
 	return rc;
 }
 
+/* pw_check - why the open password file fd may not be used, or NULL. */
+static const char *
+pw_check(int fd, char *why, size_t len)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0) {
+		snprintf(why, len, "%s", strerror(errno));
+		return why;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return "not a regular file";
+	if ((sb.st_mode & 077) != 0) {
+		snprintf(why, len, "mode %04o lets others read it: make it "
+		    "0600 or stricter", (unsigned)(sb.st_mode & 07777));
+		return why;
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		snprintf(why, len, "owned by uid %u, neither the running user "
+		    "(uid %u) nor root", (unsigned)sb.st_uid,
+		    (unsigned)geteuid());
+		return why;
+	}
+	return NULL;
+}
+
+/*
+ * read_password - the one-line secret of file into *out (caller frees),
+ * or NULL with the reason in why. The secret never reaches a message.
+ */
+static int
+read_password(const char *file, char **out, char *why, size_t len)
+{
+	char buf[PASSWORD_MAX + 2];
+	const char *bad;
+	ssize_t n;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) <
+	    0) {
+		snprintf(why, len, "%s", strerror(errno));
+		return ES_EIO;
+	}
+	if ((bad = pw_check(fd, why, len)) != NULL) {
+		if (bad != why)
+			snprintf(why, len, "%s", bad);
+		close(fd);
+		return ES_EPERM;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		snprintf(why, len, "%s", strerror(errno));
+		return ES_EIO;
+	}
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n > PASSWORD_MAX || n == 0 || strlen(buf) != (size_t)n ||
+	    strchr(buf, '\n') != NULL) {
+		snprintf(why, len, "%s", n == 0 ? "empty" :
+		    "not one line of at most 1024 bytes");
+		explicit_bzero(buf, sizeof(buf));
+		return ES_EINVAL;
+	}
+	*out = es_strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *out == NULL ? ES_ENOMEM : 0;
+}
+
+/* load_password - for the mysql driver, the secret of
+ * mysql_password_file ("" means none); errors name the file. */
+static int
+load_password(struct conf *cf, const char *path, struct conf_diag *diag)
+{
+	size_t i = 0;
+	const char *file;
+	char why[256];
+	int rc;
+
+	if (strcmp(conf_str(cf, "store_driver"), "mysql") != 0)
+		return 0;
+	file = conf_str(cf, "mysql_password_file");
+	if (*file == '\0')
+		return 0;
+	rc = read_password(file, &cf->password, why, sizeof(why));
+	if (rc == 0 || rc == ES_ENOMEM)
+		return rc;
+	find_key("mysql_password_file", &i);
+	if (cf->v[i].line != 0)
+		diag_add(diag, "%s:%u: mysql_password_file: %s: %s", path,
+		    cf->v[i].line, file, why);
+	else
+		diag_add(diag, "%s: mysql_password_file (default): %s: %s",
+		    path, file, why);
+	return ES_EINVAL;
+}
+
 int
 conf_load(const char *path, struct conf **out, struct conf_diag *diag)
 {
@@ -462,6 +575,10 @@ conf_load(const char *path, struct conf **out, struct conf_diag *diag)
 		bad = true;
 	}
 	fclose(fp);
+	if (!bad && (rc = load_password(cf, path, diag)) != 0) {
+		conf_free(cf);
+		return rc;
+	}
 	if (bad) {
 		conf_free(cf);
 		return ES_EINVAL;
@@ -578,6 +695,14 @@ conf_store_params(const struct conf *cf, struct store_params *p)
 	p->driver = conf_str(cf, "store_driver");
 	p->path = conf_str(cf, "store_path");
 	p->busy_timeout_ms = (unsigned)conf_int(cf, "store_busy_timeout_ms");
+	p->mysql_host = conf_str(cf, "mysql_host");
+	p->mysql_port = (unsigned)conf_int(cf, "mysql_port");
+	p->mysql_socket = conf_str(cf, "mysql_socket");
+	p->mysql_database = conf_str(cf, "mysql_database");
+	p->mysql_user = conf_str(cf, "mysql_user");
+	p->mysql_password = cf->password;
+	p->mysql_tls = conf_bool(cf, "mysql_tls");
+	p->mysql_tls_ca = conf_str(cf, "mysql_tls_ca");
 }
 
 const char *

@@ -34,7 +34,11 @@ int conf_defaults(struct conf **out);
 /*
  * conf_load - read path. Returns 0; ES_EINVAL when the file has errors
  * (all of them in diag); ES_EIO when it cannot be read (diag says why);
- * ES_ENOMEM. *out is set only on success.
+ * ES_ENOMEM. *out is set only on success. With store_driver = mysql it
+ * also reads the password from mysql_password_file, which must be a
+ * regular file of mode 0600 or stricter owned by the effective user or
+ * root (ES_EINVAL naming the file otherwise); the secret stays in the
+ * conf (wiped by conf_free) and is never printed.
  */
 int conf_load(const char *path, struct conf **out, struct conf_diag *diag);
 void conf_free(struct conf *cf);
@@ -62,7 +66,8 @@ const char *conf_key_default(size_t i);
 const char *conf_recipient_delimiter(const struct conf *cf);
 /* conf_trusted_users - NULL-terminated list of system user names. */
 const char *const *conf_trusted_users(const struct conf *cf);
-/* conf_store_params - p's strings point into cf. */
+/* conf_store_params - p's strings (the mysql password too) point into
+ * cf, which must outlive every store_open() with p. */
 void conf_store_params(const struct conf *cf, struct store_params *p);
 /* conf_signature_location_name - "headers", "message" or "both". */
 const char *conf_signature_location_name(const struct conf *cf);

@@ -59,11 +59,20 @@
  * (the password is wiped at close). The connection library's own memory
  * does not go through es_alloc; the driver's buffers are allocated at
  * open, so a data operation allocates only to return a copy. One thread
- * per handle.
+ * per handle; the only process-wide state is the client library's
+ * one-time initialisation (pthread_once).
+ *
+ * Timeouts: connecting gives up after busy_timeout_ms (at least 2 s), a
+ * statement after the lock wait plus 5 s (store_schema(): a day, as an
+ * ALTER TABLE of a big DSPAM table takes long). A purge whose connection
+ * is lost reconnects at its next batch without the purge lock (the
+ * server released it): another purge may then run beside it, which
+ * costs time but deletes nothing wrong.
  */
 #include "store.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +102,8 @@ static const char schema_sql[] =
 /* GET_LOCK names are at most 64 characters. */
 #define MY_LOCK_MAX 64
 #define TOK_TEXT 21 /* a 64-bit id in decimal, with its NUL */
+/* Read timeout of db init/upgrade (an ALTER TABLE of a big table). */
+#define MY_SCHEMA_IO_S 86400
 
 enum my_stmt {
 	M_USER_SEL,
@@ -216,6 +227,7 @@ struct my_store {
 	char *host, *socket, *database, *user, *password, *ca;
 	unsigned port;
 	bool tls;
+	bool schema_io;        /* store_schema(): long statements */
 	unsigned lock_wait_s;
 	char where[300];       /* "socket /x" or "host h:port", for messages */
 	char lock_name[MY_LOCK_MAX + 1];
@@ -350,7 +362,7 @@ b_dbl(MYSQL_BIND *b, const double *v)
 	b->buffer = (void *)v;
 }
 
-/* b_str - a parameter of len bytes (the caller keeps s until execute). */
+/* b_bytes - a parameter of len bytes (kept by the caller until execute). */
 static void
 b_bytes(MYSQL_BIND *b, enum enum_field_types type, const void *s,
     size_t len)
@@ -429,9 +441,11 @@ static int
 set_options(struct store *st)
 {
 	struct my_store *m = drv(st);
-	unsigned connect_s = m->lock_wait_s < 5 ? 5 : m->lock_wait_s;
-	/* longer than any lock wait, so a waiting statement is not cut */
-	unsigned io_s = m->lock_wait_s + 30;
+	unsigned connect_s = m->lock_wait_s < 2 ? 2 : m->lock_wait_s;
+	/* Longer than any lock wait, so a waiting statement is not cut,
+	 * and short enough that a server gone silent frees the milter's
+	 * thread; a schema change may take long on a big table. */
+	unsigned io_s = m->schema_io ? MY_SCHEMA_IO_S : m->lock_wait_s + 5;
 	my_bool yes = 1, no = 0;
 	int bad = 0;
 
@@ -675,8 +689,10 @@ my_rollback(struct store *st)
 {
 	struct my_store *m = drv(st);
 
-	if (m->db != NULL && !m->broken && mysql_query(m->db, "ROLLBACK") != 0)
-		fail_db(st, "rollback");
+	/* the message of the failure that led here stays */
+	if (m->db != NULL && !m->broken &&
+	    mysql_query(m->db, "ROLLBACK") != 0 && lost(mysql_errno(m->db)))
+		m->broken = true;
 	m->in_tx = false;
 }
 
@@ -787,7 +803,6 @@ scan_columns(struct store *st, struct my_cols *c)
 	    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE "
 	    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
 	    "AND TABLE_NAME IN (?, ?, ?, ?, ?, ?)";
-	struct my_store *m = drv(st);
 	MYSQL_STMT *q = NULL;
 	MYSQL_BIND in[NTABLES], out[3];
 	char v[3][65];
@@ -821,7 +836,6 @@ scan_columns(struct store *st, struct my_cols *c)
 		if (strcmp(v[1], "token") == 0)
 			c->tok_text = strstr(v[2], "char") != NULL;
 	}
-	(void)m;
 	mysql_stmt_close(q);
 	return rc;
 }
@@ -966,7 +980,9 @@ my_schema(struct store *st, const struct store_params *p,
 	int rc;
 
 	*missing = 0;
-	if ((rc = my_init(st, p)) == 0 && (rc = connect_db(st)) == 0 &&
+	if ((rc = my_init(st, p)) == 0)
+		drv(st)->schema_io = true;
+	if (rc == 0 && (rc = connect_db(st)) == 0 &&
 	    (rc = scan_columns(st, &c)) == 0) {
 		for (size_t t = 0; t < NTABLES && rc == 0; t++) {
 			if (c.table[t])
@@ -1020,11 +1036,31 @@ my_close(struct store *st)
 	st->st_drv = NULL;
 }
 
+/*
+ * The client library initialises itself on the first mysql_init(), which
+ * is not safe when two threads do it at once (the milter opens its pool's
+ * handles from its worker threads): do it once, first.
+ */
+static pthread_once_t my_lib_once = PTHREAD_ONCE_INIT;
+static int my_lib_rc;
+
+/* my_lib_init - mysql_library_init(), once per process. */
+static void
+my_lib_init(void)
+{
+	my_lib_rc = mysql_library_init(0, NULL, NULL);
+}
+
 /* my_init - the driver state for p, not yet connected. */
 static int
 my_init(struct store *st, const struct store_params *p)
 {
 	struct my_store *m;
+
+	if (pthread_once(&my_lib_once, my_lib_init) != 0 || my_lib_rc != 0) {
+		store_seterr(st, "mysql: the client library did not start");
+		return ES_ESTORE;
+	}
 
 	if (p->mysql_database == NULL || p->mysql_database[0] == '\0') {
 		store_seterr(st, "mysql: no database given (mysql_database)");
@@ -1304,8 +1340,8 @@ level_of(size_t n)
 	return k;
 }
 
-/* sql_places - append n copies of item, joined by sep, to m's buffer
- * at *off; false when it would not fit. */
+/* sql_add - append s to buf (cap bytes) at *off; false when it would
+ * not fit. */
 static bool
 sql_add(char *buf, size_t cap, size_t *off, const char *s)
 {
@@ -1341,8 +1377,8 @@ dyn_sql(enum my_dyn kind, size_t n, char *buf, size_t cap)
 	};
 	static const char *const more[D_COUNT] = {
 		[D_GET] = ", ?",
-		[D_PUT] = " UNION ALL SELECT CAST(? AS UNSIGNED), "
-			  "CAST(? AS SIGNED), CAST(? AS SIGNED), ? + 0e0",
+		[D_PUT] = (" UNION ALL SELECT CAST(? AS UNSIGNED), "
+			   "CAST(? AS SIGNED), CAST(? AS SIGNED), ? + 0e0"),
 		[D_DEL_TOK] = " OR (uid = ? AND token = ?)",
 		[D_DEL_SIG] = " OR (uid = ? AND signature = ?)",
 	};

@@ -1083,6 +1083,15 @@ sq_schema(struct store *st, const struct store_params *p,
 	}
 	created = plain_path(p->path) && stat(p->path, &sb) != 0 &&
 	    errno == ENOENT;
+	if (created && !up) { /* no file: everything is missing */
+		for (size_t t = 0; t < sizeof(sq_tables) / sizeof(sq_tables[0]);
+		     t++) {
+			(*missing)++;
+			if (fn != NULL)
+				fn("table", sq_tables[t], arg);
+		}
+		return 0;
+	}
 	rc = sqlite3_open_v2(p->path, &db, SQLITE_OPEN_READWRITE |
 	    (up ? SQLITE_OPEN_CREATE : 0), NULL);
 	if (rc != SQLITE_OK) {

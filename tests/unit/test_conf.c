@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -236,6 +237,115 @@ test_sample(void **state)
 	conf_free(cf);
 }
 
+/* diag_has - whether a diagnostic contains both texts. */
+static bool
+diag_has(const struct conf_diag *d, const char *a, const char *b)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->msgs[i], a) != NULL &&
+		    strstr(d->msgs[i], b) != NULL)
+			return true;
+	return false;
+}
+
+/* The mysql password file: read for the mysql driver only, refused
+ * unless private, never shown. */
+static void
+test_mysql_password(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *content;
+		mode_t mode;
+		int want;
+		const char *diag; /* or the password read */
+	} c[] = {
+		{"private", "s3cret\n", 0600, 0, "s3cret"},
+		{"read-only", "s3cret", 0400, 0, "s3cret"},
+		{"crlf", "pw word\r\n", 0600, 0, "pw word"},
+		{"group-readable", "s3cret\n", 0640, ES_EINVAL, "0600"},
+		{"world-readable", "s3cret\n", 0644, ES_EINVAL, "0600"},
+		{"empty", "", 0600, ES_EINVAL, "empty"},
+		{"two lines", "a\nb\n", 0600, ES_EINVAL, "one line"},
+	};
+	char pwfile[64], text[256];
+	struct conf_diag d = {0};
+	struct store_params p;
+	struct conf *cf;
+	int fd;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		int rc;
+
+		strlcpy(pwfile, "/tmp/test_conf_pw.XXXXXX", sizeof(pwfile));
+		assert_true((fd = mkstemp(pwfile)) >= 0);
+		assert_int_equal(write(fd, c[k].content, strlen(c[k].content)),
+		    (ssize_t)strlen(c[k].content));
+		close(fd);
+		assert_int_equal(chmod(pwfile, c[k].mode), 0);
+		snprintf(text, sizeof(text), "store_driver = mysql\n"
+		    "mysql_password_file = %s\n", pwfile);
+		write_tmp(text);
+		cf = NULL;
+		rc = conf_load(path, &cf, &d);
+		if (rc != c[k].want)
+			fail_msg("case %s: got %d, want %d", c[k].name, rc,
+			    c[k].want);
+		if (rc == 0) {
+			conf_store_params(cf, &p);
+			assert_string_equal(p.mysql_password, c[k].diag);
+			assert_string_equal(p.driver, "mysql");
+		} else if (!diag_has(&d, pwfile, c[k].diag) ||
+		    diag_has(&d, "s3cret", "")) {
+			fail_msg("case %s: diagnostic %s", c[k].name,
+			    d.n > 0 ? d.msgs[0] : "(none)");
+		}
+		conf_free(cf);
+		conf_diag_free(&d);
+		unlink(pwfile);
+		unlink(path);
+	}
+	/* owned by another user: refused (testable as root, who may chown) */
+	if (geteuid() == 0) {
+		strlcpy(pwfile, "/tmp/test_conf_pw.XXXXXX", sizeof(pwfile));
+		assert_true((fd = mkstemp(pwfile)) >= 0);
+		assert_int_equal(write(fd, "x\n", 2), 2);
+		close(fd);
+		assert_int_equal(chown(pwfile, 65534, 65534), 0);
+		snprintf(text, sizeof(text), "store_driver = mysql\n"
+		    "mysql_password_file = %s\n", pwfile);
+		write_tmp(text);
+		assert_int_equal(conf_load(path, &cf, &d), ES_EINVAL);
+		assert_true(diag_has(&d, pwfile, "owned by uid 65534"));
+		conf_diag_free(&d);
+		unlink(pwfile);
+		unlink(path);
+	}
+	/* a missing file is named; sqlite never reads it; "" is none */
+	write_tmp("store_driver = mysql\n"
+	          "mysql_password_file = /nonexistent/pw\n");
+	assert_int_equal(conf_load(path, &cf, &d), ES_EINVAL);
+	assert_true(diag_has(&d, "/nonexistent/pw", ":2: mysql_password_file"));
+	conf_diag_free(&d);
+	unlink(path);
+	write_tmp("mysql_password_file = /nonexistent/pw\n");
+	assert_int_equal(conf_load(path, &cf, &d), 0);
+	conf_free(cf);
+	unlink(path);
+	write_tmp("store_driver = mysql\nmysql_password_file = \"\"\n"
+	          "mysql_socket = /run/x.sock\nmysql_tls = yes\n");
+	assert_int_equal(conf_load(path, &cf, &d), 0);
+	conf_store_params(cf, &p);
+	assert_null(p.mysql_password);
+	assert_string_equal(p.mysql_socket, "/run/x.sock");
+	assert_string_equal(p.mysql_database, "dspam");
+	assert_int_equal(p.mysql_port, 3306);
+	assert_true(p.mysql_tls);
+	conf_free(cf);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -246,6 +356,7 @@ main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_dump_roundtrip),
 	    cmocka_unit_test(test_sample),
+	    cmocka_unit_test(test_mysql_password),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
