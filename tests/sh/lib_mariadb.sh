@@ -112,6 +112,12 @@ mdb_start() {
 	mdb_require
 	MDB_DIR=$(cd "$1" && pwd) || return 1
 	_d=$MDB_DIR
+	# a second mariadbd on the datadir would fail, yet the running one
+	# would answer for it and be orphaned
+	if mdb_alive "$_d"; then
+		echo "mdb_start: the server of $_d is already running (pid $(cat "$_d/mdb.pid.ours"))" >&2
+		return 1
+	fi
 	if [ ! -d "$_d/data/mysql" ]; then
 		mariadb-install-db --no-defaults --user=root --datadir="$_d/data" \
 			--auth-root-authentication-method=socket --skip-test-db \
