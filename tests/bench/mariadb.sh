@@ -30,11 +30,6 @@ WINDOW=${MARIADB_WINDOW:-20}
 . tests/sh/lib.sh
 . tests/sh/lib_mariadb.sh
 mdb_require >&2
-mkdir -p "$work"
-printf 'store_driver = mysql\nmysql_socket = %s/none.sock\n' "$work" > "$work/probe.conf"
-rc=0
-"$BUILD/edgespam" -c "$work/probe.conf" db check >/dev/null 2>&1 || rc=$?
-[ $rc -eq 64 ] && { echo "SKIP: this edgespam has no \"db\" command (no mysql driver)" >&2; exit 77; }
 mkdir -p "$work/mdb" "$work/sqlite"
 mpid=""
 cleanup() {

@@ -33,10 +33,6 @@ mdb_require
 command -v sqlite3 >/dev/null 2>&1 || skip "SKIP: sqlite3 is not installed (the reference run reads it)"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-mariadb.XXXXXX")
-# a build without the mysql driver has no "db" command
-printf 'store_driver = mysql\nmysql_socket = %s/none.sock\nmysql_password_file = %s/none\n' "$T" "$T" > "$T/probe.conf"
-"$ES" -c "$T/probe.conf" db check >/dev/null 2>&1
-[ $? -eq 64 ] && { rm -rf "$T"; skip "SKIP: this edgespam has no \"db\" command (no mysql driver)"; }
 MPIDS=""
 BGPIDS=""
 cleanup() {
