@@ -419,7 +419,9 @@ main(int argc, char **argv)
 	if ((rc = mlt_pool_get(&dl, &slot, err, sizeof(err))) != 0)
 		es_log_err("store %s:%s not usable yet: %s (on_error applies "
 			   "until it is)",
-		    sp.driver, sp.path ? sp.path : "", err);
+		    sp.driver, strcmp(sp.driver, "mysql") == 0 ?
+			(sp.mysql_database ? sp.mysql_database : "") :
+			(sp.path ? sp.path : ""), err);
 	else
 		mlt_pool_put(slot, false);
 	if (root && *conf_str(boot->cf, "user") != '\0') {

@@ -97,10 +97,12 @@ void mlt_pool_unlock_write(struct mlt_slot *slot);
 void mlt_pool_put(struct mlt_slot *slot, bool broken);
 /*
  * mlt_pool_learn - write what slot's engine scored (see
- * cls_engine_score_tokenized) through the pool's group writer: it may
- * share one transaction with other messages' writes. 0, or an es_err
- * code with err set; ES_ETRANSIENT when the writer did not take it
- * before deadline. Call it without holding the write lock.
+ * cls_engine_score_tokenized): on SQLite through the pool's group
+ * writer, where it may share one transaction with other messages'
+ * writes; on MySQL in a transaction of the slot's own connection,
+ * written again after a deadlock or a lost connection until deadline.
+ * 0, or an es_err code with err set; ES_ETRANSIENT when it could not
+ * be written before deadline. Call it without holding the write lock.
  */
 int mlt_pool_learn(struct mlt_slot *slot, const unsigned char rnd[16],
     time_t now, const struct timespec *deadline,

@@ -48,13 +48,16 @@ static struct store *writer_st; /* guarded by write_lock */
  * written again alone, so one message's failure is its own. A leader
  * whose own message is done hands over to a waiting thread.
  *
- * Only for SQLite: a MySQL transaction locks rows, and rows of several
- * messages in one transaction are no longer in one ascending order, so
- * two MX hosts' groups could deadlock each other. There each message is
- * its own transaction (a group of one), in ascending token order.
+ * Only for SQLite, where the database admits one writer at a time. A
+ * MySQL transaction locks rows instead, and rows of several messages in
+ * one transaction are no longer in one ascending order, so two MX
+ * hosts' groups could deadlock each other. There each message is its
+ * own transaction on its slot's own connection, in ascending token
+ * order, in parallel with the others (learn_own).
  */
 #define GROUP_MAX 32
 static size_t group_max = 1;
+static bool row_locks; /* the database locks rows, not the whole file */
 
 struct learn_req {
 	struct cls_engine *eng;
@@ -120,6 +123,7 @@ mlt_pool_init(const struct store_params *p, size_t n, char *err,
 	params.path = param_path;
 	params.own_maintenance = true;
 	group_max = strcmp(params.driver, "sqlite") == 0 ? GROUP_MAX : 1;
+	row_locks = strcmp(params.driver, "mysql") == 0;
 	nslots = n;
 	return 0;
 }
@@ -376,6 +380,64 @@ lead(struct learn_req *r)
 	}
 }
 
+/* past - deadline has come, or will have in ms milliseconds. */
+static bool
+past(const struct timespec *deadline, unsigned ms)
+{
+	struct timespec t;
+
+	mlt_deadline_in(ms, &t);
+	return t.tv_sec > deadline->tv_sec ||
+	    (t.tv_sec == deadline->tv_sec && t.tv_nsec >= deadline->tv_nsec);
+}
+
+/*
+ * learn_own - s's message in a transaction of s's own handle (databases
+ * with row locks). A deadlock or lock wait timeout rolls the whole
+ * transaction back, as does a lost connection: ES_ETRANSIENT, and the
+ * message is written again after a growing pause with a random part,
+ * so two writers that collided do not collide again in step, until the
+ * deadline is near.
+ */
+static int
+learn_own(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
+    const struct timespec *deadline, struct cls_engine_result *res,
+    char *err, size_t errlen)
+{
+	unsigned pause_ms = 2, tries = 0;
+	int rc;
+
+	for (;;) {
+		err[0] = '\0';
+		tries++;
+		if ((rc = store_begin(s->st, true)) != 0)
+			snprintf(err, errlen, "begin: %s", store_errmsg(s->st));
+		else if ((rc = cls_engine_stage_scored(s->eng, s->st, rnd, now,
+			      res, err, errlen)) == 0 &&
+		    (rc = store_commit(s->st)) != 0)
+			snprintf(err, errlen, "commit: %s",
+			    store_errmsg(s->st));
+		if (rc == 0)
+			break;
+		store_rollback(s->st);
+		res->sig[0] = '\0';
+		if (rc != ES_ETRANSIENT || past(deadline, pause_ms))
+			break;
+		{
+			unsigned ms = pause_ms / 2 + (unsigned)rnd[tries % 16] %
+			    (pause_ms / 2 + 1);
+			struct timespec ts = {ms / 1000,
+			    (long)(ms % 1000) * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+		if (pause_ms < 200)
+			pause_ms *= 2;
+	}
+	cls_engine_scored_done(s->eng);
+	return rc;
+}
+
 int
 mlt_pool_learn(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
     const struct timespec *deadline, struct cls_engine_result *res,
@@ -386,6 +448,8 @@ mlt_pool_learn(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
 	int rc;
 
 	err[0] = '\0';
+	if (row_locks)
+		return learn_own(s, rnd, now, deadline, res, err, errlen);
 	pthread_mutex_lock(&q_lock);
 	*q_tail = &r;
 	q_tail = &r.next;

@@ -113,7 +113,10 @@ typedef int store_pair_fn(const char *key, const char *value, void *arg);
  * store_open - open (and create, if it does not exist yet) the store
  * described by p. On success *out is a handle the caller closes with
  * store_close(). On failure err (errlen bytes) names the cause, e.g.
- * the file and the driver's message.
+ * the file, host or socket and the driver's message. mysql creates
+ * missing tables but refuses (ES_ESTORE) a DSPAM database whose token
+ * table lacks edgespam's weight column until store_schema() upgraded
+ * it; a server it cannot reach is ES_ETRANSIENT.
  */
 int store_open(const struct store_params *p, struct store **out, char *err,
     size_t errlen);

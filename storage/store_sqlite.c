@@ -62,14 +62,15 @@ static const char schema_sql[] =
  * Per-connection settings. A learning message rewrites a few hundred
  * random rows, i.e. about as many pages; what costs is the checkpoint
  * that copies them into the database with two fsyncs. A larger WAL
- * (10000 pages, about 40 MiB, before a checkpoint) lets a page rewritten
- * by many messages be copied once; measured on a 100k-token store it
- * more than doubles learning throughput. The 16 MiB page cache (default:
+ * (40000 pages, 40 MiB with the schema's 1 KiB pages, before a
+ * checkpoint) lets a page rewritten by many messages be copied once:
+ * over the SpamAssassin corpus in one process it makes 109 fsyncs
+ * instead of 481 and 10% fewer writes than 10000 pages did. The 16 MiB page cache (default:
  * 2 MiB) keeps the token tree's inner pages and common tokens in memory.
  */
 #define SQ_PRAGMAS                                                          \
 	"PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; "         \
-	"PRAGMA wal_autocheckpoint = 10000"
+	"PRAGMA wal_autocheckpoint = 40000"
 
 /* Ids per batched read; 2^TOK_LEVELS-1 = TOK_CHUNK. */
 #define TOK_CHUNK 256

@@ -19,8 +19,14 @@
 --    batch reads an index range instead of the whole table;
 --  - dspam_token_data.weight, edgespam's learned correction (DSPAM's own
 --    INSERTs name their columns, so the default keeps them working).
--- The driver splits this file at lines ending in ';' and runs each
--- statement on its own.
+-- DSPAM's other layouts are read as they are: the "speed" variant's
+-- CHAR(20) token column (decimal ids) is detected at open; DSPAM's MyISAM
+-- tables work, but without transactions (a failed message may leave part
+-- of its counts) and with table locks: `ALTER TABLE ... ENGINE=InnoDB`
+-- converts one (db upgrade does not: it never rebuilds a table for
+-- anything but a missing column or index).
+-- The driver finds each CREATE TABLE in this file by its first line and
+-- runs it up to the ';' that ends a line.
 
 CREATE TABLE IF NOT EXISTS dspam_virtual_uids (
   uid INT UNSIGNED NOT NULL AUTO_INCREMENT,

@@ -3,7 +3,9 @@
 # on the public SpamAssassin corpus, online, in one fixed seeded order.
 # Prints a table and writes it, with the raw figures, to
 # $BUILD/bench/results.txt (BUILD defaults to build).
-#   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample)
+#   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample),
+#   MILTER_MESSAGES (tests/bench/milter.sh), POSTFIX_MESSAGES
+#   (tests/bench/postfix.sh: root only, else skipped)
 set -eu
 BUILD=${BUILD:-build}
 SEED=${SEED:-42}
@@ -32,6 +34,11 @@ done
 if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/milter.sh ]; then
 	sh tests/bench/milter.sh "$corpus" "$work" >> "$raw" || \
 		echo "bench: milter benchmark failed" >&2
+fi
+# The whole path through Postfix, with and without the milter (root only).
+if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/postfix.sh ]; then
+	sh tests/bench/postfix.sh "$corpus" "$work" >> "$raw" || \
+		echo "bench: postfix benchmark failed" >&2
 fi
 
 # The milter on MariaDB, and the purge under load (needs root: a private
@@ -66,9 +73,11 @@ END {
 		}
 	}
 	if ("teft.edgespam_cli.rate" in v)
-		printf "\nedgespam, TEFT, SQLite: %.1f msg/s in one process (classify + learn + corrections);\n" \
+		printf "\nedgespam, TEFT, SQLite: %.1f msg/s in one process (classify + learn + corrections),\n" \
+			"  %.1f msg/s per CPU second of that process;\n" \
 			"  %.1f msg/s as one edgespam process per message (%d messages, peak RSS %.1f MB)\n",
-			v["teft.edgespam.rate"], v["teft.edgespam_cli.rate"], v["teft.edgespam_cli.messages"],
+			v["teft.edgespam.rate"], v["teft.edgespam.cpu_rate"], v["teft.edgespam_cli.rate"],
+			v["teft.edgespam_cli.messages"],
 			v["teft.edgespam_cli.rss_kb"] / 1024
 	e = "teft.edgespam."; b = "teft.bogofilter."
 	if ((b "roca") in v) {
@@ -107,8 +116,8 @@ END {
 			v["mariadb.purge_rows"], v["mariadb.purge_s"], v["mariadb.purge_rows_per_s"], v["mariadb.errors"]
 	}
 	if ("postfix.without.rate" in v)
-		printf "\nthrough Postfix (smtp-source): %.1f msg/s without the milter, %.1f msg/s with it\n",
-			v["postfix.without.rate"], v["postfix.with.rate"]
+		printf "\nthrough Postfix (smtp-source, 8 sessions, maildrop): %.1f msg/s without the milter (%d messages), %.1f msg/s with it (%d messages)\n",
+			v["postfix.without.rate"], v["postfix.without.messages"], v["postfix.with.rate"], v["postfix.with.messages"]
 }' "$raw" > "$out/results.txt"
 { echo; echo "raw figures:"; sort "$raw"; } >> "$out/results.txt"
 sed '/^raw figures:/,$d' "$out/results.txt"

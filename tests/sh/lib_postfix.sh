@@ -39,11 +39,14 @@
 #
 #   pf_free_port                        an unused 127.0.0.1 TCP port
 #   pf_setup DIR PORT [MILTER [USER...]]  write the instance
+#   pf_setup_relay DIR PORT NEXTHOP_PORT  a relay-only instance in front
+#                                       of one (see the function)
 #   pf_start DIR / pf_stop DIR / pf_reload DIR
 #   pf_cleanup DIR                      for a trap: pf_stop, quietly
 #   pf_send PORT FROM TO [swaks args]   SMTP to 127.0.0.1:PORT
 #   pf_sendmail DIR FROM TO < msg       local submission
 #   pf_flush DIR, pf_queue_count DIR, pf_wait_queue_empty DIR TIMEOUT_S
+#   pf_wait_relay_empty DIR TIMEOUT_S   the same for a relay (see there)
 #   pf_wait_delivered DIR USER COUNT TIMEOUT_S [FOLDER]
 #   pf_maildir DIR USER [FOLDER]        the new/ directory of a mailbox
 #   pf_log DIR [N]                      the instance's log
@@ -153,10 +156,11 @@ pf_setup() {
 	return 0
 }
 
-# pf_write_main DIR PORT MILTER - main.cf.
-pf_write_main() {
-	cat > "$1/etc/main.cf" <<EOF
-# main.cf of a test instance, written by tests/sh/lib_postfix.sh
+# pf_main_common DIR MYHOSTNAME - the main.cf lines every instance
+# shares: its directories and log, SMTP on 127.0.0.1 for 127.0.0.0/8,
+# no DNS, no delays.
+pf_main_common() {
+	cat <<EOF
 compatibility_level = 3.6
 queue_directory = $1/spool
 data_directory = $1/data
@@ -164,10 +168,9 @@ mail_owner = postfix
 setgid_group = postdrop
 maillog_file = $1/log/maillog
 maillog_file_prefixes = $1/log
-myhostname = mx.test
+myhostname = $2
 mydomain = test
 myorigin = \$myhostname
-mydestination = \$myhostname, localhost
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
@@ -178,6 +181,20 @@ smtpd_error_sleep_time = 0
 smtputf8_enable = no
 append_dot_mydomain = no
 biff = no
+maximal_queue_lifetime = 1h
+bounce_queue_lifetime = 1h
+delay_warning_time = 0
+in_flow_delay = 0
+EOF
+}
+
+# pf_write_main DIR PORT MILTER - main.cf.
+pf_write_main() {
+	{
+		echo "# main.cf of a test instance, written by tests/sh/lib_postfix.sh"
+		pf_main_common "$1" mx.test
+		cat <<EOF
+mydestination = \$myhostname, localhost
 recipient_delimiter = +
 # nothing leaves the machine
 default_transport = error:mail leaves no test instance
@@ -193,11 +210,8 @@ maildrop_destination_recipient_limit = 1
 queue_run_delay = 2s
 minimal_backoff_time = 2s
 maximal_backoff_time = 4s
-maximal_queue_lifetime = 1h
-bounce_queue_lifetime = 1h
-delay_warning_time = 0
-in_flow_delay = 0
 EOF
+	} > "$1/etc/main.cf"
 	[ -n "$3" ] || return 0
 	cat >> "$1/etc/main.cf" <<EOF
 smtpd_milters = $3
@@ -211,11 +225,23 @@ EOF
 }
 
 # pf_write_master DIR PORT PIPEUSER - master.cf: one smtpd on
-# 127.0.0.1:PORT and the internal services; nothing chrooted.
+# 127.0.0.1:PORT, the internal services and the maildrop pipe; nothing
+# chrooted.
 pf_write_master() {
-	cat > "$1/etc/master.cf" <<EOF
-# master.cf of a test instance, written by tests/sh/lib_postfix.sh
-127.0.0.1:$2 inet n - n - - smtpd
+	{
+		echo "# master.cf of a test instance, written by tests/sh/lib_postfix.sh"
+		echo "127.0.0.1:$2 inet n - n - - smtpd"
+		pf_master_services
+		echo "local     unix  - n n -  - local"
+		echo "maildrop  unix  - n n -  - pipe"
+		echo "  flags=DRXhu user=$3 argv=$(command -v maildrop) $1/pipe/maildrop.filter \${user} \${domain}"
+	} > "$1/etc/master.cf"
+}
+
+# pf_master_services - the master.cf lines of the internal services
+# every instance runs.
+pf_master_services() {
+	cat <<EOF
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n -  0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -231,12 +257,9 @@ showq     unix  n - n -  - showq
 error     unix  - - n -  - error
 retry     unix  - - n -  - error
 discard   unix  - - n -  - discard
-local     unix  - n n -  - local
 anvil     unix  - - n -  1 anvil
 scache    unix  - - n -  1 scache
 postlog   unix-dgram n - n - 1 postlogd
-maildrop  unix  - n n -  - pipe
-  flags=DRXhu user=$3 argv=$(command -v maildrop) $1/pipe/maildrop.filter \${user} \${domain}
 EOF
 }
 
@@ -292,6 +315,58 @@ to "\$MAILDIR/"
 EOF
 	chown "$2:$3" "$1/pipe/maildrop.filter" &&
 		chmod 600 "$1/pipe/maildrop.filter"
+}
+
+# pf_setup_relay DIR PORT NEXTHOP_PORT - write a relay-only instance
+# under DIR (made with mktemp -d, or a fresh directory): DIR/etc, spool,
+# data and log as above, nothing else. Its smtpd on 127.0.0.1:PORT takes
+# mail for $PF_DOMAIN from 127.0.0.0/8 and its smtp client relays it to
+# 127.0.0.1:NEXTHOP_PORT (the smtpd of an instance made with pf_setup),
+# as a sending MTA at the edge would: recipients the next hop refuses
+# with 4xx stay in the relay's queue and are retried in a new
+# transaction within a second or two (queue_run_delay,
+# minimal_backoff_time and maximal_backoff_time are 1s). It delivers
+# nothing itself: no local delivery, everything else is refused. Its
+# myhostname is relay.test, so the next hop does not look like itself.
+# Start and stop it like any instance (pf_start, pf_stop, pf_cleanup).
+pf_setup_relay() {
+	_dir=$1 _port=$2 _next=$3
+	if [ -z "$_dir" ] || [ ! -d "$_dir" ] || [ -z "$_port" ] || [ -z "$_next" ]; then
+		pf_msg "usage: pf_setup_relay DIR PORT NEXTHOP_PORT (DIR must exist)"
+		return 1
+	fi
+	case $_dir in /*) ;; *) _dir=$(cd "$_dir" && pwd) ;; esac
+	command -v postfix >/dev/null || { pf_msg "postfix not installed"; return 1; }
+	chmod 755 "$_dir" || return 1
+	mkdir -p "$_dir/etc" "$_dir/spool" "$_dir/data" "$_dir/log" || return 1
+	chown root:root "$_dir/etc" "$_dir/spool"
+	chmod 755 "$_dir/etc" "$_dir/spool" "$_dir/log"
+	chown postfix "$_dir/data" && chmod 700 "$_dir/data"
+	{
+		echo "# main.cf of a relay test instance, written by tests/sh/lib_postfix.sh"
+		pf_main_common "$_dir" relay.test
+		cat <<EOF
+mydestination =
+local_recipient_maps =
+local_transport = error:the relay delivers nothing itself
+alias_maps =
+alias_database =
+relay_domains = $PF_DOMAIN
+relay_transport = smtp:[127.0.0.1]:$_next
+default_transport = error:mail leaves no test instance
+smtp_connect_timeout = 5s
+# a recipient the next hop deferred is retried within a second or two
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 1s
+EOF
+	} > "$_dir/etc/main.cf" || return 1
+	{
+		echo "# master.cf of a relay test instance, written by tests/sh/lib_postfix.sh"
+		echo "127.0.0.1:$_port inet n - n - - smtpd"
+		pf_master_services
+		echo "smtp      unix  - - n -  - smtp"
+	} > "$_dir/etc/master.cf"
 }
 
 # pf_start DIR - start the instance; returns when its master is ready.
@@ -397,6 +472,41 @@ pf_wait_queue_empty() {
 		fi
 		sleep 0.1
 	done
+}
+
+# pf_wait_relay_empty DIR TIMEOUT_S - pf_wait_queue_empty for an
+# instance of pf_setup_relay. With its 1s backoff times the queue manager
+# can pick a deferred message up again while the smtp client that just
+# deferred it still holds its lock; it logs "QUEUEID: skipped, still
+# being delivered" and puts the message aside for 60 s. While a message
+# so logged is in the queue, the wait flushes the queue once a second, so
+# the retry comes from the queue as before, only without that minute.
+pf_wait_relay_empty() {
+	_end=$(($(date +%s) + $2)) _said=""
+	while [ "$(pf_queue_count "$1")" -ne 0 ]; do
+		if [ "$(date +%s)" -ge $_end ]; then
+			echo "relay queue not empty after $2 s: $(pf_queue_count "$1") messages"
+			postqueue -c "$1/etc" -p 2>&1 | head -20
+			return 1
+		fi
+		if pf_put_aside "$1"; then
+			[ -n "$_said" ] || pf_msg "$1: a message was put aside for 60 s (still locked); flushing"
+			_said=1
+			pf_flush "$1"
+			sleep 0.9
+		fi
+		sleep 0.1
+	done
+}
+
+# pf_put_aside DIR - whether a message in the queue was logged as
+# "skipped, still being delivered" (the queue file names are the ids).
+pf_put_aside() {
+	_qids=$(find "$1/spool/incoming" "$1/spool/active" "$1/spool/deferred" \
+		-type f 2>/dev/null | sed 's|.*/||')
+	[ -n "$_qids" ] || return 1
+	pf_log "$1" | sed -n 's/.*: \([0-9A-Za-z]*\): skipped, still being delivered$/\1/p' |
+		grep -qxF "$_qids"
 }
 
 # pf_maildir DIR USER [FOLDER] - the new/ directory of USER's inbox, or

@@ -4,8 +4,9 @@
 # maildrop's rule files X-DSPAM-Result: Spam into .Spam, the retrain
 # aliases run edgespam as the pipe user (also through the mbox "From "
 # line local(8) puts first), a deferred delivery is retried within
-# seconds, a MILTER that is not there defers mail, and pf_stop leaves no
-# process of the instance behind.
+# seconds, a relay instance in front (pf_setup_relay) relays to it and
+# retries a recipient refused with 4xx by itself, a MILTER that is not
+# there defers mail, and pf_stop leaves no process of the instance behind.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
@@ -35,7 +36,7 @@ fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-pf.XXXXXX")
 T2=""
-trap 'pf_cleanup "$T"; [ -n "$T2" ] && pf_cleanup "$T2"; rm -rf "$T" $T2' EXIT
+trap 'pf_cleanup "$T/relay"; pf_cleanup "$T"; [ -n "$T2" ] && pf_cleanup "$T2"; rm -rf "$T" $T2' EXIT
 trap 'exit 1' INT TERM
 EDGESPAM_CONF=$T/edgespam.conf
 DB=$T/store/edgespam.db
@@ -118,7 +119,43 @@ pf_wait_delivered "$T" bob 1 10 || fail_log "deferred message not retried"
 [ "$(pf_queue_count "$T")" = 0 ] || fail "queue not empty: $(pf_queue_count "$T")"
 pf_flush "$T" || fail "pf_flush"
 
-# 7. pf_stop leaves nothing of the instance
+# 7. a relay in front of it (pf_setup_relay) relays to its smtpd and
+#    retries a recipient refused with 4xx in a new transaction, by
+#    itself, within seconds
+R=$T/relay
+mkdir "$R" || fail "mkdir $R"
+RPORT=$(pf_free_port) || fail "no free port"
+pf_setup_relay "$R" "$RPORT" "$PORT" || fail "pf_setup_relay"
+[ "$(pf_postconf "$R" -h relay_transport)" = "smtp:[127.0.0.1]:$PORT" ] ||
+	fail "relay_transport of the relay: $(pf_postconf "$R" -h relay_transport)"
+grep -q "^127.0.0.1:$RPORT inet" "$R/etc/master.cf" || fail "relay's smtpd not on 127.0.0.1:$RPORT"
+echo "carol@example.org 452 4.2.1 come back later" > "$T/etc/rcpt_access"
+pf_postconf "$T" -e "smtpd_recipient_restrictions = check_recipient_access texthash:$T/etc/rcpt_access"
+pf_reload "$T" || fail "pf_reload"
+pf_start "$R" || fail "pf_start of the relay"
+# fail_relay WHAT - fail, with the end of the relay's log
+fail_relay() { echo "--- relay's maillog:"; pf_log "$R" 25; fail_log "$*"; }
+n_alice=$(find "$(pf_maildir "$T" alice)" -type f | wc -l)
+n_carol=$(find "$(pf_maildir "$T" carol)" -type f | wc -l)
+pf_send "$RPORT" sender@example.net alice@example.org,carol@example.org \
+	--header "Subject: relayed" --body "through the relay" || fail_relay "send to the relay"
+pf_wait_delivered "$T" alice $((n_alice + 1)) 15 || fail_relay "relayed message not in alice's inbox"
+grep -l '^Subject: relayed' "$(pf_maildir "$T" alice)"/* | xargs grep -q '^Received: from relay.test ' ||
+	fail "alice's copy did not come through the relay"
+i=0
+until pf_log "$R" | grep -q 'to=<carol@example.org>, relay=127.0.0.1.*status=deferred .* 452 4.2.1 '; do
+	i=$((i + 1)); [ $i -le 100 ] || fail_relay "the relay did not defer carol"; sleep 0.1
+done
+: > "$T/etc/rcpt_access"
+pf_reload "$T" || fail "pf_reload"
+pf_wait_relay_empty "$R" 20 || fail_relay "the relay did not retry carol"
+pf_wait_delivered "$T" carol $((n_carol + 1)) 10 || fail_relay "relayed message not in carol's inbox"
+[ "$(pf_log "$R" | grep -c 'to=<carol@example.org>, relay=127.0.0.1.*status=sent')" = 1 ] ||
+	fail_relay "carol not sent exactly once by the relay"
+pf_stop "$R" || fail "pf_stop of the relay: left $(pf_pids "$R")"
+[ -z "$(pf_pids "$R")" ] || fail "relay processes left: $(pf_pids "$R")"
+
+# 8. pf_stop leaves nothing of the instance
 pf_stop "$T" || fail "pf_stop: left $(pf_pids "$T")"
 pf_alive "$master" && fail "master $master still running"
 for p in $(ps -eo pid=,comm= | awk '$2 == "master" { print $1 }'); do
@@ -128,7 +165,7 @@ done
 [ -z "$(pf_pids "$T")" ] || fail "processes left: $(pf_pids "$T")"
 pf_stop "$T" || fail "a second pf_stop failed"
 
-# 8. a MILTER that does not answer: milter_default_action = tempfail
+# 9. a MILTER that does not answer: milter_default_action = tempfail
 T2=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-pf2.XXXXXX")
 PORT2=$(pf_free_port) || fail "no free port"
 pf_setup "$T2" "$PORT2" "unix:$T2/none.sock" dave || fail "pf_setup with a milter"
