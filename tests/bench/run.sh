@@ -5,7 +5,8 @@
 # $BUILD/bench/results.txt (BUILD defaults to build).
 #   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample),
 #   MILTER_MESSAGES (tests/bench/milter.sh), POSTFIX_MESSAGES
-#   (tests/bench/postfix.sh: root only, else skipped)
+#   (tests/bench/postfix.sh: root only, else skipped), MARIADB_ROWS,
+#   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped)
 set -eu
 BUILD=${BUILD:-build}
 SEED=${SEED:-42}
