@@ -5,7 +5,8 @@
 # $BUILD/bench/results.txt (BUILD defaults to build).
 #   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample),
 #   MILTER_MESSAGES (tests/bench/milter.sh), POSTFIX_MESSAGES
-#   (tests/bench/postfix.sh: root only, else skipped)
+#   (tests/bench/postfix.sh: root only, else skipped), MARIADB_ROWS,
+#   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped)
 set -eu
 BUILD=${BUILD:-build}
 SEED=${SEED:-42}
@@ -39,6 +40,18 @@ fi
 if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/postfix.sh ]; then
 	sh tests/bench/postfix.sh "$corpus" "$work" >> "$raw" || \
 		echo "bench: postfix benchmark failed" >&2
+fi
+
+# The milter on MariaDB, and the purge under load (needs root: a private
+# mariadbd; MARIADB_ROWS, MARIADB_WINDOW: see tests/bench/mariadb.sh).
+if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/mariadb.sh ]; then
+	rc=0
+	sh tests/bench/mariadb.sh "$corpus" "$work" >> "$raw" || rc=$?
+	case $rc in
+	0) ;;
+	77) echo "bench: mariadb skipped (the reason is above)" >&2 ;;
+	*) echo "bench: mariadb benchmark failed" >&2 ;;
+	esac
 fi
 
 awk -v seed="$SEED" '
@@ -84,6 +97,24 @@ END {
 					v[k "p50_ms"], v[k "p99_ms"], v[k "errors"]
 		}
 		printf "milter peak RSS: %.1f MB\n", v["milter.rss_kb"] / 1024
+	}
+	if ("mariadb.c8.rate" in v) {
+		printf "\nedgespam-milter on MariaDB beside SQLite (fresh stores, 8 connections, same corpus):\n"
+		printf "%-12s %9s %9s %9s %8s %7s\n", "store", "messages", "msg/s", "p50 ms", "p99 ms", "errors"
+		split("c8 sqlite_c8", ks, " "); split("MariaDB SQLite", ns, " ")
+		for (i = 1; i <= 2; i++) {
+			k = "mariadb." ks[i] "."
+			if ((k "rate") in v)
+				printf "%-12s %9d %9.1f %9.2f %8.2f %7d\n", ns[i], v[k "messages"], v[k "rate"],
+					v[k "p50_ms"], v[k "p99_ms"], v[k "errors"]
+		}
+	}
+	if ("mariadb.purge_rows" in v) {
+		printf "\npurge on MariaDB under load (%d token rows, half unused; 8 connections):\n", v["mariadb.fill_rows"]
+		printf "  p99 %.2f ms (%.1f msg/s) before, %.2f ms (%.1f msg/s) during the purge;\n",
+			v["mariadb.p99_before_ms"], v["mariadb.rate_before"], v["mariadb.p99_during_ms"], v["mariadb.rate_during"]
+		printf "  purge removed %d rows in %.1f s (%.0f rows/s); errors %d\n",
+			v["mariadb.purge_rows"], v["mariadb.purge_s"], v["mariadb.purge_rows_per_s"], v["mariadb.errors"]
 	}
 	if ("postfix.without.rate" in v)
 		printf "\nthrough Postfix (smtp-source, 8 sessions, maildrop): %.1f msg/s without the milter (%d messages), %.1f msg/s with it (%d messages)\n",

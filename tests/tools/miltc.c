@@ -71,6 +71,7 @@
  * Benchmark mode:
  *
  *   miltc -s SOCKET -B CORPUS_DIR [-A] [-j CONNECTIONS] [-n MAX_MESSAGES]
+ *       [--duration SECONDS] [--until FILE]
  *       -f SENDER -r RCPT [-r RCPT ...] [-a AUTH_AUTHEN] [-t TIMEOUT_S]
  *
  * Loads every regular file under CORPUS_DIR whose name ends in .txt
@@ -78,7 +79,10 @@
  * by path, and sends each once, or -n messages cycling through the
  * corpus, over CONNECTIONS (default 1) threads that each keep one
  * connection and send message after message on it, reconnecting when
- * the milter closed it. Prints "key value" lines: messages, errors
+ * the milter closed it. --duration and --until cycle through the corpus
+ * (up to -n messages, when given) and stop starting messages once
+ * SECONDS have passed or FILE exists (checked before each message; a
+ * message under way is finished). Prints "key value" lines: messages, errors
  * (protocol errors and timeouts; the first 10 are shown on stderr),
  * connections, seconds, rate (messages per wall-clock second),
  * eom_p50_ms, eom_p99_ms, eom_max_ms (from sending end of body to the
@@ -86,7 +90,9 @@
  * tempfail, discard, replycode, norcpt and other (the reply that decided
  * each message, at EOM or earlier), and headers.spam / headers.innocent
  * (X-DSPAM-Result values Spam, or Innocent and Whitelisted, set by header
- * edits). Exit 0 when errors is 0, else 1.
+ * edits), and deferred (messages refused with a temporary failure: the
+ * deciding reply was tempfail or a 4xx replycode, or every recipient was
+ * so refused). Exit 0 when errors is 0, else 1.
  *
  * Limits: a message file of 256 MiB, a reply of 16 MiB, a replaced
  * body of 256 MiB, 1024 connections, corpus directories 32 deep. A
@@ -270,6 +276,8 @@ struct result { /* one message */
 	bool r_eom;      /* the end-of-message reply came */
 	double r_eom_ms; /* from end of body to that reply */
 	size_t r_spam, r_innocent;
+	size_t r_rcpt_temp; /* recipients refused with a 4xx */
+	bool r_temp;        /* the message was refused with a 4xx */
 	struct mod *r_mods;
 	size_t r_nmods, r_cap;
 	bool r_replbody;
@@ -739,6 +747,15 @@ say_verdict(struct conn *c, int v)
 	}
 }
 
+/* temp_reply - the reply v (its text in c_rep) is a temporary failure */
+static bool
+temp_reply(const struct conn *c, int v)
+{
+	return v == SMFIR_TEMPFAIL ||
+	       (v == SMFIR_REPLYCODE && c->c_rep.len > 0 &&
+	           c->c_rep.data[0] == '4');
+}
+
 /* check_replycode - "4xx ..." or "5xx ...", as sendmail insists */
 static int
 check_replycode(struct conn *c, const char *what)
@@ -1161,6 +1178,8 @@ msg_end(struct conn *c, const char *what, int v, struct result *res)
 		say(c, "\n");
 	}
 	res->r_verdict = v;
+	if (v != R_NORCPT)
+		res->r_temp = temp_reply(c, v);
 	return send_cmd(c, SMFIC_ABORT, "ABORT") != 0 ? RUN_ERR : RUN_ENDED;
 }
 
@@ -1218,8 +1237,11 @@ do_rcpt(struct conn *c, const char *rcpt, struct result *res)
 	say(c, " ");
 	say_verdict(c, v);
 	say(c, "\n");
-	if (v == SMFIR_TEMPFAIL || v == SMFIR_REJECT || v == SMFIR_REPLYCODE)
+	if (v == SMFIR_TEMPFAIL || v == SMFIR_REJECT || v == SMFIR_REPLYCODE) {
+		if (temp_reply(c, v))
+			res->r_rcpt_temp++;
 		return RUN_STOPPED;
+	}
 	return judge(c, NULL, v, res);
 }
 
@@ -1238,6 +1260,7 @@ do_rcpts(struct conn *c, const struct env *e, struct result *res)
 	if (kept > 0)
 		return RUN_DONE;
 	say(c, "abort no-recipients\n");
+	res->r_temp = res->r_rcpt_temp == e->e_nrcpt;
 	return msg_end(c, NULL, R_NORCPT, res);
 }
 
@@ -1369,6 +1392,7 @@ do_eom(struct conn *c, const char *qid, struct result *res)
 	res->r_eom_ms = (now_sec() - t0) * 1000.0;
 	res->r_eom = true;
 	res->r_verdict = v;
+	res->r_temp = temp_reply(c, v);
 	say(c, "eom ");
 	say_verdict(c, v);
 	say(c, "\n");
@@ -1386,6 +1410,8 @@ result_reset(struct result *res)
 	}
 	res->r_nmods = 0;
 	res->r_verdict = 0;
+	res->r_temp = false;
+	res->r_rcpt_temp = 0;
 	res->r_eom = false;
 	res->r_eom_ms = 0;
 	res->r_spam = res->r_innocent = 0;
@@ -1809,6 +1835,8 @@ struct cli {
 	const char *o_msgfile, *o_outfile, *o_corpus;
 	bool o_repeat, o_all, o_nul;
 	size_t o_big, o_many, o_jobs, o_max;
+	size_t o_secs;       /* --duration */
+	const char *o_until; /* --until */
 	enum stage o_stop;
 	enum then o_then;
 	bool o_then_set;
@@ -1948,6 +1976,8 @@ struct bench { /* shared by the threads */
 	const struct env *b_env;
 	const struct corpus *b_cp;
 	size_t b_total;
+	double b_deadline;    /* --duration: stop at this now_sec(), 0 none */
+	const char *b_until;  /* --until: stop once it exists, NULL none */
 	atomic_size_t b_next; /* next message number */
 	atomic_uint b_shown;  /* errors shown on stderr */
 };
@@ -1957,7 +1987,7 @@ struct worker { /* one thread, one connection */
 	struct bench *w_b;
 	double *w_lat; /* EOM latencies, ms */
 	size_t w_nlat, w_latcap;
-	size_t w_msgs, w_errors, w_spam, w_innocent;
+	size_t w_msgs, w_errors, w_spam, w_innocent, w_deferred;
 	size_t w_verdicts[V_N];
 };
 
@@ -2156,6 +2186,7 @@ worker_tally(struct worker *w, const struct result *res)
 	double *v;
 
 	w->w_verdicts[v_index(res->r_verdict)]++;
+	w->w_deferred += res->r_temp;
 	w->w_spam += res->r_spam;
 	w->w_innocent += res->r_innocent;
 	if (!res->r_eom)
@@ -2196,6 +2227,15 @@ worker_send(struct worker *w, struct conn *c, struct result *res, size_t i)
 	}
 }
 
+/* bench_over - --duration passed or the --until file exists */
+static bool
+bench_over(const struct bench *b)
+{
+	if (b->b_deadline > 0 && now_sec() >= b->b_deadline)
+		return true;
+	return b->b_until != NULL && access(b->b_until, F_OK) == 0;
+}
+
 static void *
 worker_run(void *arg)
 {
@@ -2208,7 +2248,8 @@ worker_run(void *arg)
 	memset(&res, 0, sizeof(res));
 	es_buf_init(&res.r_body, MILTC_BODY_MAX);
 	conn_init(&c, b->b_env->e_tmo, NULL);
-	while ((i = atomic_fetch_add(&b->b_next, 1)) < b->b_total)
+	while (!bench_over(b) &&
+	       (i = atomic_fetch_add(&b->b_next, 1)) < b->b_total)
 		worker_send(w, &c, &res, i);
 	if (c.c_fd >= 0 && send_cmd(&c, SMFIC_QUIT, "QUIT") != 0)
 		fprintf(stderr, "miltc: %s: %s\n", b->b_env->e_sock, c.c_err);
@@ -2242,6 +2283,7 @@ static int
 bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 {
 	size_t i, k, msgs = 0, errors = 0, spam = 0, innocent = 0, nlat = 0;
+	size_t deferred = 0;
 	size_t verdicts[V_N] = {0};
 	double *lat;
 
@@ -2260,6 +2302,7 @@ bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 		errors += w[i].w_errors;
 		spam += w[i].w_spam;
 		innocent += w[i].w_innocent;
+		deferred += w[i].w_deferred;
 		for (k = 0; k < V_N; k++)
 			verdicts[k] += w[i].w_verdicts[k];
 	}
@@ -2272,7 +2315,8 @@ bench_report(struct worker *w, size_t nw, size_t jobs, double secs)
 	    nlat > 0 ? lat[nlat - 1] : 0.0);
 	for (k = 0; k < V_N; k++)
 		printf("verdict.%s %zu\n", v_names[k], verdicts[k]);
-	printf("headers.spam %zu\nheaders.innocent %zu\n", spam, innocent);
+	printf("headers.spam %zu\nheaders.innocent %zu\ndeferred %zu\n", spam,
+	    innocent, deferred);
 	es_free(lat);
 	return errors == 0 ? 0 : 1;
 }
@@ -2323,7 +2367,11 @@ run_bench(const struct cli *o)
 	}
 	b.b_env = &o->o_env;
 	b.b_cp = &cp;
-	b.b_total = o->o_max > 0 ? o->o_max : cp.cp_n;
+	b.b_total = o->o_max > 0                          ? o->o_max
+	            : o->o_secs > 0 || o->o_until != NULL ? MILTC_MSGS_MAX
+	                                                  : cp.cp_n;
+	b.b_until = o->o_until;
+	b.b_deadline = 0;
 	atomic_init(&b.b_next, 0);
 	atomic_init(&b.b_shown, 0);
 	if ((w = es_calloc(o->o_jobs, sizeof(*w))) == NULL) {
@@ -2332,6 +2380,8 @@ run_bench(const struct cli *o)
 		return 1;
 	}
 	t0 = now_sec();
+	if (o->o_secs > 0)
+		b.b_deadline = t0 + (double)o->o_secs;
 	n = bench_threads(&b, w, o->o_jobs);
 	rc = bench_report(w, n, n, now_sec() - t0);
 	if (n < o->o_jobs)
@@ -2364,6 +2414,7 @@ usage(const char *why)
 	      "\t [--then abort|close]]\n"
 	      "       miltc -s SOCKET -B CORPUS_DIR [-A] [-j CONNECTIONS] "
 	      "[-n MAX_MESSAGES]\n"
+	      "\t[--duration SECONDS] [--until FILE]\n"
 	      "\t-f SENDER -r RCPT ... [-a AUTH_AUTHEN] [-t TIMEOUT_S]\n",
 	    stderr);
 	exit(2);
@@ -2494,6 +2545,12 @@ opt_cli(struct cli *o, int ch, const char *arg)
 	case 4:
 		o->o_stop = stage_parse(arg);
 		break;
+	case 6:
+		o->o_secs = num("--duration", arg, 1, 86400 * 7);
+		break;
+	case 7:
+		o->o_until = arg;
+		break;
 	case 5:
 		if (strcmp(arg, "abort") != 0 && strcmp(arg, "close") != 0)
 			usage("--then: want abort or close");
@@ -2515,8 +2572,10 @@ check_args(const struct cli *o)
 		usage("-s, -f and -r are required");
 	if (o->o_then_set && o->o_stop == STAGE_NONE)
 		usage("--then needs --stop-after");
-	if (o->o_corpus == NULL && (o->o_all || o->o_max > 0 || o->o_jobs != 1))
-		usage("-A, -j and -n need -B");
+	if (o->o_corpus == NULL &&
+	    (o->o_all || o->o_max > 0 || o->o_jobs != 1 || o->o_secs > 0 ||
+	        o->o_until != NULL))
+		usage("-A, -j, -n, --duration and --until need -B");
 	if (o->o_corpus != NULL &&
 	    (o->o_msgfile != NULL || e->e_keep || o->o_repeat ||
 	        o->o_stop != STAGE_NONE || o->o_big > 0 || o->o_many > 0 ||
@@ -2533,6 +2592,8 @@ parse_args(int argc, char **argv, struct cli *o)
 	    {"nul", no_argument, NULL, 3},
 	    {"stop-after", required_argument, NULL, 4},
 	    {"then", required_argument, NULL, 5},
+	    {"duration", required_argument, NULL, 6},
+	    {"until", required_argument, NULL, 7},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct env *e = &o->o_env;
 	int ch;

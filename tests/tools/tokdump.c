@@ -3,8 +3,14 @@
  * "id count flags text", sorted by text then id. The golden tests
  * (tests/sh/test_golden.sh, make golden) compare this output.
  *
- *   tokdump [-t word|chain|osb|edgespam] FILE
+ *   tokdump [-t word|chain|osb|edgespam] [-s] FILE
+ *
+ * -s prints only the id of the sender token (automatic whitelisting:
+ * "From*" and the whole From: value), which the engine learns beside
+ * the tokens; exit 1 when the message has no usable From:.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,23 +42,30 @@ main(int argc, char **argv)
 	struct cls_msg *m;
 	struct cls_tset *set;
 	struct cls_token *v;
+	uint64_t sender;
+	bool sender_only = false;
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n, i, r;
 	FILE *fp;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "t:")) != -1) {
-		if (ch != 't' || cls_tokenizer_parse(optarg, &kind) != 0) {
-			fprintf(stderr, "usage: tokdump [-t TOKENIZER] FILE\n");
+	while ((ch = getopt(argc, argv, "st:")) != -1) {
+		if (ch == 's') {
+			sender_only = true;
+		} else if (ch != 't' ||
+		           cls_tokenizer_parse(optarg, &kind) != 0) {
+			fprintf(stderr,
+			    "usage: tokdump [-t TOKENIZER] [-s] FILE\n");
 			return 64;
 		}
 	}
 	if (optind + 1 != argc || (fp = fopen(argv[optind], "rb")) == NULL) {
-		fprintf(stderr, "usage: tokdump [-t TOKENIZER] FILE\n");
+		fprintf(stderr, "usage: tokdump [-t TOKENIZER] [-s] FILE\n");
 		return 64;
 	}
 	do {
-		if (len + 4096 > cap && (buf = realloc(buf, cap = cap * 2 + 8192)) == NULL)
+		if (len + 4096 > cap &&
+		    (buf = realloc(buf, cap = cap * 2 + 8192)) == NULL)
 			return 71;
 		r = fread(buf + len, 1, cap - len, fp);
 		len += r;
@@ -60,6 +73,16 @@ main(int argc, char **argv)
 	fclose(fp);
 	cls_limits_default(&lim);
 	cls_tok_opts_default(&o, kind);
+	if (sender_only) {
+		if (cls_msg_parse(buf, len, &lim, &m) != 0)
+			return 71;
+		if (cls_sender_token(m, &sender) != 0)
+			return 1;
+		printf("%llu\n", (unsigned long long)sender);
+		cls_msg_free(m);
+		free(buf);
+		return 0;
+	}
 	if (cls_msg_parse(buf, len, &lim, &m) != 0 ||
 	    (set = cls_tset_new(lim.max_tokens, true)) == NULL ||
 	    cls_tokenize(m, &o, set) != 0)

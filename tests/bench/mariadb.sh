@@ -1,0 +1,161 @@
+#!/bin/sh
+# mariadb.sh CORPUS WORKDIR - make bench, the milter on MariaDB (a
+# private server, tests/sh/lib_mariadb.sh): the same corpus and miltc
+# options as milter.sh, at 8 connections, on a fresh MariaDB store and on
+# a fresh SQLite store; then the purge under load: dspam_token_data is
+# filled with MARIADB_ROWS rows of other users, half of them unused for
+# 200 days (purge's unused rule takes them), the milter runs at full
+# speed for MARIADB_WINDOW seconds (p99 before), then `edgespam purge`
+# runs while the same load goes on until it ends (p99 during).
+# Prints "key value" lines:
+#   mariadb.c8.{rate,p50_ms,p99_ms,errors,messages}        MariaDB
+#   mariadb.sqlite_c8.{rate,p50_ms,p99_ms,errors,messages} SQLite
+#   mariadb.fill_rows, mariadb.fill_s
+#   mariadb.p99_before_ms, mariadb.rate_before
+#   mariadb.p99_during_ms, mariadb.rate_during
+#   mariadb.purge_rows, mariadb.purge_s, mariadb.purge_rows_per_s
+#   mariadb.errors   miltc errors plus messages that got on_error's
+#                    action (deferred: on_error = tempfail) in the purge
+#                    runs
+# Exits 77 (with the reason on stderr) without root or MariaDB.
+#   MILTER_MESSAGES=3000, MARIADB_ROWS=10000000, MARIADB_WINDOW=20,
+#   MARIADB_POOL=1G (innodb_buffer_pool_size of the private server)
+set -eu
+corpus=$1
+work=$2/mariadb
+BUILD=${BUILD:-build}
+N=${MILTER_MESSAGES:-3000}
+ROWS=${MARIADB_ROWS:-10000000}
+WINDOW=${MARIADB_WINDOW:-20}
+. tests/sh/lib.sh
+. tests/sh/lib_mariadb.sh
+mdb_require >&2
+mkdir -p "$work/mdb" "$work/sqlite"
+mpid=""
+cleanup() {
+	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null
+	mdb_stop "$work/mdb"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+MDB_BUFFER_POOL=${MARIADB_POOL:-1G}
+echo "bench: mariadb: starting a private server" >&2
+mdb_start "$work/mdb" >&2 || { echo "bench: mariadb: the server did not start" >&2; exit 1; }
+
+# conf FILE DRIVER - the milter's configuration (milter.sh's, plus the store)
+conf() {
+	cat > "$1" <<EOC
+milter_socket = unix:$work/m.sock
+milter_socket_owner = ""
+user = ""
+pid_file = ""
+default_policy = on
+log_level = warning
+on_error = tempfail
+EOC
+	if [ "$2" = mysql ]; then
+		cat >> "$1" <<EOC
+store_driver = mysql
+mysql_socket = $MDB_SOCK
+mysql_database = dspam
+mysql_user = edgespam
+mysql_password_file = $MDB_PWFILE
+EOC
+	else
+		echo "store_path = $work/sqlite/es.db" >> "$1"
+	fi
+}
+
+# start CONF - the milter in the background; sets mpid
+start() {
+	rm -f "$work/m.sock"
+	"$BUILD/edgespam-milter" -f -c "$1" 2>> "$work/milter.log" &
+	mpid=$!
+	n=0
+	while [ ! -S "$work/m.sock" ]; do
+		n=$((n + 1))
+		[ $n -gt 100 ] && { echo "bench: mariadb: the milter did not start" >&2; cat "$work/milter.log" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+stop() {
+	kill -TERM "$mpid"
+	wait "$mpid" || true
+	mpid=""
+}
+
+# load OUT [miltc options] - milter.sh's miltc options at 8 connections
+load() {
+	o=$1
+	shift
+	"$BUILD/tools/miltc" -s "unix:$work/m.sock" -B "$corpus" -j 8 "$@" \
+		-f '<bench@example.com>' -r '<bob@example.org>' > "$o" || true
+}
+
+# keys OUT PREFIX - miltc's figures as PREFIX.rate etc.
+keys() {
+	awk -v p="$2" '
+		$1 == "rate" { print p ".rate", $2 }
+		$1 == "eom_p50_ms" { print p ".p50_ms", $2 }
+		$1 == "eom_p99_ms" { print p ".p99_ms", $2 }
+		$1 == "errors" { print p ".errors", $2 }
+		$1 == "messages" { print p ".messages", $2 }' "$1"
+}
+
+# val OUT KEY
+val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$1"; }
+
+conf "$work/mysql.conf" mysql
+conf "$work/sqlite.conf" sqlite
+"$BUILD/edgespam" -c "$work/mysql.conf" db init >&2
+for d in mysql sqlite; do
+	echo "bench: mariadb: milter on $d, 8 connections, $N messages" >&2
+	start "$work/$d.conf"
+	load "$work/$d-c8.txt" -n "$N"
+	stop
+done
+keys "$work/mysql-c8.txt" mariadb.c8
+keys "$work/sqlite-c8.txt" mariadb.sqlite_c8
+
+# the purge under load
+echo "bench: mariadb: filling dspam_token_data with $ROWS rows" >&2
+t0=$(date +%s.%N)
+chunk=1000000
+done_rows=0
+while [ $done_rows -lt "$ROWS" ]; do
+	n=$((ROWS - done_rows))
+	[ $n -gt $chunk ] && n=$chunk
+	# users 1000.., 10000 tokens each; odd rows unused for 200 days
+	mdb_sql "$work/mdb" "INSERT INTO dspam_token_data (uid, token, spam_hits, innocent_hits, last_hit)
+		SELECT 1000 + s DIV 10000, s * 2654435761, 1 + s % 7, s % 3,
+			IF(s % 2 = 1, CURDATE() - INTERVAL 200 DAY, CURDATE())
+		FROM (SELECT seq + $done_rows AS s FROM seq_1_to_$n) x"
+	done_rows=$((done_rows + n))
+done
+t1=$(date +%s.%N)
+echo "mariadb.fill_rows $(mdb_sql "$work/mdb" "SELECT COUNT(*) FROM dspam_token_data WHERE uid >= 1000")"
+echo "mariadb.fill_s $(echo "$t1 $t0" | awk '{ printf "%.1f", $1 - $2 }')"
+
+start "$work/mysql.conf"
+echo "bench: mariadb: load for $WINDOW s before the purge" >&2
+load "$work/before.txt" --duration "$WINDOW"
+echo "bench: mariadb: load during edgespam purge" >&2
+rm -f "$work/purge.done"
+("$BUILD/edgespam" -c "$work/mysql.conf" purge > "$work/purge.txt" 2>&1; echo $? > "$work/purge.rc"; touch "$work/purge.done") &
+ppid=$!
+load "$work/during.txt" --until "$work/purge.done"
+wait $ppid || true
+stop
+[ "$(cat "$work/purge.rc")" = 0 ] || { echo "bench: mariadb: purge failed: $(cat "$work/purge.txt")" >&2; exit 1; }
+echo "mariadb.p99_before_ms $(val "$work/before.txt" eom_p99_ms)"
+echo "mariadb.rate_before $(val "$work/before.txt" rate)"
+echo "mariadb.p99_during_ms $(val "$work/during.txt" eom_p99_ms)"
+echo "mariadb.rate_during $(val "$work/during.txt" rate)"
+# "purge: ... ; N rows in S s (R rows/s)"
+sed -n 's/.*; \([0-9]*\) rows in \([0-9.]*\) s (\([0-9.]*\) rows\/s).*/mariadb.purge_rows \1\nmariadb.purge_s \2\nmariadb.purge_rows_per_s \3/p' "$work/purge.txt"
+e=0
+for f in before during; do
+	e=$((e + $(val "$work/$f.txt" errors) + $(val "$work/$f.txt" deferred)))
+done
+echo "mariadb.errors $e"
