@@ -6,7 +6,8 @@
 #   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample),
 #   MILTER_MESSAGES (tests/bench/milter.sh), POSTFIX_MESSAGES
 #   (tests/bench/postfix.sh: root only, else skipped), MARIADB_ROWS,
-#   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped)
+#   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped);
+#   BENCH_RAW=FILE prints the table of an earlier raw.txt, measuring nothing
 set -eu
 BUILD=${BUILD:-build}
 SEED=${SEED:-42}
@@ -20,38 +21,43 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
 raw=$out/raw.txt
-: > "$raw"
-for mode in teft toe; do
-	echo "bench: online $mode over $corpus (seed $SEED)" >&2
-	extra=""
-	[ "$mode" = teft ] && extra="-e $BUILD/edgespam -n $CLI_MESSAGES"
-	# shellcheck disable=SC2086
-	"$BUILD/tools/bench_accuracy" -d "$corpus" -s "$SEED" -m "$mode" \
-		-w "$work" -b "$bogo" -o "$out/scores-$mode.txt" $extra |
-		sed "s/^/$mode./" >> "$raw"
-done
+if [ -n "${BENCH_RAW:-}" ]; then
+	# tabulate the figures of an earlier run again, measure nothing
+	cp "$BENCH_RAW" "$raw.new" && mv "$raw.new" "$raw"
+else
+	: > "$raw"
+	for mode in teft toe; do
+		echo "bench: online $mode over $corpus (seed $SEED)" >&2
+		extra=""
+		[ "$mode" = teft ] && extra="-e $BUILD/edgespam -n $CLI_MESSAGES -S"
+		# shellcheck disable=SC2086
+		"$BUILD/tools/bench_accuracy" -d "$corpus" -s "$SEED" -m "$mode" \
+			-w "$work" -b "$bogo" -o "$out/scores-$mode.txt" $extra |
+			sed "s/^/$mode./" >> "$raw"
+	done
 
-# Milter benchmarks append their own figures when the milter exists.
-if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/milter.sh ]; then
-	sh tests/bench/milter.sh "$corpus" "$work" >> "$raw" || \
-		echo "bench: milter benchmark failed" >&2
-fi
-# The whole path through Postfix, with and without the milter (root only).
-if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/postfix.sh ]; then
-	sh tests/bench/postfix.sh "$corpus" "$work" >> "$raw" || \
-		echo "bench: postfix benchmark failed" >&2
-fi
+	# Milter benchmarks append their own figures when the milter exists.
+	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/milter.sh ]; then
+		sh tests/bench/milter.sh "$corpus" "$work" >> "$raw" || \
+			echo "bench: milter benchmark failed" >&2
+	fi
+	# The whole path through Postfix, with and without the milter (root only).
+	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/postfix.sh ]; then
+		sh tests/bench/postfix.sh "$corpus" "$work" >> "$raw" || \
+			echo "bench: postfix benchmark failed" >&2
+	fi
 
-# The milter on MariaDB, and the purge under load (needs root: a private
-# mariadbd; MARIADB_ROWS, MARIADB_WINDOW: see tests/bench/mariadb.sh).
-if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/mariadb.sh ]; then
-	rc=0
-	sh tests/bench/mariadb.sh "$corpus" "$work" >> "$raw" || rc=$?
-	case $rc in
-	0) ;;
-	77) echo "bench: mariadb skipped (the reason is above)" >&2 ;;
-	*) echo "bench: mariadb benchmark failed" >&2 ;;
-	esac
+	# The milter on MariaDB, and the purge under load (needs root: a private
+	# mariadbd; MARIADB_ROWS, MARIADB_WINDOW: see tests/bench/mariadb.sh).
+	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/mariadb.sh ]; then
+		rc=0
+		sh tests/bench/mariadb.sh "$corpus" "$work" >> "$raw" || rc=$?
+		case $rc in
+		0) ;;
+		77) echo "bench: mariadb skipped (the reason is above)" >&2 ;;
+		*) echo "bench: mariadb benchmark failed" >&2 ;;
+		esac
+	fi
 fi
 
 awk -v seed="$SEED" '
@@ -74,9 +80,12 @@ END {
 		}
 	}
 	if ("teft.edgespam_cli.rate" in v)
-		printf "\nedgespam, TEFT, SQLite: %.1f msg/s in one process (classify + learn + corrections),\n" \
-			"  %.1f msg/s per CPU second of that process;\n" \
+		printf "\nedgespam, TEFT, SQLite, one process (classify + learn + corrections):\n" \
+			"  %.1f msg/s alone (%.1f per CPU second; %d verdicts differ from the run above),\n" \
+			"  %.1f msg/s in the run above, between the bogofilter processes (%.1f per CPU second);\n" \
 			"  %.1f msg/s as one edgespam process per message (%d messages, peak RSS %.1f MB)\n",
+			v["teft.edgespam_solo.rate"], v["teft.edgespam_solo.cpu_rate"],
+			v["teft.edgespam_solo.verdicts_changed"],
 			v["teft.edgespam.rate"], v["teft.edgespam.cpu_rate"], v["teft.edgespam_cli.rate"],
 			v["teft.edgespam_cli.messages"],
 			v["teft.edgespam_cli.rss_kb"] / 1024
