@@ -397,7 +397,11 @@ past(const struct timespec *deadline, unsigned ms)
  * transaction back, as does a lost connection: ES_ETRANSIENT, and the
  * message is written again after a growing pause with a random part,
  * so two writers that collided do not collide again in step, until the
- * deadline is near.
+ * deadline is near. One case stays ambiguous: a connection lost after
+ * the server committed but before its answer arrived. Writing the
+ * message again then counts its tokens twice (one message's worth, and
+ * only when the connection fails in that instant); not writing it would
+ * lose it whenever the commit had not happened, which is the likelier.
  */
 static int
 learn_own(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
