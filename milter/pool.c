@@ -380,6 +380,8 @@ lead(struct learn_req *r)
 	}
 }
 
+#define LEARN_TRIES 6
+
 /* past - deadline has come, or will have in ms milliseconds. */
 static bool
 past(const struct timespec *deadline, unsigned ms)
@@ -396,8 +398,11 @@ past(const struct timespec *deadline, unsigned ms)
  * with row locks). A deadlock or lock wait timeout rolls the whole
  * transaction back, as does a lost connection: ES_ETRANSIENT, and the
  * message is written again after a growing pause with a random part,
- * so two writers that collided do not collide again in step, until the
- * deadline is near. One case stays ambiguous: a connection lost after
+ * so two writers that collided do not collide again in step, up to
+ * LEARN_TRIES times (some 60 ms in all) and never past the deadline. A
+ * server that is down answers the same way; it gets a few quick tries,
+ * not the whole time budget, and the message then takes on_error's
+ * action at once. One case stays ambiguous: a connection lost after
  * the server committed but before its answer arrived. Writing the
  * message again then counts its tokens twice (one message's worth, and
  * only when the connection fails in that instant); not writing it would
@@ -425,7 +430,8 @@ learn_own(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
 			break;
 		store_rollback(s->st);
 		res->sig[0] = '\0';
-		if (rc != ES_ETRANSIENT || past(deadline, pause_ms))
+		if (rc != ES_ETRANSIENT || tries == LEARN_TRIES ||
+		    past(deadline, pause_ms))
 			break;
 		{
 			unsigned ms = pause_ms / 2 + (unsigned)rnd[tries % 16] %

@@ -423,6 +423,13 @@ store_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 		return 0;
 	if (toks == NULL)
 		return ES_EINVAL;
+	/* a token the driver does not find stays at zero */
+	for (size_t i = 0; i < n; i++) {
+		toks[i].spam_hits = 0;
+		toks[i].innocent_hits = 0;
+		toks[i].last_hit = 0;
+		toks[i].weight = 0.0;
+	}
 	return st->st_ops->tokens_get(st, uid, toks, n);
 }
 

@@ -70,6 +70,7 @@ struct store_ops {
 	    uint32_t *uid);
 	int (*users)(struct store *st, store_user_fn *fn, void *arg);
 
+	/* tokens_get - fill the tokens found; store.c zeroed them all. */
 	int (*tokens_get)(struct store *st, uint32_t uid,
 	    struct store_token *toks, size_t n);
 	int (*tokens_put)(struct store *st, uint32_t uid,

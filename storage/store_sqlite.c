@@ -628,12 +628,6 @@ sq_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 {
 	int rc;
 
-	for (size_t i = 0; i < n; i++) {
-		toks[i].spam_hits = 0;
-		toks[i].innocent_hits = 0;
-		toks[i].last_hit = 0;
-		toks[i].weight = 0.0;
-	}
 	for (size_t off = 0; off < n; off += TOK_CHUNK) {
 		size_t m = n - off < TOK_CHUNK ? n - off : TOK_CHUNK;
 

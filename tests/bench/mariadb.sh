@@ -71,12 +71,8 @@ start() {
 	rm -f "$work/m.sock"
 	"$BUILD/edgespam-milter" -f -c "$1" 2>> "$work/milter.log" &
 	mpid=$!
-	n=0
-	while [ ! -S "$work/m.sock" ]; do
-		n=$((n + 1))
-		[ $n -gt 100 ] && { echo "bench: mariadb: the milter did not start" >&2; cat "$work/milter.log" >&2; exit 1; }
-		sleep 0.1
-	done
+	wait_socket "$work/m.sock" "$mpid" "$work/milter.log" ||
+		{ echo "bench: mariadb: the milter did not start" >&2; exit 1; }
 }
 
 stop() {

@@ -7,6 +7,7 @@
 # latency), milter.cN.errors, and milter.rss_kb (the milter's peak RSS).
 #   MILTER_MESSAGES=3000 (messages per concurrency level)
 set -eu
+. tests/sh/lib.sh
 corpus=$1
 work=$2/milter
 BUILD=${BUILD:-build}
@@ -24,12 +25,8 @@ EOC
 "$BUILD/edgespam-milter" -f -c "$work/es.conf" 2> "$work/milter.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT INT TERM
-n=0
-while [ ! -S "$work/m.sock" ]; do
-	n=$((n + 1))
-	[ $n -gt 100 ] && { echo "milter bench: the milter did not start" >&2; cat "$work/milter.log" >&2; exit 1; }
-	sleep 0.1
-done
+wait_socket "$work/m.sock" $pid "$work/milter.log" ||
+	{ echo "milter bench: the milter did not start" >&2; exit 1; }
 for c in 1 8 32; do
 	echo "bench: milter alone, $c connection(s), $N messages" >&2
 	"$BUILD/tools/miltc" -s "unix:$work/m.sock" -B "$corpus" -j "$c" -n "$N" \

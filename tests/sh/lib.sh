@@ -28,3 +28,28 @@ train_pair() {
 		_i=$((_i + 1))
 	done
 }
+
+# conf_set FILE ["key = value"...] - set each key in a configuration
+# file, replacing an earlier line of that key
+conf_set() {
+	_f=$1
+	shift
+	for _line in "$@"; do
+		sed -i "/^${_line%% *} = /d" "$_f"
+		echo "$_line" >> "$_f"
+	done
+}
+
+# wait_socket SOCK PID LOG - wait up to 10 s for the milter PID to make
+# its socket SOCK; on failure print LOG to stderr and return 1
+wait_socket() {
+	_n=0
+	while [ ! -S "$1" ]; do
+		_n=$((_n + 1))
+		if [ $_n -gt 100 ] || ! kill -0 "$2" 2>/dev/null; then
+			cat "$3" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}

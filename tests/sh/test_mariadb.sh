@@ -78,11 +78,7 @@ on_error = tempfail
 message_timeout_ms = 5000
 log_level = info
 EOC
-	for line in "$@"; do
-		key=${line%% *}
-		sed -i "/^$key = /d" "$f"
-		echo "$line" >> "$f"
-	done
+	conf_set "$f" "$@"
 }
 
 es() { "$ES" -c "$T/es.conf" "$@"; }
@@ -94,13 +90,7 @@ start_milter() {
 	"$MILTER" -f -c "$T/$1.conf" >> "$T/$1.log" 2>&1 &
 	MPID=$!
 	MPIDS="$MPIDS $MPID"
-	k=0
-	while [ ! -S "$T/$1.sock" ]; do
-		k=$((k + 1))
-		[ $k -gt 100 ] && { cat "$T/$1.log"; fail "milter $1 did not start"; }
-		kill -0 "$MPID" 2>/dev/null || { cat "$T/$1.log"; fail "milter $1 exited at start"; }
-		sleep 0.1
-	done
+	wait_socket "$T/$1.sock" "$MPID" "$T/$1.log" || fail "milter $1 did not start"
 }
 
 # stop_milter PID

@@ -38,11 +38,7 @@ default_policy = opt-in
 message_timeout_ms = 2000
 log_level = debug
 EOC
-	for line in "$@"; do
-		key=${line%% *}
-		sed -i "/^$key = /d" "$f"
-		echo "$line" >> "$f"
-	done
+	conf_set "$f" "$@"
 }
 
 # start_milter CONF - start in the foreground, wait for the socket
@@ -50,13 +46,7 @@ start_milter() {
 	rm -f "$T/m.sock"
 	"$MILTER" -f -c "$1" >> "$T/milter.log" 2>&1 &
 	MPID=$!
-	n=0
-	while [ ! -S "$T/m.sock" ]; do
-		n=$((n + 1))
-		[ $n -gt 100 ] && { cat "$T/milter.log"; fail "milter did not start"; }
-		kill -0 "$MPID" 2>/dev/null || { cat "$T/milter.log"; fail "milter exited at start"; }
-		sleep 0.1
-	done
+	wait_socket "$T/m.sock" "$MPID" "$T/milter.log" || fail "milter did not start"
 }
 
 stop_milter() {
