@@ -44,23 +44,9 @@ mdb_start "$work/mdb" >&2 || { echo "bench: mariadb: the server did not start" >
 
 # conf FILE DRIVER - the milter's configuration (milter.sh's, plus the store)
 conf() {
-	cat > "$1" <<EOC
-milter_socket = unix:$work/m.sock
-milter_socket_owner = ""
-user = ""
-pid_file = ""
-default_policy = on
-log_level = warning
-on_error = tempfail
-EOC
+	milter_conf "$1" "$work/m.sock" "on_error = tempfail"
 	if [ "$2" = mysql ]; then
-		cat >> "$1" <<EOC
-store_driver = mysql
-mysql_socket = $MDB_SOCK
-mysql_database = dspam
-mysql_user = edgespam
-mysql_password_file = $MDB_PWFILE
-EOC
+		mdb_store_conf "$1"
 	else
 		echo "store_path = $work/sqlite/es.db" >> "$1"
 	fi

@@ -13,15 +13,7 @@ work=$2/milter
 BUILD=${BUILD:-build}
 N=${MILTER_MESSAGES:-3000}
 mkdir -p "$work/db"
-cat > "$work/es.conf" <<EOC
-store_path = $work/db/es.db
-milter_socket = unix:$work/m.sock
-milter_socket_owner = ""
-user = ""
-pid_file = ""
-default_policy = on
-log_level = warning
-EOC
+milter_conf "$work/es.conf" "$work/m.sock" "store_path = $work/db/es.db"
 "$BUILD/edgespam-milter" -f -c "$work/es.conf" 2> "$work/milter.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT INT TERM

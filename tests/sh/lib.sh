@@ -53,3 +53,22 @@ wait_socket() {
 		sleep 0.1
 	done
 }
+
+# milter_conf FILE SOCK ["key = value"...] - the configuration of a
+# private milter run by the tests: unix socket SOCK, no owner change, no
+# user switch, no pid file, every recipient filtered, warnings only;
+# then the keys given, which replace these
+milter_conf() {
+	_f=$1
+	_s=$2
+	shift 2
+	cat > "$_f" <<EOC
+milter_socket = unix:$_s
+milter_socket_owner = ""
+user = ""
+pid_file = ""
+default_policy = on
+log_level = warning
+EOC
+	conf_set "$_f" "$@"
+}

@@ -192,3 +192,11 @@ mdb_kill9() {
 	while mdb_alive "$_d" && [ $_n -lt 100 ]; do _n=$((_n + 1)); sleep 0.05; done
 	rm -f "$_d/mdb.pid.ours"
 }
+
+# mdb_store_conf FILE - point the edgespam configuration FILE at the
+# server mdb_start last started, as its least-privilege user
+mdb_store_conf() {
+	conf_set "$1" "store_driver = mysql" "mysql_socket = $MDB_SOCK" \
+		"mysql_database = dspam" "mysql_user = edgespam" \
+		"mysql_password_file = $MDB_PWFILE"
+}

@@ -61,23 +61,11 @@ write_conf() {
 	f=$1
 	n=$2
 	shift 2
-	cat > "$f" <<EOC
-store_driver = mysql
-mysql_socket = $MDB_SOCK
-mysql_database = dspam
-mysql_user = edgespam
-mysql_password_file = $MDB_PWFILE
-store_pool_size = 4
-store_busy_timeout_ms = 5000
-milter_socket = unix:$T/$n.sock
-milter_socket_owner = ""
-user = ""
-pid_file = $T/$n.pid
-default_policy = on
-on_error = tempfail
-message_timeout_ms = 5000
-log_level = info
-EOC
+	milter_conf "$f" "$T/$n.sock" "store_pool_size = 4" \
+		"store_busy_timeout_ms = 5000" "pid_file = $T/$n.pid" \
+		"on_error = tempfail" "message_timeout_ms = 5000" \
+		"log_level = info"
+	mdb_store_conf "$f"
 	conf_set "$f" "$@"
 }
 
@@ -265,15 +253,7 @@ for u in u1 u2; do
 done
 # the reference: one milter on SQLite, the same messages one at a time
 mkdir -p "$T/ref"
-cat > "$T/ref.conf" <<EOC
-store_path = $T/ref/es.db
-milter_socket = unix:$T/ref.sock
-milter_socket_owner = ""
-user = ""
-pid_file = ""
-default_policy = on
-log_level = warning
-EOC
+milter_conf "$T/ref.conf" "$T/ref.sock" "store_path = $T/ref/es.db"
 start_milter ref; PR=$MPID
 for u in u1 u2; do
 	for k in 1 2; do
