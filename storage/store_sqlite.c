@@ -284,6 +284,26 @@ plain_path(const char *path)
 	    strncmp(path, "file:", 5) != 0;
 }
 
+/* no_file_yet - path names a file that does not exist (yet). */
+static bool
+no_file_yet(const char *path)
+{
+	struct stat sb;
+
+	return plain_path(path) && stat(path, &sb) != 0 && errno == ENOENT;
+}
+
+/* need_path - ES_EINVAL, with the message, when p names no database. */
+static int
+need_path(struct store *st, const struct store_params *p)
+{
+	if (p->path == NULL || p->path[0] == '\0') {
+		store_seterr(st, "sqlite: no database path given");
+		return ES_EINVAL;
+	}
+	return 0;
+}
+
 static void
 sq_close(struct store *st)
 {
@@ -336,14 +356,11 @@ static int
 sq_open(struct store *st, const struct store_params *p)
 {
 	struct sq_store *s;
-	struct stat sb;
 	bool created;
 	int rc;
 
-	if (p->path == NULL || p->path[0] == '\0') {
-		store_seterr(st, "sqlite: no database path given");
-		return ES_EINVAL;
-	}
+	if ((rc = need_path(st, p)) != 0)
+		return rc;
 	/*
 	 * A new database gets mode 0600 (SQLite gives its WAL files the
 	 * same). It is changed by name after SQLite created it: opening
@@ -351,8 +368,7 @@ sq_open(struct store *st, const struct store_params *p)
 	 * this process holds on the file (the other handles' locks too),
 	 * and another process could then delete a WAL still in use.
 	 */
-	created = plain_path(p->path) && stat(p->path, &sb) != 0 &&
-	    errno == ENOENT;
+	created = no_file_yet(p->path);
 	s = es_calloc(1, sizeof(*s));
 	if (s == NULL) {
 		store_seterr(st, "sqlite: out of memory");
@@ -1069,16 +1085,12 @@ sq_schema(struct store *st, const struct store_params *p,
     size_t *missing)
 {
 	bool up = op == STORE_SCHEMA_UPGRADE, weight, created;
-	struct stat sb;
 	sqlite3 *db = NULL;
 	int rc;
 
-	if (p->path == NULL || p->path[0] == '\0') {
-		store_seterr(st, "sqlite: no database path given");
-		return ES_EINVAL;
-	}
-	created = plain_path(p->path) && stat(p->path, &sb) != 0 &&
-	    errno == ENOENT;
+	if ((rc = need_path(st, p)) != 0)
+		return rc;
+	created = no_file_yet(p->path);
 	if (created && !up) { /* no file: everything is missing */
 		for (size_t t = 0; t < sizeof(sq_tables) / sizeof(sq_tables[0]);
 		     t++) {

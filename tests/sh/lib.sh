@@ -72,3 +72,15 @@ log_level = warning
 EOC
 	conf_set "$_f" "$@"
 }
+
+# make_corpus DIR TAG N - N ham and N spam messages (ham/spam TAGi) as
+# DIR/hI.txt and DIR/sI.txt, for miltc -B
+make_corpus() {
+	mkdir -p "$1"
+	_i=0
+	while [ $_i -lt "$3" ]; do
+		ham "$2$_i" > "$1/h$_i.txt"
+		spam "$2$_i" > "$1/s$_i.txt"
+		_i=$((_i + 1))
+	done
+}

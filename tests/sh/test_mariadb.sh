@@ -101,12 +101,7 @@ load_ok() {
 		fail "$3: not $2 messages with X-DSPAM-Result: $(cat "$1")"
 }
 
-i=0
-while [ $i -lt 20 ]; do
-	ham "c$i" > "$T/corpus/h$i.txt"
-	spam "c$i" > "$T/corpus/s$i.txt"
-	i=$((i + 1))
-done
+make_corpus "$T/corpus" c 20
 
 #
 # a. the storage contract suite on MariaDB. Its fixtures drop and create

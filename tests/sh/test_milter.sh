@@ -204,13 +204,7 @@ done
 # gets its verdict and is learned exactly once - the user's counted
 # messages and signatures grow by exactly the number sent, for a new
 # user (created under load) and for bob
-mkdir -p "$T/load"
-i=0
-while [ $i -lt 20 ]; do
-	ham "load$i" > "$T/load/h$i.txt"
-	spam "load$i" > "$T/load/s$i.txt"
-	i=$((i + 1))
-done
+make_corpus "$T/load" load 20
 q() { sqlite3 "$T/db/es.db" "$1"; }
 counted="SELECT COALESCE(SUM(spam_learned + innocent_learned + spam_classified + innocent_classified), 0) FROM dspam_stats s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE u.username ="
 sigs="SELECT COUNT(*) FROM dspam_signature_data s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE u.username ="
