@@ -44,7 +44,9 @@
  * busy timeout has already been spent waiting. Too many connections,
  * a read-only or not yet synced server are ES_ETRANSIENT too; an
  * unreachable server at open is ES_ETRANSIENT with a message naming the
- * host or socket; anything else is ES_ESTORE with the server's text.
+ * host or socket; anything else (a refused login, a server certificate
+ * that fails verification) is ES_ESTORE with the server's or the
+ * client library's text.
  * The password never appears in a message.
  *
  * Purge: each batch selects at most PURGE_CHUNK keys at a time by an
@@ -512,8 +514,12 @@ connect_db(struct store *st)
 		    m->where, m->user != NULL ? m->user : "(default user)",
 		    mysql_error(m->db), e);
 		disconnect(m);
-		/* a server that is down or starting is worth retrying */
-		return e >= 2000 && e < 3000 && e != CR_OUT_OF_MEMORY ?
+		/* a server that is down, starting or unreachable is worth
+		 * retrying (map: lost connections, unknown host); a client
+		 * error such as a certificate that fails verification or a
+		 * missing authentication plugin is not */
+		return e == CR_SOCKET_CREATE_ERROR || e == CR_IPSOCK_ERROR ||
+			e == CR_SERVER_HANDSHAKE_ERR ?
 		    ES_ETRANSIENT :
 		    map(e);
 	}
