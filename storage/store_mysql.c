@@ -695,9 +695,10 @@ my_rollback(struct store *st)
 {
 	struct my_store *m = drv(st);
 
-	/* the message of the failure that led here stays */
-	if (m->db != NULL && !m->broken &&
-	    mysql_query(m->db, "ROLLBACK") != 0 && lost(mysql_errno(m->db)))
+	/* the message of the failure that led here stays; a ROLLBACK that
+	 * fails may leave the transaction open, and the next START
+	 * TRANSACTION would commit it: drop the connection instead */
+	if (m->db != NULL && !m->broken && mysql_query(m->db, "ROLLBACK") != 0)
 		m->broken = true;
 	m->in_tx = false;
 }
