@@ -17,7 +17,17 @@
  * a non-zero database size (bytes 4-7, the WAL file format). So the
  * buffer is written out before the write of a commit frame's page
  * returns, before any read, sync, truncate, size query or close of the
- * file, and whenever a write does not continue it. A failed write-out
+ * file, and whenever a write does not continue it. Two more writes of
+ * wal.c's sqlite3WalFrames() end a commit, and are written out at once:
+ *  - a commit frame's header written again in place, without its page
+ *    (walRewriteChecksums(), after the transaction rewrote frames it had
+ *    spilled): it is the last write of the commit, and a stale header
+ *    on disk breaks the checksum chain that recovery follows;
+ *  - without SQLITE_IOCAP_POWERSAFE_OVERWRITE, synchronous=FULL pads a
+ *    commit to a sector boundary and writes the end of the last frame
+ *    after a sync, in a write that no header announces: such a file is
+ *    not buffered at all.
+ * A failed write-out
  * is that write's failure: SQLite then abandons the transaction, and
  * frames without a valid commit frame after them are ignored by
  * recovery, as after a crash in the middle of a commit. Database files
@@ -38,8 +48,9 @@
 struct wb_file {
 	sqlite3_file base;       /* pMethods: wb_io */
 	sqlite3_file *real;      /* the default VFS's file, after us */
-	unsigned char *buf;      /* NULL: not a WAL file */
+	unsigned char *buf;      /* NULL: writes go straight through */
 	sqlite3_int64 off;       /* file offset of buf[0] */
+	sqlite3_int64 end;       /* end of the furthest byte written */
 	int len;
 	int commit_next;         /* the next write is a commit frame's page */
 };
@@ -106,9 +117,20 @@ wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 	struct wb_file *f = (struct wb_file *)pf;
 	int commit = f->commit_next, rc;
 
+	if (f->buf == NULL) /* not buffered (see wb_open) */
+		return f->real->pMethods->xWrite(f->real, p, amt, off);
 	f->commit_next = is_commit_hdr(p, amt);
-	if (f->len > 0 && (off != f->off + f->len || f->len + amt > WB_CAP) &&
-	    (rc = wb_flush(f)) != SQLITE_OK)
+	if (off == 0) /* the WAL header: the log starts again */
+		f->end = 0;
+	/* a commit header rewritten in place: no page follows it */
+	if (f->commit_next && off + amt < f->end) {
+		commit = 1;
+		f->commit_next = 0;
+	}
+	if (off + amt > f->end)
+		f->end = off + amt;
+	if (f->len > 0 && (off != f->off + f->len || f->len + amt > WB_CAP ||
+	    amt > WB_PIECE) && (rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	if (amt > WB_PIECE) /* never with SQLite's page sizes; be safe */
 		return f->real->pMethods->xWrite(f->real, p, amt, off);
@@ -127,6 +149,8 @@ wb_truncate(sqlite3_file *pf, sqlite3_int64 size)
 
 	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
+	if (f->end > size)
+		f->end = size;
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -244,6 +268,13 @@ wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags,
 		return rc;
 	}
 	f->base.pMethods = &wb_io;
+	/* wal.c pads commits to a sector (see above) exactly when this
+	 * capability is missing: then every write goes straight through */
+	if (!(f->real->pMethods->xDeviceCharacteristics(f->real) &
+		SQLITE_IOCAP_POWERSAFE_OVERWRITE)) {
+		free(f->buf);
+		f->buf = NULL;
+	}
 	return SQLITE_OK;
 }
 

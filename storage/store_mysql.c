@@ -44,7 +44,9 @@
  * busy timeout has already been spent waiting. Too many connections,
  * a read-only or not yet synced server are ES_ETRANSIENT too; an
  * unreachable server at open is ES_ETRANSIENT with a message naming the
- * host or socket; anything else is ES_ESTORE with the server's text.
+ * host or socket; anything else (a refused login, a server certificate
+ * that fails verification) is ES_ESTORE with the server's or the
+ * client library's text.
  * The password never appears in a message.
  *
  * Purge: each batch selects at most PURGE_CHUNK keys at a time by an
@@ -328,6 +330,7 @@ nomem(struct store *st, const char *what)
 
 /* ---- binding ---- */
 
+/* b_u32 - an unsigned INT parameter, or a result column (into *v). */
 static void
 b_u32(MYSQL_BIND *b, const uint32_t *v)
 {
@@ -390,6 +393,14 @@ b_out(MYSQL_BIND *b, enum enum_field_types type, void *buf,
 	b->buffer_length = cap;
 	b->length = len;
 	b->is_null = isnull;
+}
+
+/* cut - end the fetched text in buf (cap bytes) after its len bytes,
+ * or at its last byte when the column was longer. */
+static void
+cut(char *buf, size_t cap, unsigned long len)
+{
+	buf[len < cap ? len : cap - 1] = '\0';
 }
 
 /* b_tok - token id i of rows for a comparison with the token column. */
@@ -512,8 +523,12 @@ connect_db(struct store *st)
 		    m->where, m->user != NULL ? m->user : "(default user)",
 		    mysql_error(m->db), e);
 		disconnect(m);
-		/* a server that is down or starting is worth retrying */
-		return e >= 2000 && e < 3000 && e != CR_OUT_OF_MEMORY ?
+		/* a server that is down, starting or unreachable is worth
+		 * retrying (map: lost connections, unknown host); a client
+		 * error such as a certificate that fails verification or a
+		 * missing authentication plugin is not */
+		return e == CR_SOCKET_CREATE_ERROR || e == CR_IPSOCK_ERROR ||
+			e == CR_SERVER_HANDSHAKE_ERR ?
 		    ES_ETRANSIENT :
 		    map(e);
 	}
@@ -689,9 +704,10 @@ my_rollback(struct store *st)
 {
 	struct my_store *m = drv(st);
 
-	/* the message of the failure that led here stays */
-	if (m->db != NULL && !m->broken &&
-	    mysql_query(m->db, "ROLLBACK") != 0 && lost(mysql_errno(m->db)))
+	/* the message of the failure that led here stays; a ROLLBACK that
+	 * fails may leave the transaction open, and the next START
+	 * TRANSACTION would commit it: drop the connection instead */
+	if (m->db != NULL && !m->broken && mysql_query(m->db, "ROLLBACK") != 0)
 		m->broken = true;
 	m->in_tx = false;
 }
@@ -824,8 +840,7 @@ scan_columns(struct store *st, struct my_cols *c)
 	while (rc == 0 && (rc = fetch(st, q, "schema")) == 1) {
 		rc = 0;
 		for (int i = 0; i < 3; i++)
-			v[i][len[i] < sizeof(v[i]) ? len[i] : sizeof(v[i]) - 1] =
-			    '\0';
+			cut(v[i], sizeof(v[i]), len[i]);
 		for (size_t t = 0; t < NTABLES; t++)
 			if (strcmp(v[0], my_tables[t]) == 0)
 				c->table[t] = true;
@@ -898,8 +913,8 @@ has_index(struct store *st, const struct my_item *it, bool *yes)
 
 		if (more < 0)
 			rc = more;
-		name[len[0] < sizeof(name) ? len[0] : sizeof(name) - 1] = '\0';
-		col[len[2] < sizeof(col) ? len[2] : sizeof(col) - 1] = '\0';
+		cut(name, sizeof(name), len[0]);
+		cut(col, sizeof(col), len[2]);
 		/* an index ends: compare its column list */
 		if (prev[0] != '\0' && (more != 1 || strcmp(name, prev) != 0)) {
 			bool exact = strcmp(cols, it->index) == 0;
@@ -1241,21 +1256,17 @@ step_list(struct store *st, void *ctx)
 	if ((rc = fixed(st, c->id, &q)) != 0 ||
 	    (rc = run(st, q, c->in, "list")) != 0)
 		return rc;
-	if (c->uid_first) {
-		memset(&out[0], 0, sizeof(out[0]));
-		out[0].buffer_type = MYSQL_TYPE_LONG;
-		out[0].buffer = &uid;
-		out[0].is_unsigned = 1;
-	} else {
+	if (c->uid_first)
+		b_u32(&out[0], &uid);
+	else
 		b_out(&out[0], MYSQL_TYPE_STRING, a, MY_TEXT_MAX, &la, &na);
-	}
 	b_out(&out[1], MYSQL_TYPE_STRING, b, MY_TEXT_MAX, &lb, &nb);
 	if (mysql_stmt_bind_result(q, out) != 0)
 		rc = fail_stmt(st, q, "list");
 	while (rc == 0 && (rc = fetch(st, q, "list")) == 1) {
 		rc = 0;
-		a[la < MY_TEXT_MAX ? la : MY_TEXT_MAX] = '\0';
-		b[lb < MY_TEXT_MAX ? lb : MY_TEXT_MAX] = '\0';
+		cut(a, sizeof(a), la);
+		cut(b, sizeof(b), lb);
 		if (c->uid_first ? c->user(uid, b, c->arg) != 0 :
 				   c->pair(a, b, c->arg) != 0)
 			break;
@@ -1284,10 +1295,7 @@ step_user_sel(struct store *st, void *ctx)
 	if ((rc = fixed(st, M_USER_SEL, &q)) != 0 ||
 	    (rc = run(st, q, &c->in, "user lookup")) != 0)
 		return rc;
-	memset(&out, 0, sizeof(out));
-	out.buffer_type = MYSQL_TYPE_LONG;
-	out.buffer = &c->uid;
-	out.is_unsigned = 1;
+	b_u32(&out, &c->uid);
 	if (mysql_stmt_bind_result(q, &out) != 0)
 		rc = fail_stmt(st, q, "user lookup");
 	else if ((rc = fetch(st, q, "user lookup")) == 1)

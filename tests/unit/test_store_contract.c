@@ -47,6 +47,7 @@
 #include "es_alloc.h"
 #include "es_err.h"
 #include "store.h"
+#include "sqlite_walbuf.h"
 
 #define DAY 86400
 #define TODAY 20000 /* 2024-10-04 */
@@ -1672,6 +1673,61 @@ test_sqlite_commit_in_file(void **state)
 	free(d);
 }
 
+/*
+ * A transaction that spills pages to the WAL and changes them again has
+ * its frames rewritten in place at commit, and the commit frame's header
+ * written again last (wal.c: walRewriteChecksums). The VFS must not keep
+ * that header: a process that ends without closing would leave a stale
+ * checksum, and recovery would drop the committed transaction.
+ */
+static void
+test_sqlite_walbuf_rewrite(void **state)
+{
+	struct fix *f = *state;
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	char path[1200], p[1300];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	pid_t pid;
+	int wst;
+
+	assert_non_null(sq_walbuf_vfs());
+	snprintf(path, sizeof(path), "%s/spill.db", f->dir);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (sqlite3_open_v2(path, &db,
+			SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			sq_walbuf_vfs()) != SQLITE_OK ||
+		    sqlite3_exec(db,
+			"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+			"PRAGMA cache_size = 10;"
+			"CREATE TABLE t (k INTEGER PRIMARY KEY, x BLOB); BEGIN;"
+			"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+			"FROM c WHERE i < 2000) INSERT INTO t "
+			"SELECT i, randomblob(300) FROM c;"
+			"UPDATE t SET x = randomblob(300); COMMIT;",
+			NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		_exit(0); /* no close: nothing may wait in a buffer */
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	/* the only connection is gone: this open recovers the WAL */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1,
+			     &q, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 2000);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+}
+
 static void
 test_memory_fresh(void **state)
 {
@@ -1963,6 +2019,7 @@ static const struct ctest sqlite_only[] = {
 	T(test_sqlite_file_mode),
 	T(test_sqlite_schema),
 	T(test_sqlite_commit_in_file),
+	T(test_sqlite_walbuf_rewrite),
 };
 
 static const struct ctest memory_only[] = {
