@@ -19,10 +19,13 @@
  * returns, before any read, sync, truncate, size query or close of the
  * file, and whenever a write does not continue it. Two more writes of
  * wal.c's sqlite3WalFrames() end a commit, and are written out at once:
- *  - a commit frame's header written again in place, without its page
+ *  - a frame's header written again in place, without its page
  *    (walRewriteChecksums(), after the transaction rewrote frames it had
- *    spilled): it is the last write of the commit, and a stale header
- *    on disk breaks the checksum chain that recovery follows;
+ *    spilled): the last of them ends the commit, and a stale header on
+ *    disk breaks the checksum chain that recovery follows. Each is
+ *    written right after a read of the same frame, which is how this
+ *    VFS knows it (an offset alone does not tell: another connection
+ *    may have started the log again below this one's last write);
  *  - without SQLITE_IOCAP_POWERSAFE_OVERWRITE, synchronous=FULL pads a
  *    commit to a sector boundary and writes the end of the last frame
  *    after a sync, in a write that no header announces: such a file is
@@ -50,7 +53,7 @@ struct wb_file {
 	sqlite3_file *real;      /* the default VFS's file, after us */
 	unsigned char *buf;      /* NULL: writes go straight through */
 	sqlite3_int64 off;       /* file offset of buf[0] */
-	sqlite3_int64 end;       /* end of the furthest byte written */
+	sqlite3_int64 read_off;  /* offset of the last read, or -1 */
 	int len;
 	int commit_next;         /* the next write is a commit frame's page */
 };
@@ -99,6 +102,7 @@ wb_read(sqlite3_file *pf, void *p, int amt, sqlite3_int64 off)
 
 	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
+	f->read_off = off;
 	return f->real->pMethods->xRead(f->real, p, amt, off);
 }
 
@@ -119,16 +123,15 @@ wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 
 	if (f->buf == NULL) /* not buffered (see wb_open) */
 		return f->real->pMethods->xWrite(f->real, p, amt, off);
-	f->commit_next = is_commit_hdr(p, amt);
-	if (off == 0) /* the WAL header: the log starts again */
-		f->end = 0;
-	/* a commit header rewritten in place: no page follows it */
-	if (f->commit_next && off + amt < f->end) {
-		commit = 1;
+	if (off == f->read_off) {
+		/* A frame read back and its header written again in place
+		 * (walRewriteChecksums): no page follows it, and the last of
+		 * them ends a commit. The read wrote the buffer out. */
+		f->read_off = -1;
 		f->commit_next = 0;
+		return f->real->pMethods->xWrite(f->real, p, amt, off);
 	}
-	if (off + amt > f->end)
-		f->end = off + amt;
+	f->commit_next = is_commit_hdr(p, amt);
 	if (f->len > 0 && (off != f->off + f->len || f->len + amt > WB_CAP ||
 	    amt > WB_PIECE) && (rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
@@ -149,8 +152,6 @@ wb_truncate(sqlite3_file *pf, sqlite3_int64 size)
 
 	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
-	if (f->end > size)
-		f->end = size;
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -259,6 +260,7 @@ wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags,
 		return wb_base->xOpen(wb_base, name, pf, flags, out_flags);
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
+	f->read_off = -1;
 	if ((f->buf = malloc(WB_CAP)) == NULL)
 		return SQLITE_NOMEM;
 	rc = wb_base->xOpen(wb_base, name, f->real, flags, out_flags);

@@ -1728,6 +1728,63 @@ test_sqlite_walbuf_rewrite(void **state)
 	}
 }
 
+/* exec1 - run sql on db, failing the test with its message. */
+static void
+exec1(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+}
+
+/*
+ * A connection whose last WAL write lies far beyond the point where
+ * another connection started the log again: its next commit is
+ * appended below that old end, and must still reach the file before
+ * a third connection reads it.
+ */
+static void
+test_sqlite_walbuf_restarted_log(void **state)
+{
+	struct fix *f = *state;
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	char path[1200], p[1300];
+	sqlite3 *a = NULL, *b = NULL, *c = NULL;
+	sqlite3_stmt *q = NULL;
+
+	snprintf(path, sizeof(path), "%s/restart.db", f->dir);
+	assert_int_equal(sqlite3_open_v2(path, &a, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE, sq_walbuf_vfs()),
+	    SQLITE_OK);
+	exec1(a, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;"
+		 "PRAGMA synchronous = NORMAL;" /* no sync at commit */
+		 "CREATE TABLE t (k INTEGER PRIMARY KEY, x BLOB); BEGIN;"
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		 "FROM n WHERE i < 2000) INSERT INTO t "
+		 "SELECT i, randomblob(300) FROM n; COMMIT;");
+	assert_int_equal(sqlite3_open(path, &b), SQLITE_OK);
+	exec1(b, "PRAGMA wal_autocheckpoint = 0;"
+		 "PRAGMA wal_checkpoint(RESTART);"
+		 "INSERT INTO t VALUES (5000, 'b');");
+	exec1(a, "UPDATE t SET x = 'mid' WHERE k = 1;");
+	exec1(a, "UPDATE t SET x = 'new' WHERE k = 1;");
+	assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(c,
+			     "SELECT x FROM t WHERE k = 1", -1, &q, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(q) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(q, 0), "new") != 0)
+		fail_msg("a third connection does not see the commit: %s",
+		    sqlite3_errmsg(c));
+	sqlite3_finalize(q);
+	sqlite3_close(c);
+	sqlite3_close(b);
+	sqlite3_close(a);
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+}
+
 static void
 test_memory_fresh(void **state)
 {
@@ -2020,6 +2077,7 @@ static const struct ctest sqlite_only[] = {
 	T(test_sqlite_schema),
 	T(test_sqlite_commit_in_file),
 	T(test_sqlite_walbuf_rewrite),
+	T(test_sqlite_walbuf_restarted_log),
 };
 
 static const struct ctest memory_only[] = {
