@@ -1673,6 +1673,27 @@ test_sqlite_commit_in_file(void **state)
 	free(d);
 }
 
+/* unlink_db - remove a SQLite database and its WAL files. */
+static void
+unlink_db(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	char p[1300];
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+}
+
+/* exec1 - run sql on db, failing the test with its message. */
+static void
+exec1(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+}
+
 /*
  * A transaction that spills pages to the WAL and changes them again has
  * its frames rewritten in place at commit, and the commit frame's header
@@ -1684,8 +1705,7 @@ static void
 test_sqlite_walbuf_rewrite(void **state)
 {
 	struct fix *f = *state;
-	static const char *const sfx[] = {"", "-wal", "-shm"};
-	char path[1200], p[1300];
+	char path[1200];
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	pid_t pid;
@@ -1722,18 +1742,7 @@ test_sqlite_walbuf_rewrite(void **state)
 	assert_int_equal(sqlite3_column_int(q, 0), 2000);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-}
-
-/* exec1 - run sql on db, failing the test with its message. */
-static void
-exec1(sqlite3 *db, const char *sql)
-{
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	unlink_db(path);
 }
 
 /*
@@ -1746,8 +1755,7 @@ static void
 test_sqlite_walbuf_restarted_log(void **state)
 {
 	struct fix *f = *state;
-	static const char *const sfx[] = {"", "-wal", "-shm"};
-	char path[1200], p[1300];
+	char path[1200];
 	sqlite3 *a = NULL, *b = NULL, *c = NULL;
 	sqlite3_stmt *q = NULL;
 
@@ -1779,10 +1787,7 @@ test_sqlite_walbuf_restarted_log(void **state)
 	sqlite3_close(c);
 	sqlite3_close(b);
 	sqlite3_close(a);
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
+	unlink_db(path);
 }
 
 static void
