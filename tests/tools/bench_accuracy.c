@@ -197,15 +197,15 @@ now_s(void)
 }
 
 /*
- * run - run argv with stdin from the file in, stdout into out (outlen
- * bytes, may be NULL to discard). Returns the exit status; *rss_kb gets
- * the child's peak RSS when larger. posix_spawn, not fork: a fork marks
+ * spawn_run - run argv with stdin from the file in, stdout into out
+ * (outlen bytes, may be NULL to discard). Returns the exit status;
+ * *rss_kb gets the child's peak RSS when larger. posix_spawn, not fork: a fork marks
  * every page of this process copy-on-write, and the page faults that
  * follow were charged to edgespam's time in the loop (8 times its CPU
  * time per message) and the fork itself to bogofilter's.
  */
 static int
-run(char *const argv[], const char *in, char *out, size_t outlen,
+spawn_run(char *const argv[], const char *in, char *out, size_t outlen,
     long *rss_kb)
 {
 	posix_spawn_file_actions_t fa;
@@ -251,6 +251,134 @@ run(char *const argv[], const char *in, char *out, size_t outlen,
 	if (ru.ru_maxrss > *rss_kb)
 		*rss_kb = ru.ru_maxrss;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/*
+ * The spawner: a process forked at the start, while this one is still
+ * small, that runs the other programs (spawn_run) for it. A program
+ * inherits the peak RSS of the process that started it (Linux keeps the
+ * larger of the two at exec), so programs started by this process,
+ * which holds the corpus and a store's cache, all reported its 30 MB.
+ * Request: u32 length, u32 outlen, then in, argv[0], ... each ending in
+ * NUL. Reply: i32 status, i64 peak RSS (KiB), u32 length, the output.
+ */
+static int sp_req = -1, sp_rep = -1;
+
+static void
+io_full(bool wr, int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t r = wr ? write(fd, p, len) : read(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("spawner pipe: %s", r == 0 ? "closed" : strerror(errno));
+		p += r;
+		len -= (size_t)r;
+	}
+}
+
+static void
+spawner_serve(void)
+{
+	uint32_t hdr[2];
+	char req[8192], out[4096], *argv[16];
+	ssize_t r;
+
+	while ((r = read(sp_req, hdr, sizeof(hdr))) == (ssize_t)sizeof(hdr)) {
+		size_t n = 0, argc = 0;
+		long rss = 0;
+		int32_t st;
+		int64_t rss64;
+		uint32_t olen;
+
+		if (hdr[0] == 0 || hdr[0] > sizeof(req) || hdr[1] > sizeof(out))
+			_exit(2);
+		io_full(false, sp_req, req, hdr[0]);
+		if (req[hdr[0] - 1] != '\0')
+			_exit(2);
+		n = strlen(req) + 1; /* in */
+		while (n < hdr[0] && argc + 1 < 16) {
+			argv[argc++] = req + n;
+			n += strlen(req + n) + 1;
+		}
+		argv[argc] = NULL;
+		st = spawn_run(argv, req, hdr[1] ? out : NULL, hdr[1], &rss);
+		rss64 = rss;
+		olen = hdr[1] ? (uint32_t)strlen(out) : 0;
+		io_full(true, sp_rep, &st, sizeof(st));
+		io_full(true, sp_rep, &rss64, sizeof(rss64));
+		io_full(true, sp_rep, &olen, sizeof(olen));
+		if (olen > 0)
+			io_full(true, sp_rep, out, olen);
+	}
+	_exit(0);
+}
+
+/* spawner_start - fork the spawner; run() then goes through it. */
+static void
+spawner_start(void)
+{
+	int a[2], b[2];
+	pid_t pid;
+
+	if (pipe(a) != 0 || pipe(b) != 0)
+		die("%s", "pipe failed");
+	if ((pid = fork()) < 0)
+		die("%s", "fork failed");
+	if (pid == 0) {
+		close(a[1]);
+		close(b[0]);
+		sp_req = a[0];
+		sp_rep = b[1];
+		spawner_serve();
+	}
+	close(a[0]);
+	close(b[1]);
+	sp_req = a[1];
+	sp_rep = b[0];
+}
+
+/* run - spawn_run, through the spawner once it is started. */
+static int
+run(char *const argv[], const char *in, char *out, size_t outlen,
+    long *rss_kb)
+{
+	char req[8192];
+	uint32_t hdr[2], olen;
+	size_t n = 0, k;
+	int32_t st;
+	int64_t rss;
+
+	if (sp_req < 0)
+		return spawn_run(argv, in, out, outlen, rss_kb);
+	for (size_t i = 0; i == 0 || argv[i - 1] != NULL; i++) {
+		const char *a = i == 0 ? in : argv[i - 1]; /* in, then argv */
+
+		if ((k = strlen(a) + 1) > sizeof(req) - n)
+			die("%s", "command too long for the spawner");
+		memcpy(req + n, a, k);
+		n += k;
+	}
+	hdr[0] = (uint32_t)n;
+	hdr[1] = out != NULL ? (uint32_t)(outlen < 4096 ? outlen : 4096) : 0;
+	io_full(true, sp_req, hdr, sizeof(hdr));
+	io_full(true, sp_req, req, n);
+	io_full(false, sp_rep, &st, sizeof(st));
+	io_full(false, sp_rep, &rss, sizeof(rss));
+	io_full(false, sp_rep, &olen, sizeof(olen));
+	if (olen >= (out != NULL ? outlen : 1))
+		die("%s", "spawner reply too long");
+	if (olen > 0)
+		io_full(false, sp_rep, out, olen);
+	if (out != NULL)
+		out[olen] = '\0';
+	if (rss > *rss_kb)
+		*rss_kb = (long)rss;
+	return st;
 }
 
 /* area above the ROC curve, in percent: the fraction of (spam, ham)
@@ -485,6 +613,7 @@ main(int argc, char **argv)
 	}
 	if (dir == NULL || work == NULL)
 		usage();
+	spawner_start(); /* before this process grows */
 	load_corpus(&c, dir, seed);
 
 	/* without -c: the built-in defaults, which the sample configuration
