@@ -441,8 +441,7 @@ learn_own(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
 
 			nanosleep(&ts, NULL);
 		}
-		if (pause_ms < 200)
-			pause_ms *= 2;
+		pause_ms *= 2; /* 2, 4, ... 32 ms: LEARN_TRIES bounds it */
 	}
 	cls_engine_scored_done(s->eng);
 	return rc;
