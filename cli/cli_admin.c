@@ -249,9 +249,10 @@ cli_user(struct cli *c, int argc, char **argv)
 		return EX_USAGE;
 	}
 	/* sender lists: "user VERB USER ..." (and "user USER VERB ...") */
+	if (cli_lists_verb(argv[0]) && argc < 2) /* no USER: the usage */
+		return cli_lists(c, "", "", 0, argv + argc);
 	if (cli_lists_verb(argv[0]))
-		return cli_lists(c, argv[0], argc >= 2 ? argv[1] : "",
-		    argc >= 2 ? argc - 2 : 0, argv + 2);
+		return cli_lists(c, argv[0], argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && cli_lists_verb(argv[1]))
 		return cli_lists(c, argv[1], argv[0], argc - 2, argv + 2);
 	if ((rc = cli_open_store(c)) != EX_OK)

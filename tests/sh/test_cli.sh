@@ -160,6 +160,8 @@ done
 [ "$(lists bob@example.net)" = "friend@pals.example|allow " ] || fail "a bad pattern was stored: $(lists bob@example.net)"
 es user list nosuch@example.net >/dev/null 2>&1; expect_rc 67 $? "list of an unknown user"
 es user allow bob@example.net >/dev/null 2>&1; expect_rc 64 $? "allow without a pattern"
+es user list >/dev/null 2>&1; expect_rc 64 $? "list without a user"
+es user bob@example.net block >/dev/null 2>&1; expect_rc 64 $? "USER block without a pattern"
 # the alias pipe: the forwarded message's original sender, exact address
 fwd_attached() {
 	printf 'From: Bob <bob@example.net>\nTo: bob-block@example.net\nSubject: Fwd: offer\n'
