@@ -13,9 +13,9 @@
  *   eom       the user's sender lists first (an allowed sender is
  *             Whitelisted, a blocked one Spam, neither scored nor
  *             learned); else classify; then delete the forged fields,
- *             add ours, and tag the body. Any failure before the first change
- *             takes on_error's action; a failure after it defers the
- *             message, so it is never delivered half-modified.
+ *             add ours, and tag the body. Any failure before the first
+ *             change takes on_error's action; a failure after it defers
+ *             the message, so it is never delivered half-modified.
  *
  * Every path that cannot strip the forged fields defers the message:
  * an X-DSPAM-Result the sender wrote must never reach maildrop.
@@ -803,6 +803,9 @@ elapsed_ms(const struct timespec *t0)
  * address (cls_sender.h). d->list is NONE when neither is listed or
  * the user has no lists; *reject when blocked under spamAction reject.
  */
+_Static_assert(CLS_SENDER_CANDIDATES <= STORE_SENDER_FIND_MAX,
+    "a message's sender candidates fit one store lookup");
+
 static int
 sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
     size_t patlen, bool *reject, char *err, size_t errlen)
