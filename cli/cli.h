@@ -13,6 +13,8 @@
 #include <stddef.h>
 
 #include "cls_engine.h"
+#include "es_buf.h"
+#include "store.h"
 
 struct conf;
 struct store;
@@ -40,6 +42,8 @@ struct cli {
 	const char *signature;
 	int bnr;       /* -1: from configuration */
 	int whitelist; /* -1: from configuration */
+	/* --allow-sender / --block-sender (alias pipe); NONE otherwise */
+	enum store_sender_list sender_list;
 };
 
 /* cli_die_usage etc. return an exit code after printing to stderr. */
@@ -65,5 +69,23 @@ bool cli_user_name(const struct cli *c, const char *in, char *out,
 bool cli_trusted(const struct cli *c);
 /* cli_may_act_for - whether the calling system user may act for user. */
 bool cli_may_act_for(const struct cli *c, const char *user);
+
+/*
+ * cli_read_input - all of standard input into b (es_buf_init'ed here;
+ * the caller releases it). ES_ELIMIT when it is too large.
+ */
+int cli_read_input(struct es_buf *b);
+
+/* cli_lists_verb - whether s is a sender list verb of "edgespam user". */
+bool cli_lists_verb(const char *s);
+/*
+ * cli_lists - "user VERB USER [PATTERN]": allow, block, unallow,
+ * unblock, list (cli_lists.c); argc/argv are what follows USER.
+ */
+int cli_lists(struct cli *c, const char *verb, const char *user, int argc,
+    char **argv);
+/* cli_sender_pipe - --allow-sender / --block-sender: the forwarded
+ * message's original sender onto the --user's list. */
+int cli_sender_pipe(struct cli *c);
 
 #endif

@@ -4,6 +4,8 @@
  *   stats [USER]      learned counts and accuracy (all users, or one)
  *   user USER ...     preferences: show, set KEY VALUE, unset KEY,
  *                     opt-in, opt-out, default (removes both)
+ *   user allow|block|unallow|unblock|list ...
+ *                     sender lists, in cli_lists.c
  *   domain ...        per-domain policy: list, DOMAIN show,
  *                     DOMAIN set off|opt-in|opt-out|on, DOMAIN unset
  *   purge             the configured purge rules, in batches
@@ -246,6 +248,13 @@ cli_user(struct cli *c, int argc, char **argv)
 		    stderr);
 		return EX_USAGE;
 	}
+	/* sender lists: "user VERB USER ..." (and "user USER VERB ...") */
+	if (cli_lists_verb(argv[0]) && argc < 2) /* no USER: the usage */
+		return cli_lists(c, "", "", 0, argv + argc);
+	if (cli_lists_verb(argv[0]))
+		return cli_lists(c, argv[0], argv[1], argc - 2, argv + 2);
+	if (argc >= 2 && cli_lists_verb(argv[1]))
+		return cli_lists(c, argv[1], argv[0], argc - 2, argv + 2);
 	if ((rc = cli_open_store(c)) != EX_OK)
 		return rc;
 	if (!show && !cli_trusted(c)) {

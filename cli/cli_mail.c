@@ -36,9 +36,8 @@
  * is usually far lower. It stops a runaway pipe from exhausting memory. */
 #define CLI_MAX_INPUT (256u * 1024 * 1024)
 
-/* read_input - all of standard input into b. */
-static int
-read_input(struct es_buf *b)
+int
+cli_read_input(struct es_buf *b)
 {
 	char chunk[65536];
 	size_t n;
@@ -372,7 +371,7 @@ cli_mail(struct cli *c)
 			return EX_NOPERM;
 		}
 	}
-	if ((rc = read_input(&msg)) != 0) {
+	if ((rc = cli_read_input(&msg)) != 0) {
 		fprintf(stderr, "edgespam: reading the message: %s\n",
 		    rc == ES_ELIMIT ? "too large" : es_strerror(rc));
 		es_buf_release(&msg);

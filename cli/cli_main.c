@@ -7,7 +7,10 @@
  *                                       write the message with X-DSPAM-*
  *   --user U --class=C --source=S       train or correct
  *   --user U --addspam | --falsepositive   DSPAM's older correction flags
- * Administration: stats, user, domain, purge, db; --check-config,
+ *   --user U --allow-sender | --block-sender   the forwarded message's
+ *                                       original sender onto a list
+ * Administration: stats, user (preferences, sender lists), domain,
+ * purge, db; --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
@@ -43,6 +46,11 @@ usage(FILE *f)
 	    "       edgespam [-c FILE] stats [USER]\n"
 	    "       edgespam [-c FILE] user USER [show | set KEY VALUE | unset KEY"
 	    " | opt-in | opt-out | default]\n"
+	    "       edgespam [-c FILE] user allow | block | unallow | unblock "
+	    "USER PATTERN\n"
+	    "       edgespam [-c FILE] user list USER\n"
+	    "       edgespam [-c FILE] --user USER --allow-sender | "
+	    "--block-sender < message\n"
 	    "       edgespam [-c FILE] domain [list | DOMAIN [show | set POLICY |"
 	    " unset]]\n"
 	    "       edgespam [-c FILE] purge\n"
@@ -63,6 +71,13 @@ usage(FILE *f)
 	    "  --falsepositive        same as --class=innocent --source=error\n"
 	    "  --signature=ID         the signature to correct (default: found\n"
 	    "                         in the message)\n"
+	    "  --allow-sender         put the original sender of the forwarded\n"
+	    "  --block-sender         message on the user's allow (block) list\n"
+	    "\n"
+	    "PATTERN: user@example.com, @example.com (exactly that domain) or\n"
+	    "*.example.com (that domain and its subdomains).\n"
+	    "\n"
+	    "options:\n"
 	    "  --feature=LIST         noise (BNR) and whitelist switch on; others\n"
 	    "                         are ignored\n"
 	    "  -c, --config=FILE      configuration (default " DEFAULT_CONF ")\n"
@@ -281,6 +296,10 @@ main(int argc, char **argv)
 			c.cls = CLS_CLASS_SPAM;
 			c.source = CLS_SRC_ERROR;
 			c.have_class = c.have_source = true;
+		} else if (strcmp(a, "--allow-sender") == 0) {
+			c.sender_list = STORE_SENDER_ALLOW;
+		} else if (strcmp(a, "--block-sender") == 0) {
+			c.sender_list = STORE_SENDER_BLOCK;
 		} else if (strcmp(a, "--falsepositive") == 0) {
 			c.cls = CLS_CLASS_INNOCENT;
 			c.source = CLS_SRC_ERROR;
@@ -330,6 +349,8 @@ main(int argc, char **argv)
 	} else if (c.nusers == 0) {
 		usage(stderr);
 		rc = EX_USAGE;
+	} else if (c.sender_list != STORE_SENDER_NONE) {
+		rc = cli_sender_pipe(&c);
 	} else {
 		rc = cli_mail(&c);
 	}

@@ -89,7 +89,8 @@ static const struct key keys[] = {
     {"default_policy", K_ENUM, "opt-in", 0, 0, "off opt-in opt-out on"},
     {"recipient_grouping", K_ENUM, "split", 0, 0, "split first"},
     {"split_reply", K_STR, "452 4.5.3 Too many recipients", 0, 0, NULL},
-    {"retrain_aliases", K_LIST, "*-spam@* *-fp@*", 0, 0, NULL},
+    {"retrain_aliases", K_LIST, "*-spam@* *-fp@* *-allow@* *-block@*", 0, 0,
+	NULL},
     {"trusted_networks", K_LIST, "127.0.0.0/8 ::1", 0, 0, NULL},
     {"store_down_log_interval_s", K_INT, "60", 1, 3600, NULL},
 };

@@ -10,10 +10,12 @@
  *             up to max_scan_bytes (unfiltered mail is not copied)
  *   body      kept likewise (the whole body only when a signature tag
  *             must be added to it)
- *   eom       classify first; then delete the forged fields, add ours,
- *             and tag the body. Any failure before the first change
- *             takes on_error's action; a failure after it defers the
- *             message, so it is never delivered half-modified.
+ *   eom       the user's sender lists first (an allowed sender is
+ *             Whitelisted, a blocked one Spam, neither scored nor
+ *             learned); else classify; then delete the forged fields,
+ *             add ours, and tag the body. Any failure before the first
+ *             change takes on_error's action; a failure after it defers
+ *             the message, so it is never delivered half-modified.
  *
  * Every path that cannot strip the forged fields defers the message:
  * an X-DSPAM-Result the sender wrote must never reach maildrop.
@@ -37,6 +39,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "cls_sender.h"
 #include "cls_user.h"
 #include "es_alloc.h"
 #include "es_buf.h"
@@ -70,6 +73,10 @@ struct msg {
 	struct forged *forged;
 	size_t nforged, capforged;
 	struct timespec start;
+	/* sender lists: the addresses, lowercased ("" when none) */
+	char env_addr[CLS_SENDER_MAX + 1];  /* MAIL FROM */
+	char from_addr[CLS_SENDER_MAX + 1]; /* the first From: field */
+	bool have_from;
 };
 
 struct conn {
@@ -314,9 +321,14 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		mlog(c, LOG_ERR, "out of memory: deferred");
 		return SMFIS_TEMPFAIL;
 	}
-	if (argv[0] != NULL)
+	if (argv[0] != NULL) {
 		es_log_sanitize(argv[0], strlen(argv[0]), m->sender,
 		    sizeof(m->sender));
+		/* the null sender or a junk address: no list entry */
+		if (cls_sender_address(argv[0], strlen(argv[0]), m->env_addr,
+			sizeof(m->env_addr)) != 0)
+			m->env_addr[0] = '\0';
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -565,6 +577,12 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		f->seq = m->nforged++;
 		return ok;
 	}
+	if (m->filtered && !m->have_from && strcasecmp(name, "From") == 0) {
+		m->have_from = true; /* only the first From: field counts */
+		if (cls_sender_address(value, strlen(value), m->from_addr,
+			sizeof(m->from_addr)) != 0)
+			m->from_addr[0] = '\0';
+	}
 	if (strcasecmp(name, "Content-Type") == 0 &&
 	    strncasecmp(value + strspn(value, " \t"), "multipart/", 10) == 0)
 		m->multipart = true;
@@ -778,14 +796,124 @@ elapsed_ms(const struct timespec *t0)
 	    (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/*
+ * sender_lists - whether the user's allow or block list decides the
+ * message (DSPAM's Whitelisted, or Spam) before any scoring: one
+ * lookup of the candidates of the envelope sender and the From:
+ * address (cls_sender.h). d->list is NONE when neither is listed or
+ * the user has no lists; *reject when blocked under spamAction reject.
+ */
+_Static_assert(CLS_SENDER_CANDIDATES <= STORE_SENDER_FIND_MAX,
+    "a message's sender candidates fit one store lookup");
+
+static int
+sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
+    size_t patlen, bool *reject, char *err, size_t errlen)
+{
+	struct cls_sender_cands cands;
+	enum store_sender_list found[CLS_SENDER_CANDIDATES];
+	enum cls_sender_list lists[CLS_SENDER_CANDIDATES];
+	const char *pats[CLS_SENDER_CANDIDATES];
+	struct mlt_slot *s;
+	struct timespec dl;
+	char act[16];
+	uint32_t uid;
+	size_t i;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	*reject = false;
+	cls_sender_cands_init(&cands);
+	/* an address that gives no candidate simply is not listed */
+	if (m->env_addr[0] != '\0')
+		(void)cls_sender_candidates(&cands, m->env_addr,
+		    CLS_SENDER_ENVELOPE);
+	if (m->from_addr[0] != '\0')
+		(void)cls_sender_candidates(&cands, m->from_addr,
+		    CLS_SENDER_FROM);
+	if (cands.n == 0)
+		return 0;
+	for (i = 0; i < cands.n; i++)
+		pats[i] = cands.pat[i];
+	mlt_deadline_in(m->rt->timeout_ms, &dl);
+	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
+		return rc;
+	rc = store_user_uid(s->st, m->user, false, &uid);
+	if (rc == ES_ENOTFOUND) { /* a new user has no lists */
+		mlt_pool_put(s, false);
+		return 0;
+	}
+	if (rc == 0)
+		rc = store_sender_find(s->st, uid, pats, cands.n, found);
+	if (rc == 0) {
+		for (i = 0; i < cands.n; i++)
+			lists[i] = found[i] == STORE_SENDER_ALLOW ? CLS_SENDER_ALLOW
+			    : found[i] == STORE_SENDER_BLOCK      ? CLS_SENDER_BLOCK
+			                                          : CLS_SENDER_NONE;
+		cls_sender_decide(&cands, lists, d);
+		if (d->list == CLS_SENDER_BLOCK &&
+		    (rc = user_pref(s->st, uid, "spamAction", "tag", act,
+			 sizeof(act))) == 0)
+			*reject = strcmp(act, "reject") == 0;
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "%s", store_errmsg(s->st));
+	mlt_pool_put(s, rc == ES_ESTORE);
+	if (d->pattern != NULL) { /* cands dies here: the caller's copy */
+		snprintf(pat, patlen, "%s", d->pattern);
+		d->pattern = pat;
+	}
+	return rc;
+}
+
+/*
+ * listed - the end of a message a sender list decided: DSPAM's result
+ * fields without a signature (nothing was scored or learned), or the
+ * SMTP rejection of a blocked sender under spamAction reject.
+ */
+static sfsistat
+listed(SMFICTX *ctx, struct conn *c, struct msg *m,
+    const struct cls_sender_decision *d, bool reject,
+    const struct timespec *t0)
+{
+	struct cls_engine_result res;
+	const char *list = cls_sender_list_name(d->list);
+	char pat[CLS_SENDER_MAX + 1];
+
+	memset(&res, 0, sizeof(res));
+	res.result = d->list == CLS_SENDER_ALLOW ? CLS_WHITELISTED : CLS_SPAM;
+	res.probability = d->list == CLS_SENDER_ALLOW ? 0.0 : 1.0;
+	res.confidence = 1.0;
+	es_log_sanitize(d->pattern, strlen(d->pattern), pat, sizeof(pat));
+	if (reject) {
+		mlog(c, LOG_INFO, "user=%s from=%s result=Spam list=block "
+		    "pattern=%s matched=%s: rejected (spamAction reject)",
+		    m->user, m->sender, pat, cls_sender_source_name(d->src));
+		return reply(ctx, "550", "5.7.1", "Message rejected as spam",
+		    SMFIS_REJECT);
+	}
+	if (!strip(ctx, m) || !add_fields(ctx, m, &res)) {
+		mlog(c, LOG_ERR, "the MTA refused a header change: deferred so "
+				 "that nothing half-changed is delivered");
+		return SMFIS_TEMPFAIL;
+	}
+	mlog(c, LOG_INFO, "user=%s from=%s result=%s list=%s pattern=%s "
+	    "matched=%s removed=%zu ms=%ld", m->user, m->sender,
+	    cls_result_name(res.result), list, pat,
+	    cls_sender_source_name(d->src), m->nforged, elapsed_ms(t0));
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_of(ctx);
 	struct cls_engine_result res;
+	struct cls_sender_decision dec;
 	struct timespec t0;
 	struct msg *m;
-	char err[256] = "";
+	char err[256] = "", pat[CLS_SENDER_MAX + 1];
+	const char *what = "classification";
 	bool reject;
 	sfsistat st;
 	int rc;
@@ -814,11 +942,18 @@ cb_eom(SMFICTX *ctx)
 	if (m->broken) {
 		rc = ES_ENOMEM;
 		snprintf(err, sizeof(err), "out of memory buffering the message");
+	} else if ((rc = sender_lists(m, &dec, pat, sizeof(pat), &reject, err,
+			sizeof(err))) != 0) {
+		what = "sender lists";
+	} else if (dec.list != CLS_SENDER_NONE) {
+		store_up();
+		st = listed(ctx, c, m, &dec, reject, &t0);
+		goto out;
 	} else {
 		rc = classify(c, m, &res, &reject, err, sizeof(err));
 	}
 	if (rc != 0) {
-		st = store_failed(ctx, c, rc, "classification", err);
+		st = store_failed(ctx, c, rc, what, err);
 		if (st == SMFIS_CONTINUE && !strip(ctx, m))
 			st = SMFIS_TEMPFAIL;
 		goto out;

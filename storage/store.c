@@ -21,6 +21,8 @@
  *  - store_begin() inside a transaction and store_commit() outside one
  *    are ES_EINVAL. A failed commit leaves no transaction open: the
  *    driver rolled it back.
+ *  - Sender patterns are 1..255 bytes; a sender lookup asks for at most
+ *    STORE_SENDER_FIND_MAX patterns.
  *  - store_pref_get() and store_domain_get() copy the value with
  *    strlcpy: when it does not fit, the buffer holds the terminated
  *    beginning and the result is ES_ELIMIT.
@@ -754,4 +756,115 @@ store_purge(struct store *st, const struct store_purge_rules *rules,
 	if (st->st_ops->purge_unlock != NULL)
 		st->st_ops->purge_unlock(st);
 	return rc;
+}
+
+/* ---- sender lists ---- */
+
+const char *
+store_sender_list_text(enum store_sender_list l)
+{
+	switch (l) {
+	case STORE_SENDER_ALLOW: return "allow";
+	case STORE_SENDER_BLOCK: return "block";
+	default: return NULL;
+	}
+}
+
+enum store_sender_list
+store_sender_list_of(const char *text)
+{
+	if (strcmp(text, "allow") == 0)
+		return STORE_SENDER_ALLOW;
+	if (strcmp(text, "block") == 0)
+		return STORE_SENDER_BLOCK;
+	return STORE_SENDER_NONE;
+}
+
+/* sender_args - check a pattern and (unless NULL) a list. */
+static int
+sender_args(struct store *st, const char *pattern,
+    enum store_sender_list list, const char **text)
+{
+	int rc;
+
+	if ((rc = check_str(st, "sender pattern", pattern, 1,
+		 STORE_SENDER_PATTERN_MAX)) != 0)
+		return rc;
+	if (text != NULL && (*text = store_sender_list_text(list)) == NULL) {
+		store_seterr(st, "sender list %d is neither allow nor block",
+		    (int)list);
+		return ES_EINVAL;
+	}
+	return 0;
+}
+
+int
+store_sender_set(struct store *st, uint32_t uid, const char *pattern,
+    enum store_sender_list list, time_t now)
+{
+	const char *text;
+	bool implicit;
+	int32_t day;
+	int rc;
+
+	if ((rc = sender_args(st, pattern, list, &text)) != 0 ||
+	    (rc = now_day(st, now, &day)) != 0)
+		return rc;
+	if ((rc = wbegin(st, &implicit)) != 0)
+		return rc;
+	rc = st->st_ops->sender_set(st, uid, pattern, text, day);
+	return wend(st, implicit, rc);
+}
+
+int
+store_sender_remove(struct store *st, uint32_t uid, const char *pattern,
+    enum store_sender_list list)
+{
+	const char *text;
+	bool implicit, removed = false;
+	int rc;
+
+	if ((rc = sender_args(st, pattern, list, &text)) != 0)
+		return rc;
+	if ((rc = wbegin(st, &implicit)) != 0)
+		return rc;
+	rc = st->st_ops->sender_remove(st, uid, pattern, text, &removed);
+	/* nothing removed is no failure of the transaction */
+	if ((rc = wend(st, implicit, rc)) == 0 && !removed) {
+		store_seterr(st, "\"%s\" is not on the %s list", pattern, text);
+		rc = ES_ENOTFOUND;
+	}
+	return rc;
+}
+
+int
+store_sender_find(struct store *st, uint32_t uid,
+    const char *const *patterns, size_t n, enum store_sender_list *lists)
+{
+	size_t i;
+	int rc;
+
+	if (n > STORE_SENDER_FIND_MAX || (n > 0 && (patterns == NULL ||
+	    lists == NULL))) {
+		store_seterr(st, "at most %d sender patterns per lookup",
+		    STORE_SENDER_FIND_MAX);
+		return ES_EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		lists[i] = STORE_SENDER_NONE;
+		if ((rc = sender_args(st, patterns[i], STORE_SENDER_NONE,
+			 NULL)) != 0)
+			return rc;
+	}
+	if (n == 0)
+		return 0;
+	return st->st_ops->sender_find(st, uid, patterns, n, lists);
+}
+
+int
+store_senders(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg)
+{
+	if (fn == NULL)
+		return ES_EINVAL;
+	return st->st_ops->senders(st, uid, fn, arg);
 }

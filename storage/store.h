@@ -258,4 +258,46 @@ int store_purge(struct store *st, const struct store_purge_rules *rules,
     time_t now, store_progress_fn *progress, void *arg,
     struct store_purge_stats *stats);
 
+/*
+ * Sender lists (edgespam_sender_list): per user, patterns of sender
+ * addresses on an allow or a block list. A pattern is at most
+ * STORE_SENDER_PATTERN_MAX bytes and is on one list at a time. The
+ * store keeps patterns as given: checking and normalising them
+ * (cls_sender.h) is the caller's business.
+ */
+enum store_sender_list {
+	STORE_SENDER_NONE = 0,
+	STORE_SENDER_ALLOW = 1,
+	STORE_SENDER_BLOCK = 2
+};
+#define STORE_SENDER_PATTERN_MAX 255
+#define STORE_SENDER_FIND_MAX 32 /* patterns of one store_sender_find */
+
+/*
+ * store_sender_set - put pattern on uid's list (ALLOW or BLOCK), moving
+ * it from the other list if it was there; created_on becomes the day of
+ * now.
+ */
+int store_sender_set(struct store *st, uint32_t uid, const char *pattern,
+    enum store_sender_list list, time_t now);
+/*
+ * store_sender_remove - take pattern off uid's list; ES_ENOTFOUND (and
+ * nothing changes) when it is not on that list.
+ */
+int store_sender_remove(struct store *st, uint32_t uid, const char *pattern,
+    enum store_sender_list list);
+/*
+ * store_sender_find - for n patterns (at most STORE_SENDER_FIND_MAX;
+ * repeats allowed), set lists[i] to the list uid has patterns[i] on, or
+ * STORE_SENDER_NONE. One query, not one per pattern.
+ */
+int store_sender_find(struct store *st, uint32_t uid,
+    const char *const *patterns, size_t n, enum store_sender_list *lists);
+/*
+ * store_senders - call fn(pattern, "allow" or "block") for each of
+ * uid's entries, in pattern order.
+ */
+int store_senders(struct store *st, uint32_t uid, store_pair_fn *fn,
+    void *arg);
+
 #endif

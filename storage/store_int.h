@@ -127,6 +127,21 @@ struct store_ops {
 	int (*schema)(struct store *st, const struct store_params *p,
 	    enum store_schema_op op, store_schema_fn *fn, void *arg,
 	    size_t *missing);
+
+	/*
+	 * Sender lists; list is "allow" or "block" (the column's text).
+	 * sender_remove sets *removed when a row went; sender_find fills
+	 * lists[i] for the patterns it finds (store.c set all to NONE).
+	 */
+	int (*sender_set)(struct store *st, uint32_t uid, const char *pattern,
+	    const char *list, int32_t day);
+	int (*sender_remove)(struct store *st, uint32_t uid,
+	    const char *pattern, const char *list, bool *removed);
+	int (*sender_find)(struct store *st, uint32_t uid,
+	    const char *const *patterns, size_t n,
+	    enum store_sender_list *lists);
+	int (*senders)(struct store *st, uint32_t uid, store_pair_fn *fn,
+	    void *arg);
 };
 
 /* The handle; drivers keep their state behind st_drv. */
@@ -144,6 +159,11 @@ extern const struct store_ops store_mysql_ops;
 /* store_seterr - set the handle's message for the last failure. */
 void store_seterr(struct store *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* store_sender_list_text - "allow", "block", or NULL for another value. */
+const char *store_sender_list_text(enum store_sender_list l);
+/* store_sender_list_of - the list a column's text names (NONE if neither). */
+enum store_sender_list store_sender_list_of(const char *text);
 
 /* store_day_iso - format day (days since epoch) as YYYY-MM-DD into buf. */
 void store_day_iso(int32_t day, char buf[11]);

@@ -89,6 +89,7 @@ struct mem_store {
 	struct mem_undo *undo;
 	size_t nundo;
 	size_t capundo;
+	struct mem_table senders; /* key = pattern, val = "allow"|"block" */
 };
 
 #define MEM_BUCKETS_MIN 1024
@@ -500,6 +501,7 @@ mem_close(struct store *st)
 	table_free(&m->sigs);
 	table_free(&m->prefs);
 	table_free(&m->domains);
+	table_free(&m->senders);
 	es_free(m->undo);
 	es_free(m);
 	st->st_drv = NULL;
@@ -793,6 +795,48 @@ mem_domains(struct store *st, store_pair_fn *fn, void *arg)
 	return text_list(&drv(st)->domains, 0, fn, arg);
 }
 
+/* ---- sender lists ---- */
+
+static int
+mem_sender_set(struct store *st, uint32_t uid, const char *pattern,
+    const char *list, int32_t day)
+{
+	return row_put(st, &drv(st)->senders, uid, pattern, list,
+	    strlen(list), day, NULL);
+}
+
+static int
+mem_sender_remove(struct store *st, uint32_t uid, const char *pattern,
+    const char *list, bool *removed)
+{
+	struct mem_table *tab = &drv(st)->senders;
+	struct mem_row *r = row_get(tab, uid, pattern);
+
+	*removed = false;
+	if (r == NULL || strcmp(r->val, list) != 0)
+		return 0;
+	*removed = true;
+	return row_delete(st, tab, uid, pattern);
+}
+
+static int
+mem_sender_find(struct store *st, uint32_t uid, const char *const *patterns,
+    size_t n, enum store_sender_list *lists)
+{
+	struct mem_row *r;
+
+	for (size_t i = 0; i < n; i++)
+		if ((r = row_get(&drv(st)->senders, uid, patterns[i])) != NULL)
+			lists[i] = store_sender_list_of(r->val);
+	return 0;
+}
+
+static int
+mem_senders(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg)
+{
+	return text_list(&drv(st)->senders, uid, fn, arg);
+}
+
 /* tok_selected - whether rule deletes t (cutoff: see purge_batch). */
 static bool
 tok_selected(const struct mem_tok *t, enum store_purge_rule rule,
@@ -875,4 +919,8 @@ const struct store_ops store_mem_ops = {
 	.domain_set = mem_domain_set,
 	.domains = mem_domains,
 	.purge_batch = mem_purge_batch,
+	.sender_set = mem_sender_set,
+	.sender_remove = mem_sender_remove,
+	.sender_find = mem_sender_find,
+	.senders = mem_senders,
 };

@@ -130,6 +130,10 @@ enum my_stmt {
 	M_PSEL_SINGLE,
 	M_LOCK,
 	M_UNLOCK,
+	M_SND_SET,
+	M_SND_DEL,
+	M_SND_FIND,
+	M_SNDS,
 	M_COUNT
 };
 
@@ -142,6 +146,10 @@ enum my_stmt {
 	"SELECT uid, CAST(token AS UNSIGNED) FROM dspam_token_data "        \
 	"WHERE last_hit < ? AND token <> ?"
 #define PSEL_END " ORDER BY last_hit LIMIT ? FOR UPDATE"
+
+#define SND_PLACES8 "?, ?, ?, ?, ?, ?, ?, ?"
+#define SND_PLACES                                                          \
+	SND_PLACES8 ", " SND_PLACES8 ", " SND_PLACES8 ", " SND_PLACES8
 
 static const char *const my_sql[M_COUNT] = {
 	[M_USER_SEL] = "SELECT uid FROM dspam_virtual_uids WHERE username = ?",
@@ -196,6 +204,17 @@ static const char *const my_sql[M_COUNT] = {
 	    "(spam_hits = 0 AND innocent_hits = 1))" PSEL_END,
 	[M_LOCK] = "SELECT GET_LOCK(?, 0)",
 	[M_UNLOCK] = "SELECT RELEASE_LOCK(?)",
+	[M_SND_SET] = "INSERT INTO edgespam_sender_list "
+		      "(uid, pattern, kind, created_on) VALUES (?, ?, ?, ?) "
+		      "ON DUPLICATE KEY UPDATE kind = VALUES(kind), "
+		      "created_on = VALUES(created_on)",
+	[M_SND_DEL] = "DELETE FROM edgespam_sender_list "
+		      "WHERE uid = ? AND pattern = ? AND kind = ?",
+	/* STORE_SENDER_FIND_MAX places; the unused ones are NULL */
+	[M_SND_FIND] = "SELECT pattern, kind FROM edgespam_sender_list "
+		       "WHERE uid = ? AND pattern IN (" SND_PLACES ")",
+	[M_SNDS] = "SELECT pattern, kind FROM edgespam_sender_list "
+		   "WHERE uid = ? ORDER BY pattern",
 };
 
 /* The statements built for n = 2^level places. */
@@ -736,7 +755,7 @@ my_commit(struct store *st)
 /* The tables, in the order of schema.sql. */
 static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
-    "dspam_preferences", "edgespam_domain_policy"};
+    "dspam_preferences", "edgespam_domain_policy", "edgespam_sender_list"};
 #define NTABLES (sizeof(my_tables) / sizeof(my_tables[0]))
 
 /*
@@ -778,6 +797,9 @@ static const struct my_item {
 	{"edgespam_domain_policy", NULL, "domain", true,
 	    "ALTER TABLE edgespam_domain_policy "
 	    "ADD UNIQUE KEY edgespam_domain_policy_01 (domain)"},
+	{"edgespam_sender_list", NULL, "uid,pattern", true,
+	    "ALTER TABLE edgespam_sender_list "
+	    "ADD UNIQUE KEY edgespam_sender_list_01 (uid, pattern)"},
 };
 #define NITEMS (sizeof(my_items) / sizeof(my_items[0]))
 
@@ -818,7 +840,7 @@ scan_columns(struct store *st, struct my_cols *c)
 	static const char sql[] =
 	    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE "
 	    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-	    "AND TABLE_NAME IN (?, ?, ?, ?, ?, ?)";
+	    "AND TABLE_NAME IN (?, ?, ?, ?, ?, ?, ?)";
 	MYSQL_STMT *q = NULL;
 	MYSQL_BIND in[NTABLES], out[3];
 	char v[3][65];
@@ -1789,6 +1811,88 @@ my_domains(struct store *st, store_pair_fn *fn, void *arg)
 	return with_retry(st, step_list, &c);
 }
 
+/* ---- sender lists ---- */
+
+static int
+my_sender_set(struct store *st, uint32_t uid, const char *pattern,
+    const char *list, int32_t day)
+{
+	MYSQL_BIND in[4];
+	char date[11];
+
+	store_day_iso(day, date);
+	b_u32(&in[0], &uid);
+	b_str(&in[1], pattern);
+	b_str(&in[2], list);
+	b_str(&in[3], date);
+	return simple(st, M_SND_SET, in, "sender list write");
+}
+
+static int
+my_sender_remove(struct store *st, uint32_t uid, const char *pattern,
+    const char *list, bool *removed)
+{
+	MYSQL_BIND in[3];
+	int rc;
+
+	b_u32(&in[0], &uid);
+	b_str(&in[1], pattern);
+	b_str(&in[2], list);
+	if ((rc = simple(st, M_SND_DEL, in, "sender list write")) == 0)
+		*removed =
+		    mysql_stmt_affected_rows(drv(st)->stmt[M_SND_DEL]) > 0;
+	return rc;
+}
+
+/* What sender_find's rows are matched against. */
+struct my_find {
+	const char *const *patterns;
+	size_t n;
+	enum store_sender_list *lists;
+};
+
+/* find_row - one row of the lookup: every request of that pattern. */
+static int
+find_row(const char *pattern, const char *kind, void *arg)
+{
+	struct my_find *f = arg;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->patterns[i], pattern) == 0)
+			f->lists[i] = store_sender_list_of(kind);
+	return 0;
+}
+
+static int
+my_sender_find(struct store *st, uint32_t uid, const char *const *patterns,
+    size_t n, enum store_sender_list *lists)
+{
+	MYSQL_BIND in[1 + STORE_SENDER_FIND_MAX];
+	struct my_find f = {patterns, n, lists};
+	struct my_list c = {M_SND_FIND, in, false, find_row, NULL, &f};
+
+	b_u32(&in[0], &uid);
+	for (size_t i = 0; i < STORE_SENDER_FIND_MAX; i++) {
+		if (i < n) {
+			b_str(&in[i + 1], patterns[i]);
+		} else {
+			memset(&in[i + 1], 0, sizeof(in[0]));
+			in[i + 1].buffer_type = MYSQL_TYPE_NULL;
+		}
+	}
+	return with_retry(st, step_list, &c);
+}
+
+static int
+my_senders(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg)
+{
+	MYSQL_BIND in;
+	struct my_list c = {M_SNDS, &in, false, fn, NULL, arg};
+
+	b_u32(&in, &uid);
+	return with_retry(st, step_list, &c);
+}
+
 /* ---- purge ---- */
 
 struct my_purge {
@@ -2020,4 +2124,8 @@ const struct store_ops store_mysql_ops = {
 	.purge_lock = my_purge_lock,
 	.purge_unlock = my_purge_unlock,
 	.schema = my_schema,
+	.sender_set = my_sender_set,
+	.sender_remove = my_sender_remove,
+	.sender_find = my_sender_find,
+	.senders = my_senders,
 };

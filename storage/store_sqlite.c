@@ -104,6 +104,10 @@ enum sq_stmt {
 	S_PURGE_UNUSED,
 	S_PURGE_RARE,
 	S_PURGE_SINGLE,
+	S_SND_SET,
+	S_SND_DEL,
+	S_SND_FIND,
+	S_SNDS,
 	S_COUNT
 };
 
@@ -190,6 +194,22 @@ static const char *const sq_sql[S_COUNT] = {
 	[S_PURGE_SINGLE] = PURGE_TOKENS
 	    " AND ((spam_hits = 1 AND innocent_hits = 0) OR "
 	    "(spam_hits = 0 AND innocent_hits = 1)) LIMIT ?2)",
+	[S_SND_SET] = "INSERT INTO edgespam_sender_list "
+		      "(uid, pattern, kind, created_on) VALUES (?1, ?2, ?3, ?4) "
+		      "ON CONFLICT (uid, pattern) DO UPDATE SET "
+		      "kind = excluded.kind, created_on = excluded.created_on",
+	[S_SND_DEL] = "DELETE FROM edgespam_sender_list "
+		      "WHERE uid = ?1 AND pattern = ?2 AND kind = ?3",
+	/* STORE_SENDER_FIND_MAX places; the unused ones are NULL */
+	[S_SND_FIND] =
+	    "SELECT pattern, kind FROM edgespam_sender_list "
+	    "WHERE uid = ?1 AND pattern IN ("
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+	    "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33"
+	    ")",
+	[S_SNDS] = "SELECT pattern, kind FROM edgespam_sender_list "
+		   "WHERE uid = ?1 ORDER BY pattern",
 };
 
 struct sq_store {
@@ -978,11 +998,80 @@ sq_purge_unlock(struct store *st)
 	}
 }
 
+/* ---- sender lists ---- */
+
+static int
+sq_sender_set(struct store *st, uint32_t uid, const char *pattern,
+    const char *list, int32_t day)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SND_SET];
+	char date[11];
+
+	store_day_iso(day, date);
+	sqlite3_bind_int64(q, 1, uid);
+	bind_text(q, 2, pattern);
+	bind_text(q, 3, list);
+	bind_text(q, 4, date);
+	return run(st, q, "sender list write");
+}
+
+static int
+sq_sender_remove(struct store *st, uint32_t uid, const char *pattern,
+    const char *list, bool *removed)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SND_DEL];
+	int rc;
+
+	sqlite3_bind_int64(q, 1, uid);
+	bind_text(q, 2, pattern);
+	bind_text(q, 3, list);
+	if ((rc = run(st, q, "sender list write")) == 0)
+		*removed = sqlite3_changes(drv(st)->db) > 0;
+	return rc;
+}
+
+static int
+sq_sender_find(struct store *st, uint32_t uid, const char *const *patterns,
+    size_t n, enum store_sender_list *lists)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SND_FIND];
+	size_t i;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, uid);
+	for (i = 0; i < STORE_SENDER_FIND_MAX; i++)
+		if (i < n)
+			bind_text(q, (int)i + 2, patterns[i]);
+		else
+			sqlite3_bind_null(q, (int)i + 2);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *pat = col_text(q, 0);
+		enum store_sender_list l = store_sender_list_of(col_text(q, 1));
+
+		for (i = 0; i < n; i++) /* repeats get the same answer */
+			if (strcmp(patterns[i], pat) == 0)
+				lists[i] = l;
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(st, rc, "sender list read");
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+sq_senders(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SNDS];
+
+	sqlite3_bind_int64(q, 1, uid);
+	return pairs(st, q, fn, arg);
+}
+
 /* ---- schema check and upgrade ---- */
 
 static const char *const sq_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
-    "dspam_preferences", "edgespam_domain_policy"};
+    "dspam_preferences", "edgespam_domain_policy",
+    "edgespam_sender_list"};
 /* The purge's indexes: {table, index}. */
 static const char *const sq_indexes[][2] = {
 	{"dspam_token_data", "dspam_token_data_last_hit"},
@@ -1155,4 +1244,8 @@ const struct store_ops store_sqlite_ops = {
 	.purge_lock = sq_purge_lock,
 	.purge_unlock = sq_purge_unlock,
 	.schema = sq_schema,
+	.sender_set = sq_sender_set,
+	.sender_remove = sq_sender_remove,
+	.sender_find = sq_sender_find,
+	.senders = sq_senders,
 };

@@ -82,3 +82,14 @@ CREATE TABLE IF NOT EXISTS edgespam_domain_policy (
   policy VARBINARY(255) NOT NULL,
   PRIMARY KEY (domain)
 ) ENGINE=InnoDB;
+
+-- edgespam's own: per-user sender allow and block lists. pattern is
+-- user@example.com, @example.com or *.example.com (lowercase); kind is
+-- 'allow' or 'block'; a pattern is on one list at a time.
+CREATE TABLE IF NOT EXISTS edgespam_sender_list (
+  uid INT UNSIGNED NOT NULL,
+  pattern VARBINARY(255) NOT NULL,
+  kind VARBINARY(5) NOT NULL,
+  created_on DATE NOT NULL,
+  PRIMARY KEY (uid, pattern)
+) ENGINE=InnoDB;

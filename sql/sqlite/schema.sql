@@ -67,3 +67,14 @@ CREATE TABLE IF NOT EXISTS edgespam_domain_policy (
   domain TEXT PRIMARY KEY,
   policy TEXT NOT NULL
 );
+
+-- edgespam's own: per-user sender allow and block lists. pattern is
+-- user@example.com, @example.com or *.example.com (lowercase); kind is
+-- 'allow' or 'block'; a pattern is on one list at a time.
+CREATE TABLE IF NOT EXISTS edgespam_sender_list (
+  uid INTEGER NOT NULL,
+  pattern TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created_on TEXT NOT NULL,
+  PRIMARY KEY (uid, pattern)
+);

@@ -1,7 +1,8 @@
 /*
  * fuzz_msg - libFuzzer target over everything that reads a message:
  * parsing (default and tight limits), every tokenizer, the signature
- * search, the header rewrite and signature decoding. Any crash, leak,
+ * search, the header rewrite, signature decoding, and the sender list
+ * address scanners (a forwarded message's sender, its candidates). Any crash, leak,
  * out-of-bounds access or undefined behaviour is a finding.
  */
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include "cls_msg.h"
 #include "cls_rewrite.h"
+#include "cls_sender.h"
 #include "cls_sig.h"
 #include "cls_token.h"
 #include "es_alloc.h"
@@ -22,7 +24,8 @@ one(const char *p, size_t n, const struct cls_limits *lim)
 {
 	static const enum cls_tokenizer kinds[] = {CLS_TOK_WORD, CLS_TOK_CHAIN,
 	    CLS_TOK_OSB, CLS_TOK_EDGESPAM};
-	char id[CLS_SIG_ID_LEN + 1];
+	char id[CLS_SIG_ID_LEN + 1], addr[CLS_SENDER_MAX + 1];
+	struct cls_sender_cands cands;
 	struct cls_msg *m = NULL;
 	size_t k;
 
@@ -44,6 +47,10 @@ one(const char *p, size_t n, const struct cls_limits *lim)
 		cls_tset_free(set);
 	}
 	(void)cls_sig_find(m, id);
+	if (cls_sender_forwarded(m, addr, sizeof(addr), NULL) == 0) {
+		cls_sender_cands_init(&cands);
+		(void)cls_sender_candidates(&cands, addr, CLS_SENDER_FROM);
+	}
 	cls_msg_free(m);
 }
 
@@ -57,6 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cls_field f[1] = {{"X-DSPAM-Result", "Innocent"}};
 	struct cls_sig sig;
 	struct es_buf out;
+	char addr[CLS_SENDER_MAX + 1];
 
 	cls_limits_default(&lim);
 	one(p, size, &lim);
@@ -68,5 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (cls_sig_decode(data, size, &sig) == 0)
 		cls_sig_clear(&sig);
+	/* a From: value or an envelope sender as the SMTP side sends it */
+	(void)cls_sender_address(p, size, addr, sizeof(addr));
 	return 0;
 }

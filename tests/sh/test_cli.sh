@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_cli.sh - the edgespam program end to end on a SQLite store:
 # training and classification, --stdout output, corrections through the
-# signature (counts restored exactly), the trust list, exit codes and
-# configuration errors.
+# signature (counts restored exactly), the trust list, exit codes,
+# configuration errors, and the sender allow/block lists (commands and
+# the alias pipe).
 set -u
 . tests/sh/lib.sh
 
@@ -129,4 +130,74 @@ es domain example.net set opt-out || fail "domain set"
 es domain example.net show | grep -q 'opt-out' || fail "domain show"
 es domain example.net set maybe >/dev/null 2>&1 && fail "bad policy accepted"
 es purge > "$T/purge" || fail "purge"
+
+# 9. sender allow and block lists
+lists() { sqlite3 "$DB" "select pattern, kind from edgespam_sender_list where uid = (select uid from dspam_virtual_uids where username = '$1') order by pattern" | tr '\n' ' '; }
+es user allow bob@example.net 'Friend@Pals.Example' > "$T/l1" || fail "user allow: $(cat "$T/l1")"
+grep -q 'friend@pals.example added to the allow list' "$T/l1" || fail "allow output: $(cat "$T/l1")"
+es user block Bob+x@Example.NET '@spam.example' >/dev/null || fail "user block @domain"
+es user block bob@example.net '*.Junk.Example' >/dev/null || fail "user block *.domain"
+[ "$(lists bob@example.net)" = "*.junk.example|block @spam.example|block friend@pals.example|allow " ] ||
+	fail "stored lists: $(lists bob@example.net)"
+es user list bob@example.net > "$T/l2" || fail "user list"
+printf 'block *.junk.example\nblock @spam.example\nallow friend@pals.example\n' | cmp -s - "$T/l2" ||
+	fail "user list output: $(cat "$T/l2")"
+# the older word order works too, and a pattern moves between lists
+es user bob@example.net allow '@spam.example' > "$T/l3" || fail "user USER allow"
+grep -q 'moved from the block list' "$T/l3" || fail "move not reported: $(cat "$T/l3")"
+es user unallow bob@example.net '@spam.example' >/dev/null || fail "unallow"
+es user unblock bob@example.net '@spam.example' >/dev/null 2>"$T/l4"
+expect_rc 65 $? "unblock of a pattern not on the block list"
+grep -q 'not on the block list' "$T/l4" || fail "unblock message: $(cat "$T/l4")"
+es user unblock bob@example.net '*.junk.example' >/dev/null || fail "unblock"
+[ "$(lists bob@example.net)" = "friend@pals.example|allow " ] || fail "after removals: $(lists bob@example.net)"
+# bad patterns: usage, message naming the pattern, nothing stored
+for p in '*@x.example' 'bob*@x.example' 'x.example' '@bad..example' ''; do
+	es user block bob@example.net "$p" >/dev/null 2>"$T/l5"
+	expect_rc 64 $? "bad pattern '$p'"
+	grep -qF "pattern \"$p\"" "$T/l5" || fail "bad pattern '$p': message $(cat "$T/l5")"
+done
+[ "$(lists bob@example.net)" = "friend@pals.example|allow " ] || fail "a bad pattern was stored: $(lists bob@example.net)"
+es user list nosuch@example.net >/dev/null 2>&1; expect_rc 67 $? "list of an unknown user"
+es user allow bob@example.net >/dev/null 2>&1; expect_rc 64 $? "allow without a pattern"
+es user list >/dev/null 2>&1; expect_rc 64 $? "list without a user"
+es user bob@example.net block >/dev/null 2>&1; expect_rc 64 $? "USER block without a pattern"
+# the alias pipe: the forwarded message's original sender, exact address
+fwd_attached() {
+	printf 'From: Bob <bob@example.net>\nTo: bob-block@example.net\nSubject: Fwd: offer\n'
+	printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="zz"\n\n'
+	printf -- '--zz\nContent-Type: text/plain\n\nblock this one please\n'
+	printf -- '--zz\nContent-Type: message/rfc822\n\n'
+	spam 600
+	printf -- '--zz--\n'
+}
+fwd_attached | es --user bob@example.net --block-sender > "$T/p1" 2>&1 || fail "--block-sender: $(cat "$T/p1")"
+[ "$(lists bob@example.net)" = "friend@pals.example|allow promo600@cheap-pills.biz|block " ] ||
+	fail "--block-sender stored: $(lists bob@example.net)"
+{ printf 'Resent-From: bob@example.net\n'; ham 601; } | es --user bob@example.net --allow-sender >/dev/null ||
+	fail "--allow-sender on a redirected message"
+printf 'From: bob@example.net\nSubject: Fwd: hi\n\nsee below\n\n-------- Forwarded Message --------\nFrom: Carol <Carol@Friends.Example>\nSubject: hi\n\nhello\n' |
+	es --user bob@example.net --allow-sender >/dev/null || fail "--allow-sender on an inline forward"
+[ "$(lists bob@example.net)" = "alice601@example.org|allow carol@friends.example|allow friend@pals.example|allow promo600@cheap-pills.biz|block " ] ||
+	fail "--allow-sender stored: $(lists bob@example.net)"
+ham 602 | es --user bob@example.net --allow-sender >/dev/null 2>"$T/p2"
+expect_rc 65 $? "--allow-sender on a message that forwards nothing"
+grep -q 'no original sender' "$T/p2" || fail "--allow-sender message: $(cat "$T/p2")"
+es --user bob@example.net --allow-sender < /dev/null >/dev/null 2>&1; expect_rc 65 $? "--allow-sender on empty input"
+(printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 3; printf 'COMMIT;\n') | sqlite3 "$DB" >/dev/null &
+lock=$!
+sleep 1
+fwd_attached | es --user bob@example.net --allow-sender >/dev/null 2>"$T/p3"
+rc=$?
+wait $lock
+expect_rc 75 $rc "--allow-sender with the store locked: $(cat "$T/p3")"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	fwd_attached | setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/es.conf" --user bob@example.net --allow-sender >/dev/null 2>&1
+	expect_rc 77 $? "untrusted caller changing bob's list by pipe"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/es.conf" user allow bob@example.net x@y.example >/dev/null 2>&1
+	expect_rc 77 $? "untrusted caller changing bob's list"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/es.conf" user allow nobody x@y.example >/dev/null 2>&1
+	expect_rc 0 $? "nobody changing its own list"
+fi
+es --help | grep -q -- '--allow-sender' || fail "--help lacks --allow-sender"
 pass

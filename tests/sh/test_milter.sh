@@ -2,7 +2,8 @@
 # test_milter.sh - edgespam-milter driven through its socket by miltc,
 # the project's milter-protocol client: every per-message rule
 # (recipient policy, grouping, retrain aliases, forged-header removal,
-# classification, spamAction, body tag, on_error), hostile
+# classification, sender allow/block lists, spamAction, body tag,
+# on_error), hostile
 # conversations followed each time by a normal message, SIGHUP reload
 # and SIGTERM.
 set -u
@@ -161,6 +162,60 @@ echo "$out" | grep -q '^eom replycode 550 5.7.1' || fail "spam not rejected: $ou
 out=$(mc -f a@example.com -r bob@example.org -m "$T/ham.eml") || fail "reject ham: $out"
 echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Innocent' || fail "ham under reject: $out"
 es user bob@example.org unset spamAction || fail "unset spamAction"
+
+# 6b. sender lists: decided before scoring, nothing learned, forged
+#     fields still removed; block wins over allow; spamAction applies
+es user allow bob@example.org '@Friends.Example' >/dev/null || fail "user allow"
+es user block bob@example.org '*.cheap-pills.biz' >/dev/null || fail "user block"
+learned() {
+	sqlite3 "$T/db/es.db" "SELECT spam_learned, innocent_learned, spam_classified, innocent_classified FROM dspam_stats s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE u.username = 'bob@example.org'; SELECT COUNT(*), SUM(spam_hits), SUM(innocent_hits) FROM dspam_token_data t JOIN dspam_virtual_uids u ON u.uid = t.uid WHERE u.username = 'bob@example.org'; SELECT COUNT(*) FROM dspam_signature_data s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE u.username = 'bob@example.org'"
+}
+l0=$(learned)
+#     an allowed From: on spammy text, with a forged result: Whitelisted
+{ printf 'X-DSPAM-Result: Spam\n'; sed 's/^From: .*/From: Pal <pal@Friends.Example>/' "$T/spam.eml"; } > "$T/allowed.eml"
+out=$(mc -f bounce@lists.example -r bob@example.org -m "$T/allowed.eml" -o "$T/o6b") || fail "allowed: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Whitelisted' || fail "allowed sender not Whitelisted: $out"
+for h in Processed Confidence Probability; do
+	echo "$out" | grep -q "^mod addheader X-DSPAM-$h: " || fail "allowed: no X-DSPAM-$h: $out"
+done
+echo "$out" | grep -q '^mod addheader X-DSPAM-Signature' && fail "allowed: a signature was added: $out"
+[ "$(echo "$out" | grep -c '^mod chgheader')" -eq 1 ] || fail "allowed: forged field not deleted: $out"
+[ "$(header_count "$T/o6b" X-DSPAM-Result)" -eq 1 ] || fail "allowed: not one X-DSPAM-Result"
+sed '/^\r*$/q' "$T/o6b" | grep -q '^X-DSPAM-Result: Whitelisted' || fail "allowed: delivered copy: $(cat "$T/o6b")"
+grep -q 'user=bob@example.org .*result=Whitelisted list=allow pattern=@friends.example matched=From:' "$T/milter.log" ||
+	fail "allowed: no log line naming the list and pattern"
+#     a blocked envelope sender (a subdomain) on plain ham: Spam
+out=$(mc -f x@mail.Cheap-Pills.biz -r bob@example.org -m "$T/ham.eml") || fail "blocked: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam' || fail "blocked sender not Spam: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Probability: 1.0000' || fail "blocked: probability: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Signature' && fail "blocked: a signature was added: $out"
+grep -q 'result=Spam list=block pattern=\*.cheap-pills.biz matched=envelope sender' "$T/milter.log" ||
+	fail "blocked: no log line naming the list and pattern"
+#     allowed envelope, blocked From: block wins
+out=$(mc -f pal@friends.example -r bob@example.org -m "$T/spam.eml") || fail "both: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam' || fail "allow of the envelope beat a block of From: $out"
+#     the null sender: From: decides
+out=$(mc -f '' -r bob@example.org -m "$T/allowed.eml") || fail "null sender: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Whitelisted' || fail "null sender, allowed From: $out"
+#     spamAction reject: a blocked sender is refused at end of data
+es user bob@example.org set spamAction reject || fail "set spamAction"
+out=$(mc -f x@cheap-pills.biz -r bob@example.org -m "$T/ham.eml") || fail "blocked, reject: $out"
+echo "$out" | grep -q '^eom replycode 550 5.7.1' || fail "blocked sender not rejected: $out"
+es user bob@example.org unset spamAction || fail "unset spamAction"
+[ "$(learned)" = "$l0" ] || fail "listed senders were learned: $l0 -> $(learned)"
+#     the list aliases are retrain aliases: owner or trusted network only
+out=$(mc -c 203.0.113.5 -f x@example.com -r bob-allow@example.org -m "$T/spam.eml") || fail "allow alias: $out"
+echo "$out" | grep -q '^rcpt bob-allow@example.org replycode 550 5.7.1' || fail "allow alias from outside not refused: $out"
+out=$(mc -c 203.0.113.5 -a bob -f x@example.com -r bob-block@example.org -m "$T/spam.eml") || fail "block alias: $out"
+echo "$out" | grep -q '^rcpt bob-block@example.org continue' || fail "block alias from its owner refused: $out"
+echo "$out" | grep -q '^mod addheader' && fail "block alias mail was classified: $out"
+#     off the lists, the same message is scored and learned again
+es user unallow bob@example.org '@friends.example' >/dev/null || fail "unallow"
+es user unblock bob@example.org '*.cheap-pills.biz' >/dev/null || fail "unblock"
+out=$(mc -f bounce@lists.example -r bob@example.org -m "$T/allowed.eml") || fail "unlisted: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam' || fail "unlisted spam not scored Spam: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Signature: ' || fail "unlisted: no signature: $out"
+[ "$(learned)" != "$l0" ] || fail "unlisted message not learned"
 
 # 7. signatureLocation message: the tag ends the body
 es user bob@example.org set signatureLocation message || fail "set signatureLocation"

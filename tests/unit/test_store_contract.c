@@ -140,7 +140,8 @@ setup_memory(void **state)
 
 static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
-    "dspam_preferences", "edgespam_domain_policy"};
+    "dspam_preferences", "edgespam_domain_policy",
+    "edgespam_sender_list"};
 /* The tables were made by the driver and not changed since. */
 static bool my_fresh;
 
@@ -212,7 +213,7 @@ my_sql(MYSQL *db, const char *sql)
 /* The test user may drop tables (else they are only ever emptied). */
 static bool my_can_drop = true;
 
-/* my_reset - the six tables dropped (drop) or emptied on the server. A
+/* my_reset - the tables dropped (drop) or emptied on the server. A
  * user without DROP gets them emptied; a missing table is fine there. */
 static int
 my_reset(const struct fix *f, bool drop)
@@ -992,6 +993,124 @@ test_domains(void **state)
 	assert_int_equal(store_domain_set(st, "", "on"), ES_EINVAL);
 }
 
+/* ---- sender lists ---- */
+
+/* sender_want - what store_sender_find() says about the n patterns. */
+static void
+sender_want(struct store *st, uint32_t uid, const char *const *pats,
+    size_t n, const char *want)
+{
+	enum store_sender_list got[STORE_SENDER_FIND_MAX];
+	char buf[STORE_SENDER_FIND_MAX + 1];
+	size_t i;
+
+	assert_int_equal(store_sender_find(st, uid, pats, n, got), 0);
+	for (i = 0; i < n; i++)
+		buf[i] = got[i] == STORE_SENDER_ALLOW ? 'a'
+		    : got[i] == STORE_SENDER_BLOCK    ? 'b'
+		                                      : '-';
+	buf[n] = '\0';
+	if (strcmp(buf, want) != 0)
+		fail_msg("uid %u: got %s, want %s", uid, buf, want);
+}
+
+static void
+test_sender_lists(void **state)
+{
+	struct store *st = S(state);
+	uint32_t a = user(st, "a"), b = user(st, "b");
+	const char *q[] = {"x@ex.org", "@ex.org", "*.ex.org", "*.org",
+	    "x@ex.org", "@none.test"};
+	const char *many[STORE_SENDER_FIND_MAX + 1];
+	enum store_sender_list got[STORE_SENDER_FIND_MAX + 1];
+	struct plist l = {"", 0, 0};
+	time_t now = (time_t)TODAY * DAY;
+	char p255[256], p256[257];
+
+	sender_want(st, a, q, 6, "------");
+	assert_int_equal(store_sender_set(st, a, "x@ex.org", STORE_SENDER_ALLOW,
+	    now), 0);
+	assert_int_equal(store_sender_set(st, a, "*.org", STORE_SENDER_BLOCK,
+	    now), 0);
+	assert_int_equal(store_sender_set(st, b, "x@ex.org", STORE_SENDER_BLOCK,
+	    now), 0);
+	sender_want(st, a, q, 6, "a--ba-");
+	sender_want(st, b, q, 6, "b---b-"); /* users do not share lists */
+	sender_want(st, 999, q, 6, "------");
+
+	/* one list at a time: setting moves it */
+	assert_int_equal(store_sender_set(st, a, "*.org", STORE_SENDER_ALLOW,
+	    now + DAY), 0);
+	sender_want(st, a, q, 6, "a--aa-");
+	assert_int_equal(store_senders(st, a, collect_pair, &l), 0);
+	assert_string_equal(l.got, "*.org=allow;x@ex.org=allow;");
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	assert_int_equal(store_senders(st, a, collect_pair, &l), 0);
+	assert_string_equal(l.got, "*.org=allow;");
+
+	/* removal names the list; another list's entry stays */
+	assert_int_equal(store_sender_remove(st, a, "*.org",
+	    STORE_SENDER_BLOCK), ES_ENOTFOUND);
+	sender_want(st, a, q, 6, "a--aa-");
+	assert_int_equal(store_sender_remove(st, a, "*.org",
+	    STORE_SENDER_ALLOW), 0);
+	assert_int_equal(store_sender_remove(st, a, "*.org",
+	    STORE_SENDER_ALLOW), ES_ENOTFOUND);
+	assert_int_equal(store_sender_remove(st, a, "nobody@x.test",
+	    STORE_SENDER_BLOCK), ES_ENOTFOUND);
+	sender_want(st, a, q, 6, "a---a-");
+	sender_want(st, b, q, 6, "b---b-");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_senders(st, b, collect_pair, &l), 0);
+	assert_string_equal(l.got, "x@ex.org=block;");
+
+	/* a rolled back change is gone */
+	assert_int_equal(store_begin(st, true), 0);
+	assert_int_equal(store_sender_set(st, a, "@ex.org", STORE_SENDER_BLOCK,
+	    now), 0);
+	assert_int_equal(store_sender_remove(st, a, "x@ex.org",
+	    STORE_SENDER_ALLOW), 0);
+	sender_want(st, a, q, 6, "-b----");
+	store_rollback(st);
+	sender_want(st, a, q, 6, "a---a-");
+
+	/* the column's bound: 255 bytes */
+	memset(p255, 'p', 255);
+	p255[0] = '@';
+	p255[255] = '\0';
+	memset(p256, 'p', 256);
+	p256[256] = '\0';
+	assert_int_equal(store_sender_set(st, a, p255, STORE_SENDER_BLOCK,
+	    now), 0);
+	many[0] = p255;
+	sender_want(st, a, many, 1, "b");
+	assert_int_equal(store_sender_set(st, a, p256, STORE_SENDER_BLOCK,
+	    now), ES_EINVAL);
+	assert_int_equal(store_sender_set(st, a, "", STORE_SENDER_BLOCK, now),
+	    ES_EINVAL);
+	assert_int_equal(store_sender_set(st, a, "x@y.test", STORE_SENDER_NONE,
+	    now), ES_EINVAL);
+	assert_int_equal(store_sender_remove(st, a, "x@y.test",
+	    STORE_SENDER_NONE), ES_EINVAL);
+
+	/* a full lookup in one call; one more is refused */
+	for (size_t i = 0; i <= STORE_SENDER_FIND_MAX; i++)
+		many[i] = i % 2 ? "x@ex.org" : "@none.test";
+	many[STORE_SENDER_FIND_MAX - 1] = p255;
+	assert_int_equal(store_sender_find(st, a, many, STORE_SENDER_FIND_MAX,
+	    got), 0);
+	assert_int_equal(got[1], STORE_SENDER_ALLOW);
+	assert_int_equal(got[2], STORE_SENDER_NONE);
+	assert_int_equal(got[29], STORE_SENDER_ALLOW);
+	assert_int_equal(got[STORE_SENDER_FIND_MAX - 1], STORE_SENDER_BLOCK);
+	assert_int_equal(store_sender_find(st, a, many,
+	    STORE_SENDER_FIND_MAX + 1, got), ES_EINVAL);
+	many[0] = p256;
+	assert_int_equal(store_sender_find(st, a, many, 1, got), ES_EINVAL);
+	assert_int_equal(store_sender_find(st, a, many, 0, got), 0);
+}
+
 /* ---- purge ---- */
 
 struct progress {
@@ -1566,7 +1685,7 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0); /* no file: every table missing, and nothing created */
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -1583,14 +1702,15 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, note_item,
 			     items, &n, err, sizeof(err)),
 	    0);
-	if (n != 7 || strstr(items, "column dspam_token_data.weight") == NULL ||
+	if (n != 8 || strstr(items, "column dspam_token_data.weight") == NULL ||
 	    strstr(items, "index dspam_token_data") == NULL ||
-	    strstr(items, "table dspam_stats") == NULL)
+	    strstr(items, "table dspam_stats") == NULL ||
+	    strstr(items, "table edgespam_sender_list") == NULL)
 		fail_msg("check: got %zu: %s", n, items);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);
@@ -1874,7 +1994,8 @@ test_mysql_dspam_db(void **state)
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK,
 			     note_item, items, &n, err, sizeof(err)),
 	    0);
-	if (n != 4 || strstr(items, "table edgespam_domain_policy") == NULL ||
+	if (n != 5 || strstr(items, "table edgespam_domain_policy") == NULL ||
+	    strstr(items, "table edgespam_sender_list") == NULL ||
 	    strstr(items, "column dspam_token_data.weight") == NULL ||
 	    strstr(items, "index dspam_token_data (last_hit)") == NULL ||
 	    strstr(items, "index dspam_signature_data (created_on)") == NULL)
@@ -1883,7 +2004,7 @@ test_mysql_dspam_db(void **state)
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_UPGRADE,
 			     note_item, items, &n, err, sizeof(err)),
 	    0);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK, NULL,
 			     NULL, &n, err, sizeof(err)),
 	    0);
@@ -2059,6 +2180,7 @@ static const struct ctest contract[] = {
 	T(test_signatures),
 	T(test_preferences),
 	T(test_domains),
+	T(test_sender_lists),
 	T(test_maintain),
 	T(test_purge_unused),
 	T(test_purge_rare),
