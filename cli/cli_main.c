@@ -7,7 +7,7 @@
  *                                       write the message with X-DSPAM-*
  *   --user U --class=C --source=S       train or correct
  *   --user U --addspam | --falsepositive   DSPAM's older correction flags
- * Administration: stats, user, domain, purge, db; --check-config,
+ * Administration: stats, user, domain, purge, db, sources; --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
@@ -47,6 +47,7 @@ usage(FILE *f)
 	    " unset]]\n"
 	    "       edgespam [-c FILE] purge\n"
 	    "       edgespam [-c FILE] db init | check | upgrade\n"
+	    "       edgespam [-c FILE] sources [--top N] [--since DAYS]\n"
 	    "       edgespam [-c FILE] --check-config | --dump-config\n"
 	    "\n"
 	    "message options:\n"
@@ -325,6 +326,8 @@ main(int argc, char **argv)
 			rc = cli_purge(&c, sargc, sargv);
 		else if (strcmp(cmd, "db") == 0)
 			rc = cli_db(&c, sargc, sargv);
+		else if (strcmp(cmd, "sources") == 0)
+			rc = cli_sources(&c, sargc, sargv);
 		else
 			rc = bad("unknown command", cmd);
 	} else if (c.nusers == 0) {
