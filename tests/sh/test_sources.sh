@@ -10,7 +10,8 @@
 #   4. greylisting: 451 4.7.1 at RCPT once the streak is reached, for
 #      the address and its network, not for unfiltered recipients or
 #      retrain aliases, not after the window, not when off;
-#   5. purge ages sources that were not seen for purge_source_days.
+#   5. purge ages sources that were not seen for purge_source_days;
+#   6. a store error during the greylist check accepts the recipient.
 set -u
 [ -n "${SRC_DEBUG:-}" ] && set -x
 . tests/sh/lib.sh
@@ -67,7 +68,7 @@ reload() {
 }
 es() { "$ES" -c "$T/es.conf" "$@"; }
 mc() { "$MILTC" -s "unix:$T/m.sock" -t 20 "$@"; }
-q() { sqlite3 "$T/es.db" "$1"; }
+q() { sqlite3 -cmd '.timeout 5000' "$T/es.db" "$1" || fail "sqlite3: $1"; }
 # row SOURCE - "spam|innocent|spam_corrections|innocent_corrections|spam_streak"
 row() { q "SELECT spam, innocent, spam_corrections, innocent_corrections, spam_streak FROM edgespam_sources WHERE source = '$1'"; }
 # want SOURCE COUNTS WHAT
@@ -199,5 +200,14 @@ conf_set "$T/es.conf" "purge_source_days = 0"
 q "UPDATE edgespam_sources SET last_seen = 86400 WHERE source = '192.0.2.7'"
 out=$(es purge 2>&1) || fail "purge: $out"
 echo "$out" | grep -q 'sources 0;' || fail "purge_source_days = 0 purged: $out"
+
+# 6. a store error at RCPT never greylists: the table is gone under the
+#    milter (its handles fail, are reopened and recreate it)
+reload "greylist_spam_streak = 1"
+q "DROP TABLE edgespam_sources"
+out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
+echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "a store error greylisted: $out"
+grep -q 'greylist check for carol@example.org: .*a store error never greylists' "$T/milter.log" ||
+	fail "the failed greylist check was not logged: $(tail -n 5 "$T/milter.log")"
 kill -0 "$MPID" || fail "the milter died"
 pass
