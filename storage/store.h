@@ -1,6 +1,6 @@
 /*
  * store.h - the storage interface: per-user token statistics, totals,
- * signatures, preferences and per-domain policy.
+ * signatures, preferences, per-domain policy and spam sources.
  *
  * A store is opened from struct store_params, which names the driver:
  * "sqlite" (embedded default), "memory" (tests and benchmarks) or

@@ -24,6 +24,9 @@
  * matches the rows back to the caller's array by binary search when the
  * chunk is sorted, by a scan of the chunk otherwise.
  *
+ * Sources (edgespam_sources) keep their times as INTEGER seconds since
+ * the epoch; a message's two source rows are upserted one statement each.
+ *
  * store_schema(): check lists the tables, the weight column and the
  * purge indexes a database lacks; upgrade adds the column with ALTER
  * TABLE and then applies the schema, whose CREATE ... IF NOT EXISTS
