@@ -541,8 +541,8 @@ stage(struct cls_engine *e, struct store *st, uint32_t uid, size_t n,
 		return store_fail(st, rc, err, errlen, "update totals");
 	}
 	if (e->have_src &&
-	    (rc = count_source(st, &e->src, verdict == CLS_SPAM, verdict != CLS_SPAM,
-		 0, 0, now)) != 0) {
+	    (rc = count_source(st, &e->src, verdict == CLS_SPAM,
+		 verdict != CLS_SPAM, 0, 0, now)) != 0) {
 		res->sig[0] = '\0';
 		return store_fail(st, rc, err, errlen, "count source");
 	}

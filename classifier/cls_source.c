@@ -49,8 +49,8 @@ keys4(const unsigned char a[4], struct cls_source_keys *k)
 {
 	if (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0)
 		return ES_ENOTFOUND; /* 0.0.0.0: no client */
-	snprintf(k->addr, sizeof(k->addr), "%u.%u.%u.%u", a[0], a[1], a[2],
-	    a[3]);
+	snprintf(
+	    k->addr, sizeof(k->addr), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
 	snprintf(k->net, sizeof(k->net), "%u.%u.%u.0/24", a[0], a[1], a[2]);
 	return 0;
 }
@@ -58,8 +58,8 @@ keys4(const unsigned char a[4], struct cls_source_keys *k)
 int
 cls_source_keys(const char *client, struct cls_source_keys *k)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff};
+	static const unsigned char mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	static const unsigned char zero[16];
 	char text[SRC_TEXT_MAX + 1], net[INET6_ADDRSTRLEN];
 	unsigned char a[16];

@@ -16,7 +16,7 @@
 #define CLS_SOURCE_LEN 64
 
 struct cls_source_keys {
-	char addr[CLS_SOURCE_LEN]; /* canonical text: "192.0.2.7", "2001:db8::1" */
+	char addr[CLS_SOURCE_LEN]; /* canonical: "192.0.2.7", "2001:db8::1" */
 	char net[CLS_SOURCE_LEN];  /* "192.0.2.0/24", "2001:db8:1:2::/64" */
 };
 

@@ -48,7 +48,7 @@ static long long
 score(const struct store_source *r)
 {
 	return capped(r->spam) + capped(r->spam_corrections) -
-	    capped(r->innocent_corrections);
+	       capped(r->innocent_corrections);
 }
 
 /* ratio - spam verdicts among all verdicts, 0 without any. */
@@ -133,14 +133,15 @@ number(const char *s, long lo, long hi, long *out)
 static int
 sources_usage(FILE *f, int rc)
 {
-	fprintf(f, "usage: edgespam sources [--top N] [--since DAYS]\n"
-		   "  --top N       the N worst sources (default %d, at most "
-		   "%d)\n"
-		   "  --since DAYS  only sources seen in the last DAYS days "
-		   "(default: all)\n"
-		   "Worst: highest score (spam verdicts + missed spam - false "
-		   "positives),\nthen spam ratio, then last seen. See "
-		   "edgespam(1).\n",
+	fprintf(f,
+	    "usage: edgespam sources [--top N] [--since DAYS]\n"
+	    "  --top N       the N worst sources (default %d, at most "
+	    "%d)\n"
+	    "  --since DAYS  only sources seen in the last DAYS days "
+	    "(default: all)\n"
+	    "Worst: highest score (spam verdicts + missed spam - false "
+	    "positives),\nthen spam ratio, then last seen. See "
+	    "edgespam(1).\n",
 	    TOP_DEFAULT, TOP_MAX);
 	return rc;
 }
@@ -157,8 +158,9 @@ print(const struct top *t)
 	for (size_t i = 0; i < t->n; i++) {
 		const struct store_source *r = &t->rows[i];
 
-		printf("%-26s %7lld %7llu %8llu %6llu %6llu %6llu %6.1f  %-16s  "
-		       "%-16s\n",
+		printf(
+		    "%-26s %7lld %7llu %8llu %6llu %6llu %6llu %6.1f  %-16s  "
+		    "%-16s\n",
 		    r->source, score(r), (unsigned long long)r->spam,
 		    (unsigned long long)r->innocent,
 		    (unsigned long long)r->spam_corrections,
@@ -178,18 +180,21 @@ cli_sources(struct cli *c, int argc, char **argv)
 	int i, rc;
 
 	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
 			return sources_usage(stdout, EX_OK);
 		if (strcmp(argv[i], "--top") == 0 && i + 1 < argc) {
 			if (!number(argv[++i], 1, TOP_MAX, &top)) {
-				fprintf(stderr, "edgespam: sources: --top %s: "
-				    "not a number from 1 to %d\n", argv[i],
-				    TOP_MAX);
+				fprintf(stderr,
+				    "edgespam: sources: --top %s: "
+				    "not a number from 1 to %d\n",
+				    argv[i], TOP_MAX);
 				return EX_USAGE;
 			}
 		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
 			if (!number(argv[++i], 1, SINCE_MAX, &days)) {
-				fprintf(stderr, "edgespam: sources: --since %s: "
+				fprintf(stderr,
+				    "edgespam: sources: --since %s: "
 				    "not a number of days from 1 to %d\n",
 				    argv[i], SINCE_MAX);
 				return EX_USAGE;
@@ -201,8 +206,9 @@ cli_sources(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (!cli_trusted(c)) {
-		fprintf(stderr, "edgespam: only root and trusted_users may list "
-				"sources\n");
+		fprintf(stderr,
+		    "edgespam: only root and trusted_users may list "
+		    "sources\n");
 		return EX_NOPERM;
 	}
 	if ((rc = cli_open_store(c)) != EX_OK)

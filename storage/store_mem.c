@@ -6,8 +6,8 @@
  * Tokens live in a chained hash table keyed by (uid, token), which grows
  * with the row count (if growing fails for lack of memory the chains
  * just get longer). Users, totals, signatures, preferences, domain
- * policies and sources live in sorted arrays of rows keyed by (uid, text), so that
- * the list functions return them in order.
+ * policies and sources live in sorted arrays of rows keyed by (uid,
+ * text), so that the list functions return them in order.
  *
  * Transactions: every change appends an undo record (the row's old
  * values, or the row itself when it was deleted) before it is made;
@@ -830,8 +830,10 @@ source_row(struct mem_store *m, const char *source)
 static uint64_t
 add_count(uint64_t v, int32_t d)
 {
+	uint64_t m = d < 0 ? (uint64_t)-(int64_t)d : 0;
+
 	if (d < 0)
-		return (uint64_t)-(int64_t)d > v ? 0 : v - (uint64_t)-(int64_t)d;
+		return m > v ? 0 : v - m;
 	return v > UINT64_MAX - (uint64_t)d ? UINT64_MAX : v + (uint64_t)d;
 }
 

@@ -1988,8 +1988,8 @@ my_sources_add(struct store *st, const struct store_source_delta *d,
 		ins_spam = d[i].spam > 0 ? now : 0;
 		b_str(&in[0], d[i].source);
 		for (int k = 0; k < 4; k++) {
-			b_i64(&in[1 + k], &v[k]);  /* the new row's counts */
-			b_i64(&in[9 + k], &v[k]);  /* added to an existing row */
+			b_i64(&in[1 + k], &v[k]); /* the new row's counts */
+			b_i64(&in[9 + k], &v[k]); /* added to an old row */
 		}
 		b_i64(&in[5], &spam);          /* the new row's streak */
 		b_i64(&in[6], &now);

@@ -469,7 +469,8 @@ test_sources(void **state)
 	a = src(f, "192.0.2.7");
 	n = src(f, "192.0.2.0/24");
 	assert_true(a.spam == 1 && a.innocent == 0 && a.spam_streak == 1);
-	assert_true(n.spam == 1 && n.spam_streak == 1 && n.last_seen == 1000000);
+	assert_true(n.spam == 1 && n.spam_streak == 1 &&
+	    n.last_seen == 1000000);
 	/* ham from 192.0.2.8: innocent, the network's streak ends */
 	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, ham(60),
 	    strlen(ham(60)), &c, err, sizeof(err)), 0);
