@@ -115,7 +115,10 @@ miss_sig=$(sig_of "$out")
 send 2001:0db8:0001:0002:0000:0000:0000:0005 bob@example.org "$T/h1.eml" >/dev/null
 want 2001:db8:1:2::5 "0|2|0|0|0" "IPv6 address, both spellings"
 want 2001:db8:1:2::/64 "0|2|0|0|0" "IPv6 /64"
-#    not counted: an unfiltered recipient, a retrain alias
+#    not counted: a client without an address, an unfiltered
+#    recipient, a retrain alias
+out=$(send unknown bob@example.org "$T/s1.eml")
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: ' || fail "unknown client: not classified: $out"
 out=$(send 198.51.100.1 alice@example.org "$T/s1.eml")
 echo "$out" | grep -q '^mod addheader' && fail "alice is not filtered: $out"
 send 127.0.0.1 bob-spam@example.org "$T/s1.eml" >/dev/null
