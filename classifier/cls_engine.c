@@ -11,6 +11,12 @@
  * NOTRAIN write nothing but the signature and the totals), so a token's
  * last_hit is the day it was last learned.
  *
+ * Source tracking: when the caller named the SMTP client
+ * (cls_engine_set_source), the write transaction of a classified
+ * message also counts its verdict for the client's address and network
+ * (store_sources_add, no extra commit), and the signature (ESG2) keeps
+ * the address, so that a correction counts against the same source.
+ *
  * Corrections replay the signature: tokens the classification changed
  * lose what they got (counts never below zero), every token learns the
  * right class, and the hybrid weight step stored in the signature is
@@ -30,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cls_source.h"
 #include "es_alloc.h"
 #include "es_err.h"
 #include "store.h"
@@ -51,6 +58,9 @@ struct cls_engine {
 	struct cls_plan plan;
 	double step, prob;
 	enum cls_result verdict;
+	/* the SMTP client of the tokenized message (cls_engine_set_source) */
+	bool have_src;
+	struct cls_source_keys src;
 };
 
 void
@@ -450,10 +460,40 @@ cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 
 	memset(res, 0, sizeof(*res));
 	e->ready = false;
+	e->have_src = false;
 	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
 		return fail(rc, err, errlen, "tokenize", NULL);
 	e->ready = true;
 	return 0;
+}
+
+/*
+ * count_source - add one message's counts to the rows of its client
+ * address and network, in the caller's transaction. A false positive
+ * (innocent_corr) also ends the address's run of spam verdicts.
+ */
+static int
+count_source(struct store *st, const struct cls_source_keys *k, int spam,
+    int innocent, int spam_corr, int innocent_corr, time_t now)
+{
+	struct store_source_delta d[2];
+	bool addr_first = strcmp(k->addr, k->net) < 0;
+
+	for (int i = 0; i < 2; i++) {
+		d[i].source = (i == 0) == addr_first ? k->addr : k->net;
+		d[i].spam = spam;
+		d[i].innocent = innocent;
+		d[i].spam_corrections = spam_corr;
+		d[i].innocent_corrections = innocent_corr;
+		d[i].reset_streak = innocent_corr > 0;
+	}
+	return store_sources_add(st, d, 2, now);
+}
+
+void
+cls_engine_set_source(struct cls_engine *e, const char *client)
+{
+	e->have_src = cls_source_keys(client, &e->src) == 0;
 }
 
 /*
@@ -483,6 +523,7 @@ stage(struct cls_engine *e, struct store *st, uint32_t uid, size_t n,
 	sig.legacy = false;
 	sig.ntokens = n;
 	sig.tokens = e->sigtoks;
+	strlcpy(sig.client, e->have_src ? e->src.addr : "", sizeof(sig.client));
 	cls_sig_id_format(rnd, res->sig);
 	if ((rc = cls_sig_encode(&sig, &data, &dlen)) != 0) {
 		res->sig[0] = '\0';
@@ -498,6 +539,12 @@ stage(struct cls_engine *e, struct store *st, uint32_t uid, size_t n,
 	if ((rc = store_totals_add(st, uid, &td)) != 0) {
 		res->sig[0] = '\0';
 		return store_fail(st, rc, err, errlen, "update totals");
+	}
+	if (e->have_src &&
+	    (rc = count_source(st, &e->src, verdict == CLS_SPAM,
+		 verdict != CLS_SPAM, 0, 0, now)) != 0) {
+		res->sig[0] = '\0';
+		return store_fail(st, rc, err, errlen, "count source");
 	}
 	res->learned = plan->learned;
 	return 0;
@@ -733,6 +780,20 @@ legacy_prob(struct cls_engine *e, struct store *st, uint32_t uid,
 	return 0;
 }
 
+/* correct_source - count a correction against the client address the
+ * signature recorded (nothing when it recorded none). */
+static int
+correct_source(struct store *st, const struct cls_sig *sig, enum cls_class cls,
+    time_t now)
+{
+	struct cls_source_keys k;
+
+	if (sig->client[0] == '\0' || cls_source_keys(sig->client, &k) != 0)
+		return 0;
+	return count_source(st, &k, 0, 0, cls == CLS_CLASS_SPAM,
+	    cls == CLS_CLASS_INNOCENT, now);
+}
+
 int
 cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, const char *sig_id, enum cls_class cls,
@@ -805,6 +866,7 @@ cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
 	}
 	totals_delta(&plan.totals, &td);
 	if ((rc = store_totals_add(st, uid, &td)) != 0 ||
+	    (rc = correct_source(st, &sig, cls, now)) != 0 ||
 	    (rc = store_sig_delete(st, uid, sig_id)) != 0 ||
 	    (rc = store_commit(st)) != 0) {
 		store_fail(st, rc, err, errlen, "update totals");

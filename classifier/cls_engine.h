@@ -145,6 +145,18 @@ int cls_engine_stage_scored(struct cls_engine *e, struct store *st,
 void cls_engine_scored_done(struct cls_engine *e);
 
 /*
+ * cls_engine_set_source - the SMTP client address (text as the MTA gave
+ * it, see cls_source.h) of the message cls_engine_tokenize() just kept
+ * in e. When the message is then learned (CLS_ENGINE_PROCESS, or
+ * learn/stage_scored), its verdict is counted for the address and its
+ * network in the same transaction (Spam as spam; Innocent and
+ * Whitelisted as innocent), and the signature keeps the address so that
+ * cls_engine_correct() counts a correction against it. NULL or text that
+ * is no address: nothing is counted. cls_engine_tokenize() forgets it.
+ */
+void cls_engine_set_source(struct cls_engine *e, const char *client);
+
+/*
  * cls_engine_train - learn msg as cls from src without a signature
  * (corpus, inoculation, or an error whose signature is lost).
  */
@@ -158,7 +170,11 @@ int cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
  * class cls: undo what its classification learned, learn cls, count the
  * error, delete the signature (it corrects once). ES_ENOTFOUND when uid
  * has no such signature. res->changed is false (and nothing changes) when
- * the signature's verdict already was cls.
+ * the signature's verdict already was cls. A signature that recorded
+ * the client address (ESG2) counts the correction for that source:
+ * spam_corrections for cls spam (missed spam), innocent_corrections for
+ * cls innocent (a false positive, which also ends the source's spam
+ * streak).
  */
 int cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, const char *sig_id, enum cls_class cls,

@@ -9,6 +9,10 @@
  *   prob    8 bytes, IEEE 754 double: the verdict's spam probability
  *   count   4 bytes, number of tokens
  *   count x { id: 8 bytes, flags: 1 byte }
+ * "ESG2" is ESG1 with the SMTP client's address between the header and
+ * the tokens: a length byte (1..CLS_SOURCE_LEN-1) and that many bytes of
+ * printable ASCII. It is written only when the address is known, so
+ * messages classified without one (the CLI) keep ESG1.
  * DSPAM 3.10 format: count x { id: 8 bytes, hits: 1 byte, padding: 7 },
  * recognised by its length (a multiple of 16) and the absence of the
  * magic. A legacy signature says nothing about the verdict; a correction
@@ -26,6 +30,7 @@
 #include "es_err.h"
 
 #define SIG_MAGIC "ESG1"
+#define SIG_MAGIC2 "ESG2"
 #define SIG_HDR_LEN 28
 #define SIG_TOK_LEN 9
 #define DSPAM_TOK_LEN 16
@@ -84,19 +89,35 @@ get64(const unsigned char *p)
 	return v;
 }
 
+/* client_ok - a client text of len bytes fits and is printable ASCII. */
+static bool
+client_ok(const char *c, size_t len)
+{
+	if (len == 0 || len >= CLS_SOURCE_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (c[i] < 0x21 || c[i] > 0x7e)
+			return false;
+	return true;
+}
+
 int
 cls_sig_encode(const struct cls_sig *sig, void **data, size_t *len)
 {
-	unsigned char *p;
+	unsigned char *p, *t;
 	uint64_t bits;
 	size_t i, n = sig->ntokens;
+	size_t clen = strnlen(sig->client, CLS_SOURCE_LEN);
+	size_t extra = clen > 0 ? 1 + clen : 0;
 
 	if (n > SIG_MAX_TOKENS)
 		return ES_ELIMIT;
-	*len = SIG_HDR_LEN + n * SIG_TOK_LEN;
+	if (clen > 0 && !client_ok(sig->client, clen))
+		return ES_EINVAL;
+	*len = SIG_HDR_LEN + extra + n * SIG_TOK_LEN;
 	if ((p = es_malloc(*len)) == NULL)
 		return ES_ENOMEM;
-	memcpy(p, SIG_MAGIC, 4);
+	memcpy(p, clen > 0 ? SIG_MAGIC2 : SIG_MAGIC, 4);
 	p[4] = (unsigned char)sig->verdict;
 	p[5] = (unsigned char)sig->learned;
 	p[6] = p[7] = 0;
@@ -108,26 +129,47 @@ cls_sig_encode(const struct cls_sig *sig, void **data, size_t *len)
 	p[25] = (unsigned char)(n >> 8);
 	p[26] = (unsigned char)(n >> 16);
 	p[27] = (unsigned char)(n >> 24);
+	if (clen > 0) {
+		p[SIG_HDR_LEN] = (unsigned char)clen;
+		memcpy(p + SIG_HDR_LEN + 1, sig->client, clen);
+	}
+	t = p + SIG_HDR_LEN + extra;
 	for (i = 0; i < n; i++) {
-		put64(p + SIG_HDR_LEN + i * SIG_TOK_LEN, sig->tokens[i].id);
-		p[SIG_HDR_LEN + i * SIG_TOK_LEN + 8] = sig->tokens[i].flags;
+		put64(t + i * SIG_TOK_LEN, sig->tokens[i].id);
+		t[i * SIG_TOK_LEN + 8] = sig->tokens[i].flags;
 	}
 	*data = p;
 	return 0;
 }
 
-/* decode_ours - the edgespam format; len >= SIG_HDR_LEN and magic seen. */
+/* decode_ours - the edgespam formats; len >= SIG_HDR_LEN and a magic
+ * seen (v2: ESG2, with the client address). */
 static int
-decode_ours(const unsigned char *p, size_t len, struct cls_sig *sig)
+decode_ours(const unsigned char *p, size_t len, struct cls_sig *sig, bool v2)
 {
+	const unsigned char *t;
 	uint64_t bits;
-	size_t n, i;
+	size_t n, i, extra = 0;
 
 	n = (size_t)p[24] | (size_t)p[25] << 8 | (size_t)p[26] << 16 |
 	    (size_t)p[27] << 24;
-	if (n > SIG_MAX_TOKENS || len != SIG_HDR_LEN + n * SIG_TOK_LEN ||
+	if (v2) {
+		if (len < SIG_HDR_LEN + 1 ||
+		    len < SIG_HDR_LEN + 1 + (size_t)p[SIG_HDR_LEN] ||
+		    !client_ok((const char *)p + SIG_HDR_LEN + 1,
+			p[SIG_HDR_LEN]))
+			return ES_EPARSE;
+		extra = 1 + (size_t)p[SIG_HDR_LEN];
+	}
+	if (n > SIG_MAX_TOKENS ||
+	    len != SIG_HDR_LEN + extra + n * SIG_TOK_LEN ||
 	    p[4] > CLS_WHITELISTED || p[5] > CLS_CLASS_INNOCENT)
 		return ES_EPARSE;
+	if (v2) {
+		memcpy(sig->client, p + SIG_HDR_LEN + 1, extra - 1);
+		sig->client[extra - 1] = '\0';
+	}
+	t = p + SIG_HDR_LEN + extra;
 	sig->verdict = (enum cls_result)p[4];
 	sig->learned = (enum cls_class)p[5];
 	bits = get64(p + 8);
@@ -138,8 +180,8 @@ decode_ours(const unsigned char *p, size_t len, struct cls_sig *sig)
 	if ((sig->tokens = es_calloc(n ? n : 1, sizeof(*sig->tokens))) == NULL)
 		return ES_ENOMEM;
 	for (i = 0; i < n; i++) {
-		sig->tokens[i].id = get64(p + SIG_HDR_LEN + i * SIG_TOK_LEN);
-		sig->tokens[i].flags = p[SIG_HDR_LEN + i * SIG_TOK_LEN + 8];
+		sig->tokens[i].id = get64(t + i * SIG_TOK_LEN);
+		sig->tokens[i].flags = t[i * SIG_TOK_LEN + 8];
 	}
 	sig->ntokens = n;
 	return 0;
@@ -175,7 +217,9 @@ cls_sig_decode(const void *data, size_t len, struct cls_sig *sig)
 
 	memset(sig, 0, sizeof(*sig));
 	if (len >= SIG_HDR_LEN && memcmp(p, SIG_MAGIC, 4) == 0)
-		return decode_ours(p, len, sig);
+		return decode_ours(p, len, sig, false);
+	if (len >= SIG_HDR_LEN && memcmp(p, SIG_MAGIC2, 4) == 0)
+		return decode_ours(p, len, sig, true);
 	return decode_dspam(p, len, sig);
 }
 

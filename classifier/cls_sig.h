@@ -5,8 +5,10 @@
  * A signature has an id (32 lowercase hex digits: 128 random bits the
  * caller supplies) and data: the message's token ids with per-token
  * flags, the verdict, the class the classification learned, and the
- * hybrid method's weight step. The data format is edgespam's own
- * ("ESG1" and a 28-byte header, 9 bytes per token); DSPAM 3.10's format (16 bytes per
+ * hybrid method's weight step, and the SMTP client's address when the
+ * milter knew it. The data format is edgespam's own ("ESG1" and a
+ * 28-byte header, 9 bytes per token; "ESG2" adds the client address
+ * after the header); DSPAM 3.10's format (16 bytes per
  * token: 8-byte little-endian id, 1-byte count, 7 bytes padding) is read
  * too, so mail that DSPAM classified before a site switched can still be
  * corrected. Pure code; allocation only through es_alloc.
@@ -21,6 +23,7 @@
 #include "cls_learn.h"
 #include "cls_msg.h"
 #include "cls_score.h"
+#include "cls_source.h"
 
 #define CLS_SIG_ID_LEN 32
 #define CLS_SIG_ID_MIN 8 /* DSPAM's ids are shorter than ours */
@@ -44,6 +47,8 @@ struct cls_sig {
 	                           learned class are unknown */
 	size_t ntokens;
 	struct cls_sig_token *tokens; /* owned; free with cls_sig_clear */
+	char client[CLS_SOURCE_LEN];  /* the SMTP client's address ("" when
+	                                 unknown): written as ESG2 */
 };
 
 /*
@@ -61,7 +66,9 @@ bool cls_sig_id_valid(const char *id, size_t len);
 
 /*
  * cls_sig_encode - serialise sig into *data (caller frees with es_free)
- * of *len bytes. Returns 0 or ES_ENOMEM.
+ * of *len bytes: ESG1, or ESG2 when sig->client is set. Returns 0,
+ * ES_ELIMIT (too many tokens), ES_EINVAL (a client address that is not
+ * printable text) or ES_ENOMEM.
  */
 int cls_sig_encode(const struct cls_sig *sig, void **data, size_t *len);
 

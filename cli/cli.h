@@ -55,6 +55,10 @@ int cli_purge(struct cli *c, int argc, char **argv);
 /* cli_db - db init | check | upgrade: the store's schema (store_schema). */
 int cli_db(struct cli *c, int argc, char **argv);
 
+/* cli_sources - sources [--top N] [--since DAYS]: the worst spam
+ * sources (cli_sources.c). */
+int cli_sources(struct cli *c, int argc, char **argv);
+
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);
 /* cli_exit_code - the sysexits code for an es_err code. */

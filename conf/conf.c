@@ -72,6 +72,7 @@ static const struct key keys[] = {
     {"purge_unused_days", K_INT, "90", 0, 36500, NULL},
     {"purge_rare_days", K_INT, "30", 0, 36500, NULL},
     {"purge_single_days", K_INT, "15", 0, 36500, NULL},
+    {"purge_source_days", K_INT, "90", 0, 36500, NULL},
     {"purge_batch", K_INT, "1000", 1, 1000000, NULL},
     {"purge_pause_ms", K_INT, "10", 0, 60000, NULL},
     {"log_facility", K_ENUM, "mail", 0, 0,
@@ -93,6 +94,9 @@ static const struct key keys[] = {
 	NULL},
     {"trusted_networks", K_LIST, "127.0.0.0/8 ::1", 0, 0, NULL},
     {"store_down_log_interval_s", K_INT, "60", 1, 3600, NULL},
+    {"source_tracking", K_BOOL, "yes", 0, 0, NULL},
+    {"greylist_spam_streak", K_INT, "0", 0, 1000000, NULL},
+    {"greylist_window_s", K_INT, "3600", 1, 2592000, NULL},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -726,6 +730,7 @@ conf_purge_rules(const struct conf *cf, struct store_purge_rules *r)
 	r->unused_days = (unsigned)conf_int(cf, "purge_unused_days");
 	r->rare_days = (unsigned)conf_int(cf, "purge_rare_days");
 	r->single_days = (unsigned)conf_int(cf, "purge_single_days");
+	r->source_days = (unsigned)conf_int(cf, "purge_source_days");
 	r->batch = (size_t)conf_int(cf, "purge_batch");
 	r->pause_ms = (unsigned)conf_int(cf, "purge_pause_ms");
 }

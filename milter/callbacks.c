@@ -2,9 +2,11 @@
  * callbacks.c - one SMTP transaction through libmilter, from MAIL FROM
  * to end of message (DESIGN.md, "A message at SMTP time").
  *
- *   connect   remember the client address (trusted networks)
+ *   connect   remember the client address (trusted networks, source
+ *             tracking)
  *   envfrom   start a message: take the current runtime, {auth_authen}
- *   envrcpt   retrain alias? filtered user? one identity per message
+ *   envrcpt   retrain alias? filtered user? greylisted source? one
+ *             identity per message
  *   header    X-DSPAM-* fields are noted for deletion and not scanned;
  *             for a filtered identity the others are kept for scanning,
  *             up to max_scan_bytes (unfiltered mail is not copied)
@@ -23,6 +25,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
@@ -39,6 +42,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "cls_source.h"
 #include "cls_sender.h"
 #include "cls_user.h"
 #include "es_alloc.h"
@@ -72,6 +76,7 @@ struct msg {
 	struct es_buf body;    /* the whole body, when want_tag */
 	struct forged *forged;
 	size_t nforged, capforged;
+	int grey;              /* greylist decision: 0 not made, 1 no, 2 yes */
 	struct timespec start;
 	/* sender lists: the addresses, lowercased ("" when none) */
 	char env_addr[CLS_SENDER_MAX + 1];  /* MAIL FROM */
@@ -86,6 +91,8 @@ struct conn {
 	char qid[QID_LEN];
 	unsigned long nr;      /* protocol steps the MTA needs no reply to */
 	struct msg *m;
+	bool have_src;         /* src holds the client's source keys */
+	struct cls_source_keys src;
 };
 
 static atomic_uint inflight;
@@ -267,6 +274,27 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * conn_source - the source keys of the connection's client, from the
+ * address libmilter passed (not from macro text); false when there is
+ * none (a local pickup, "unknown").
+ */
+static bool
+conn_source(struct conn *c)
+{
+	char text[INET6_ADDRSTRLEN];
+	const void *a;
+
+	if (!c->have_addr)
+		return false;
+	a = c->addr.ss_family == AF_INET
+	    ? (const void *)&((const struct sockaddr_in *)&c->addr)->sin_addr
+	    : (const void *)&((const struct sockaddr_in6 *)&c->addr)->sin6_addr;
+	if (inet_ntop(c->addr.ss_family, a, text, sizeof(text)) == NULL)
+		return false;
+	return cls_source_keys(text, &c->src) == 0;
+}
+
 static sfsistat
 cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
@@ -285,6 +313,7 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 		if ((a = smfi_getsymval(ctx, "{client_addr}")) != NULL)
 			es_log_sanitize(a, strlen(a), addr, sizeof(addr));
 	}
+	c->have_src = conn_source(c);
 	es_log_sanitize(host ? host : "unknown", host ? strlen(host) : 7,
 	    name, sizeof(name));
 	snprintf(c->client, sizeof(c->client), "%s[%s]", name, addr);
@@ -455,6 +484,65 @@ store_failed(SMFICTX *ctx, struct conn *c, int rc, const char *what,
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * greylisted - whether the client is greylisted (greylist_spam_streak):
+ * its address's or its network's run of Spam verdicts has reached the
+ * threshold and the last one is within greylist_window_s. Decided once
+ * per message and logged; a store failure never greylists (logged,
+ * and the recipient goes on as usual).
+ */
+static bool
+greylisted(struct conn *c, struct msg *m, const char *rcpt)
+{
+	struct mlt_runtime *rt = m->rt;
+	struct store_source rows[2];
+	struct mlt_slot *s;
+	struct timespec dl;
+	char err[256] = "";
+	time_t now = time(NULL);
+	int rc;
+
+	if (rt->grey_streak == 0 || !c->have_src)
+		return false;
+	if (m->grey != 0)
+		return m->grey == 2;
+	memset(rows, 0, sizeof(rows));
+	strlcpy(rows[0].source, c->src.addr, sizeof(rows[0].source));
+	strlcpy(rows[1].source, c->src.net, sizeof(rows[1].source));
+	mlt_deadline_in(rt->timeout_ms, &dl);
+	if ((rc = mlt_pool_get(&dl, &s, err, sizeof(err))) == 0) {
+		if ((rc = store_sources_get(s->st, rows, 2)) != 0)
+			snprintf(err, sizeof(err), "%s", store_errmsg(s->st));
+		mlt_pool_put(s, rc == ES_ESTORE);
+	}
+	if (rc != 0) {
+		mlog(c, LOG_WARNING, "greylist check for %s: %s: accepted "
+		    "(a store error never greylists)", rcpt,
+		    err[0] ? err : es_strerror(rc));
+		return false; /* not cached: the next recipient tries again */
+	}
+	m->grey = 1;
+	for (size_t i = 0; i < 2; i++) {
+		if (!pol_greylist(rows[i].spam_streak, rows[i].last_spam,
+			rt->grey_streak, rt->grey_window_s, now))
+			continue;
+		mlog(c, LOG_INFO, "greylist: %s has %llu Spam verdicts in a "
+		    "row, the last %llds ago (greylist_spam_streak %u, "
+		    "greylist_window_s %u)", rows[i].source,
+		    (unsigned long long)rows[i].spam_streak,
+		    (long long)(now - rows[i].last_spam), rt->grey_streak,
+		    rt->grey_window_s);
+		m->grey = 2;
+		break;
+	}
+	if (m->grey == 1)
+		mlog(c, LOG_DEBUG, "greylist: %s streak %llu, %s streak %llu: "
+		    "not greylisted", rows[0].source,
+		    (unsigned long long)rows[0].spam_streak, rows[1].source,
+		    (unsigned long long)rows[1].spam_streak);
+	return m->grey == 2;
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -513,6 +601,14 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 			if (st != SMFIS_CONTINUE)
 				return st;
 			filtered = false;
+		}
+		if (filtered && greylisted(c, m, clean)) {
+			mlog(c, LOG_INFO, "%s deferred: greylisted source %s",
+			    clean, c->client);
+			return reply(ctx, "451", "4.7.1",
+			    "Too much spam from your address recently, try "
+			    "again later",
+			    SMFIS_TEMPFAIL);
 		}
 	}
 
@@ -723,6 +819,8 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 		mlt_pool_put(s, false);
 		return rc;
 	}
+	if (rt->track_sources && c->have_src)
+		cls_engine_set_source(s->eng, c->src.addr);
 	rc = store_user_uid(s->st, m->user, false, &uid);
 	if (rc == ES_ENOTFOUND) {
 		/* a user's first message: creating it is a write */

@@ -49,6 +49,9 @@ struct mlt_runtime {
 	unsigned timeout_ms;      /* per-message budget for the store */
 	unsigned store_down_log_s;
 	size_t max_scan;
+	bool track_sources;       /* source_tracking */
+	unsigned grey_streak;     /* greylist_spam_streak; 0 = off */
+	unsigned grey_window_s;   /* greylist_window_s */
 };
 
 /*

@@ -201,3 +201,13 @@ pol_auth_owns(const char *authen, const char *owner)
 	    strlen(authen) == (size_t)(at - owner) &&
 	    strncasecmp(authen, owner, (size_t)(at - owner)) == 0;
 }
+
+bool
+pol_greylist(unsigned long long streak, long long last_spam,
+    unsigned threshold, unsigned window_s, long long now)
+{
+	if (threshold == 0 || streak < threshold || last_spam <= 0)
+		return false;
+	/* a clock that went back counts as "just now" */
+	return now - last_spam < (long long)window_s;
+}

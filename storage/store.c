@@ -13,7 +13,9 @@
  *    names 1..128 bytes, signature ids 1..32, preference keys 1..32 and
  *    values up to 64, domains 1..255, policies up to 255. Longer or
  *    empty ones are ES_EINVAL, never silently cut.
- *  - Deltas of store_tokens_put() are in strictly ascending token order.
+ *  - Deltas of store_tokens_put() are in strictly ascending token order,
+ *    those of store_sources_add() in strictly ascending source order,
+ *    each source 1..64 bytes.
  *  - `now` lies between 1970 and 9999 (an ISO date has four year
  *    digits); the driver gets the UTC day number.
  *  - A write made outside a transaction runs in a write transaction of
@@ -29,11 +31,12 @@
  *  - The list functions stop when the callback returns non-zero and
  *    then return 0. A callback must not use the same handle.
  *  - store_purge() runs the rules in the order signatures, unused, rare,
- *    single; a row that two rules select is counted under the first.
+ *    single, sources; a row that two rules select is counted under the first.
  *    Each batch is one write transaction; a rule ends with the first
  *    batch that deletes fewer than rules->batch rows. A purge date is
  *    "before today minus days" (DSPAM: `last_hit < CURRENT_DATE() -
- *    INTERVAL n DAY`). Rows of DSPAM's control token ("$$CONTROL$$",
+ *    INTERVAL n DAY`); for sources, a last_seen before that day's
+ *    first second. Rows of DSPAM's control token ("$$CONTROL$$",
  *    STORE_CONTROL_TOKEN) are never purged: DSPAM keeps its own state
  *    in that row.
  *
@@ -705,6 +708,8 @@ purge_all(struct store *st, const struct store_purge_rules *rules,
 		{STORE_PURGE_RARE, "rare", rules->rare_days, &stats->rare},
 		{STORE_PURGE_SINGLE, "single", rules->single_days,
 		    &stats->single},
+		{STORE_PURGE_SOURCES, "sources", rules->source_days,
+		    &stats->sources},
 	};
 	int rc;
 
@@ -867,4 +872,84 @@ store_senders(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg)
 	if (fn == NULL)
 		return ES_EINVAL;
 	return st->st_ops->senders(st, uid, fn, arg);
+}
+
+/* check_sources - each delta names a source, in strictly ascending order. */
+static int
+check_sources(struct store *st, const struct store_source_delta *d, size_t n)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = check_str(st, "source", d[i].source, 1,
+			 STORE_SOURCE_MAX)) != 0)
+			return rc;
+		if (i > 0 && strcmp(d[i - 1].source, d[i].source) >= 0) {
+			store_seterr(st,
+			    "source deltas not in ascending order at %zu", i);
+			return ES_EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+store_sources_add(struct store *st, const struct store_source_delta *d,
+    size_t n, time_t now)
+{
+	bool implicit;
+	int32_t day;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (d == NULL)
+		return ES_EINVAL;
+	if ((rc = now_day(st, now, &day)) != 0 ||
+	    (rc = check_sources(st, d, n)) != 0)
+		return rc;
+	if (st->st_ops->sources_add == NULL) {
+		store_seterr(st, "%s: no source tracking", st->st_ops->name);
+		return ES_EINVAL;
+	}
+	if ((rc = wbegin(st, &implicit)) != 0)
+		return rc;
+	rc = st->st_ops->sources_add(st, d, n, (int64_t)now);
+	return wend(st, implicit, rc);
+}
+
+int
+store_sources_get(struct store *st, struct store_source *rows, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (rows == NULL || n > STORE_SOURCES_GET_MAX)
+		return ES_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char src[STORE_SOURCE_MAX + 1];
+
+		rows[i].source[STORE_SOURCE_MAX] = '\0';
+		if ((rc = check_str(st, "source", rows[i].source, 1,
+			 STORE_SOURCE_MAX)) != 0)
+			return rc;
+		strlcpy(src, rows[i].source, sizeof(src));
+		memset(&rows[i], 0, sizeof(rows[i]));
+		strlcpy(rows[i].source, src, sizeof(rows[i].source));
+	}
+	if (st->st_ops->sources_get == NULL)
+		return 0;
+	return st->st_ops->sources_get(st, rows, n);
+}
+
+int
+store_sources_list(struct store *st, time_t since, store_source_fn *fn,
+    void *arg)
+{
+	if (fn == NULL)
+		return ES_EINVAL;
+	if (st->st_ops->sources_list == NULL)
+		return 0;
+	return st->st_ops->sources_list(st, (int64_t)since, fn, arg);
 }

@@ -1,6 +1,6 @@
 /*
  * store.h - the storage interface: per-user token statistics, totals,
- * signatures, preferences and per-domain policy.
+ * signatures, preferences, per-domain policy and spam sources.
  *
  * A store is opened from struct store_params, which names the driver:
  * "sqlite" (embedded default), "memory" (tests and benchmarks) or
@@ -94,6 +94,7 @@ struct store_purge_rules {
 	unsigned single_days;   /* tokens hit exactly once, unused */
 	size_t batch;           /* rows per delete transaction (1000) */
 	unsigned pause_ms;      /* pause between batches */
+	unsigned source_days;   /* sources (edgespam_sources) not seen */
 };
 
 struct store_purge_stats {
@@ -101,6 +102,7 @@ struct store_purge_stats {
 	uint64_t unused;
 	uint64_t rare;
 	uint64_t single;
+	uint64_t sources;
 };
 
 /* Progress callback of purge: rule name and rows removed so far by it. */
@@ -298,6 +300,66 @@ int store_sender_find(struct store *st, uint32_t uid,
  * uid's entries, in pattern order.
  */
 int store_senders(struct store *st, uint32_t uid, store_pair_fn *fn,
+    void *arg);
+
+/*
+ * Source tracking (edgespam_sources): per SMTP client address and per
+ * network (see cls_source.h), the verdicts of the mail it sent to
+ * filtered users and the corrections of those verdicts. Times are
+ * seconds since the epoch (UTC); 0 is never.
+ */
+#define STORE_SOURCE_MAX 64 /* edgespam_sources.source */
+/* Rows one store_sources_get() reads at most. */
+#define STORE_SOURCES_GET_MAX 16
+
+struct store_source {
+	char source[STORE_SOURCE_MAX + 1];
+	uint64_t spam;                 /* Spam verdicts */
+	uint64_t innocent;             /* Innocent (or Whitelisted) verdicts */
+	uint64_t spam_corrections;     /* missed spam reported */
+	uint64_t innocent_corrections; /* false positives reported */
+	uint64_t spam_streak;          /* Spam verdicts since the last
+	                                  innocent one or false positive */
+	int64_t first_seen;
+	int64_t last_seen;             /* the last change of the row */
+	int64_t last_spam;             /* the last Spam verdict */
+};
+
+/* A change to one source row; counts never go below zero. */
+struct store_source_delta {
+	const char *source;            /* 1..STORE_SOURCE_MAX bytes */
+	int32_t spam;                  /* added to spam and to the streak */
+	int32_t innocent;
+	int32_t spam_corrections;
+	int32_t innocent_corrections;
+	bool reset_streak;             /* the streak restarts (also implied
+	                                  by innocent > 0) before spam is
+	                                  added */
+};
+
+/* Callback of store_sources_list(); non-zero stops the listing. */
+typedef int store_source_fn(const struct store_source *row, void *arg);
+
+/*
+ * store_sources_add - apply n deltas to the rows they name, creating
+ * missing rows (first_seen = now). Every row touched gets last_seen =
+ * now, and last_spam = now when its spam delta is positive. The deltas
+ * must be in strictly ascending byte order of source (ES_EINVAL
+ * otherwise), so that writers sharing a database lock rows in one order.
+ */
+int store_sources_add(struct store *st, const struct store_source_delta *d,
+    size_t n, time_t now);
+/*
+ * store_sources_get - read n (at most STORE_SOURCES_GET_MAX) rows: the
+ * caller sets rows[i].source, the driver fills the rest (all zero for a
+ * source without a row).
+ */
+int store_sources_get(struct store *st, struct store_source *rows, size_t n);
+/*
+ * store_sources_list - fn for every row with last_seen >= since, in
+ * source order.
+ */
+int store_sources_list(struct store *st, time_t since, store_source_fn *fn,
     void *arg);
 
 #endif

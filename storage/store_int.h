@@ -40,7 +40,9 @@ enum store_purge_rule {
 	STORE_PURGE_SIGNATURES, /* signatures: created_on < cutoff */
 	STORE_PURGE_UNUSED,     /* tokens: last_hit < cutoff */
 	STORE_PURGE_RARE,       /* tokens: 2*innocent + spam < 5 */
-	STORE_PURGE_SINGLE      /* tokens: exactly one hit in total */
+	STORE_PURGE_SINGLE,     /* tokens: exactly one hit in total */
+	STORE_PURGE_SOURCES     /* sources: last_seen before the cutoff
+	                           day's first second */
 };
 
 enum store_tx {
@@ -127,6 +129,14 @@ struct store_ops {
 	int (*schema)(struct store *st, const struct store_params *p,
 	    enum store_schema_op op, store_schema_fn *fn, void *arg,
 	    size_t *missing);
+	/* Source tracking: arguments checked, deltas in ascending order;
+	 * sources_get receives rows zeroed but for their source. */
+	int (*sources_add)(struct store *st,
+	    const struct store_source_delta *d, size_t n, int64_t now);
+	int (*sources_get)(struct store *st, struct store_source *rows,
+	    size_t n);
+	int (*sources_list)(struct store *st, int64_t since,
+	    store_source_fn *fn, void *arg);
 
 	/*
 	 * Sender lists; list is "allow" or "block" (the column's text).

@@ -5,9 +5,9 @@
  *
  * Tokens live in a chained hash table keyed by (uid, token), which grows
  * with the row count (if growing fails for lack of memory the chains
- * just get longer). Users, totals, signatures, preferences and domain
- * policies live in sorted arrays of rows keyed by (uid, text), so that
- * the list functions return them in order.
+ * just get longer). Users, totals, signatures, preferences, domain
+ * policies and sources live in sorted arrays of rows keyed by (uid,
+ * text), so that the list functions return them in order.
  *
  * Transactions: every change appends an undo record (the row's old
  * values, or the row itself when it was deleted) before it is made;
@@ -89,6 +89,7 @@ struct mem_store {
 	struct mem_undo *undo;
 	size_t nundo;
 	size_t capundo;
+	struct mem_table sources; /* uid 0, key = source, val = store_source */
 	struct mem_table senders; /* key = pattern, val = "allow"|"block" */
 };
 
@@ -500,6 +501,7 @@ mem_close(struct store *st)
 	table_free(&m->stats);
 	table_free(&m->sigs);
 	table_free(&m->prefs);
+	table_free(&m->sources);
 	table_free(&m->domains);
 	table_free(&m->senders);
 	es_free(m->undo);
@@ -857,6 +859,119 @@ tok_selected(const struct mem_tok *t, enum store_purge_rule rule,
 	}
 }
 
+/* ---- sources ---- */
+
+/* source_row - the row of source, or NULL. */
+static const struct store_source *
+source_row(struct mem_store *m, const char *source)
+{
+	struct mem_row *r = row_get(&m->sources, 0, source);
+
+	return r != NULL ? (const struct store_source *)(void *)r->val : NULL;
+}
+
+/* add_count - v + d clamped at zero and at UINT64_MAX. */
+static uint64_t
+add_count(uint64_t v, int32_t d)
+{
+	uint64_t m = d < 0 ? (uint64_t)-(int64_t)d : 0;
+
+	if (d < 0)
+		return m > v ? 0 : v - m;
+	return v > UINT64_MAX - (uint64_t)d ? UINT64_MAX : v + (uint64_t)d;
+}
+
+static int
+mem_sources_add(struct store *st, const struct store_source_delta *d,
+    size_t n, int64_t now)
+{
+	struct mem_store *m = drv(st);
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct store_source *old = source_row(m, d[i].source);
+		struct store_source r;
+
+		if (old != NULL) {
+			r = *old;
+		} else {
+			memset(&r, 0, sizeof(r));
+			strlcpy(r.source, d[i].source, sizeof(r.source));
+			r.first_seen = now;
+		}
+		r.spam = add_count(r.spam, d[i].spam);
+		r.innocent = add_count(r.innocent, d[i].innocent);
+		r.spam_corrections = add_count(r.spam_corrections,
+		    d[i].spam_corrections);
+		r.innocent_corrections = add_count(r.innocent_corrections,
+		    d[i].innocent_corrections);
+		if (d[i].reset_streak || d[i].innocent > 0)
+			r.spam_streak = 0;
+		if (d[i].spam > 0) {
+			r.spam_streak = add_count(r.spam_streak, d[i].spam);
+			r.last_spam = now;
+		}
+		r.last_seen = now;
+		/* the row's bytes are the value: a copy keeps them aligned */
+		if ((rc = row_put(st, &m->sources, 0, d[i].source, &r,
+			 sizeof(r), 0, NULL)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+mem_sources_get(struct store *st, struct store_source *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct store_source *r = source_row(drv(st),
+		    rows[i].source);
+
+		if (r != NULL)
+			rows[i] = *r;
+	}
+	return 0;
+}
+
+static int
+mem_sources_list(struct store *st, int64_t since, store_source_fn *fn,
+    void *arg)
+{
+	struct mem_table *tab = &drv(st)->sources;
+
+	for (size_t i = 0; i < tab->n; i++) {
+		struct store_source r;
+
+		memcpy(&r, tab->rows[i]->val, sizeof(r));
+		if (r.last_seen >= since && fn(&r, arg) != 0)
+			break;
+	}
+	return 0;
+}
+
+/* source_purge - delete up to batch sources last seen before cutoff. */
+static int
+source_purge(struct store *st, int32_t cutoff, size_t batch,
+    uint64_t *deleted)
+{
+	struct mem_table *tab = &drv(st)->sources;
+	int64_t limit = (int64_t)cutoff * 86400;
+
+	for (size_t i = 0; i < tab->n && *deleted < batch;) {
+		struct store_source r;
+
+		memcpy(&r, tab->rows[i]->val, sizeof(r));
+		if (r.last_seen >= limit) {
+			i++;
+			continue;
+		}
+		if (row_delete(st, tab, 0, tab->rows[i]->key) != 0)
+			return ES_ENOMEM;
+		(*deleted)++;
+	}
+	return 0;
+}
+
 static int
 mem_purge_batch(struct store *st, enum store_purge_rule rule,
     int32_t cutoff, size_t batch, uint64_t *deleted)
@@ -865,6 +980,8 @@ mem_purge_batch(struct store *st, enum store_purge_rule rule,
 	struct mem_table *sigs = &m->sigs;
 
 	*deleted = 0;
+	if (rule == STORE_PURGE_SOURCES)
+		return source_purge(st, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_SIGNATURES) {
 		for (size_t i = 0; i < sigs->n && *deleted < batch;) {
 			struct mem_row *r = sigs->rows[i];
@@ -919,6 +1036,9 @@ const struct store_ops store_mem_ops = {
 	.domain_set = mem_domain_set,
 	.domains = mem_domains,
 	.purge_batch = mem_purge_batch,
+	.sources_add = mem_sources_add,
+	.sources_get = mem_sources_get,
+	.sources_list = mem_sources_list,
 	.sender_set = mem_sender_set,
 	.sender_remove = mem_sender_remove,
 	.sender_find = mem_sender_find,

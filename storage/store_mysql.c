@@ -52,7 +52,9 @@
  * Purge: each batch selects at most PURGE_CHUNK keys at a time by an
  * index range (ORDER BY last_hit or created_on, LIMIT, FOR UPDATE so
  * the rows cannot change before they go) and deletes exactly those by
- * primary key, until `batch` rows are gone or the range is empty; the
+ * primary key, until `batch` rows are gone or the range is empty (the
+ * sources rule, whose key is one column, is a single DELETE ... ORDER BY
+ * last_seen LIMIT batch over its index instead); the
  * control token is never selected. The purge lock is GET_LOCK(
  * 'edgespam-purge-<database>', 0), which the server releases when the
  * connection ends.
@@ -134,6 +136,10 @@ enum my_stmt {
 	M_SND_DEL,
 	M_SND_FIND,
 	M_SNDS,
+	M_SRC_ADD,
+	M_SRC_GET,
+	M_SRC_LIST,
+	M_SRC_PURGE,
 	M_COUNT
 };
 
@@ -142,6 +148,9 @@ enum my_stmt {
 	"innocent_misclassified, spam_corpusfed, innocent_corpusfed, "      \
 	"spam_classified, innocent_classified"
 #define CLAMP_ADD(c) c " = GREATEST(CAST(" c " AS SIGNED) + ?, 0)"
+#define SOURCE_COLS                                                         \
+	"spam, innocent, spam_corrections, innocent_corrections, "          \
+	"spam_streak, first_seen, last_seen, last_spam"
 #define PSEL_TOKENS                                                         \
 	"SELECT uid, CAST(token AS UNSIGNED) FROM dspam_token_data "        \
 	"WHERE last_hit < ? AND token <> ?"
@@ -215,6 +224,23 @@ static const char *const my_sql[M_COUNT] = {
 		       "WHERE uid = ? AND pattern IN (" SND_PLACES ")",
 	[M_SNDS] = "SELECT pattern, kind FROM edgespam_sender_list "
 		   "WHERE uid = ? ORDER BY pattern",
+	/* the new row: source, 5 counts, first_seen, last_seen, last_spam;
+	 * an existing one: 4 counts, reset, spam, now, spam, now */
+	[M_SRC_ADD] =
+	    "INSERT INTO edgespam_sources (source, " SOURCE_COLS ") VALUES "
+	    "(?, GREATEST(?, 0), GREATEST(?, 0), GREATEST(?, 0), "
+	    "GREATEST(?, 0), GREATEST(?, 0), ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE " CLAMP_ADD("spam") ", "
+	    CLAMP_ADD("innocent") ", " CLAMP_ADD("spam_corrections") ", "
+	    CLAMP_ADD("innocent_corrections") ", "
+	    "spam_streak = IF(?, 0, spam_streak) + GREATEST(?, 0), "
+	    "last_seen = ?, last_spam = IF(? > 0, ?, last_spam)",
+	[M_SRC_GET] = "SELECT source, " SOURCE_COLS " FROM edgespam_sources "
+		      "WHERE source = ?",
+	[M_SRC_LIST] = "SELECT source, " SOURCE_COLS " FROM edgespam_sources "
+		       "WHERE last_seen >= ? ORDER BY source",
+	[M_SRC_PURGE] = "DELETE FROM edgespam_sources WHERE last_seen < ? "
+			"ORDER BY last_seen LIMIT ?",
 };
 
 /* The statements built for n = 2^level places. */
@@ -755,7 +781,8 @@ my_commit(struct store *st)
 /* The tables, in the order of schema.sql. */
 static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
-    "dspam_preferences", "edgespam_domain_policy", "edgespam_sender_list"};
+    "dspam_preferences", "edgespam_domain_policy", "edgespam_sender_list",
+    "edgespam_sources"};
 #define NTABLES (sizeof(my_tables) / sizeof(my_tables[0]))
 
 /*
@@ -800,6 +827,12 @@ static const struct my_item {
 	{"edgespam_sender_list", NULL, "uid,pattern", true,
 	    "ALTER TABLE edgespam_sender_list "
 	    "ADD UNIQUE KEY edgespam_sender_list_01 (uid, pattern)"},
+	{"edgespam_sources", NULL, "source", true,
+	    "ALTER TABLE edgespam_sources ADD UNIQUE KEY "
+	    "edgespam_sources_01 (source)"},
+	{"edgespam_sources", NULL, "last_seen", false,
+	    "ALTER TABLE edgespam_sources "
+	    "ADD KEY edgespam_sources_last_seen (last_seen)"},
 };
 #define NITEMS (sizeof(my_items) / sizeof(my_items[0]))
 
@@ -837,10 +870,11 @@ struct my_cols {
 static int
 scan_columns(struct store *st, struct my_cols *c)
 {
-	static const char sql[] =
+	static const char head[] =
 	    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE "
 	    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-	    "AND TABLE_NAME IN (?, ?, ?, ?, ?, ?, ?)";
+	    "AND TABLE_NAME IN (?";
+	char sql[sizeof(head) + 3 * NTABLES + 2];
 	MYSQL_STMT *q = NULL;
 	MYSQL_BIND in[NTABLES], out[3];
 	char v[3][65];
@@ -849,6 +883,11 @@ scan_columns(struct store *st, struct my_cols *c)
 	int rc;
 
 	memset(c, 0, sizeof(*c));
+	/* one placeholder per table of my_tables */
+	strlcpy(sql, head, sizeof(sql));
+	for (size_t i = 1; i < NTABLES; i++)
+		strlcat(sql, ", ?", sizeof(sql));
+	strlcat(sql, ")", sizeof(sql));
 	if ((rc = prep(st, &q, sql)) != 0)
 		return rc;
 	for (size_t i = 0; i < NTABLES; i++)
@@ -2007,6 +2046,9 @@ step_purge(struct store *st, void *ctx)
 	return purge_delete(st, c);
 }
 
+static int src_purge(struct store *st, int32_t cutoff, size_t batch,
+    uint64_t *deleted);
+
 static int
 my_purge_batch(struct store *st, enum store_purge_rule rule, int32_t cutoff,
     size_t batch, uint64_t *deleted)
@@ -2015,6 +2057,8 @@ my_purge_batch(struct store *st, enum store_purge_rule rule, int32_t cutoff,
 	int rc;
 
 	*deleted = 0;
+	if (rule == STORE_PURGE_SOURCES)
+		return src_purge(st, cutoff, batch, deleted);
 	c.rule = rule;
 	store_day_iso(cutoff, c.date);
 	while (*deleted < batch) {
@@ -2026,6 +2070,207 @@ my_purge_batch(struct store *st, enum store_purge_rule rule, int32_t cutoff,
 		if (c.got < c.want)
 			break;
 	}
+	return 0;
+}
+
+/* ---- sources ---- */
+
+static int
+my_sources_add(struct store *st, const struct store_source_delta *d,
+    size_t n, int64_t now)
+{
+	MYSQL_BIND in[18];
+	int64_t v[4], spam, reset, ins_spam;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		v[0] = d[i].spam;
+		v[1] = d[i].innocent;
+		v[2] = d[i].spam_corrections;
+		v[3] = d[i].innocent_corrections;
+		spam = d[i].spam;
+		reset = d[i].reset_streak || d[i].innocent > 0;
+		ins_spam = d[i].spam > 0 ? now : 0;
+		b_str(&in[0], d[i].source);
+		for (int k = 0; k < 4; k++) {
+			b_i64(&in[1 + k], &v[k]); /* the new row's counts */
+			b_i64(&in[9 + k], &v[k]); /* added to an old row */
+		}
+		b_i64(&in[5], &spam);          /* the new row's streak */
+		b_i64(&in[6], &now);
+		b_i64(&in[7], &now);
+		b_i64(&in[8], &ins_spam);
+		b_i64(&in[13], &reset);
+		b_i64(&in[14], &spam);
+		b_i64(&in[15], &now);
+		b_i64(&in[16], &spam);
+		b_i64(&in[17], &now);
+		if ((rc = simple(st, M_SRC_ADD, in, "source write")) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The columns of a source row as fetched. */
+struct my_srcrow {
+	char source[STORE_SOURCE_MAX + 1];
+	uint64_t u[5];
+	int64_t t[3];
+	unsigned long len[9];
+	my_bool nul[9];
+	MYSQL_BIND out[9];
+};
+
+/* src_bind - bind q's result to r. */
+static int
+src_bind(struct store *st, MYSQL_STMT *q, struct my_srcrow *r)
+{
+	b_out(&r->out[0], MYSQL_TYPE_STRING, r->source, STORE_SOURCE_MAX,
+	    &r->len[0], &r->nul[0]);
+	for (int k = 0; k < 5; k++) {
+		b_out(&r->out[1 + k], MYSQL_TYPE_LONGLONG, &r->u[k], 0,
+		    &r->len[1 + k], &r->nul[1 + k]);
+		r->out[1 + k].is_unsigned = 1;
+	}
+	for (int k = 0; k < 3; k++)
+		b_out(&r->out[6 + k], MYSQL_TYPE_LONGLONG, &r->t[k], 0,
+		    &r->len[6 + k], &r->nul[6 + k]);
+	if (mysql_stmt_bind_result(q, r->out) != 0)
+		return fail_stmt(st, q, "source read");
+	return 0;
+}
+
+/* src_copy - the fetched row r into out. */
+static void
+src_copy(struct my_srcrow *r, struct store_source *out)
+{
+	cut(r->source, sizeof(r->source), r->len[0]);
+	strlcpy(out->source, r->source, sizeof(out->source));
+	out->spam = r->u[0];
+	out->innocent = r->u[1];
+	out->spam_corrections = r->u[2];
+	out->innocent_corrections = r->u[3];
+	out->spam_streak = r->u[4];
+	out->first_seen = r->t[0];
+	out->last_seen = r->t[1];
+	out->last_spam = r->t[2];
+}
+
+struct my_srcget {
+	struct store_source *rows;
+	size_t n;
+};
+
+static int
+step_src_get(struct store *st, void *ctx)
+{
+	struct my_srcget *c = ctx;
+	struct my_srcrow r;
+	MYSQL_BIND in;
+	MYSQL_STMT *q;
+	int rc;
+
+	if ((rc = fixed(st, M_SRC_GET, &q)) != 0)
+		return rc;
+	for (size_t i = 0; i < c->n; i++) {
+		b_str(&in, c->rows[i].source);
+		if ((rc = run(st, q, &in, "source read")) != 0)
+			return rc;
+		if ((rc = src_bind(st, q, &r)) == 0 &&
+		    (rc = fetch(st, q, "source read")) == 1) {
+			src_copy(&r, &c->rows[i]);
+			rc = 0;
+		}
+		mysql_stmt_free_result(q);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+my_sources_get(struct store *st, struct store_source *rows, size_t n)
+{
+	struct my_srcget c = {rows, n};
+
+	return with_retry(st, step_src_get, &c);
+}
+
+struct my_srclist {
+	int64_t since;
+	store_source_fn *fn;
+	void *arg;
+};
+
+static int
+step_src_list(struct store *st, void *ctx)
+{
+	struct my_srclist *c = ctx;
+	struct store_source row;
+	struct my_srcrow r;
+	MYSQL_BIND in;
+	MYSQL_STMT *q;
+	int rc;
+
+	b_i64(&in, &c->since);
+	if ((rc = fixed(st, M_SRC_LIST, &q)) != 0 ||
+	    (rc = run(st, q, &in, "source list")) != 0)
+		return rc;
+	rc = src_bind(st, q, &r);
+	while (rc == 0 && (rc = fetch(st, q, "source list")) == 1) {
+		rc = 0;
+		memset(&row, 0, sizeof(row));
+		src_copy(&r, &row);
+		if (c->fn(&row, c->arg) != 0)
+			break;
+	}
+	mysql_stmt_free_result(q);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+my_sources_list(struct store *st, int64_t since, store_source_fn *fn,
+    void *arg)
+{
+	struct my_srclist c = {since, fn, arg};
+
+	return with_retry(st, step_src_list, &c);
+}
+
+struct my_srcpurge {
+	int64_t limit;
+	uint64_t want;
+	uint64_t gone;
+};
+
+static int
+step_src_purge(struct store *st, void *ctx)
+{
+	struct my_srcpurge *c = ctx;
+	MYSQL_BIND in[2];
+	MYSQL_STMT *q;
+	int rc;
+
+	b_i64(&in[0], &c->limit);
+	b_u64(&in[1], &c->want);
+	if ((rc = fixed(st, M_SRC_PURGE, &q)) != 0 ||
+	    (rc = run(st, q, in, "purge sources")) != 0)
+		return rc;
+	c->gone = mysql_stmt_affected_rows(q);
+	return 0;
+}
+
+/* src_purge - one batch of the sources rule: an index range of
+ * last_seen, deleted in one statement. */
+static int
+src_purge(struct store *st, int32_t cutoff, size_t batch, uint64_t *deleted)
+{
+	struct my_srcpurge c = {(int64_t)cutoff * 86400, batch, 0};
+	int rc;
+
+	if ((rc = with_retry(st, step_src_purge, &c)) != 0)
+		return rc;
+	*deleted = c.gone;
 	return 0;
 }
 
@@ -2128,4 +2373,7 @@ const struct store_ops store_mysql_ops = {
 	.sender_remove = my_sender_remove,
 	.sender_find = my_sender_find,
 	.senders = my_senders,
+	.sources_add = my_sources_add,
+	.sources_get = my_sources_get,
+	.sources_list = my_sources_list,
 };

@@ -24,6 +24,9 @@
  * matches the rows back to the caller's array by binary search when the
  * chunk is sorted, by a scan of the chunk otherwise.
  *
+ * Sources (edgespam_sources) keep their times as INTEGER seconds since
+ * the epoch; a message's two source rows are upserted one statement each.
+ *
  * store_schema(): check lists the tables, the weight column and the
  * purge indexes a database lacks; upgrade adds the column with ALTER
  * TABLE and then applies the schema, whose CREATE ... IF NOT EXISTS
@@ -108,6 +111,10 @@ enum sq_stmt {
 	S_SND_DEL,
 	S_SND_FIND,
 	S_SNDS,
+	S_SRC_ADD,
+	S_SRC_GET,
+	S_SRC_LIST,
+	S_PURGE_SRC,
 	S_COUNT
 };
 
@@ -115,6 +122,8 @@ enum sq_stmt {
 	"spam_learned, innocent_learned, spam_misclassified, "              \
 	"innocent_misclassified, spam_corpusfed, innocent_corpusfed, "      \
 	"spam_classified, innocent_classified"
+#define SOURCE_COUNTS                                                       \
+	"spam, innocent, spam_corrections, innocent_corrections, spam_streak"
 #define PURGE_TOKENS                                                        \
 	"DELETE FROM dspam_token_data WHERE (uid, token) IN "               \
 	"(SELECT uid, token FROM dspam_token_data "                         \
@@ -210,6 +219,28 @@ static const char *const sq_sql[S_COUNT] = {
 	    ")",
 	[S_SNDS] = "SELECT pattern, kind FROM edgespam_sender_list "
 		   "WHERE uid = ?1 ORDER BY pattern",
+	/* ?6: the streak restarts; ?7: now */
+	[S_SRC_ADD] =
+	    "INSERT INTO edgespam_sources (source, " SOURCE_COUNTS ", "
+	    "first_seen, last_seen, last_spam) VALUES (?1, max(?2, 0), "
+	    "max(?3, 0), max(?4, 0), max(?5, 0), max(?2, 0), ?7, ?7, "
+	    "CASE WHEN ?2 > 0 THEN ?7 ELSE 0 END) "
+	    "ON CONFLICT (source) DO UPDATE SET "
+	    "spam = max(spam + ?2, 0), innocent = max(innocent + ?3, 0), "
+	    "spam_corrections = max(spam_corrections + ?4, 0), "
+	    "innocent_corrections = max(innocent_corrections + ?5, 0), "
+	    "spam_streak = (CASE WHEN ?6 THEN 0 ELSE spam_streak END) + "
+	    "max(?2, 0), last_seen = ?7, "
+	    "last_spam = CASE WHEN ?2 > 0 THEN ?7 ELSE last_spam END",
+	[S_SRC_GET] = "SELECT source, " SOURCE_COUNTS ", first_seen, "
+		      "last_seen, last_spam FROM edgespam_sources "
+		      "WHERE source = ?1",
+	[S_SRC_LIST] = "SELECT source, " SOURCE_COUNTS ", first_seen, "
+		       "last_seen, last_spam FROM edgespam_sources "
+		       "WHERE last_seen >= ?1 ORDER BY source",
+	[S_PURGE_SRC] = "DELETE FROM edgespam_sources WHERE source IN "
+			"(SELECT source FROM edgespam_sources "
+			"WHERE last_seen < ?1 LIMIT ?2)",
 };
 
 struct sq_store {
@@ -929,11 +960,22 @@ sq_purge_batch(struct store *st, enum store_purge_rule rule,
 		[STORE_PURGE_SINGLE] = S_PURGE_SINGLE,
 	};
 	struct sq_store *s = drv(st);
-	sqlite3_stmt *q = s->stmt[which[rule]];
+	sqlite3_stmt *q = s->stmt[which[rule == STORE_PURGE_SOURCES ?
+	        STORE_PURGE_SIGNATURES : rule]];
 	char date[11];
 	int rc;
 
 	*deleted = 0;
+	if (rule == STORE_PURGE_SOURCES) {
+		q = s->stmt[S_PURGE_SRC];
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)cutoff * 86400);
+		sqlite3_bind_int64(q, 2,
+		    batch > INT64_MAX ? INT64_MAX : (sqlite3_int64)batch);
+		if ((rc = run(st, q, "purge sources")) != 0)
+			return rc;
+		*deleted = (uint64_t)sqlite3_changes64(s->db);
+		return 0;
+	}
 	store_day_iso(cutoff, date);
 	bind_text(q, 1, date);
 	sqlite3_bind_int64(q, 2,
@@ -1066,16 +1108,99 @@ sq_senders(struct store *st, uint32_t uid, store_pair_fn *fn, void *arg)
 	return pairs(st, q, fn, arg);
 }
 
+/* ---- sources ---- */
+
+static int
+sq_sources_add(struct store *st, const struct store_source_delta *d,
+    size_t n, int64_t now)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SRC_ADD];
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		bind_text(q, 1, d[i].source);
+		sqlite3_bind_int64(q, 2, d[i].spam);
+		sqlite3_bind_int64(q, 3, d[i].innocent);
+		sqlite3_bind_int64(q, 4, d[i].spam_corrections);
+		sqlite3_bind_int64(q, 5, d[i].innocent_corrections);
+		sqlite3_bind_int(q, 6, d[i].reset_streak || d[i].innocent > 0);
+		sqlite3_bind_int64(q, 7, now);
+		if ((rc = run(st, q, "source write")) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* source_cols - the current row of a source query into r. */
+static void
+source_cols(sqlite3_stmt *q, struct store_source *r)
+{
+	strlcpy(r->source, col_text(q, 0), sizeof(r->source));
+	r->spam = col_count(q, 1);
+	r->innocent = col_count(q, 2);
+	r->spam_corrections = col_count(q, 3);
+	r->innocent_corrections = col_count(q, 4);
+	r->spam_streak = col_count(q, 5);
+	r->first_seen = sqlite3_column_int64(q, 6);
+	r->last_seen = sqlite3_column_int64(q, 7);
+	r->last_spam = sqlite3_column_int64(q, 8);
+}
+
+static int
+sq_sources_get(struct store *st, struct store_source *rows, size_t n)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SRC_GET];
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bind_text(q, 1, rows[i].source);
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			struct store_source r;
+
+			source_cols(q, &r);
+			rows[i] = r;
+		}
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+		    ? 0
+		    : fail(st, rc, "source read");
+		sqlite3_reset(q);
+	}
+	return rc;
+}
+
+static int
+sq_sources_list(struct store *st, int64_t since, store_source_fn *fn,
+    void *arg)
+{
+	sqlite3_stmt *q = drv(st)->stmt[S_SRC_LIST];
+	struct store_source r;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, since);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		source_cols(q, &r);
+		if (fn(&r, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(st, rc, "source list");
+	sqlite3_reset(q);
+	return rc;
+}
+
 /* ---- schema check and upgrade ---- */
 
 static const char *const sq_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy",
-    "edgespam_sender_list"};
+    "edgespam_sender_list", "edgespam_sources"};
 /* The purge's indexes: {table, index}. */
 static const char *const sq_indexes[][2] = {
 	{"dspam_token_data", "dspam_token_data_last_hit"},
 	{"dspam_signature_data", "dspam_signature_data_created_on"},
+	{"edgespam_sources", "edgespam_sources_last_seen"},
 };
 
 /* sq_count - the single integer sql (with text parameters a, b) yields. */
@@ -1248,4 +1373,7 @@ const struct store_ops store_sqlite_ops = {
 	.sender_remove = sq_sender_remove,
 	.sender_find = sq_sender_find,
 	.senders = sq_senders,
+	.sources_add = sq_sources_add,
+	.sources_get = sq_sources_get,
+	.sources_list = sq_sources_list,
 };

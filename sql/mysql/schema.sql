@@ -93,3 +93,21 @@ CREATE TABLE IF NOT EXISTS edgespam_sender_list (
   created_on DATE NOT NULL,
   PRIMARY KEY (uid, pattern)
 ) ENGINE=InnoDB;
+
+-- edgespam's own: spam source tracking. One row per SMTP client address
+-- and per network (/24, /64) that sent mail to a filtered user: verdicts,
+-- corrections, the run of Spam verdicts since the last innocent one (for
+-- greylisting), and times in seconds since the epoch (UTC).
+CREATE TABLE IF NOT EXISTS edgespam_sources (
+  source VARBINARY(64) NOT NULL,
+  spam BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_corrections BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_corrections BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_streak BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  last_spam BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (source),
+  KEY edgespam_sources_last_seen (last_seen)
+) ENGINE=InnoDB;

@@ -78,3 +78,21 @@ CREATE TABLE IF NOT EXISTS edgespam_sender_list (
   created_on TEXT NOT NULL,
   PRIMARY KEY (uid, pattern)
 );
+
+-- edgespam's own: spam source tracking. One row per SMTP client address
+-- and per network (/24, /64) that sent mail to a filtered user: verdicts,
+-- corrections, the run of Spam verdicts since the last innocent one (for
+-- greylisting), and times in seconds since the epoch (UTC).
+CREATE TABLE IF NOT EXISTS edgespam_sources (
+  source TEXT PRIMARY KEY,
+  spam INTEGER NOT NULL DEFAULT 0,
+  innocent INTEGER NOT NULL DEFAULT 0,
+  spam_corrections INTEGER NOT NULL DEFAULT 0,
+  innocent_corrections INTEGER NOT NULL DEFAULT 0,
+  spam_streak INTEGER NOT NULL DEFAULT 0,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  last_spam INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS edgespam_sources_last_seen
+  ON edgespam_sources (last_seen);

@@ -22,7 +22,9 @@
  * keeps the fold as LF + white space; the first line that is neither a
  * header nor a continuation starts the body. Defaults: client
  * 127.0.0.1 port 0, name localhost, HELO client.example, queue id
- * 4XYZ<counter>. -R runs the message twice on the connection.
+ * 4XYZ<counter>. -c unknown sends the family "unknown" (SMFIA_UNKNOWN)
+ * with no port or address, as an MTA does for a client it has no
+ * address for. -R runs the message twice on the connection.
  *
  * We offer every action (0x1FF) and every protocol flag we can honour
  * (-P changes the offer; with 0 libmilter assumes the version 1 set);
@@ -1138,9 +1140,13 @@ do_connect(struct conn *c, const struct env *e)
 		return RUN_ERR;
 	pkt_begin(c, SMFIC_CONNECT);
 	pkt_str(c, e->e_cname);
-	pkt_put(c, strchr(e->e_caddr, ':') != NULL ? "6" : "4", 1);
-	pkt_put(c, port, sizeof(port));
-	pkt_str(c, e->e_caddr);
+	if (strcmp(e->e_caddr, "unknown") == 0) {
+		pkt_put(c, "U", 1); /* SMFIA_UNKNOWN: nothing follows */
+	} else {
+		pkt_put(c, strchr(e->e_caddr, ':') != NULL ? "6" : "4", 1);
+		pkt_put(c, port, sizeof(port));
+		pkt_str(c, e->e_caddr);
+	}
 	if ((v = step(c, "CONNECT", SMFIP_NR_CONN)) < 0)
 		return RUN_ERR;
 	say(c, "connect ");

@@ -427,6 +427,86 @@ test_toe_learns_only_errors(void **state)
 }
 
 /* Every allocation failing in turn: ES_ENOMEM, and the store unchanged. */
+static const unsigned char rnd2[16] = {2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+    12, 13, 14, 15, 16};
+
+/* src - the row of source in f's store. */
+static struct store_source
+src(struct fx *f, const char *source)
+{
+	struct store_source r;
+
+	strlcpy(r.source, source, sizeof(r.source));
+	assert_int_equal(store_sources_get(f->st, &r, 1), 0);
+	return r;
+}
+
+/* A message from a known client counts for its address and network in
+ * its own transaction; a correction counts against that source; a
+ * message without a client, or a classification only, counts nothing. */
+static void
+test_sources(void **state)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	struct cls_engine_result r, c;
+	struct store_source a, n;
+	char err[256];
+
+	(void)state;
+	train_some(f, f->bob, 12);
+	/* spam from 192.0.2.7 through score + stage, in the caller's tx */
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(60),
+	    strlen(spam(60)), &r, err, sizeof(err)), 0);
+	cls_engine_set_source(f->e, "::ffff:192.0.2.7");
+	assert_int_equal(cls_engine_score_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(f->st, true), 0);
+	assert_int_equal(cls_engine_stage_scored(f->e, f->st, rnd1, 1000000,
+	    &r, err, sizeof(err)), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	cls_engine_scored_done(f->e);
+	assert_int_equal(r.result, CLS_SPAM);
+	a = src(f, "192.0.2.7");
+	n = src(f, "192.0.2.0/24");
+	assert_true(a.spam == 1 && a.innocent == 0 && a.spam_streak == 1);
+	assert_true(n.spam == 1 && n.spam_streak == 1 &&
+	    n.last_seen == 1000000);
+	/* ham from 192.0.2.8: innocent, the network's streak ends */
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, ham(60),
+	    strlen(ham(60)), &c, err, sizeof(err)), 0);
+	cls_engine_set_source(f->e, "192.0.2.8");
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000100, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.result, CLS_INNOCENT);
+	n = src(f, "192.0.2.0/24");
+	assert_true(n.spam == 1 && n.innocent == 1 && n.spam_streak == 0);
+	assert_true(src(f, "192.0.2.8").innocent == 1);
+	/* the spam was a false positive: counted against 192.0.2.7 */
+	assert_int_equal(cls_engine_correct(f->e, f->st, f->bob, &f->cfg, r.sig,
+	    CLS_CLASS_INNOCENT, 1000200, &c, err, sizeof(err)), 0);
+	assert_true(c.changed);
+	a = src(f, "192.0.2.7");
+	assert_true(a.spam == 1 && a.innocent_corrections == 1 &&
+	    a.spam_corrections == 0 && a.spam_streak == 0 &&
+	    a.last_seen == 1000200);
+	assert_true(src(f, "192.0.2.0/24").innocent_corrections == 1);
+	/* tokenize forgets the client; classify-only counts nothing */
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(61),
+	    strlen(spam(61)), &c, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000300, &c, err, sizeof(err)),
+	    0);
+	cls_engine_set_source(f->e, "192.0.2.7");
+	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(62), strlen(spam(62)), rnd1, 1000400, &c,
+	    err, sizeof(err)), 0);
+	cls_engine_set_source(f->e, "unknown");
+	assert_true(src(f, "192.0.2.7").spam == 1);
+	assert_true(src(f, "192.0.2.0/24").spam == 1);
+	fx_free(f);
+}
+
 static void
 test_enomem(void **state)
 {
@@ -472,6 +552,7 @@ main(void)
 	    cmocka_unit_test(test_correct_fn_teft),
 	    cmocka_unit_test(test_correct_toe),
 	    cmocka_unit_test(test_toe_learns_only_errors),
+	    cmocka_unit_test(test_sources),
 	    cmocka_unit_test(test_enomem),
 	};
 

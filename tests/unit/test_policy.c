@@ -182,6 +182,34 @@ test_auth_owns(void **state)
 	assert_false(pol_auth_owns(NULL, "bob@example.org"));
 }
 
+static void
+test_greylist(void **state)
+{
+	static const struct {
+		const char *name;
+		unsigned long long streak;
+		long long last_spam;
+		unsigned threshold, window;
+		bool want;
+	} c[] = {
+		{"off", 100, 99000, 0, 3600, false},
+		{"below", 4, 99000, 5, 3600, false},
+		{"reached", 5, 99000, 5, 3600, true},
+		{"above", 50, 99000, 5, 3600, true},
+		{"window just open", 5, 100000 - 3599, 5, 3600, true},
+		{"window closed", 5, 100000 - 3600, 5, 3600, false},
+		{"never spam", 5, 0, 5, 3600, false},
+		{"clock went back", 5, 200000, 5, 3600, true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		if (pol_greylist(c[i].streak, c[i].last_spam, c[i].threshold,
+			c[i].window, 100000) != c[i].want)
+			fail_msg("case %s: got %d, want %d", c[i].name,
+			    !c[i].want, c[i].want);
+}
+
 int
 main(void)
 {
@@ -191,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_alias_owner),
 		cmocka_unit_test(test_networks),
 		cmocka_unit_test(test_auth_owns),
+		cmocka_unit_test(test_greylist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

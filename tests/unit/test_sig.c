@@ -50,7 +50,8 @@ test_roundtrip(void **state)
 	struct cls_sig_token t[3] = {{1, CLS_SIGF_HEADER | CLS_SIGF_CHANGED},
 	    {0xfedcba9876543210ULL, CLS_SIGF_CHANGED},
 	    {42, CLS_SIGF_SENDER}};
-	struct cls_sig s = {CLS_SPAM, CLS_CLASS_SPAM, -0.125, 0.97, false, 3, t};
+	struct cls_sig s = {CLS_SPAM, CLS_CLASS_SPAM, -0.125, 0.97, false, 3, t,
+	    ""};
 	struct cls_sig d;
 	void *data;
 	size_t len;
@@ -72,6 +73,55 @@ test_roundtrip(void **state)
 	/* truncated and lengthened data are refused */
 	assert_int_equal(cls_sig_decode(data, len - 1, &d), ES_EPARSE);
 	es_free(data);
+}
+
+/* ESG2 carries the client address; ESG1 data still reads, without one. */
+static void
+test_client_address(void **state)
+{
+	struct cls_sig_token t[2] = {{7, CLS_SIGF_CHANGED}, {9, 0}};
+	struct cls_sig s = {CLS_INNOCENT, CLS_CLASS_INNOCENT, 0.25, 0.01, false,
+	    2, t, "2001:db8::1"};
+	struct cls_sig d;
+	unsigned char *data;
+	void *v;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(cls_sig_encode(&s, &v, &len), 0);
+	data = v;
+	assert_int_equal(len, 28 + 1 + 11 + 2 * 9);
+	assert_memory_equal(data, "ESG2", 4);
+	assert_int_equal(cls_sig_decode(data, len, &d), 0);
+	assert_string_equal(d.client, "2001:db8::1");
+	assert_int_equal(d.verdict, CLS_INNOCENT);
+	assert_true(d.prob == 0.01);
+	assert_int_equal(d.ntokens, 2);
+	assert_true(d.tokens[0].id == 7 && d.tokens[1].id == 9);
+	assert_int_equal(d.tokens[0].flags, CLS_SIGF_CHANGED);
+	cls_sig_clear(&d);
+	/* a damaged address length or text, or a cut, is refused */
+	assert_int_equal(cls_sig_decode(data, len - 1, &d), ES_EPARSE);
+	data[28] = 12;
+	assert_int_equal(cls_sig_decode(data, len, &d), ES_EPARSE);
+	data[28] = 200;
+	assert_int_equal(cls_sig_decode(data, len, &d), ES_EPARSE);
+	data[28] = 11;
+	data[30] = '\n';
+	assert_int_equal(cls_sig_decode(data, len, &d), ES_EPARSE);
+	es_free(data);
+	/* without an address: ESG1, as before */
+	s.client[0] = '\0';
+	assert_int_equal(cls_sig_encode(&s, &v, &len), 0);
+	assert_memory_equal(v, "ESG1", 4);
+	assert_int_equal(len, 28 + 2 * 9);
+	assert_int_equal(cls_sig_decode(v, len, &d), 0);
+	assert_string_equal(d.client, "");
+	cls_sig_clear(&d);
+	es_free(v);
+	/* an address that is no printable text is not written */
+	strlcpy(s.client, "a b", sizeof(s.client));
+	assert_int_equal(cls_sig_encode(&s, &v, &len), ES_EINVAL);
 }
 
 static void
@@ -143,6 +193,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_id_format_and_validation),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_client_address),
 		cmocka_unit_test(test_dspam_format),
 		cmocka_unit_test(test_find),
 	};

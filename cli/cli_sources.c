@@ -1,0 +1,233 @@
+/*
+ * cli_sources.c - `edgespam sources [--top N] [--since DAYS]`: the worst
+ * spam sources the milter counted (edgespam_sources), one line each.
+ *
+ * "Worst" is, in this order: the highest score, where score = Spam
+ * verdicts + missed spam reported - false positives reported (what the
+ * source sent that was spam, as far as the filter and its users know);
+ * then the highest spam ratio, Spam verdicts / (Spam + Innocent); then
+ * the most recently seen; then the source's text. Addresses and their
+ * networks (/24, /64) are ranked together, so a network shows above its
+ * addresses when several of them sent spam.
+ *
+ * Only the best N rows are kept while the store lists them (a sorted
+ * array of N, so memory stays bounded by --top, not by the table).
+ * Site-wide data: only root and trusted_users may list it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "cli.h"
+#include "es_alloc.h"
+#include "es_err.h"
+#include "store.h"
+
+#define TOP_DEFAULT 20
+#define TOP_MAX 100000
+#define SINCE_MAX 36500
+
+struct top {
+	struct store_source *rows;
+	size_t n, max;
+};
+
+/* capped - a count capped at 2^61, so that sums below cannot wrap. */
+static long long
+capped(uint64_t v)
+{
+	const uint64_t cap = (uint64_t)1 << 61;
+
+	return (long long)(v < cap ? v : cap);
+}
+
+/* score - spam verdicts plus missed spam minus false positives. */
+static long long
+score(const struct store_source *r)
+{
+	return capped(r->spam) + capped(r->spam_corrections) -
+	       capped(r->innocent_corrections);
+}
+
+/* ratio - spam verdicts among all verdicts, 0 without any. */
+static double
+ratio(const struct store_source *r)
+{
+	double all = (double)r->spam + (double)r->innocent;
+
+	return all > 0 ? (double)r->spam / all : 0;
+}
+
+/* worse - order of the listing: negative when a ranks above b. */
+static int
+worse(const struct store_source *a, const struct store_source *b)
+{
+	long long sa = score(a), sb = score(b);
+	double ra = ratio(a), rb = ratio(b);
+
+	if (sa != sb)
+		return sa > sb ? -1 : 1;
+	if (ra != rb)
+		return ra > rb ? -1 : 1;
+	if (a->last_seen != b->last_seen)
+		return a->last_seen > b->last_seen ? -1 : 1;
+	return strcmp(a->source, b->source);
+}
+
+/* keep - the store's callback: insert r if it is among the worst max. */
+static int
+keep(const struct store_source *r, void *arg)
+{
+	struct top *t = arg;
+	size_t lo = 0, hi = t->n;
+
+	if (t->n == t->max && worse(r, &t->rows[t->n - 1]) >= 0)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (worse(r, &t->rows[mid]) < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (t->n < t->max)
+		t->n++;
+	memmove(&t->rows[lo + 1], &t->rows[lo],
+	    (t->n - 1 - lo) * sizeof(t->rows[0]));
+	t->rows[lo] = *r;
+	return 0;
+}
+
+/* when - a time as "YYYY-MM-DD HH:MM" (UTC), "-" for never. */
+static const char *
+when(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* number - argument text as an integer in [lo, hi]; false otherwise. */
+static bool
+number(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int
+sources_usage(FILE *f, int rc)
+{
+	fprintf(f,
+	    "usage: edgespam sources [--top N] [--since DAYS]\n"
+	    "  --top N       the N worst sources (default %d, at most "
+	    "%d)\n"
+	    "  --since DAYS  only sources seen in the last DAYS days "
+	    "(default: all)\n"
+	    "Worst: highest score (spam verdicts + missed spam - false "
+	    "positives),\nthen spam ratio, then last seen. See "
+	    "edgespam(1).\n",
+	    TOP_DEFAULT, TOP_MAX);
+	return rc;
+}
+
+/* print - the listing. */
+static void
+print(const struct top *t)
+{
+	char f[32], l[32];
+
+	printf("%-26s %7s %7s %8s %6s %6s %6s %6s  %-16s  %-16s\n", "source",
+	    "score", "spam", "innocent", "missed", "fp", "streak", "spam%",
+	    "first seen (UTC)", "last seen (UTC)");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct store_source *r = &t->rows[i];
+
+		printf(
+		    "%-26s %7lld %7llu %8llu %6llu %6llu %6llu %6.1f  %-16s  "
+		    "%-16s\n",
+		    r->source, score(r), (unsigned long long)r->spam,
+		    (unsigned long long)r->innocent,
+		    (unsigned long long)r->spam_corrections,
+		    (unsigned long long)r->innocent_corrections,
+		    (unsigned long long)r->spam_streak, 100.0 * ratio(r),
+		    when(r->first_seen, f, sizeof(f)),
+		    when(r->last_seen, l, sizeof(l)));
+	}
+}
+
+int
+cli_sources(struct cli *c, int argc, char **argv)
+{
+	struct top t = {NULL, 0, TOP_DEFAULT};
+	long top = TOP_DEFAULT, days = 0;
+	time_t since = 0;
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return sources_usage(stdout, EX_OK);
+		if (strcmp(argv[i], "--top") == 0 && i + 1 < argc) {
+			if (!number(argv[++i], 1, TOP_MAX, &top)) {
+				fprintf(stderr,
+				    "edgespam: sources: --top %s: "
+				    "not a number from 1 to %d\n",
+				    argv[i], TOP_MAX);
+				return EX_USAGE;
+			}
+		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+			if (!number(argv[++i], 1, SINCE_MAX, &days)) {
+				fprintf(stderr,
+				    "edgespam: sources: --since %s: "
+				    "not a number of days from 1 to %d\n",
+				    argv[i], SINCE_MAX);
+				return EX_USAGE;
+			}
+		} else {
+			fprintf(stderr, "edgespam: sources: bad argument %s\n",
+			    argv[i]);
+			return sources_usage(stderr, EX_USAGE);
+		}
+	}
+	if (!cli_trusted(c)) {
+		fprintf(stderr,
+		    "edgespam: only root and trusted_users may list "
+		    "sources\n");
+		return EX_NOPERM;
+	}
+	if ((rc = cli_open_store(c)) != EX_OK)
+		return rc;
+	if (days > 0)
+		since = time(NULL) - (time_t)days * 86400;
+	t.max = (size_t)top;
+	if ((t.rows = es_calloc(t.max, sizeof(*t.rows))) == NULL) {
+		fprintf(stderr, "edgespam: sources: out of memory\n");
+		return EX_OSERR;
+	}
+	rc = store_sources_list(c->st, since, keep, &t);
+	if (rc != 0) {
+		fprintf(stderr, "edgespam: sources: %s: %s\n", es_strerror(rc),
+		    store_errmsg(c->st));
+		es_free(t.rows);
+		return cli_exit_code(rc);
+	}
+	print(&t);
+	es_free(t.rows);
+	return EX_OK;
+}
