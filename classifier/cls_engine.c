@@ -76,6 +76,7 @@ cls_engine_cfg_default(struct cls_engine_cfg *cfg)
 	strlcpy(cfg->shared.name, "@global", sizeof(cfg->shared.name));
 	cfg->shared.opts.innocent_min = 1000;
 	cfg->shared.opts.spam_min = 250;
+	cfg->shared.spam_threshold = 0.98;
 	cfg->shared.learn_corrections = false;
 }
 
@@ -490,6 +491,7 @@ begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
     struct store_totals *tot, struct cls_totals *ct, struct cls_verdict *v,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
+	struct cls_engine_cfg scfg;
 	struct cls_totals sct;
 	int rc;
 
@@ -497,9 +499,19 @@ begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
 		return store_fail(st, rc, err, errlen, "begin");
 	if ((rc = user_totals(st, uid, tot, ct)) != 0 ||
 	    (rc = load_stats(e, st, uid, n)) != 0 ||
-	    (rc = shared_merge(e, st, uid, cfg, n, ct, &sct, res)) != 0)
+	    (rc = shared_merge(e, st, uid, cfg, n, ct, &sct, res)) != 0) {
 		rc = store_fail(st, rc, err, errlen, "read statistics");
-	else if ((rc = score_message(e, n, &sct, cfg, v, res)) != 0)
+		store_rollback(st);
+		return rc;
+	}
+	if (res->shared && cfg->shared.spam_threshold > 0) {
+		scfg = *cfg;
+		scfg.score.spam_threshold = cls_shared_threshold(
+		    cfg->score.spam_threshold, cfg->shared.spam_threshold,
+		    res->user_weight);
+		cfg = &scfg;
+	}
+	if ((rc = score_message(e, n, &sct, cfg, v, res)) != 0)
 		fail(rc, err, errlen, "score", NULL);
 	if (rc != 0)
 		store_rollback(st);

@@ -43,6 +43,9 @@ struct store;
 struct cls_engine_shared {
 	char name[CLS_USER_MAX + 1]; /* the reserved user; "" = none */
 	struct cls_shared_opts opts; /* the maturity minimums */
+	double spam_threshold;       /* a new user's Spam threshold while
+	                                the dictionary takes part (0: the
+	                                user's); see cls_shared_threshold() */
 	bool learn_corrections;
 };
 

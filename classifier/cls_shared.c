@@ -10,6 +10,7 @@
  */
 #include "cls_shared.h"
 
+#include <math.h>
 #include <string.h>
 
 /* ratio - a / b capped to [0, 1]; a minimum of 0 is always reached. */
@@ -109,4 +110,18 @@ cls_shared_token(const struct cls_merge *m, struct cls_stat *t, uint64_t gs,
 	t->innocent_hits = capped((double)t->innocent_hits * m->ku_i +
 	    (double)gi * m->kg_i);
 	t->weight += m->kw * gw;
+}
+
+double
+cls_shared_threshold(double user_t, double shared_t, double w)
+{
+	if (shared_t <= 0 || w >= 1)
+		return user_t;
+	if (w < 0)
+		w = 0;
+	/* a blend of logits needs both inside (0, 1) */
+	if (user_t <= 0 || user_t >= 1 || shared_t >= 1)
+		return w * user_t + (1 - w) * shared_t;
+	return 1.0 / (1.0 + exp(-(w * log(user_t / (1 - user_t)) +
+	    (1 - w) * log(shared_t / (1 - shared_t)))));
 }

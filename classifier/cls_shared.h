@@ -90,4 +90,13 @@ void cls_shared_plan(const struct cls_shared_opts *o,
 void cls_shared_token(const struct cls_merge *m, struct cls_stat *t,
     uint64_t gs, uint64_t gi, double gw);
 
+/*
+ * cls_shared_threshold - the Spam threshold of a verdict the dictionary
+ * took part in: the logits of the user's threshold user_t and of the
+ * dictionary's shared_t blended by the user's weight w, so that it moves
+ * from shared_t (a new user) to user_t (a mature one) without a jump.
+ * shared_t 0 means "the user's threshold", as does w >= 1.
+ */
+double cls_shared_threshold(double user_t, double shared_t, double w);
+
 #endif

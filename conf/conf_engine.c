@@ -40,6 +40,7 @@ conf_engine_cfg(const struct conf *cf, struct cls_engine_cfg *cfg)
 	cfg->shared.opts.innocent_min =
 	    (uint64_t)conf_int(cf, "shared_innocent_min");
 	cfg->shared.opts.spam_min = (uint64_t)conf_int(cf, "shared_spam_min");
+	cfg->shared.spam_threshold = conf_double(cf, "shared_spam_threshold");
 	cfg->shared.learn_corrections =
 	    conf_bool(cf, "shared_learn_corrections");
 	return 0;

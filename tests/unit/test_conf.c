@@ -93,6 +93,7 @@ test_engine_defaults(void **state)
 	assert_string_equal(a.shared.name, b.shared.name);
 	assert_int_equal(a.shared.opts.innocent_min, b.shared.opts.innocent_min);
 	assert_int_equal(a.shared.opts.spam_min, b.shared.opts.spam_min);
+	assert_true(a.shared.spam_threshold == b.shared.spam_threshold);
 	assert_int_equal(a.shared.learn_corrections,
 	    b.shared.learn_corrections);
 	conf_free(cf);

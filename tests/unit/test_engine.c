@@ -501,6 +501,20 @@ test_shared_day_one(void **state)
 	assert_int_equal(store_totals_get(f->st, f->carol, &t1), 0);
 	assert_int_equal(t1.spam_learned, 2);
 	assert_int_equal(t1.innocent_learned, 1);
+	/* its verdicts use the blended threshold (cls_shared_threshold) */
+	f->cfg.score.spam_threshold = 1.0;
+	f->cfg.shared.spam_threshold = 0;
+	assert_int_equal(cls_engine_process(f->e, f->st, f->carol, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(96), strlen(spam(96)), rnd1, 1000000, &r,
+	    err, sizeof(err)), 0);
+	assert_int_equal(r.result, CLS_INNOCENT);
+	f->cfg.shared.spam_threshold = 0.5;
+	assert_int_equal(cls_engine_process(f->e, f->st, f->carol, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(96), strlen(spam(96)), rnd1, 1000000, &r,
+	    err, sizeof(err)), 0);
+	assert_int_equal(r.result, CLS_SPAM);
+	assert_true(r.shared);
+	cls_engine_cfg_default(&f->cfg);
 	/* the dictionary off: min_training holds, no header */
 	f->cfg.shared.name[0] = '\0';
 	assert_int_equal(process(f, f->bob, spam(97), &r), CLS_INNOCENT);

@@ -172,12 +172,49 @@ test_user_share_is_maturity(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The threshold of a verdict the dictionary took part in. */
+static void
+test_threshold_table(void **state)
+{
+	static const struct {
+		double user_t, shared_t, w, want;
+	} c[] = {
+	    {0.995, 0.98, 0.0, 0.98},    /* new: the dictionary's */
+	    {0.995, 0.98, 1.0, 0.995},   /* mature: the user's */
+	    {0.995, 0.98, 2.0, 0.995},
+	    {0.995, 0.0, 0.3, 0.995},    /* 0: the user's throughout */
+	    /* halfway on the logit scale: logistic((ln 199 + ln 49) / 2) */
+	    {0.995, 0.98, 0.5, 0.9899746511},
+	    {0.9, 0.9, 0.37, 0.9},
+	    {1.0, 0.98, 0.5, 0.99},      /* an end of the range: linear */
+	    {0.995, 1.0, 0.5, 0.9975},
+	    {0.995, 0.98, -1.0, 0.98},
+	};
+	size_t k;
+	int bad = 0;
+
+	(void)state;
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		double got = cls_shared_threshold(c[k].user_t, c[k].shared_t,
+		    c[k].w);
+
+		if (got - c[k].want > 1e-9 || c[k].want - got > 1e-9) {
+			printf("case %zu (%g, %g, w %g): got %.10f, want %.10f\n",
+			    k, c[k].user_t, c[k].shared_t, c[k].w, got,
+			    c[k].want);
+			bad = 1;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_table),
 		cmocka_unit_test(test_user_share_is_maturity),
+		cmocka_unit_test(test_threshold_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
