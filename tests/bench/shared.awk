@@ -27,6 +27,8 @@ END {
 		(v[o "lam"] > 0 ? v[w "lam"] / v[o "lam"] : 0),
 		v["shared.with.100.fp"], v["shared.without.100.fp"], v[w "fp"], v[o "fp"],
 		v["shared.with.all.fp"], v["shared.without.all.fp"]
+	printf "online rate (classify + learn + corrections, SQLite, one process): %.1f msg/s with the dictionary, %.1f without\n",
+		v["shared.with.rate"], v["shared.without.rate"]
 	printf "(the dictionary's verdicts use shared_spam_threshold %.3f blended toward spam_threshold by maturity; %d of %d messages used it)\n",
 		v["shared.threshold"], v["shared.with.used"], v["shared.with.all.messages"]
 }
