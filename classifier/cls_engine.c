@@ -17,6 +17,16 @@
  * (store_sources_add, no extra commit), and the signature (ESG2) keeps
  * the address, so that a correction counts against the same source.
  *
+ * The shared dictionary (cfg->shared, rule in cls_shared.h): while the
+ * user is young (below either maturity minimum), and the dictionary's
+ * user exists and has learned both classes, the same read transaction
+ * also reads the dictionary's totals and one batched read of its counts
+ * of the message's tokens, and the scorer sees the merge. The learning
+ * plan, TUM's per-token limit and TOE's warm-up use the user's own
+ * counts; classification never writes the dictionary. A correction
+ * (signature or --source=error) trains the dictionary too, as corpus,
+ * in the same transaction, when cfg->shared.learn_corrections is set.
+ *
  * Corrections replay the signature: tokens the classification changed
  * lose what they got (counts never below zero), every token learns the
  * right class, and the hybrid weight step stored in the signature is
@@ -47,6 +57,7 @@ struct cls_engine {
 	bool set_text;
 	size_t cap;
 	struct store_token *stoks;
+	struct store_token *gtoks; /* the shared dictionary's counts */
 	struct cls_stat *stats;
 	struct store_delta *deltas;
 	struct cls_sig_token *sigtoks;
@@ -72,6 +83,11 @@ cls_engine_cfg_default(struct cls_engine_cfg *cfg)
 	cls_score_opts_default(&cfg->score, CLS_ALGO_HYBRID);
 	cfg->mode = CLS_MODE_TEFT;
 	cfg->factors = 0;
+	strlcpy(cfg->shared.name, "@global", sizeof(cfg->shared.name));
+	cfg->shared.opts.innocent_min = 1000;
+	cfg->shared.opts.spam_min = 250;
+	cfg->shared.spam_threshold = 0.98;
+	cfg->shared.learn_corrections = false;
 }
 
 struct cls_engine *
@@ -87,6 +103,7 @@ cls_engine_free(struct cls_engine *e)
 		return;
 	cls_tset_free(e->set);
 	es_free(e->stoks);
+	es_free(e->gtoks);
 	es_free(e->stats);
 	es_free(e->deltas);
 	es_free(e->sigtoks);
@@ -177,6 +194,7 @@ reserve(struct cls_engine *e, size_t n)
 		e->field = p;                                          \
 	} while (0)
 	GROW(stoks);
+	GROW(gtoks);
 	GROW(stats);
 	GROW(deltas);
 	GROW(sigtoks);
@@ -391,7 +409,9 @@ apply_learning(struct cls_engine *e, struct store *st, uint32_t uid,
 		struct store_delta *d = &e->deltas[nd];
 		uint8_t flags = (uint8_t)(items[i].flags &
 		    (CLS_TF_HEADER | CLS_TF_SENDER));
-		bool mature = s->spam_hits + s->innocent_hits >= CLS_TUM_LIMIT;
+		/* the user's own counts (e->stats may hold the merge) */
+		bool mature = e->stoks[i].spam_hits + e->stoks[i].innocent_hits >=
+		    CLS_TUM_LIMIT;
 
 		d->token = s->id;
 		d->spam = d->innocent = 0;
@@ -412,10 +432,68 @@ apply_learning(struct cls_engine *e, struct store *st, uint32_t uid,
 	return store_tokens_put(st, uid, e->deltas, nd, now);
 }
 
+/* shared_uid - the shared dictionary's uid: ES_ENOTFOUND when none is
+ * configured or its user does not exist (and create is false). */
+static int
+shared_uid(struct store *st, const struct cls_engine_cfg *cfg, bool create,
+    uint32_t *guid)
+{
+	if (cfg->shared.name[0] == '\0')
+		return ES_ENOTFOUND;
+	return store_user_uid(st, cfg->shared.name, create, guid);
+}
+
+/*
+ * shared_merge - for a young user (own totals ct), merge the shared
+ * dictionary's statistics of the n loaded tokens into e->stats and its
+ * totals into *sct (the totals the scorer sees); res says whether it
+ * took part. Nothing is read for a mature user or a missing dictionary.
+ */
+static int
+shared_merge(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, size_t n, const struct cls_totals *ct,
+    struct cls_totals *sct, struct cls_engine_result *res)
+{
+	struct store_totals gt;
+	struct cls_totals gct;
+	struct cls_merge m;
+	uint32_t guid;
+	size_t i;
+	int rc;
+
+	*sct = *ct;
+	res->shared = false;
+	res->user_weight = 1.0;
+	if (cfg->shared.name[0] == '\0' ||
+	    cls_shared_maturity(&cfg->shared.opts, ct) >= 1.0)
+		return 0;
+	if ((rc = shared_uid(st, cfg, false, &guid)) != 0)
+		return rc == ES_ENOTFOUND ? 0 : rc;
+	if (guid == uid)
+		return 0; /* the dictionary itself */
+	if ((rc = user_totals(st, guid, &gt, &gct)) != 0)
+		return rc;
+	cls_shared_plan(&cfg->shared.opts, ct, &gct, &m);
+	if (!m.active)
+		return 0;
+	for (i = 0; i < n; i++)
+		e->gtoks[i].token = e->stoks[i].token;
+	if ((rc = store_tokens_get(st, guid, e->gtoks, n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		cls_shared_token(&m, &e->stats[i], e->gtoks[i].spam_hits,
+		    e->gtoks[i].innocent_hits, e->gtoks[i].weight);
+	*sct = m.tot;
+	res->shared = true;
+	res->user_weight = m.user_weight;
+	return 0;
+}
+
 /*
  * begin_and_score - open the transaction (write or read), read the
- * user's totals and the statistics of the n tokens in e, score them.
- * On failure the transaction is rolled back.
+ * user's totals and the statistics of the n tokens in e (merged with
+ * the shared dictionary's while the user is young), score them. *ct
+ * gets the user's own totals. On failure the transaction is rolled back.
  */
 static int
 begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
@@ -423,18 +501,81 @@ begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
     struct store_totals *tot, struct cls_totals *ct, struct cls_verdict *v,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
+	struct cls_engine_cfg scfg;
+	struct cls_totals sct;
 	int rc;
 
 	if ((rc = store_begin(st, write)) != 0)
 		return store_fail(st, rc, err, errlen, "begin");
 	if ((rc = user_totals(st, uid, tot, ct)) != 0 ||
-	    (rc = load_stats(e, st, uid, n)) != 0)
+	    (rc = load_stats(e, st, uid, n)) != 0 ||
+	    (rc = shared_merge(e, st, uid, cfg, n, ct, &sct, res)) != 0) {
 		rc = store_fail(st, rc, err, errlen, "read statistics");
-	else if ((rc = score_message(e, n, ct, cfg, v, res)) != 0)
+		store_rollback(st);
+		return rc;
+	}
+	if (res->shared && cfg->shared.spam_threshold > 0) {
+		scfg = *cfg;
+		scfg.score.spam_threshold = cls_shared_threshold(
+		    cfg->score.spam_threshold, cfg->shared.spam_threshold,
+		    res->user_weight);
+		cfg = &scfg;
+	}
+	if ((rc = score_message(e, n, &sct, cfg, v, res)) != 0)
 		fail(rc, err, errlen, "score", NULL);
 	if (rc != 0)
 		store_rollback(st);
 	return rc;
+}
+
+/*
+ * shared_learn - inside the open write transaction: when configured,
+ * train the shared dictionary with the n tokens whose ids are in
+ * e->stoks (flags in e->stats) as cls, as corpus training does (counts,
+ * totals, and the hybrid step sized by the dictionary's own verdict on
+ * them). Creates the dictionary's user if missing. Overwrites e->stats'
+ * counts and e->deltas.
+ */
+static int
+shared_learn(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, size_t n, enum cls_class cls,
+    time_t now)
+{
+	struct store_totals gt, td;
+	struct cls_totals gct;
+	struct cls_verdict v;
+	struct cls_plan plan;
+	uint32_t guid;
+	double step;
+	size_t i;
+	int rc;
+
+	if (!cfg->shared.learn_corrections || cfg->shared.name[0] == '\0' ||
+	    n == 0)
+		return 0;
+	if ((rc = shared_uid(st, cfg, true, &guid)) != 0)
+		return rc;
+	if (guid == uid)
+		return 0;
+	if ((rc = user_totals(st, guid, &gt, &gct)) != 0 ||
+	    (rc = load_stats(e, st, guid, n)) != 0)
+		return rc;
+	if ((rc = cls_score(e->stats, n, &gct, &cfg->score, 0, &v)) != 0)
+		return rc;
+	cls_learn_train(cls, CLS_SRC_CORPUS, &plan);
+	step = weight_step(cfg, plan.step, v.probability, v.lr_scale);
+	for (i = 0; i < n; i++) {
+		struct store_delta *d = &e->deltas[i];
+
+		d->token = e->stoks[i].token;
+		d->spam = plan.spam;
+		d->innocent = plan.innocent;
+		d->weight = (e->stats[i].flags & CLS_TF_SENDER) ? 0 : step;
+	}
+	if ((rc = store_tokens_put(st, guid, e->deltas, n, now)) != 0)
+		return rc;
+	totals_delta(&plan.totals, &td);
+	return store_totals_add(st, guid, &td);
 }
 
 int
@@ -694,6 +835,8 @@ cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
 	}
 	totals_delta(&plan.totals, &td);
 	if ((rc = store_totals_add(st, uid, &td)) != 0 ||
+	    (src == CLS_SRC_ERROR &&
+		(rc = shared_learn(e, st, uid, cfg, n, cls, now)) != 0) ||
 	    (rc = store_commit(st)) != 0) {
 		rc = store_fail(st, rc, err, errlen, "update totals");
 		goto out;
@@ -752,6 +895,21 @@ correction_deltas(struct cls_engine *e, const struct cls_sig *sig,
 			d->weight = new_step - (plan->undo_step ? sig->step : 0);
 	}
 	return sig->ntokens;
+}
+
+/* sig_load - the signature's token ids into e->stoks, their flags into
+ * e->stats, for a read of their statistics. */
+static void
+sig_load(struct cls_engine *e, const struct cls_sig *sig)
+{
+	size_t i;
+
+	for (i = 0; i < sig->ntokens; i++) {
+		e->stoks[i].token = sig->tokens[i].id;
+		e->stats[i].count = 1;
+		e->stats[i].flags = sig->tokens[i].flags &
+		    (CLS_SIGF_HEADER | CLS_SIGF_SENDER);
+	}
 }
 
 /* legacy_prob - a DSPAM signature carries no probability: score the
@@ -865,9 +1023,12 @@ cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
 		goto out;
 	}
 	totals_delta(&plan.totals, &td);
+	if (cfg->shared.learn_corrections)
+		sig_load(e, &sig);
 	if ((rc = store_totals_add(st, uid, &td)) != 0 ||
 	    (rc = correct_source(st, &sig, cls, now)) != 0 ||
 	    (rc = store_sig_delete(st, uid, sig_id)) != 0 ||
+	    (rc = shared_learn(e, st, uid, cfg, sig.ntokens, cls, now)) != 0 ||
 	    (rc = store_commit(st)) != 0) {
 		store_fail(st, rc, err, errlen, "update totals");
 		goto out;
@@ -934,6 +1095,10 @@ cls_engine_headers(const struct cls_engine_result *res, time_t now,
 		goto fail;
 	if (res->sig[0] != '\0' &&
 	    (rc = add_header(h, "X-DSPAM-Signature", "%s", res->sig)) != 0)
+		goto fail;
+	if (res->shared &&
+	    (rc = add_header(h, "X-DSPAM-Dictionary", "shared; user-weight=%.2f",
+		 res->user_weight)) != 0)
 		goto fail;
 	if (res->nfactors > 0) {
 		h->name[h->n] = "X-DSPAM-Factors";

@@ -26,11 +26,28 @@
 #include "cls_learn.h"
 #include "cls_msg.h"
 #include "cls_score.h"
+#include "cls_shared.h"
 #include "cls_sig.h"
 #include "cls_token.h"
+#include "cls_user.h"
 #include "es_buf.h"
 
 struct store;
+
+/*
+ * The shared dictionary: a reserved user whose statistics are merged
+ * with a young user's by the rule in cls_shared.h. Classification only
+ * reads it; corrections (a signature's, or --source=error training) also
+ * train it, as corpus, when learn_corrections is set.
+ */
+struct cls_engine_shared {
+	char name[CLS_USER_MAX + 1]; /* the reserved user; "" = none */
+	struct cls_shared_opts opts; /* the maturity minimums */
+	double spam_threshold;       /* a new user's Spam threshold while
+	                                the dictionary takes part (0: the
+	                                user's); see cls_shared_threshold() */
+	bool learn_corrections;
+};
 
 struct cls_engine_cfg {
 	struct cls_limits lim;
@@ -38,6 +55,7 @@ struct cls_engine_cfg {
 	struct cls_score_opts score;
 	enum cls_mode mode;
 	size_t factors; /* tokens listed in X-DSPAM-Factors; 0 = none */
+	struct cls_engine_shared shared;
 };
 
 enum cls_engine_op {
@@ -65,6 +83,8 @@ struct cls_engine_result {
 	unsigned defects;        /* enum cls_defect bits from parsing */
 	size_t nfactors;
 	struct cls_engine_factor factors[CLS_MAX_FACTORS];
+	bool shared;             /* the shared dictionary took part */
+	double user_weight;      /* then: the user's maturity w, 0..1 */
 };
 
 /* cls_engine_cfg_default - the defaults of the sample configuration. */
@@ -180,7 +200,7 @@ int cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, const char *sig_id, enum cls_class cls,
     time_t now, struct cls_engine_result *res, char *err, size_t errlen);
 
-#define CLS_ENGINE_MAX_HEADERS 6
+#define CLS_ENGINE_MAX_HEADERS 7
 
 /* The X-DSPAM-* fields of a result: names, and values in one buffer. */
 struct cls_engine_headers {
@@ -193,8 +213,9 @@ struct cls_engine_headers {
 /*
  * cls_engine_headers - the fields to add for res: X-DSPAM-Result,
  * -Processed (now, UTC, asctime style), -Confidence, -Probability (four
- * decimals), -Signature (when one was stored) and -Factors (when res has
- * factors; folded, one token per line). The caller releases h->buf with
+ * decimals), -Signature (when one was stored), -Dictionary ("shared;
+ * user-weight=0.12" when the shared dictionary took part) and -Factors
+ * (when res has factors; folded, one token per line). The caller releases h->buf with
  * es_buf_release(). Returns 0 or ES_ENOMEM.
  */
 int cls_engine_headers(const struct cls_engine_result *res, time_t now,

@@ -68,6 +68,9 @@ int cli_exit_code(int err);
  * result is empty or does not fit. */
 bool cli_user_name(const struct cli *c, const char *in, char *out,
     size_t outlen);
+/* cli_shared_user - whether name is the configured shared dictionary
+ * (taken as it is: it is no address and is never normalised). */
+bool cli_shared_user(const struct cli *c, const char *name);
 /* cli_trusted - whether the calling system user is root or in
  * trusted_users (may act for anyone and administer). */
 bool cli_trusted(const struct cli *c);

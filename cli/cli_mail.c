@@ -55,8 +55,18 @@ cli_read_input(struct es_buf *b)
 bool
 cli_user_name(const struct cli *c, const char *in, char *out, size_t outlen)
 {
+	if (cli_shared_user(c, in))
+		return strlcpy(out, in, outlen) < outlen;
 	return cls_user_normalize(in, strlen(in), conf_recipient_delimiter(c->cf),
 	           out, outlen) == 0;
+}
+
+bool
+cli_shared_user(const struct cli *c, const char *name)
+{
+	const char *shared = conf_str(c->cf, "shared_dictionary");
+
+	return shared[0] != '\0' && strcmp(name, shared) == 0;
 }
 
 bool
@@ -101,15 +111,21 @@ cli_open_store(struct cli *c)
 	return EX_OK;
 }
 
-/* summary - DSPAM's one-line summary of a verdict. */
+/* summary - DSPAM's one-line summary of a verdict; the shared
+ * dictionary's part, when it took one, is added at the end, where
+ * scripts matching DSPAM's fields do not look. */
 static void
 summary(const char *user, const struct cls_engine_result *r)
 {
 	printf("X-DSPAM-Result: %s; result=\"%s\"; class=\"%s\"; "
-	       "probability=%.4f; confidence=%.2f; signature=%s\n",
+	       "probability=%.4f; confidence=%.2f; signature=%s",
 	    user, cls_result_name(r->result),
 	    r->result == CLS_SPAM ? "Spam" : "Innocent", r->probability,
 	    r->confidence, r->sig[0] ? r->sig : "N/A");
+	if (r->shared)
+		printf("; dictionary=\"shared\"; user-weight=%.2f",
+		    r->user_weight);
+	putchar('\n');
 }
 
 /* write_all - the whole buffer to standard output. */
@@ -285,6 +301,13 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		    store_errmsg(c->st));
 		return cli_exit_code(rc);
 	}
+	if (cli_shared_user(c, user) && !c->have_class && !c->classify) {
+		fprintf(stderr, "edgespam: %s is the shared dictionary: it "
+		                "learns only from --class training (and "
+		                "corrections), never from classification\n",
+		    user);
+		return EX_USAGE;
+	}
 	if (c->have_class && c->source == CLS_SRC_ERROR)
 		return correct(c, e, user, uid, &cfg, msg, now);
 	if (c->have_class) {
@@ -309,9 +332,10 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		es_log_err("user %s: %s", user, err);
 		return cli_exit_code(rc);
 	}
-	es_log_info("user %s: %s probability %.4f tokens %zu signature %s",
+	es_log_info("user %s: %s probability %.4f tokens %zu signature %s%s",
 	    user, cls_result_name(r.result), r.probability, r.ntokens,
-	    r.sig[0] ? r.sig : "none");
+	    r.sig[0] ? r.sig : "none",
+	    r.shared ? " dictionary shared" : "");
 	if (c->classify || c->deliver_summary) {
 		summary(user, &r);
 		return EX_OK;

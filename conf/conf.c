@@ -58,6 +58,11 @@ static const struct key keys[] = {
     {"whitelist_threshold", K_INT, "10", 0, 1000000, NULL},
     {"training_mode", K_ENUM, "teft", 0, 0, "teft toe tum notrain"},
     {"factors", K_INT, "0", 0, 100, NULL},
+    {"shared_dictionary", K_STR, "@global", 0, 0, NULL},
+    {"shared_innocent_min", K_INT, "1000", 1, 1000000000, NULL},
+    {"shared_spam_min", K_INT, "250", 1, 1000000000, NULL},
+    {"shared_spam_threshold", K_DBL, "0.98", 0, 1, NULL},
+    {"shared_learn_corrections", K_BOOL, "no", 0, 0, NULL},
     {"max_scan_bytes", K_INT, "524288", 1024, 268435456, NULL},
     {"max_headers", K_INT, "1000", 1, 100000, NULL},
     {"max_header_line", K_INT, "16384", 256, 1048576, NULL},
@@ -221,6 +226,23 @@ word_in(const char *words, const char *w)
  * set_value - check text against key k and store it in v. Returns 0,
  * ES_EINVAL (why in msg) or ES_ENOMEM.
  */
+/* shared_name_ok - the shared dictionary's name: empty (none), or '@'
+ * and lowercase letters, digits, '.', '_', '-'. A leading '@' is what no
+ * recipient address normalises to, so the milter never classifies for it
+ * and no mail can reach it. */
+static bool
+shared_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return true;
+	if (s[0] != '@' || n < 2 || n > 128)
+		return false;
+	return strspn(s + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-") ==
+	    n - 1;
+}
+
 static int
 set_value(const struct key *k, struct val *v, const char *text, char *msg,
     size_t msglen)
@@ -291,6 +313,12 @@ set_value(const struct key *k, struct val *v, const char *text, char *msg,
 			return ES_ENOMEM;
 		break;
 	case K_STR:
+		if (strcmp(k->name, "shared_dictionary") == 0 &&
+		    !shared_name_ok(text)) {
+			snprintf(msg, msglen, "%s: '%s' is not '@' followed by "
+			    "1 to 127 of a-z 0-9 . _ - (or empty)", k->name, text);
+			return ES_EINVAL;
+		}
 		break;
 	}
 	if ((copy = es_strdup(text)) == NULL) {

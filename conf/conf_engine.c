@@ -34,5 +34,14 @@ conf_engine_cfg(const struct conf *cf, struct cls_engine_cfg *cfg)
 	    (unsigned)conf_int(cf, "whitelist_threshold");
 	cfg->score.bnr = conf_bool(cf, "bnr");
 	cfg->factors = (size_t)conf_int(cf, "factors");
+	if (strlcpy(cfg->shared.name, conf_str(cf, "shared_dictionary"),
+	        sizeof(cfg->shared.name)) >= sizeof(cfg->shared.name))
+		return ES_EINVAL;
+	cfg->shared.opts.innocent_min =
+	    (uint64_t)conf_int(cf, "shared_innocent_min");
+	cfg->shared.opts.spam_min = (uint64_t)conf_int(cf, "shared_spam_min");
+	cfg->shared.spam_threshold = conf_double(cf, "shared_spam_threshold");
+	cfg->shared.learn_corrections =
+	    conf_bool(cf, "shared_learn_corrections");
 	return 0;
 }

@@ -1010,7 +1010,7 @@ cb_eom(SMFICTX *ctx)
 	struct cls_sender_decision dec;
 	struct timespec t0;
 	struct msg *m;
-	char err[256] = "", pat[CLS_SENDER_MAX + 1];
+	char err[256] = "", pat[CLS_SENDER_MAX + 1], dict[64] = "";
 	const char *what = "classification";
 	bool reject;
 	sfsistat st;
@@ -1071,10 +1071,14 @@ cb_eom(SMFICTX *ctx)
 		st = SMFIS_TEMPFAIL;
 		goto out;
 	}
+	if (res.shared)
+		snprintf(dict, sizeof(dict), " dictionary=shared user-weight=%.2f",
+		    res.user_weight);
 	mlog(c, LOG_INFO, "user=%s from=%s result=%s probability=%.4f "
-	    "confidence=%.2f signature=%s tokens=%zu removed=%zu ms=%ld",
+	    "confidence=%.2f signature=%s tokens=%zu removed=%zu ms=%ld%s",
 	    m->user, m->sender, cls_result_name(res.result), res.probability,
-	    res.confidence, res.sig, res.ntokens, m->nforged, elapsed_ms(&t0));
+	    res.confidence, res.sig, res.ntokens, m->nforged, elapsed_ms(&t0),
+	    dict);
 	st = SMFIS_CONTINUE;
 out:
 	msg_end(c);

@@ -7,6 +7,7 @@
 #   MILTER_MESSAGES (tests/bench/milter.sh), POSTFIX_MESSAGES
 #   (tests/bench/postfix.sh: root only, else skipped), MARIADB_ROWS,
 #   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped);
+#   the shared dictionary's part alone: sh tests/bench/shared.sh;
 #   BENCH_RAW=FILE prints the table of an earlier raw.txt, measuring nothing
 set -eu
 BUILD=${BUILD:-build}
@@ -35,6 +36,10 @@ else
 			-w "$work" -b "$bogo" -o "$out/scores-$mode.txt" $extra |
 			sed "s/^/$mode./" >> "$raw"
 	done
+
+	# The shared dictionary: a new user with and without it.
+	sh tests/bench/shared.sh "$corpus" "$work" >> "$raw" || \
+		echo "bench: shared dictionary benchmark failed" >&2
 
 	# Milter benchmarks append their own figures when the milter exists.
 	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/milter.sh ]; then
@@ -129,6 +134,7 @@ END {
 		printf "\nthrough Postfix (smtp-source, 8 sessions, maildrop): %.1f msg/s without the milter (%d messages), %.1f msg/s with it (%d messages)\n",
 			v["postfix.without.rate"], v["postfix.without.messages"], v["postfix.with.rate"], v["postfix.with.messages"]
 }' "$raw" > "$out/results.txt"
+awk -v seed="$SEED" -f tests/bench/shared.awk "$raw" >> "$out/results.txt"
 { echo; echo "raw figures:"; sort "$raw"; } >> "$out/results.txt"
 sed '/^raw figures:/,$d' "$out/results.txt"
 echo "bench: results in $out/results.txt" >&2

@@ -200,4 +200,43 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	expect_rc 0 $? "nobody changing its own list"
 fi
 es --help | grep -q -- '--allow-sender' || fail "--help lacks --allow-sender"
+# 10. the shared dictionary: fed as --user @global, read for a new user
+train_pair es @global 12
+es stats @global > "$T/gstats" || fail "stats @global"
+grep -q '^@global  *12  *12 ' "$T/gstats" || fail "stats @global: $(cat "$T/gstats")"
+snapg() { sqlite3 "$DB" "select token, spam_hits, innocent_hits, weight from dspam_token_data where uid = (select uid from dspam_virtual_uids where username = '@global') order by token; select * from dspam_stats where uid = (select uid from dspam_virtual_uids where username = '@global')" > "$1"; }
+snapg "$T/g0"
+out=$(spam 600 | es --user dave@example.net --classify) || fail "classify for dave"
+echo "$out" | grep -q 'result="Spam".*; dictionary="shared"; user-weight=0.00$' || fail "dave's first spam: $out"
+spam 601 | es --user dave@example.net --stdout --deliver=innocent,spam > "$T/dave.eml" || fail "--stdout for dave"
+grep -q '^X-DSPAM-Dictionary: shared; user-weight=0.00$' "$T/dave.eml" || fail "no X-DSPAM-Dictionary: $(grep '^X-DSPAM' "$T/dave.eml")"
+grep -q '^X-DSPAM-Result: Spam$' "$T/dave.eml" || fail "dave's spam not Spam"
+snapg "$T/g1"
+cmp -s "$T/g0" "$T/g1" || fail "classification changed the shared dictionary"
+# the dictionary learns from training only, and is no recipient
+spam 602 | es --user @global --stdout --deliver=innocent,spam >/dev/null 2>&1
+expect_rc 64 $? "--stdout for @global"
+out=$(ham 603 | es --user @global --classify) || fail "classify as @global"
+echo "$out" | grep -q 'dictionary=' && fail "@global merged with itself: $out"
+# a mature user (minimums at 12) stands alone
+cp "$T/es.conf" "$T/mature.conf"
+conf_set "$T/mature.conf" "shared_spam_min = 12" "shared_innocent_min = 12"
+out=$(spam 604 | "$ES" -c "$T/mature.conf" --user bob@example.net --classify) || fail "classify for bob"
+echo "$out" | grep -q 'dictionary=' && fail "mature bob used the dictionary: $out"
+# corrections feed it only when configured
+ham 605 | es --user dave@example.net --class=spam --source=error 2>/dev/null || fail "error training"
+snapg "$T/g2"
+cmp -s "$T/g0" "$T/g2" || fail "a correction trained the dictionary without shared_learn_corrections"
+cp "$T/es.conf" "$T/learn.conf"
+conf_set "$T/learn.conf" "shared_learn_corrections = yes"
+ham 606 | "$ES" -c "$T/learn.conf" --user dave@example.net --class=spam --source=error 2>/dev/null || fail "error training (learn)"
+[ "$(sqlite3 "$DB" "select spam_learned, spam_corpusfed from dspam_stats where uid = (select uid from dspam_virtual_uids where username = '@global')")" = "13|13" ] ||
+	fail "shared_learn_corrections: the dictionary did not learn the correction"
+# no dictionary configured: @global is no user name
+cp "$T/es.conf" "$T/nodict.conf"
+conf_set "$T/nodict.conf" 'shared_dictionary = ""'
+ham 607 | "$ES" -c "$T/nodict.conf" --user @global --class=innocent --source=corpus >/dev/null 2>&1
+expect_rc 64 $? "@global without shared_dictionary"
+out=$(spam 608 | "$ES" -c "$T/nodict.conf" --user erin@example.net --classify) || fail "classify without dictionary"
+echo "$out" | grep -q 'result="Innocent"' || fail "erin without dictionary: $out"
 pass

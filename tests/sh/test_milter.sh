@@ -279,6 +279,23 @@ out=$("$MILTC" -s "unix:$T/m.sock" -t 20 -B "$T/load" -j 8 -n 80 -f a@example.co
 	fail "carol created more than once"
 normal_ok "load"
 
+# 9c. the shared dictionary: a new user's first spam is Spam through it,
+# the field and the log line say so, and classification leaves the
+# dictionary as it was; its reserved name is no recipient
+train_pair es @global 12
+gsnap="SELECT token, spam_hits, innocent_hits, weight FROM dspam_token_data WHERE uid = (SELECT uid FROM dspam_virtual_uids WHERE username = '@global') ORDER BY token"
+q "$gsnap" > "$T/g0"
+spam 900 > "$T/s900.eml"
+out=$(mc -f p@cheap-pills.biz -r dora@on.example -m "$T/s900.eml") || fail "dictionary: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam$' || fail "dora's first spam: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Dictionary: shared; user-weight=0.00$' || fail "no X-DSPAM-Dictionary: $out"
+grep -q "user=dora@on.example .*result=Spam .*dictionary=shared user-weight=0.00" "$T/milter.log" ||
+	fail "log line lacks the dictionary: $(grep dora "$T/milter.log")"
+q "$gsnap" > "$T/g1"
+cmp -s "$T/g0" "$T/g1" || fail "the milter changed the shared dictionary"
+out=$(mc -f p@cheap-pills.biz -r '<@global>' -m "$T/s900.eml") || fail "rcpt @global: $out"
+echo "$out" | grep -q '^mod addheader' && fail "classified for @global: $out"
+
 # 10. SIGHUP: a bad file keeps the running settings; a good one applies
 cp "$T/es.conf" "$T/es.conf.good"
 echo "recipient_grouping = sideways" >> "$T/es.conf"

@@ -90,7 +90,51 @@ test_engine_defaults(void **state)
 	assert_int_equal(a.lim.max_scan_bytes, b.lim.max_scan_bytes);
 	assert_int_equal(a.lim.max_tokens, b.lim.max_tokens);
 	assert_int_equal(a.factors, b.factors);
+	assert_string_equal(a.shared.name, b.shared.name);
+	assert_int_equal(a.shared.opts.innocent_min, b.shared.opts.innocent_min);
+	assert_int_equal(a.shared.opts.spam_min, b.shared.opts.spam_min);
+	assert_true(a.shared.spam_threshold == b.shared.spam_threshold);
+	assert_int_equal(a.shared.learn_corrections,
+	    b.shared.learn_corrections);
 	conf_free(cf);
+}
+
+/* The shared dictionary's name: empty, or '@' and a restricted set. */
+static void
+test_shared_name(void **state)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+	} c[] = {
+	    {"\"\"", true}, {"@global", true}, {"@site-wide_2.x", true},
+	    {"@", false}, {"global", false}, {"bob@example.org", false},
+	    {"@Global", false}, {"@glo bal", false}, {"@a@b", false},
+	};
+	struct cls_engine_cfg ecfg;
+	struct conf *cf;
+	struct conf_diag d = {0};
+	char line[128];
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		snprintf(line, sizeof(line), "shared_dictionary = %s\n",
+		    c[k].text);
+		write_tmp(line);
+		cf = NULL;
+		if ((conf_load(path, &cf, &d) == 0) != c[k].ok)
+			fail_msg("case %s: got %s, want %s", c[k].text,
+			    c[k].ok ? "refused" : "accepted",
+			    c[k].ok ? "accepted" : "refused");
+		if (cf != NULL) {
+			assert_int_equal(conf_engine_cfg(cf, &ecfg), 0);
+			assert_string_equal(ecfg.shared.name,
+			    k == 0 ? "" : c[k].text);
+		}
+		conf_free(cf);
+		conf_diag_free(&d);
+	}
 }
 
 static void
@@ -352,6 +396,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_engine_defaults),
+	    cmocka_unit_test(test_shared_name),
 	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_dump_roundtrip),

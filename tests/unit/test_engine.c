@@ -426,6 +426,224 @@ test_toe_learns_only_errors(void **state)
 	fx_free(f);
 }
 
+/* header_value - the value of field name in h, or NULL. */
+static const char *
+header_value(const struct cls_engine_headers *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->name[i], name) == 0)
+			return cls_engine_header_value(h, i);
+	return NULL;
+}
+
+/* shared_fx - a fixture with a trained shared dictionary "@global". */
+static struct fx *
+shared_fx(uint32_t *guid)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+
+	assert_int_equal(store_user_uid(f->st, "@global", true, guid), 0);
+	train_some(f, *guid, 12);
+	return f;
+}
+
+/*
+ * A new user is protected from its first message by the shared
+ * dictionary, which classification reads but never writes (whole
+ * process, and the milter's split of score and learn); the result and
+ * the headers say so. Without the dictionary the same user gets no Spam
+ * verdict (min_training) and no such header.
+ */
+static void
+test_shared_day_one(void **state)
+{
+	struct store_token a[MAXT], b[MAXT];
+	struct store_totals t0, t1;
+	struct cls_engine_headers h;
+	struct cls_engine_result r;
+	struct fx *f;
+	uint32_t g;
+	char err[256];
+	size_t n;
+
+	(void)state;
+	f = shared_fx(&g);
+	n = snapshot(f, g, spam(99), a);
+	assert_int_equal(store_totals_get(f->st, g, &t0), 0);
+	assert_int_equal(process(f, f->carol, spam(99), &r), CLS_SPAM);
+	assert_true(r.shared);
+	assert_true(r.user_weight == 0.0);
+	assert_int_equal(cls_engine_headers(&r, 1000000, &h), 0);
+	assert_non_null(header_value(&h, "X-DSPAM-Dictionary"));
+	assert_string_equal(header_value(&h, "X-DSPAM-Dictionary"),
+	    "shared; user-weight=0.00");
+	assert_string_equal(header_value(&h, "X-DSPAM-Result"), "Spam");
+	es_buf_release(&h.buf);
+	assert_int_equal(process(f, f->carol, ham(99), &r), CLS_INNOCENT);
+	assert_true(r.shared);
+	/* the milter's split path */
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(98),
+	    strlen(spam(98)), &r, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_score_tokenized(f->e, f->st, f->carol,
+	    &f->cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.result, CLS_SPAM);
+	assert_true(r.shared);
+	assert_int_equal(cls_engine_learn_scored(f->e, f->st, rnd1, 1000000,
+	    &r, err, sizeof(err)), 0);
+	assert_true(r.shared);
+	/* the dictionary is as it was; carol learned her three messages */
+	assert_int_equal(snapshot(f, g, spam(99), b), n);
+	same_tokens(a, b, n);
+	assert_int_equal(store_totals_get(f->st, g, &t1), 0);
+	assert_memory_equal(&t0, &t1, sizeof(t0));
+	assert_int_equal(store_totals_get(f->st, f->carol, &t1), 0);
+	assert_int_equal(t1.spam_learned, 2);
+	assert_int_equal(t1.innocent_learned, 1);
+	/* its verdicts use the blended threshold (cls_shared_threshold) */
+	f->cfg.score.spam_threshold = 1.0;
+	f->cfg.shared.spam_threshold = 0;
+	assert_int_equal(cls_engine_process(f->e, f->st, f->carol, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(96), strlen(spam(96)), rnd1, 1000000, &r,
+	    err, sizeof(err)), 0);
+	assert_int_equal(r.result, CLS_INNOCENT);
+	f->cfg.shared.spam_threshold = 0.5;
+	assert_int_equal(cls_engine_process(f->e, f->st, f->carol, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(96), strlen(spam(96)), rnd1, 1000000, &r,
+	    err, sizeof(err)), 0);
+	assert_int_equal(r.result, CLS_SPAM);
+	assert_true(r.shared);
+	cls_engine_cfg_default(&f->cfg);
+	/* the dictionary off: min_training holds, no header */
+	f->cfg.shared.name[0] = '\0';
+	assert_int_equal(process(f, f->bob, spam(97), &r), CLS_INNOCENT);
+	assert_false(r.shared);
+	assert_int_equal(cls_engine_headers(&r, 1000000, &h), 0);
+	assert_null(header_value(&h, "X-DSPAM-Dictionary"));
+	es_buf_release(&h.buf);
+	fx_free(f);
+}
+
+/* The user's weight follows its maturity, and at both minimums the
+ * dictionary takes no part; the dictionary itself never merges with
+ * itself. */
+static void
+test_shared_maturity(void **state)
+{
+	static const struct {
+		unsigned spam_min, innocent_min;
+		bool shared;
+		double w;
+	} c[] = {
+	    {100, 100, true, 0.12},  /* 12 of each learned */
+	    {24, 48, true, 0.25},    /* innocent at a quarter */
+	    {12, 100, true, 0.12},   /* mature in spam only */
+	    {12, 12, false, 1.0},    /* mature */
+	    {10, 5, false, 1.0},     /* beyond */
+	};
+	struct cls_engine_result r;
+	struct fx *f;
+	uint32_t g;
+	char err[256];
+	size_t k;
+
+	(void)state;
+	f = shared_fx(&g);
+	train_some(f, f->bob, 12);
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		f->cfg.shared.opts.spam_min = c[k].spam_min;
+		f->cfg.shared.opts.innocent_min = c[k].innocent_min;
+		assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
+		    CLS_ENGINE_CLASSIFY, spam(90), strlen(spam(90)), rnd1,
+		    1000000, &r, err, sizeof(err)), 0);
+		if (r.shared != c[k].shared ||
+		    (r.shared && (r.user_weight < c[k].w - 1e-9 ||
+				     r.user_weight > c[k].w + 1e-9)))
+			fail_msg("case %u/%u: got shared %d w %.4f, want %d "
+			         "%.4f", c[k].spam_min, c[k].innocent_min,
+			    r.shared, r.user_weight, c[k].shared, c[k].w);
+	}
+	/* the dictionary classifying for itself reads only itself */
+	f->cfg.shared.opts.spam_min = f->cfg.shared.opts.innocent_min = 1000;
+	assert_int_equal(cls_engine_process(f->e, f->st, g, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, spam(90), strlen(spam(90)), rnd1, 1000000, &r,
+	    err, sizeof(err)), 0);
+	assert_false(r.shared);
+	fx_free(f);
+}
+
+/*
+ * Corrections train the dictionary (as corpus) only when configured:
+ * through a signature and by --source=error training; corpus training
+ * of a user never does.
+ */
+static void
+test_shared_corrections(void **state)
+{
+	struct store_token a[MAXT], b[MAXT];
+	struct store_totals t0, t1;
+	struct cls_engine_result r;
+	struct fx *f;
+	uint32_t g;
+	char err[256], sig[CLS_SIG_ID_LEN + 1];
+	size_t n, i;
+
+	(void)state;
+	f = shared_fx(&g);
+	/* off (the default): a false positive corrected, the dictionary as
+	 * it was */
+	n = snapshot(f, g, spam(80), a);
+	assert_int_equal(store_totals_get(f->st, g, &t0), 0);
+	assert_int_equal(process(f, f->carol, spam(80), &r), CLS_SPAM);
+	strlcpy(sig, r.sig, sizeof(sig));
+	assert_int_equal(cls_engine_correct(f->e, f->st, f->carol, &f->cfg,
+	    sig, CLS_CLASS_INNOCENT, 1000000, &r, err, sizeof(err)), 0);
+	assert_true(r.changed);
+	train(f, f->carol, spam(80), CLS_CLASS_SPAM);
+	assert_int_equal(snapshot(f, g, spam(80), b), n);
+	same_tokens(a, b, n);
+	assert_int_equal(store_totals_get(f->st, g, &t1), 0);
+	assert_memory_equal(&t0, &t1, sizeof(t0));
+	/* on: the corrected message's every token gains one innocent hit */
+	f->cfg.shared.learn_corrections = true;
+	n = snapshot(f, g, spam(81), a);
+	assert_int_equal(process(f, f->bob, spam(81), &r), CLS_SPAM);
+	strlcpy(sig, r.sig, sizeof(sig));
+	assert_int_equal(snapshot(f, g, spam(81), b), n);
+	same_tokens(a, b, n); /* classification: still nothing */
+	assert_int_equal(cls_engine_correct(f->e, f->st, f->bob, &f->cfg, sig,
+	    CLS_CLASS_INNOCENT, 1000000, &r, err, sizeof(err)), 0);
+	assert_int_equal(snapshot(f, g, spam(81), b), n);
+	for (i = 0; i < n; i++)
+		if (b[i].innocent_hits != a[i].innocent_hits + 1 ||
+		    b[i].spam_hits != a[i].spam_hits)
+			fail_msg("token %zu: %llu/%llu -> %llu/%llu", i,
+			    (unsigned long long)a[i].spam_hits,
+			    (unsigned long long)a[i].innocent_hits,
+			    (unsigned long long)b[i].spam_hits,
+			    (unsigned long long)b[i].innocent_hits);
+	assert_int_equal(store_totals_get(f->st, g, &t1), 0);
+	assert_int_equal(t1.innocent_learned, t0.innocent_learned + 1);
+	assert_int_equal(t1.innocent_corpusfed, t0.innocent_corpusfed + 1);
+	assert_int_equal(t1.spam_learned, t0.spam_learned);
+	/* --source=error without a signature: one spam hit more */
+	n = snapshot(f, g, ham(82), a);
+	assert_int_equal(cls_engine_train(f->e, f->st, f->bob, &f->cfg,
+	    ham(82), strlen(ham(82)), CLS_CLASS_SPAM, CLS_SRC_ERROR, 1000000,
+	    &r, err, sizeof(err)), 0);
+	assert_int_equal(snapshot(f, g, ham(82), b), n);
+	for (i = 0; i < n; i++)
+		if (b[i].spam_hits != a[i].spam_hits + 1)
+			fail_msg("error training: token %zu not learned", i);
+	/* corpus training of a user: the dictionary untouched */
+	n = snapshot(f, g, ham(83), a);
+	train(f, f->bob, ham(83), CLS_CLASS_INNOCENT);
+	assert_int_equal(snapshot(f, g, ham(83), b), n);
+	same_tokens(a, b, n);
+	fx_free(f);
+}
+
 /* Every allocation failing in turn: ES_ENOMEM, and the store unchanged. */
 static const unsigned char rnd2[16] = {2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
     12, 13, 14, 15, 16};
@@ -508,17 +726,22 @@ test_sources(void **state)
 }
 
 static void
-test_enomem(void **state)
+check_enomem(bool shared)
 {
 	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
 	struct store_token a[MAXT], b[MAXT];
 	struct cls_engine_result r;
 	char err[256];
 	size_t n, k;
+	uint32_t g;
 	int rc = -1;
 
-	(void)state;
-	train_some(f, f->bob, 12);
+	if (shared) { /* bob young, reading a trained dictionary */
+		assert_int_equal(store_user_uid(f->st, "@global", true, &g), 0);
+		train_some(f, g, 12);
+	} else {
+		train_some(f, f->bob, 12);
+	}
 	n = snapshot(f, f->bob, spam(70), a);
 	for (k = 0; k < 10000 && rc != 0; k++) {
 		struct cls_engine *e = cls_engine_new();
@@ -537,7 +760,22 @@ test_enomem(void **state)
 		}
 	}
 	assert_int_equal(rc, 0);
+	assert_int_equal(r.shared, shared);
 	fx_free(f);
+}
+
+static void
+test_enomem(void **state)
+{
+	(void)state;
+	check_enomem(false);
+}
+
+static void
+test_enomem_shared(void **state)
+{
+	(void)state;
+	check_enomem(true);
 }
 
 int
@@ -554,6 +792,10 @@ main(void)
 	    cmocka_unit_test(test_toe_learns_only_errors),
 	    cmocka_unit_test(test_sources),
 	    cmocka_unit_test(test_enomem),
+	    cmocka_unit_test(test_shared_day_one),
+	    cmocka_unit_test(test_shared_maturity),
+	    cmocka_unit_test(test_shared_corrections),
+	    cmocka_unit_test(test_enomem_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

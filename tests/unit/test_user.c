@@ -34,6 +34,12 @@ test_cases(void **state)
 		{"bob@a@b", "+", NULL},
 		{"bob@", "+", NULL},
 		{"@example.com", "+", NULL},
+		/* the shared dictionary's names start with '@': no recipient
+		 * can be normalised to one (the milter never classifies for
+		 * it) */
+		{"@global", "+", NULL},
+		{"<@global>", "+", NULL},
+		{"@GLOBAL", NULL, NULL},
 		{"bob\n@example.com", "+", NULL},
 	};
 	char out[CLS_USER_MAX + 1];

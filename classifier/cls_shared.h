@@ -1,0 +1,102 @@
+/*
+ * cls_shared.h - the merge rule of the shared dictionary: what a young
+ * user's scorer sees when a site-wide dictionary (a reserved user, fed
+ * by corpus training and, where configured, by every user's corrections)
+ * stands in for the statistics the user has not learned yet.
+ *
+ * The rule. S and I are the user's learned spam and innocent totals,
+ * Sg and Ig the dictionary's; s, i, wt a token's counts and hybrid
+ * weight for the user, sg, ig, wtg for the dictionary.
+ *
+ *   maturity  w = min(1, S / spam_min, I / innocent_min), where a
+ *             minimum of 0 counts that class as mature. At w = 1 (both
+ *             minimums reached) the user's own statistics stand alone
+ *             and the dictionary is not even read. The dictionary also
+ *             takes no part while it lacks either class (Sg or Ig 0).
+ *   prior     the dictionary counts as a prior of Ps = min(Sg, (1 - w)
+ *             * spam_min) spam and Pi = min(Ig, (1 - w) * innocent_min)
+ *             innocent messages: its token frequencies sg/Sg, ig/Ig,
+ *             worth that many messages, however large it is (a site
+ *             dictionary of a million messages must not drown a user
+ *             who has learned 900), and never more than it has learned.
+ *   merge     a token's spam frequency is (s + sg * Ps/Sg) / (S + Ps),
+ *             its innocent frequency (i + ig * Pi/Ig) / (I + Pi): the
+ *             user's own frequency weighted by its share S / (S + Ps),
+ *             which for the less mature class is exactly w. The scorer
+ *             works with s/S and i/I, so the same ratios are handed to
+ *             it multiplied by Sg/Ps (resp. Ig/Pi): the dictionary's
+ *             counts stay as they are (integers, no rounding away of
+ *             rare tokens) and the user's are scaled up. The merged
+ *             totals Sm = S*Sg/Ps + Sg and Im likewise are at least the
+ *             dictionary's, so min_training (no Spam verdict before N of
+ *             each class) counts the dictionary's messages too: a new
+ *             user is protected from its first message.
+ *   weights   the hybrid method's learned weight is wt + (1 - w) * wtg:
+ *             the user's weights are learned against the merged verdicts,
+ *             so they count in full; the dictionary's fade with maturity.
+ *   sender    the sender token (whitelisting) keeps the user's own counts:
+ *             whom a user gets good mail from is the user's business.
+ *   bounds    merged counts and totals are capped at CLS_SHARED_MAX
+ *             (scaling every factor down together when the totals would
+ *             pass it), so no product overflows a double's exact range
+ *             or a uint64_t.
+ *
+ * Pure code: no I/O, no globals, no allocation. Thread-safe.
+ */
+#ifndef CLS_SHARED_H
+#define CLS_SHARED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cls_score.h"
+
+/* The largest merged count or total (2^52: exact in a double). */
+#define CLS_SHARED_MAX (UINT64_C(1) << 52)
+
+struct cls_shared_opts {
+	uint64_t spam_min;     /* spam learned for maturity (250) */
+	uint64_t innocent_min; /* innocent learned for maturity (1000) */
+};
+
+/* What the merge of one message's statistics does (cls_shared_plan). */
+struct cls_merge {
+	bool active;        /* the dictionary takes part */
+	double user_weight; /* w, the user's maturity, 0..1 */
+	double ku_s, ku_i;  /* factors on the user's spam, innocent counts */
+	double kg_s, kg_i;  /* factors on the dictionary's counts */
+	double kw;          /* factor on the dictionary's weights (1 - w) */
+	struct cls_totals tot; /* the totals the scorer sees */
+};
+
+/* cls_shared_maturity - w for user's totals (1: the user stands alone). */
+double cls_shared_maturity(const struct cls_shared_opts *o,
+    const struct cls_totals *user);
+
+/*
+ * cls_shared_plan - the merge for a user with totals user and a
+ * dictionary with totals shared. When m->active is false the scorer
+ * sees the user's own statistics (m->tot = *user, factors 1 and 0).
+ */
+void cls_shared_plan(const struct cls_shared_opts *o,
+    const struct cls_totals *user, const struct cls_totals *shared,
+    struct cls_merge *m);
+
+/*
+ * cls_shared_token - merge the dictionary's counts (gs, gi) and weight gw
+ * of one token into the user's t, in place. Does nothing when m is not
+ * active or t is the sender token (CLS_TF_SENDER).
+ */
+void cls_shared_token(const struct cls_merge *m, struct cls_stat *t,
+    uint64_t gs, uint64_t gi, double gw);
+
+/*
+ * cls_shared_threshold - the Spam threshold of a verdict the dictionary
+ * took part in: the logits of the user's threshold user_t and of the
+ * dictionary's shared_t blended by the user's weight w, so that it moves
+ * from shared_t (a new user) to user_t (a mature one) without a jump.
+ * shared_t 0 means "the user's threshold", as does w >= 1.
+ */
+double cls_shared_threshold(double user_t, double shared_t, double w);
+
+#endif
