@@ -55,7 +55,7 @@ usage(FILE *fp)
 	    "  -c FILE  configuration (default " DEFAULT_CONF ")\n"
 	    "  -f       stay in the foreground, log to stderr\n"
 	    "  -n       check the configuration and exit\n"
-	    "  -h       this help\n"
+	    "  -h       this help (also --help; -V or --version: the version)\n"
 	    "Signals: HUP reloads the configuration, TERM stops after the\n"
 	    "messages in flight. See edgespam-milter(8).\n");
 }
@@ -332,6 +332,15 @@ main(int argc, char **argv)
 	pid_t other;
 	int ch, rc;
 
+	/* the long forms every admin tries first */
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return EX_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("edgespam-milter " VERSION);
+		return EX_OK;
+	}
 	while ((ch = getopt(argc, argv, "c:fnhV")) != -1) {
 		switch (ch) {
 		case 'c': conf_path = optarg; break;

@@ -85,6 +85,8 @@ normal_ok() {
 mkdir -p "$T/db" "$T/isadir"
 write_conf "$T/es.conf"
 "$MILTER" -n -c "$T/es.conf" >/dev/null || fail "-n refused a good configuration"
+"$MILTER" --help | grep -q '^usage: edgespam-milter' || fail "--help prints no usage"
+"$MILTER" --version | grep -q '^edgespam-milter ' || fail "--version prints no version"
 printf 'on_error = maybe\ntrusted_networks = 10.0.0.0/99\nsplit_reply = 550 5.7.1 no\n' > "$T/bad.conf"
 out=$("$MILTER" -n -c "$T/bad.conf" 2>&1); rc=$?
 expect_rc 78 $rc "-n on a bad file"
