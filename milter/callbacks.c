@@ -551,7 +551,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct mlt_runtime *rt;
 	char addr[512], owner[512], user[CLS_USER_MAX + 1], clean[128];
 	char err[256] = "";
-	bool filtered = false, want_tag = false;
+	bool filtered = false, want_tag = false, have_user;
 	size_t i, len;
 	const char *a;
 	int rc;
@@ -573,8 +573,15 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		addr[i] = (char)tolower((unsigned char)a[i]);
 	addr[len] = '\0';
 
+	/* the address without its extension (bob-spam+x@ reaches the
+	 * bob-spam@ alias through the MTA): a retrain alias either way */
+	have_user = cls_user_normalize(addr, strlen(addr), rt->delimiter, user,
+	    sizeof(user)) == 0;
 	if (pol_alias_owner(rt->aliases, rt->naliases, addr, owner,
-		sizeof(owner))) {
+		sizeof(owner)) ||
+	    (have_user && strcmp(user, addr) != 0 &&
+		pol_alias_owner(rt->aliases, rt->naliases, user, owner,
+		    sizeof(owner)))) {
 		bool ok = pol_auth_owns(m->auth, owner) ||
 		    (c->have_addr &&
 			pol_net_match(rt->nets, rt->nnets,
@@ -591,8 +598,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 			    SMFIS_REJECT);
 		}
 		filtered = false; /* never classified */
-	} else if (cls_user_normalize(addr, strlen(addr), rt->delimiter, user,
-		       sizeof(user)) == 0) {
+	} else if (have_user) {
 		rc = lookup_user(c, m, user, &filtered, &want_tag, err,
 		    sizeof(err));
 		if (rc != 0) {
