@@ -489,7 +489,8 @@ store_failed(SMFICTX *ctx, struct conn *c, int rc, const char *what,
  * its address's or its network's run of Spam verdicts has reached the
  * threshold and the last one is within greylist_window_s. Decided once
  * per message and logged; a store failure never greylists (logged,
- * and the recipient goes on as usual).
+ * and the recipient goes on as usual). A session authenticated with
+ * SMTP AUTH or a client in trusted_networks is never greylisted.
  */
 static bool
 greylisted(struct conn *c, struct msg *m, const char *rcpt)
@@ -503,6 +504,11 @@ greylisted(struct conn *c, struct msg *m, const char *rcpt)
 	int rc;
 
 	if (rt->grey_streak == 0 || !c->have_src)
+		return false;
+	/* the site's own clients: its users and its relays */
+	if (m->auth != NULL ||
+	    pol_net_match(rt->nets, rt->nnets,
+		(const struct sockaddr *)&c->addr))
 		return false;
 	if (m->grey != 0)
 		return m->grey == 2;

@@ -177,6 +177,13 @@ out=$(send 203.0.113.77 carol@example.org "$T/s3.eml")
 echo "$out" | grep -q '^rcpt carol@example.org replycode 451 4.7.1' || fail "neighbour in the /24 not greylisted: $out"
 out=$(send 203.0.113.9 alice@example.org "$T/s3.eml")
 echo "$out" | grep -q '^rcpt alice@example.org continue' || fail "unfiltered recipient greylisted: $out"
+#    never the site's own clients: SMTP AUTH, trusted_networks
+out=$(send 203.0.113.9 carol@example.org "$T/s3.eml" -a carol)
+echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "an authenticated session greylisted: $out"
+reload "trusted_networks = 127.0.0.0/8 ::1 203.0.113.0/24"
+out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
+echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "a trusted network greylisted: $out"
+reload "trusted_networks = 127.0.0.0/8 ::1"
 out=$(send 203.0.113.9 carol-spam@example.org "$T/s3.eml" -a carol)
 echo "$out" | grep -q '^rcpt carol-spam@example.org continue' || fail "retrain alias greylisted: $out"
 #    another network passes; an old streak passes
