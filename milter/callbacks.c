@@ -549,6 +549,58 @@ greylisted(struct conn *c, struct msg *m, const char *rcpt)
 	return m->grey == 2;
 }
 
+static int lists_lookup(struct store *st, uint32_t uid,
+    const struct cls_sender_cands *cands, struct cls_sender_decision *d);
+
+/*
+ * env_allowed - whether user's allow list takes the envelope sender
+ * (the only sender known at RCPT): a sender the user allowed is never
+ * greylisted. A store error counts as allowed, since a store error
+ * never greylists (logged).
+ */
+static bool
+env_allowed(struct conn *c, struct msg *m, const char *user,
+    const char *rcpt)
+{
+	struct cls_sender_cands cands;
+	struct cls_sender_decision d;
+	struct mlt_slot *s;
+	struct timespec dl;
+	char err[256] = "";
+	uint32_t uid;
+	int rc;
+
+	cls_sender_cands_init(&cands);
+	if (m->env_addr[0] == '\0' ||
+	    cls_sender_candidates(&cands, m->env_addr, CLS_SENDER_ENVELOPE) !=
+	        0 ||
+	    cands.n == 0)
+		return false;
+	memset(&d, 0, sizeof(d));
+	mlt_deadline_in(m->rt->timeout_ms, &dl);
+	if ((rc = mlt_pool_get(&dl, &s, err, sizeof(err))) == 0) {
+		rc = store_user_uid(s->st, user, false, &uid);
+		if (rc == 0)
+			rc = lists_lookup(s->st, uid, &cands, &d);
+		if (rc != 0 && rc != ES_ENOTFOUND)
+			snprintf(err, sizeof(err), "%s", store_errmsg(s->st));
+		mlt_pool_put(s, rc == ES_ESTORE);
+	}
+	if (rc == ES_ENOTFOUND) /* a new user has no lists */
+		return false;
+	if (rc != 0) {
+		mlog(c, LOG_WARNING, "greylist check for %s: sender lists: %s: "
+		    "accepted (a store error never greylists)", rcpt,
+		    err[0] ? err : es_strerror(rc));
+		return true;
+	}
+	if (d.list != CLS_SENDER_ALLOW)
+		return false;
+	mlog(c, LOG_INFO, "greylist: %s is on the allow list of %s: not "
+	    "greylisted", m->env_addr, user);
+	return true;
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -614,7 +666,8 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 				return st;
 			filtered = false;
 		}
-		if (filtered && greylisted(c, m, clean)) {
+		if (filtered && greylisted(c, m, clean) &&
+		    !env_allowed(c, m, user, clean)) {
 			mlog(c, LOG_INFO, "%s deferred: greylisted source %s",
 			    clean, c->client);
 			return reply(ctx, "451", "4.7.1",
@@ -916,19 +969,38 @@ elapsed_ms(const struct timespec *t0)
 _Static_assert(CLS_SENDER_CANDIDATES <= STORE_SENDER_FIND_MAX,
     "a message's sender candidates fit one store lookup");
 
+/* lists_lookup - the decision of uid's lists on the candidates. */
+static int
+lists_lookup(struct store *st, uint32_t uid,
+    const struct cls_sender_cands *cands, struct cls_sender_decision *d)
+{
+	enum store_sender_list found[CLS_SENDER_CANDIDATES];
+	enum cls_sender_list lists[CLS_SENDER_CANDIDATES];
+	const char *pats[CLS_SENDER_CANDIDATES];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cands->n; i++)
+		pats[i] = cands->pat[i];
+	if ((rc = store_sender_find(st, uid, pats, cands->n, found)) != 0)
+		return rc;
+	for (i = 0; i < cands->n; i++)
+		lists[i] = found[i] == STORE_SENDER_ALLOW ? CLS_SENDER_ALLOW
+		    : found[i] == STORE_SENDER_BLOCK      ? CLS_SENDER_BLOCK
+		                                          : CLS_SENDER_NONE;
+	cls_sender_decide(cands, lists, d);
+	return 0;
+}
+
 static int
 sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
     size_t patlen, bool *reject, char *err, size_t errlen)
 {
 	struct cls_sender_cands cands;
-	enum store_sender_list found[CLS_SENDER_CANDIDATES];
-	enum cls_sender_list lists[CLS_SENDER_CANDIDATES];
-	const char *pats[CLS_SENDER_CANDIDATES];
 	struct mlt_slot *s;
 	struct timespec dl;
 	char act[16];
 	uint32_t uid;
-	size_t i;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
@@ -943,8 +1015,6 @@ sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
 		    CLS_SENDER_FROM);
 	if (cands.n == 0)
 		return 0;
-	for (i = 0; i < cands.n; i++)
-		pats[i] = cands.pat[i];
 	mlt_deadline_in(m->rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
@@ -954,13 +1024,8 @@ sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
 		return 0;
 	}
 	if (rc == 0)
-		rc = store_sender_find(s->st, uid, pats, cands.n, found);
+		rc = lists_lookup(s->st, uid, &cands, d);
 	if (rc == 0) {
-		for (i = 0; i < cands.n; i++)
-			lists[i] = found[i] == STORE_SENDER_ALLOW ? CLS_SENDER_ALLOW
-			    : found[i] == STORE_SENDER_BLOCK      ? CLS_SENDER_BLOCK
-			                                          : CLS_SENDER_NONE;
-		cls_sender_decide(&cands, lists, d);
 		if (d->list == CLS_SENDER_BLOCK &&
 		    (rc = user_pref(s->st, uid, "spamAction", "tag", act,
 			 sizeof(act))) == 0)
