@@ -184,6 +184,13 @@ ham 602 | es --user bob@example.net --allow-sender >/dev/null 2>"$T/p2"
 expect_rc 65 $? "--allow-sender on a message that forwards nothing"
 grep -q 'no original sender' "$T/p2" || fail "--allow-sender message: $(cat "$T/p2")"
 es --user bob@example.net --allow-sender < /dev/null >/dev/null 2>&1; expect_rc 65 $? "--allow-sender on empty input"
+# a list change with a message option it would ignore, or both lists
+l0=$(lists bob@example.net)
+for o in --addspam --falsepositive --class=spam --classify --stdout --allow-sender; do
+	fwd_attached | es --user bob@example.net --block-sender "$o" >/dev/null 2>&1
+	expect_rc 64 $? "--block-sender $o"
+done
+[ "$(lists bob@example.net)" = "$l0" ] || fail "a refused --block-sender changed the lists: $(lists bob@example.net)"
 (printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 3; printf 'COMMIT;\n') | sqlite3 "$DB" >/dev/null &
 lock=$!
 sleep 1
