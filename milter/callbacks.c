@@ -597,7 +597,8 @@ env_allowed(struct conn *c, struct msg *m, const char *user,
 	if (d.list != CLS_SENDER_ALLOW)
 		return false;
 	mlog(c, LOG_INFO, "greylist: %s is on the allow list of %s: not "
-	    "greylisted", m->env_addr, user);
+	    "greylisted", es_log_sanitize(m->env_addr, strlen(m->env_addr),
+			      err, sizeof(err)), user);
 	return true;
 }
 
