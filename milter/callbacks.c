@@ -549,6 +549,40 @@ greylisted(struct conn *c, struct msg *m, const char *rcpt)
 	return m->grey == 2;
 }
 
+/*
+ * alias_form - addr (lowercase) as the MTA's delivery sees it, for the
+ * retrain alias check: the local part's quotes and backslashes dropped
+ * ("bob-spam"@x), the percent hack undone (bob-spam%x@relay is
+ * bob-spam@x) and the address extension cut (bob-spam+y@x). Mail to
+ * any of these reaches the bob-spam alias, so each must be refused to
+ * strangers as the alias itself is. False when nothing usable remains.
+ */
+static bool
+alias_form(const char *addr, const char *delims, char *out, size_t outlen)
+{
+	const char *at = strrchr(addr, '@'), *p;
+	char tmp[512], *pct;
+	size_t o = 0;
+
+	if (at == NULL)
+		return false;
+	for (p = addr; p < at; p++) {
+		if (*p == '"')
+			continue;
+		if (*p == '\\' && p + 1 < at)
+			p++;
+		if (o + 1 >= sizeof(tmp))
+			return false;
+		tmp[o++] = *p;
+	}
+	tmp[o] = '\0';
+	if ((pct = strrchr(tmp, '%')) != NULL)
+		*pct = '@'; /* the relay's domain goes */
+	else if (strlcat(tmp, at, sizeof(tmp)) >= sizeof(tmp))
+		return false;
+	return cls_user_normalize(tmp, strlen(tmp), delims, out, outlen) == 0;
+}
+
 static int lists_lookup(struct store *st, uint32_t uid,
     const struct cls_sender_cands *cands, struct cls_sender_decision *d);
 
@@ -609,6 +643,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct msg *m;
 	struct mlt_runtime *rt;
 	char addr[512], owner[512], user[CLS_USER_MAX + 1], clean[128];
+	char form[CLS_USER_MAX + 1];
 	char err[256] = "";
 	bool filtered = false, want_tag = false, have_user;
 	size_t i, len;
@@ -632,14 +667,14 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		addr[i] = (char)tolower((unsigned char)a[i]);
 	addr[len] = '\0';
 
-	/* the address without its extension (bob-spam+x@ reaches the
-	 * bob-spam@ alias through the MTA): a retrain alias either way */
 	have_user = cls_user_normalize(addr, strlen(addr), rt->delimiter, user,
 	    sizeof(user)) == 0;
+	/* a retrain alias as written, or as the MTA delivers it */
 	if (pol_alias_owner(rt->aliases, rt->naliases, addr, owner,
 		sizeof(owner)) ||
-	    (have_user && strcmp(user, addr) != 0 &&
-		pol_alias_owner(rt->aliases, rt->naliases, user, owner,
+	    (alias_form(addr, rt->delimiter, form, sizeof(form)) &&
+		strcmp(form, addr) != 0 &&
+		pol_alias_owner(rt->aliases, rt->naliases, form, owner,
 		    sizeof(owner)))) {
 		bool ok = pol_auth_owns(m->auth, owner) ||
 		    (c->have_addr &&
