@@ -305,6 +305,8 @@ grep -q "user=dora@on.example .*result=Spam .*dictionary=shared user-weight=0.00
 	fail "log line lacks the dictionary: $(grep dora "$T/milter.log")"
 q "$gsnap" > "$T/g1"
 cmp -s "$T/g0" "$T/g1" || fail "the milter changed the shared dictionary"
+#   (its "domain" filters everybody, so only the name's form keeps it out)
+es domain global set on >/dev/null || fail "domain global set on"
 out=$(mc -f p@cheap-pills.biz -r '<@global>' -m "$T/s900.eml") || fail "rcpt @global: $out"
 echo "$out" | grep -q '^mod addheader' && fail "classified for @global: $out"
 
