@@ -239,6 +239,13 @@ conf_set "$T/learn.conf" "shared_learn_corrections = yes"
 ham 606 | "$ES" -c "$T/learn.conf" --user dave@example.net --class=spam --source=error 2>/dev/null || fail "error training (learn)"
 [ "$(sqlite3 "$DB" "select spam_learned, spam_corpusfed from dspam_stats where uid = (select uid from dspam_virtual_uids where username = '@global')")" = "13|13" ] ||
 	fail "shared_learn_corrections: the dictionary did not learn the correction"
+# a refused use of the dictionary's name creates nothing
+cp "$T/es.conf" "$T/other.conf"
+conf_set "$T/other.conf" 'shared_dictionary = @other'
+spam 609 | "$ES" -c "$T/other.conf" --user @other --stdout >/dev/null 2>&1
+expect_rc 64 $? "--stdout for @other"
+[ "$(sqlite3 "$DB" "select count(*) from dspam_virtual_uids where username = '@other'")" -eq 0 ] ||
+	fail "a refused --stdout for the dictionary created it"
 # no dictionary configured: @global is no user name
 cp "$T/es.conf" "$T/nodict.conf"
 conf_set "$T/nodict.conf" 'shared_dictionary = ""'
