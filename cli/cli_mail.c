@@ -286,6 +286,13 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		    arg);
 		return EX_USAGE;
 	}
+	if (cli_shared_user(c, user) && !c->have_class && !c->classify) {
+		fprintf(stderr, "edgespam: %s is the shared dictionary: it "
+		                "learns only from --class training (and "
+		                "corrections), never from classification\n",
+		    user);
+		return EX_USAGE;
+	}
 	/* cli_mail() checked the trust list before reading the message */
 	if ((rc = store_user_uid(c->st, user, !c->classify, &uid)) != 0) {
 		if (rc == ES_ENOTFOUND && c->classify) {
@@ -300,13 +307,6 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		fprintf(stderr, "edgespam: preferences of %s: %s\n", user,
 		    store_errmsg(c->st));
 		return cli_exit_code(rc);
-	}
-	if (cli_shared_user(c, user) && !c->have_class && !c->classify) {
-		fprintf(stderr, "edgespam: %s is the shared dictionary: it "
-		                "learns only from --class training (and "
-		                "corrections), never from classification\n",
-		    user);
-		return EX_USAGE;
 	}
 	if (c->have_class && c->source == CLS_SRC_ERROR)
 		return correct(c, e, user, uid, &cfg, msg, now);

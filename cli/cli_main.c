@@ -297,10 +297,18 @@ main(int argc, char **argv)
 			c.cls = CLS_CLASS_SPAM;
 			c.source = CLS_SRC_ERROR;
 			c.have_class = c.have_source = true;
-		} else if (strcmp(a, "--allow-sender") == 0) {
-			c.sender_list = STORE_SENDER_ALLOW;
-		} else if (strcmp(a, "--block-sender") == 0) {
-			c.sender_list = STORE_SENDER_BLOCK;
+		} else if (strcmp(a, "--allow-sender") == 0 ||
+		    strcmp(a, "--block-sender") == 0) {
+			enum store_sender_list l = a[2] == 'a'
+			    ? STORE_SENDER_ALLOW
+			    : STORE_SENDER_BLOCK;
+
+			if (c.sender_list != STORE_SENDER_NONE &&
+			    c.sender_list != l)
+				return bad("only one of --allow-sender and "
+				           "--block-sender",
+				    a);
+			c.sender_list = l;
 		} else if (strcmp(a, "--falsepositive") == 0) {
 			c.cls = CLS_CLASS_INNOCENT;
 			c.source = CLS_SRC_ERROR;
@@ -353,7 +361,19 @@ main(int argc, char **argv)
 		usage(stderr);
 		rc = EX_USAGE;
 	} else if (c.sender_list != STORE_SENDER_NONE) {
-		rc = cli_sender_pipe(&c);
+		/* a list change only: an option it would ignore is a mistake */
+		if (c.have_class || c.have_source || c.classify || c.process ||
+		    c.to_stdout || c.deliver_given || c.have_mode ||
+		    c.signature != NULL)
+			rc = bad("--allow-sender and --block-sender take no "
+			         "message option (--class, --source, --addspam, "
+			         "--falsepositive, --classify, --stdout, "
+			         "--deliver, --mode, --signature)",
+			    c.sender_list == STORE_SENDER_ALLOW
+			        ? "--allow-sender"
+			        : "--block-sender");
+		else
+			rc = cli_sender_pipe(&c);
 	} else {
 		rc = cli_mail(&c);
 	}

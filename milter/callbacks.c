@@ -489,7 +489,8 @@ store_failed(SMFICTX *ctx, struct conn *c, int rc, const char *what,
  * its address's or its network's run of Spam verdicts has reached the
  * threshold and the last one is within greylist_window_s. Decided once
  * per message and logged; a store failure never greylists (logged,
- * and the recipient goes on as usual).
+ * and the recipient goes on as usual). A session authenticated with
+ * SMTP AUTH or a client in trusted_networks is never greylisted.
  */
 static bool
 greylisted(struct conn *c, struct msg *m, const char *rcpt)
@@ -503,6 +504,11 @@ greylisted(struct conn *c, struct msg *m, const char *rcpt)
 	int rc;
 
 	if (rt->grey_streak == 0 || !c->have_src)
+		return false;
+	/* the site's own clients: its users and its relays */
+	if (m->auth != NULL ||
+	    pol_net_match(rt->nets, rt->nnets,
+		(const struct sockaddr *)&c->addr))
 		return false;
 	if (m->grey != 0)
 		return m->grey == 2;
@@ -543,6 +549,93 @@ greylisted(struct conn *c, struct msg *m, const char *rcpt)
 	return m->grey == 2;
 }
 
+/*
+ * alias_form - addr (lowercase) as the MTA's delivery sees it, for the
+ * retrain alias check: the local part's quotes and backslashes dropped
+ * ("bob-spam"@x), the percent hack undone (bob-spam%x@relay is
+ * bob-spam@x) and the address extension cut (bob-spam+y@x). Mail to
+ * any of these reaches the bob-spam alias, so each must be refused to
+ * strangers as the alias itself is. False when nothing usable remains.
+ */
+static bool
+alias_form(const char *addr, const char *delims, char *out, size_t outlen)
+{
+	const char *at = strrchr(addr, '@'), *p;
+	char tmp[512], *pct;
+	size_t o = 0;
+
+	if (at == NULL)
+		return false;
+	for (p = addr; p < at; p++) {
+		if (*p == '"')
+			continue;
+		if (*p == '\\' && p + 1 < at)
+			p++;
+		if (o + 1 >= sizeof(tmp))
+			return false;
+		tmp[o++] = *p;
+	}
+	tmp[o] = '\0';
+	if ((pct = strrchr(tmp, '%')) != NULL)
+		*pct = '@'; /* the relay's domain goes */
+	else if (strlcat(tmp, at, sizeof(tmp)) >= sizeof(tmp))
+		return false;
+	return cls_user_normalize(tmp, strlen(tmp), delims, out, outlen) == 0;
+}
+
+static int lists_lookup(struct store *st, uint32_t uid,
+    const struct cls_sender_cands *cands, struct cls_sender_decision *d);
+
+/*
+ * env_allowed - whether user's allow list takes the envelope sender
+ * (the only sender known at RCPT): a sender the user allowed is never
+ * greylisted. A store error counts as allowed, since a store error
+ * never greylists (logged).
+ */
+static bool
+env_allowed(struct conn *c, struct msg *m, const char *user,
+    const char *rcpt)
+{
+	struct cls_sender_cands cands;
+	struct cls_sender_decision d;
+	struct mlt_slot *s;
+	struct timespec dl;
+	char err[256] = "";
+	uint32_t uid;
+	int rc;
+
+	cls_sender_cands_init(&cands);
+	if (m->env_addr[0] == '\0' ||
+	    cls_sender_candidates(&cands, m->env_addr, CLS_SENDER_ENVELOPE) !=
+	        0 ||
+	    cands.n == 0)
+		return false;
+	memset(&d, 0, sizeof(d));
+	mlt_deadline_in(m->rt->timeout_ms, &dl);
+	if ((rc = mlt_pool_get(&dl, &s, err, sizeof(err))) == 0) {
+		rc = store_user_uid(s->st, user, false, &uid);
+		if (rc == 0)
+			rc = lists_lookup(s->st, uid, &cands, &d);
+		if (rc != 0 && rc != ES_ENOTFOUND)
+			snprintf(err, sizeof(err), "%s", store_errmsg(s->st));
+		mlt_pool_put(s, rc == ES_ESTORE);
+	}
+	if (rc == ES_ENOTFOUND) /* a new user has no lists */
+		return false;
+	if (rc != 0) {
+		mlog(c, LOG_WARNING, "greylist check for %s: sender lists: %s: "
+		    "accepted (a store error never greylists)", rcpt,
+		    err[0] ? err : es_strerror(rc));
+		return true;
+	}
+	if (d.list != CLS_SENDER_ALLOW)
+		return false;
+	mlog(c, LOG_INFO, "greylist: %s is on the allow list of %s: not "
+	    "greylisted", es_log_sanitize(m->env_addr, strlen(m->env_addr),
+			      err, sizeof(err)), user);
+	return true;
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -550,8 +643,9 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct msg *m;
 	struct mlt_runtime *rt;
 	char addr[512], owner[512], user[CLS_USER_MAX + 1], clean[128];
+	char form[CLS_USER_MAX + 1];
 	char err[256] = "";
-	bool filtered = false, want_tag = false;
+	bool filtered = false, want_tag = false, have_user;
 	size_t i, len;
 	const char *a;
 	int rc;
@@ -573,8 +667,15 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		addr[i] = (char)tolower((unsigned char)a[i]);
 	addr[len] = '\0';
 
+	have_user = cls_user_normalize(addr, strlen(addr), rt->delimiter, user,
+	    sizeof(user)) == 0;
+	/* a retrain alias as written, or as the MTA delivers it */
 	if (pol_alias_owner(rt->aliases, rt->naliases, addr, owner,
-		sizeof(owner))) {
+		sizeof(owner)) ||
+	    (alias_form(addr, rt->delimiter, form, sizeof(form)) &&
+		strcmp(form, addr) != 0 &&
+		pol_alias_owner(rt->aliases, rt->naliases, form, owner,
+		    sizeof(owner)))) {
 		bool ok = pol_auth_owns(m->auth, owner) ||
 		    (c->have_addr &&
 			pol_net_match(rt->nets, rt->nnets,
@@ -591,8 +692,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 			    SMFIS_REJECT);
 		}
 		filtered = false; /* never classified */
-	} else if (cls_user_normalize(addr, strlen(addr), rt->delimiter, user,
-		       sizeof(user)) == 0) {
+	} else if (have_user) {
 		rc = lookup_user(c, m, user, &filtered, &want_tag, err,
 		    sizeof(err));
 		if (rc != 0) {
@@ -602,7 +702,8 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 				return st;
 			filtered = false;
 		}
-		if (filtered && greylisted(c, m, clean)) {
+		if (filtered && greylisted(c, m, clean) &&
+		    !env_allowed(c, m, user, clean)) {
 			mlog(c, LOG_INFO, "%s deferred: greylisted source %s",
 			    clean, c->client);
 			return reply(ctx, "451", "4.7.1",
@@ -904,19 +1005,38 @@ elapsed_ms(const struct timespec *t0)
 _Static_assert(CLS_SENDER_CANDIDATES <= STORE_SENDER_FIND_MAX,
     "a message's sender candidates fit one store lookup");
 
+/* lists_lookup - the decision of uid's lists on the candidates. */
+static int
+lists_lookup(struct store *st, uint32_t uid,
+    const struct cls_sender_cands *cands, struct cls_sender_decision *d)
+{
+	enum store_sender_list found[CLS_SENDER_CANDIDATES];
+	enum cls_sender_list lists[CLS_SENDER_CANDIDATES];
+	const char *pats[CLS_SENDER_CANDIDATES];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cands->n; i++)
+		pats[i] = cands->pat[i];
+	if ((rc = store_sender_find(st, uid, pats, cands->n, found)) != 0)
+		return rc;
+	for (i = 0; i < cands->n; i++)
+		lists[i] = found[i] == STORE_SENDER_ALLOW ? CLS_SENDER_ALLOW
+		    : found[i] == STORE_SENDER_BLOCK      ? CLS_SENDER_BLOCK
+		                                          : CLS_SENDER_NONE;
+	cls_sender_decide(cands, lists, d);
+	return 0;
+}
+
 static int
 sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
     size_t patlen, bool *reject, char *err, size_t errlen)
 {
 	struct cls_sender_cands cands;
-	enum store_sender_list found[CLS_SENDER_CANDIDATES];
-	enum cls_sender_list lists[CLS_SENDER_CANDIDATES];
-	const char *pats[CLS_SENDER_CANDIDATES];
 	struct mlt_slot *s;
 	struct timespec dl;
 	char act[16];
 	uint32_t uid;
-	size_t i;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
@@ -931,8 +1051,6 @@ sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
 		    CLS_SENDER_FROM);
 	if (cands.n == 0)
 		return 0;
-	for (i = 0; i < cands.n; i++)
-		pats[i] = cands.pat[i];
 	mlt_deadline_in(m->rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
@@ -942,13 +1060,8 @@ sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
 		return 0;
 	}
 	if (rc == 0)
-		rc = store_sender_find(s->st, uid, pats, cands.n, found);
+		rc = lists_lookup(s->st, uid, &cands, d);
 	if (rc == 0) {
-		for (i = 0; i < cands.n; i++)
-			lists[i] = found[i] == STORE_SENDER_ALLOW ? CLS_SENDER_ALLOW
-			    : found[i] == STORE_SENDER_BLOCK      ? CLS_SENDER_BLOCK
-			                                          : CLS_SENDER_NONE;
-		cls_sender_decide(&cands, lists, d);
 		if (d->list == CLS_SENDER_BLOCK &&
 		    (rc = user_pref(s->st, uid, "spamAction", "tag", act,
 			 sizeof(act))) == 0)

@@ -208,6 +208,10 @@ pol_greylist(unsigned long long streak, long long last_spam,
 {
 	if (threshold == 0 || streak < threshold || last_spam <= 0)
 		return false;
-	/* a clock that went back counts as "just now" */
-	return now - last_spam < (long long)window_s;
+	/* a clock that went back a little counts as "just now"; a time
+	 * further ahead than the window (a cluster host's clock, a bad
+	 * row) would greylist the source until then, with no verdict able
+	 * to end it: not greylisted */
+	return now - last_spam < (long long)window_s &&
+	    last_spam - now < (long long)window_s;
 }

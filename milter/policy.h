@@ -67,7 +67,8 @@ bool pol_auth_owns(const char *authen, const char *owner);
 /*
  * pol_greylist - whether a source with streak Spam verdicts in a row, the
  * last at last_spam (seconds since the epoch), is greylisted at now:
- * threshold > 0, streak >= threshold and now - last_spam < window_s.
+ * threshold > 0, streak >= threshold and now - last_spam < window_s
+ * (and last_spam no further than window_s ahead of now).
  */
 bool pol_greylist(unsigned long long streak, long long last_spam,
     unsigned threshold, unsigned window_s, long long now);

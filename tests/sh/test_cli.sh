@@ -184,6 +184,13 @@ ham 602 | es --user bob@example.net --allow-sender >/dev/null 2>"$T/p2"
 expect_rc 65 $? "--allow-sender on a message that forwards nothing"
 grep -q 'no original sender' "$T/p2" || fail "--allow-sender message: $(cat "$T/p2")"
 es --user bob@example.net --allow-sender < /dev/null >/dev/null 2>&1; expect_rc 65 $? "--allow-sender on empty input"
+# a list change with a message option it would ignore, or both lists
+l0=$(lists bob@example.net)
+for o in --addspam --falsepositive --class=spam --classify --stdout --allow-sender; do
+	fwd_attached | es --user bob@example.net --block-sender "$o" >/dev/null 2>&1
+	expect_rc 64 $? "--block-sender $o"
+done
+[ "$(lists bob@example.net)" = "$l0" ] || fail "a refused --block-sender changed the lists: $(lists bob@example.net)"
 (printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 3; printf 'COMMIT;\n') | sqlite3 "$DB" >/dev/null &
 lock=$!
 sleep 1
@@ -232,6 +239,13 @@ conf_set "$T/learn.conf" "shared_learn_corrections = yes"
 ham 606 | "$ES" -c "$T/learn.conf" --user dave@example.net --class=spam --source=error 2>/dev/null || fail "error training (learn)"
 [ "$(sqlite3 "$DB" "select spam_learned, spam_corpusfed from dspam_stats where uid = (select uid from dspam_virtual_uids where username = '@global')")" = "13|13" ] ||
 	fail "shared_learn_corrections: the dictionary did not learn the correction"
+# a refused use of the dictionary's name creates nothing
+cp "$T/es.conf" "$T/other.conf"
+conf_set "$T/other.conf" 'shared_dictionary = @other'
+spam 609 | "$ES" -c "$T/other.conf" --user @other --stdout >/dev/null 2>&1
+expect_rc 64 $? "--stdout for @other"
+[ "$(sqlite3 "$DB" "select count(*) from dspam_virtual_uids where username = '@other'")" -eq 0 ] ||
+	fail "a refused --stdout for the dictionary created it"
 # no dictionary configured: @global is no user name
 cp "$T/es.conf" "$T/nodict.conf"
 conf_set "$T/nodict.conf" 'shared_dictionary = ""'

@@ -177,6 +177,25 @@ out=$(send 203.0.113.77 carol@example.org "$T/s3.eml")
 echo "$out" | grep -q '^rcpt carol@example.org replycode 451 4.7.1' || fail "neighbour in the /24 not greylisted: $out"
 out=$(send 203.0.113.9 alice@example.org "$T/s3.eml")
 echo "$out" | grep -q '^rcpt alice@example.org continue' || fail "unfiltered recipient greylisted: $out"
+#    never the site's own clients: SMTP AUTH, trusted_networks
+out=$(send 203.0.113.9 carol@example.org "$T/s3.eml" -a carol)
+echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "an authenticated session greylisted: $out"
+reload "trusted_networks = 127.0.0.0/8 ::1 203.0.113.0/24"
+out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
+echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "a trusted network greylisted: $out"
+reload "trusted_networks = 127.0.0.0/8 ::1"
+#    nor an envelope sender on the recipient's allow list
+es user allow carol@example.org x@example.com >/dev/null || fail "user allow"
+r0=$(row 203.0.113.9)
+out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
+[ "$(row 203.0.113.9)" = "$r0" ] || fail "a message the allow list decided was counted: $r0 -> $(row 203.0.113.9)"
+echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "an allowed sender greylisted: $out"
+echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Whitelisted' || fail "allowed sender: $out"
+grep -q 'greylist: x@example.com is on the allow list of carol@example.org' "$T/milter.log" ||
+	fail "the allowed sender's exemption was not logged"
+es user unallow carol@example.org x@example.com >/dev/null || fail "user unallow"
+out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
+echo "$out" | grep -q '^rcpt carol@example.org replycode 451 4.7.1' || fail "not greylisted again after unallow: $out"
 out=$(send 203.0.113.9 carol-spam@example.org "$T/s3.eml" -a carol)
 echo "$out" | grep -q '^rcpt carol-spam@example.org continue' || fail "retrain alias greylisted: $out"
 #    another network passes; an old streak passes

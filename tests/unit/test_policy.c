@@ -199,7 +199,9 @@ test_greylist(void **state)
 		{"window just open", 5, 100000 - 3599, 5, 3600, true},
 		{"window closed", 5, 100000 - 3600, 5, 3600, false},
 		{"never spam", 5, 0, 5, 3600, false},
-		{"clock went back", 5, 200000, 5, 3600, true},
+		{"clock went back", 5, 100000 + 3599, 5, 3600, true},
+		{"far in the future", 5, 100000 + 3600, 5, 3600, false},
+		{"a year ahead", 5, 100000 + 366LL * 86400, 5, 3600, false},
 	};
 
 	(void)state;
