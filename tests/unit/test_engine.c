@@ -659,6 +659,24 @@ src(struct fx *f, const char *source)
 	return r;
 }
 
+/* same_src - rows a and b hold the same counts and times. */
+static void
+same_src(struct store_source a, struct store_source b)
+{
+	if (strcmp(a.source, b.source) != 0 || a.spam != b.spam ||
+	    a.innocent != b.innocent ||
+	    a.spam_corrections != b.spam_corrections ||
+	    a.innocent_corrections != b.innocent_corrections ||
+	    a.spam_streak != b.spam_streak || a.first_seen != b.first_seen ||
+	    a.last_seen != b.last_seen || a.last_spam != b.last_spam)
+		fail_msg("source %s changed: spam %llu -> %llu, innocent "
+			 "%llu -> %llu, last_seen %lld -> %lld",
+		    a.source, (unsigned long long)a.spam,
+		    (unsigned long long)b.spam, (unsigned long long)a.innocent,
+		    (unsigned long long)b.innocent, (long long)a.last_seen,
+		    (long long)b.last_seen);
+}
+
 /* A message from a known client counts for its address and network in
  * its own transaction; a correction counts against that source; a
  * message without a client, or a classification only, counts nothing. */
@@ -709,19 +727,31 @@ test_sources(void **state)
 	    a.spam_corrections == 0 && a.spam_streak == 0 &&
 	    a.last_seen == 1000200);
 	assert_true(src(f, "192.0.2.0/24").innocent_corrections == 1);
-	/* tokenize forgets the client; classify-only counts nothing */
+	/* tokenize forgets the client; classify-only counts nothing; a
+	 * client that is no address counts nothing (and fails nothing) */
+	a = src(f, "192.0.2.8");
+	n = src(f, "192.0.2.0/24");
 	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(61),
 	    strlen(spam(61)), &c, err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000300, &c, err, sizeof(err)),
 	    0);
-	cls_engine_set_source(f->e, "192.0.2.7");
-	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
-	    CLS_ENGINE_CLASSIFY, spam(62), strlen(spam(62)), rnd1, 1000400, &c,
-	    err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(62),
+	    strlen(spam(62)), &c, err, sizeof(err)), 0);
+	cls_engine_set_source(f->e, "192.0.2.8");
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_CLASSIFY, rnd1, 1000400, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(63),
+	    strlen(spam(63)), &c, err, sizeof(err)), 0);
 	cls_engine_set_source(f->e, "unknown");
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_PROCESS, rnd1, 1000500, &c, err, sizeof(err)),
+	    0);
+	assert_true(c.sig[0] != '\0');
+	same_src(a, src(f, "192.0.2.8"));
+	same_src(n, src(f, "192.0.2.0/24"));
 	assert_true(src(f, "192.0.2.7").spam == 1);
-	assert_true(src(f, "192.0.2.0/24").spam == 1);
 	fx_free(f);
 }
 
