@@ -752,6 +752,26 @@ test_sources(void **state)
 	same_src(a, src(f, "192.0.2.8"));
 	same_src(n, src(f, "192.0.2.0/24"));
 	assert_true(src(f, "192.0.2.7").spam == 1);
+	/* ham from 198.51.100.0, whose address sorts before its network
+	 * ("198.51.100.0" < "198.51.100.0/24"), then reported as missed
+	 * spam: a spam correction, the streak kept */
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, ham(64),
+	    strlen(ham(64)), &c, err, sizeof(err)), 0);
+	cls_engine_set_source(f->e, "198.51.100.0");
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000600, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.result, CLS_INNOCENT);
+	assert_true(src(f, "198.51.100.0").innocent == 1);
+	assert_true(src(f, "198.51.100.0/24").innocent == 1);
+	strlcpy(r.sig, c.sig, sizeof(r.sig));
+	assert_int_equal(cls_engine_correct(f->e, f->st, f->bob, &f->cfg, r.sig,
+	    CLS_CLASS_SPAM, 1000700, &c, err, sizeof(err)), 0);
+	assert_true(c.changed);
+	a = src(f, "198.51.100.0");
+	assert_true(a.spam_corrections == 1 && a.innocent_corrections == 0 &&
+	    a.innocent == 1 && a.spam == 0 && a.last_seen == 1000700);
+	assert_true(src(f, "198.51.100.0/24").spam_corrections == 1);
 	fx_free(f);
 }
 
