@@ -612,6 +612,11 @@ test_shared_corrections(void **state)
 	strlcpy(sig, r.sig, sizeof(sig));
 	assert_int_equal(snapshot(f, g, spam(81), b), n);
 	same_tokens(a, b, n); /* classification: still nothing */
+	/* the correction comes later (another process, another message in
+	 * this engine): what it trains comes from the signature alone */
+	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, ham(84), strlen(ham(84)), rnd1, 1000000, &r,
+	    err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_correct(f->e, f->st, f->bob, &f->cfg, sig,
 	    CLS_CLASS_INNOCENT, 1000000, &r, err, sizeof(err)), 0);
 	assert_int_equal(snapshot(f, g, spam(81), b), n);
