@@ -649,6 +649,36 @@ test_shared_corrections(void **state)
 	fx_free(f);
 }
 
+/*
+ * TUM with the dictionary: "mature" is the user's own count of a token,
+ * not the merged count the scorer saw. A young user whose message's
+ * tokens the dictionary has seen 60 times still learns every one of
+ * them once.
+ */
+static void
+test_shared_tum(void **state)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TUM);
+	struct store_token b[MAXT];
+	struct cls_engine_result r;
+	uint32_t g;
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(store_user_uid(f->st, "@global", true, &g), 0);
+	train_some(f, g, 60);
+	(void)process(f, f->carol, spam(5), &r);
+	assert_true(r.shared);
+	n = snapshot(f, f->carol, spam(5), b);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++)
+		if (b[i].spam_hits + b[i].innocent_hits != 1)
+			fail_msg("token %zu: %llu/%llu, want one hit", i,
+			    (unsigned long long)b[i].spam_hits,
+			    (unsigned long long)b[i].innocent_hits);
+	fx_free(f);
+}
+
 /* Every allocation failing in turn: ES_ENOMEM, and the store unchanged. */
 static const unsigned char rnd2[16] = {2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
     12, 13, 14, 15, 16};
@@ -850,6 +880,7 @@ main(void)
 	    cmocka_unit_test(test_shared_day_one),
 	    cmocka_unit_test(test_shared_maturity),
 	    cmocka_unit_test(test_shared_corrections),
+	    cmocka_unit_test(test_shared_tum),
 	    cmocka_unit_test(test_enomem_shared),
 	};
 
