@@ -646,6 +646,13 @@ test_shared_corrections(void **state)
 	train(f, f->bob, ham(83), CLS_CLASS_INNOCENT);
 	assert_int_equal(snapshot(f, g, ham(83), b), n);
 	same_tokens(a, b, n);
+	/* nor inoculation: a sample, not a correction */
+	n = snapshot(f, g, spam(85), a);
+	assert_int_equal(cls_engine_train(f->e, f->st, f->bob, &f->cfg,
+	    spam(85), strlen(spam(85)), CLS_CLASS_SPAM, CLS_SRC_INOCULATION,
+	    1000000, &r, err, sizeof(err)), 0);
+	assert_int_equal(snapshot(f, g, spam(85), b), n);
+	same_tokens(a, b, n);
 	fx_free(f);
 }
 
