@@ -79,6 +79,11 @@ test_patterns(void **state)
 			    rc == 0 ? out : err, c[k].want);
 		}
 	}
+	/* the message names the pattern itself, blanks and brackets off */
+	assert_int_equal(cls_sender_pattern("  <*@Example.com>\t", out,
+	    sizeof(out), err, sizeof(err)), ES_EINVAL);
+	if (strstr(err, "pattern \"*@Example.com\":") == NULL)
+		fail_msg("message names the wrong text: %s", err);
 	/* 255 bytes fit the column; 256 do not */
 	memset(long_pat, 'a', sizeof(long_pat));
 	memcpy(long_pat, "@", 1);
