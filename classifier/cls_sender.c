@@ -196,37 +196,37 @@ cls_sender_pattern(const char *in, char *out, size_t outlen, char *err,
 	if (len == 0)
 		return pattern_error(in, strlen(in), "empty", err, errlen);
 	if (len > CLS_SENDER_MAX)
-		return pattern_error(in, len, "longer than 255 bytes", err,
+		return pattern_error(s, len, "longer than 255 bytes", err,
 		    errlen);
 	if (len >= 2 && s[0] == '*' && s[1] == '.') {
 		if (!copy_lower("*.", s + 2, len - 2, out, outlen) ||
 		    !domain_ok(out + 2, len - 2, &labels))
-			return pattern_error(in, len, "not a domain after "
+			return pattern_error(s, len, "not a domain after "
 			    "\"*.\"", err, errlen);
 		if (labels > CLS_SENDER_MAX_LABELS)
-			return pattern_error(in, len, "more than 10 labels "
+			return pattern_error(s, len, "more than 10 labels "
 			    "after \"*.\"", err, errlen);
 		return 0;
 	}
 	if (s[0] == '*' && len >= 2 && s[1] == '@')
-		return pattern_error(in, len, "write \"@domain\" for every "
+		return pattern_error(s, len, "write \"@domain\" for every "
 		    "address at a domain", err, errlen);
 	if (memchr(s, '*', len) != NULL || memchr(s, '?', len) != NULL)
-		return pattern_error(in, len, "the only wildcard is a leading "
+		return pattern_error(s, len, "the only wildcard is a leading "
 		    "\"*.\" (as in *.example.com)", err, errlen);
 	if (s[0] == '@') {
 		if (!copy_lower("@", s + 1, len - 1, out, outlen) ||
 		    !domain_ok(out + 1, len - 1, &labels))
-			return pattern_error(in, len, "not a domain after "
+			return pattern_error(s, len, "not a domain after "
 			    "\"@\"", err, errlen);
 		return 0;
 	}
 	if (memchr(s, '@', len) == NULL)
-		return pattern_error(in, len, "neither an address "
+		return pattern_error(s, len, "neither an address "
 		    "(user@example.com) nor a domain (@example.com, "
 		    "*.example.com)", err, errlen);
 	if (!copy_lower("", s, len, out, outlen) || !addr_check(out, len))
-		return pattern_error(in, len, "not a usable address", err,
+		return pattern_error(s, len, "not a usable address", err,
 		    errlen);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * store.h - the storage interface: per-user token statistics, totals,
- * signatures, preferences, per-domain policy and spam sources.
+ * signatures, preferences, per-domain policy, sender allow/block lists
+ * and spam sources.
  *
  * A store is opened from struct store_params, which names the driver:
  * "sqlite" (embedded default), "memory" (tests and benchmarks) or

@@ -612,6 +612,11 @@ test_shared_corrections(void **state)
 	strlcpy(sig, r.sig, sizeof(sig));
 	assert_int_equal(snapshot(f, g, spam(81), b), n);
 	same_tokens(a, b, n); /* classification: still nothing */
+	/* the correction comes later (another process, another message in
+	 * this engine): what it trains comes from the signature alone */
+	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
+	    CLS_ENGINE_CLASSIFY, ham(84), strlen(ham(84)), rnd1, 1000000, &r,
+	    err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_correct(f->e, f->st, f->bob, &f->cfg, sig,
 	    CLS_CLASS_INNOCENT, 1000000, &r, err, sizeof(err)), 0);
 	assert_int_equal(snapshot(f, g, spam(81), b), n);
@@ -641,6 +646,43 @@ test_shared_corrections(void **state)
 	train(f, f->bob, ham(83), CLS_CLASS_INNOCENT);
 	assert_int_equal(snapshot(f, g, ham(83), b), n);
 	same_tokens(a, b, n);
+	/* nor inoculation: a sample, not a correction */
+	n = snapshot(f, g, spam(85), a);
+	assert_int_equal(cls_engine_train(f->e, f->st, f->bob, &f->cfg,
+	    spam(85), strlen(spam(85)), CLS_CLASS_SPAM, CLS_SRC_INOCULATION,
+	    1000000, &r, err, sizeof(err)), 0);
+	assert_int_equal(snapshot(f, g, spam(85), b), n);
+	same_tokens(a, b, n);
+	fx_free(f);
+}
+
+/*
+ * TUM with the dictionary: "mature" is the user's own count of a token,
+ * not the merged count the scorer saw. A young user whose message's
+ * tokens the dictionary has seen 60 times still learns every one of
+ * them once.
+ */
+static void
+test_shared_tum(void **state)
+{
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TUM);
+	struct store_token b[MAXT];
+	struct cls_engine_result r;
+	uint32_t g;
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(store_user_uid(f->st, "@global", true, &g), 0);
+	train_some(f, g, 60);
+	(void)process(f, f->carol, spam(5), &r);
+	assert_true(r.shared);
+	n = snapshot(f, f->carol, spam(5), b);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++)
+		if (b[i].spam_hits + b[i].innocent_hits != 1)
+			fail_msg("token %zu: %llu/%llu, want one hit", i,
+			    (unsigned long long)b[i].spam_hits,
+			    (unsigned long long)b[i].innocent_hits);
 	fx_free(f);
 }
 
@@ -657,6 +699,24 @@ src(struct fx *f, const char *source)
 	strlcpy(r.source, source, sizeof(r.source));
 	assert_int_equal(store_sources_get(f->st, &r, 1), 0);
 	return r;
+}
+
+/* same_src - rows a and b hold the same counts and times. */
+static void
+same_src(struct store_source a, struct store_source b)
+{
+	if (strcmp(a.source, b.source) != 0 || a.spam != b.spam ||
+	    a.innocent != b.innocent ||
+	    a.spam_corrections != b.spam_corrections ||
+	    a.innocent_corrections != b.innocent_corrections ||
+	    a.spam_streak != b.spam_streak || a.first_seen != b.first_seen ||
+	    a.last_seen != b.last_seen || a.last_spam != b.last_spam)
+		fail_msg("source %s changed: spam %llu -> %llu, innocent "
+			 "%llu -> %llu, last_seen %lld -> %lld",
+		    a.source, (unsigned long long)a.spam,
+		    (unsigned long long)b.spam, (unsigned long long)a.innocent,
+		    (unsigned long long)b.innocent, (long long)a.last_seen,
+		    (long long)b.last_seen);
 }
 
 /* A message from a known client counts for its address and network in
@@ -709,19 +769,51 @@ test_sources(void **state)
 	    a.spam_corrections == 0 && a.spam_streak == 0 &&
 	    a.last_seen == 1000200);
 	assert_true(src(f, "192.0.2.0/24").innocent_corrections == 1);
-	/* tokenize forgets the client; classify-only counts nothing */
+	/* tokenize forgets the client; classify-only counts nothing; a
+	 * client that is no address counts nothing (and fails nothing) */
+	a = src(f, "192.0.2.8");
+	n = src(f, "192.0.2.0/24");
 	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(61),
 	    strlen(spam(61)), &c, err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000300, &c, err, sizeof(err)),
 	    0);
-	cls_engine_set_source(f->e, "192.0.2.7");
-	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
-	    CLS_ENGINE_CLASSIFY, spam(62), strlen(spam(62)), rnd1, 1000400, &c,
-	    err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(62),
+	    strlen(spam(62)), &c, err, sizeof(err)), 0);
+	cls_engine_set_source(f->e, "192.0.2.8");
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_CLASSIFY, rnd1, 1000400, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(63),
+	    strlen(spam(63)), &c, err, sizeof(err)), 0);
 	cls_engine_set_source(f->e, "unknown");
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_PROCESS, rnd1, 1000500, &c, err, sizeof(err)),
+	    0);
+	assert_true(c.sig[0] != '\0');
+	same_src(a, src(f, "192.0.2.8"));
+	same_src(n, src(f, "192.0.2.0/24"));
 	assert_true(src(f, "192.0.2.7").spam == 1);
-	assert_true(src(f, "192.0.2.0/24").spam == 1);
+	/* ham from 198.51.100.0, whose address sorts before its network
+	 * ("198.51.100.0" < "198.51.100.0/24"), then reported as missed
+	 * spam: a spam correction, the streak kept */
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, ham(64),
+	    strlen(ham(64)), &c, err, sizeof(err)), 0);
+	cls_engine_set_source(f->e, "198.51.100.0");
+	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
+	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000600, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.result, CLS_INNOCENT);
+	assert_true(src(f, "198.51.100.0").innocent == 1);
+	assert_true(src(f, "198.51.100.0/24").innocent == 1);
+	strlcpy(r.sig, c.sig, sizeof(r.sig));
+	assert_int_equal(cls_engine_correct(f->e, f->st, f->bob, &f->cfg, r.sig,
+	    CLS_CLASS_SPAM, 1000700, &c, err, sizeof(err)), 0);
+	assert_true(c.changed);
+	a = src(f, "198.51.100.0");
+	assert_true(a.spam_corrections == 1 && a.innocent_corrections == 0 &&
+	    a.innocent == 1 && a.spam == 0 && a.last_seen == 1000700);
+	assert_true(src(f, "198.51.100.0/24").spam_corrections == 1);
 	fx_free(f);
 }
 
@@ -795,6 +887,7 @@ main(void)
 	    cmocka_unit_test(test_shared_day_one),
 	    cmocka_unit_test(test_shared_maturity),
 	    cmocka_unit_test(test_shared_corrections),
+	    cmocka_unit_test(test_shared_tum),
 	    cmocka_unit_test(test_enomem_shared),
 	};
 

@@ -31,6 +31,11 @@ test_patterns(void **state)
 		{"x_y@mail-1.ex.org", "x_y@mail-1.ex.org", NULL},
 		{"*.a.b.c.d.e.f.g.h.i.j", "*.a.b.c.d.e.f.g.h.i.j", NULL},
 		{"*.a.b.c.d.e.f.g.h.i.j.k", NULL, "more than 10 labels"},
+		{"llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll@ex.org", "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll@ex.org", NULL},
+		{"lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll@ex.org", NULL, "not a usable address"},
+		{"@ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd.org", "@ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd.org", NULL},
+		{"@dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd.org", NULL, "not a domain"},
+		{"a@dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd.org", NULL, "not a usable address"},
 		{"", NULL, "empty"},
 		{"  ", NULL, "empty"},
 		{"<>", NULL, "empty"},
@@ -74,6 +79,11 @@ test_patterns(void **state)
 			    rc == 0 ? out : err, c[k].want);
 		}
 	}
+	/* the message names the pattern itself, blanks and brackets off */
+	assert_int_equal(cls_sender_pattern("  <*@Example.com>\t", out,
+	    sizeof(out), err, sizeof(err)), ES_EINVAL);
+	if (strstr(err, "pattern \"*@Example.com\":") == NULL)
+		fail_msg("message names the wrong text: %s", err);
 	/* 255 bytes fit the column; 256 do not */
 	memset(long_pat, 'a', sizeof(long_pat));
 	memcpy(long_pat, "@", 1);
@@ -109,6 +119,12 @@ test_addresses(void **state)
 		{"(comment x@evil.test) bob@example.com", "bob@example.com", 0},
 		{"=?utf-8?q?Bob?= <bob@example.com>", "bob@example.com", 0},
 		{"a@one.test, b@two.test", "a@one.test", 0},
+		{"a@one.test, Bee <b@two.test>", "a@one.test", 0},
+		/* an escaped quote does not end the display name */
+		{"\"Bob \\\" <x@evil.test> \\\"\" <bob@example.com>",
+		    "bob@example.com", 0},
+		{"(Bob \\) <x@evil.test>) bob@example.com", "bob@example.com",
+		    0},
 		{"Bob [mailto:Bob@Example.com]", "bob@example.com", 0},
 		{"<@relay.test:bob@example.com>", "bob@example.com", 0},
 		{"<bob@example.com.>", "bob@example.com", 0},

@@ -106,6 +106,9 @@ test_client_address(void **state)
 	assert_int_equal(cls_sig_decode(data, len, &d), ES_EPARSE);
 	data[28] = 200;
 	assert_int_equal(cls_sig_decode(data, len, &d), ES_EPARSE);
+	/* an empty address (length 0) with the length to match */
+	data[28] = 0;
+	assert_int_equal(cls_sig_decode(data, 28 + 1 + 2 * 9, &d), ES_EPARSE);
 	data[28] = 11;
 	data[30] = '\n';
 	assert_int_equal(cls_sig_decode(data, len, &d), ES_EPARSE);
