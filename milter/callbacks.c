@@ -886,13 +886,20 @@ strip(SMFICTX *ctx, struct msg *m)
 	return true;
 }
 
+static int msg_lists(struct msg *m, struct store *st, uint32_t uid,
+    struct cls_sender_decision *d, char *pat, size_t patlen);
+
 /*
- * classify - process the message for m->user: classify, learn, store
- * the signature. Fills res and whether spamAction is reject.
+ * classify - process the message for m->user: the user's sender lists
+ * first (when one decides, dec->list says which and nothing is scored
+ * or learned), else classify, learn, store the signature. Fills res
+ * and whether spamAction is reject. One pool slot and one uid lookup
+ * serve both.
  */
 static int
 classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
-    bool *reject, char *err, size_t errlen)
+    struct cls_sender_decision *dec, char *pat, size_t patlen, bool *reject,
+    char *err, size_t errlen)
 {
 	struct mlt_runtime *rt = m->rt;
 	struct cls_engine_cfg cfg;
@@ -900,10 +907,11 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	struct timespec dl;
 	unsigned char rnd[16];
 	char act[16];
-	uint32_t uid;
-	int rc;
+	uint32_t uid = 0;
+	int rc, urc;
 
 	*reject = false;
+	memset(dec, 0, sizeof(*dec));
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		snprintf(err, errlen, "no random bytes for a signature: %s",
 		    strerror(errno));
@@ -912,6 +920,26 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	mlt_deadline_in(rt->timeout_ms, &dl);
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
+	/* a user's lists decide before anything is parsed or scored (a
+	 * user not created yet has none) */
+	urc = store_user_uid(s->st, m->user, false, &uid);
+	if (urc == 0 &&
+	    (urc = msg_lists(m, s->st, uid, dec, pat, patlen)) == 0 &&
+	    dec->list != CLS_SENDER_NONE) {
+		if (dec->list == CLS_SENDER_BLOCK &&
+		    (urc = user_pref(s->st, uid, "spamAction", "tag", act,
+			 sizeof(act))) == 0)
+			*reject = strcmp(act, "reject") == 0;
+		if (urc == 0) {
+			mlt_pool_put(s, false);
+			return 0;
+		}
+	}
+	if (urc != 0 && urc != ES_ENOTFOUND) {
+		snprintf(err, errlen, "%s", store_errmsg(s->st));
+		mlt_pool_put(s, urc == ES_ESTORE);
+		return urc;
+	}
 	/* Parse, tokenize, read and score outside the write lock; the
 	 * writes go through the pool's group writer. */
 	rc = cls_engine_tokenize(s->eng, &rt->ecfg,
@@ -922,7 +950,7 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	}
 	if (rt->track_sources && c->have_src)
 		cls_engine_set_source(s->eng, c->src.addr);
-	rc = store_user_uid(s->st, m->user, false, &uid);
+	rc = urc;
 	if (rc == ES_ENOTFOUND) {
 		/* a user's first message: creating it is a write */
 		if ((rc = mlt_pool_lock_write(s, &dl, err, errlen)) != 0) {
@@ -995,13 +1023,7 @@ elapsed_ms(const struct timespec *t0)
 	    (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/*
- * sender_lists - whether the user's allow or block list decides the
- * message (DSPAM's Whitelisted, or Spam) before any scoring: one
- * lookup of the candidates of the envelope sender and the From:
- * address (cls_sender.h). d->list is NONE when neither is listed or
- * the user has no lists; *reject when blocked under spamAction reject.
- */
+/* The sender lists: a message's candidates fit one store lookup. */
 _Static_assert(CLS_SENDER_CANDIDATES <= STORE_SENDER_FIND_MAX,
     "a message's sender candidates fit one store lookup");
 
@@ -1028,19 +1050,21 @@ lists_lookup(struct store *st, uint32_t uid,
 	return 0;
 }
 
+/*
+ * msg_lists - whether uid's allow or block list decides the message
+ * (DSPAM's Whitelisted, or Spam) before any scoring: one lookup of the
+ * candidates of the envelope sender and the From: address
+ * (cls_sender.h) on the caller's handle. d->list is NONE when neither
+ * is listed or the user has no lists; d->pattern is copied into pat.
+ */
 static int
-sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
-    size_t patlen, bool *reject, char *err, size_t errlen)
+msg_lists(struct msg *m, struct store *st, uint32_t uid,
+    struct cls_sender_decision *d, char *pat, size_t patlen)
 {
 	struct cls_sender_cands cands;
-	struct mlt_slot *s;
-	struct timespec dl;
-	char act[16];
-	uint32_t uid;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	*reject = false;
 	cls_sender_cands_init(&cands);
 	/* an address that gives no candidate simply is not listed */
 	if (m->env_addr[0] != '\0')
@@ -1051,30 +1075,13 @@ sender_lists(struct msg *m, struct cls_sender_decision *d, char *pat,
 		    CLS_SENDER_FROM);
 	if (cands.n == 0)
 		return 0;
-	mlt_deadline_in(m->rt->timeout_ms, &dl);
-	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
+	if ((rc = lists_lookup(st, uid, &cands, d)) != 0)
 		return rc;
-	rc = store_user_uid(s->st, m->user, false, &uid);
-	if (rc == ES_ENOTFOUND) { /* a new user has no lists */
-		mlt_pool_put(s, false);
-		return 0;
-	}
-	if (rc == 0)
-		rc = lists_lookup(s->st, uid, &cands, d);
-	if (rc == 0) {
-		if (d->list == CLS_SENDER_BLOCK &&
-		    (rc = user_pref(s->st, uid, "spamAction", "tag", act,
-			 sizeof(act))) == 0)
-			*reject = strcmp(act, "reject") == 0;
-	}
-	if (rc != 0)
-		snprintf(err, errlen, "%s", store_errmsg(s->st));
-	mlt_pool_put(s, rc == ES_ESTORE);
 	if (d->pattern != NULL) { /* cands dies here: the caller's copy */
 		snprintf(pat, patlen, "%s", d->pattern);
 		d->pattern = pat;
 	}
-	return rc;
+	return 0;
 }
 
 /*
@@ -1124,7 +1131,6 @@ cb_eom(SMFICTX *ctx)
 	struct timespec t0;
 	struct msg *m;
 	char err[256] = "", pat[CLS_SENDER_MAX + 1], dict[64] = "";
-	const char *what = "classification";
 	bool reject;
 	sfsistat st;
 	int rc;
@@ -1153,18 +1159,15 @@ cb_eom(SMFICTX *ctx)
 	if (m->broken) {
 		rc = ES_ENOMEM;
 		snprintf(err, sizeof(err), "out of memory buffering the message");
-	} else if ((rc = sender_lists(m, &dec, pat, sizeof(pat), &reject, err,
-			sizeof(err))) != 0) {
-		what = "sender lists";
-	} else if (dec.list != CLS_SENDER_NONE) {
+	} else if ((rc = classify(c, m, &res, &dec, pat, sizeof(pat), &reject,
+			err, sizeof(err))) == 0 &&
+	    dec.list != CLS_SENDER_NONE) {
 		store_up();
 		st = listed(ctx, c, m, &dec, reject, &t0);
 		goto out;
-	} else {
-		rc = classify(c, m, &res, &reject, err, sizeof(err));
 	}
 	if (rc != 0) {
-		st = store_failed(ctx, c, rc, what, err);
+		st = store_failed(ctx, c, rc, "classification", err);
 		if (st == SMFIS_CONTINUE && !strip(ctx, m))
 			st = SMFIS_TEMPFAIL;
 		goto out;
