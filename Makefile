@@ -49,6 +49,7 @@ MILTER_SRC := $(sort $(wildcard milter/*.c))
 MILTER_LIB_SRC := $(filter-out milter/main.c,$(MILTER_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
+TOOL_LIB_SRC := $(sort $(wildcard tests/tools/lib/*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -99,9 +100,9 @@ $(BUILD)/edgespam-milter: $(call obj,milter/main.c) $(LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
-$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBS)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(TOOL_LIB_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(call obj,$(TOOL_LIB_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)
 
 # deps: install only what is missing; nothing to do when all is there.
 deps:

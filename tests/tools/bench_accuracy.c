@@ -51,135 +51,7 @@
 #include "es_err.h"
 #include "store.h"
 
-struct item {
-	char *path;
-	bool spam;
-	double es_score, bf_score;
-	bool es_spam, bf_spam;
-};
-
-struct corpus {
-	struct item *v;
-	size_t n, cap;
-};
-
-static void die(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bench_accuracy: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static int
-cmp_item(const void *a, const void *b)
-{
-	return strcmp(((const struct item *)a)->path,
-	    ((const struct item *)b)->path);
-}
-
-static void
-add_dir(struct corpus *c, const char *root, const char *sub)
-{
-	char path[4096];
-	struct dirent *de;
-	DIR *d;
-	bool spam = strncmp(sub, "spam", 4) == 0;
-
-	snprintf(path, sizeof(path), "%s/%s", root, sub);
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char *p;
-
-		size_t nl = strlen(de->d_name);
-
-		/* the package has NAME.txt (the message) and NAME.json */
-		if (de->d_name[0] == '.' || nl < 5 ||
-		    strcmp(de->d_name + nl - 4, ".txt") != 0)
-			continue;
-		if (asprintf(&p, "%s/%s", path, de->d_name) < 0)
-			die("%s", "out of memory");
-		if (c->n == c->cap) {
-			c->cap = c->cap ? c->cap * 2 : 1024;
-			c->v = realloc(c->v, c->cap * sizeof(*c->v));
-			if (c->v == NULL)
-				die("%s", "out of memory");
-		}
-		memset(&c->v[c->n], 0, sizeof(c->v[0]));
-		c->v[c->n].path = p;
-		c->v[c->n].spam = spam;
-		c->n++;
-	}
-	closedir(d);
-}
-
-/* splitmix64: a small, fixed PRNG so the order is the same everywhere. */
-static uint64_t
-mix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void
-load_corpus(struct corpus *c, const char *root, uint64_t seed)
-{
-	struct dirent *de;
-	DIR *d;
-	size_t i;
-
-	if ((d = opendir(root)) == NULL)
-		die("cannot open corpus directory %s", root);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			add_dir(c, root, de->d_name);
-	closedir(d);
-	if (c->n == 0)
-		die("no messages under %s", root);
-	qsort(c->v, c->n, sizeof(*c->v), cmp_item);
-	for (i = c->n - 1; i > 0; i--) {
-		size_t j = (size_t)(mix(&seed) % (i + 1));
-		struct item t = c->v[i];
-
-		c->v[i] = c->v[j];
-		c->v[j] = t;
-	}
-}
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, r;
-
-	if (fp == NULL)
-		die("cannot read %s", path);
-	do {
-		if (n + 65536 > cap) {
-			cap = cap ? cap * 2 : 131072;
-			if ((buf = realloc(buf, cap)) == NULL)
-				die("%s", "out of memory");
-		}
-		r = fread(buf + n, 1, cap - n, fp);
-		n += r;
-	} while (r > 0);
-	fclose(fp);
-	*len = n;
-	return buf;
-}
+#include "lib/bench_corpus.h"
 
 static double
 clock_s(clockid_t id)
@@ -215,7 +87,7 @@ spawn_run(char *const argv[], const char *in, char *out, size_t outlen,
 	size_t n = 0;
 
 	if (pipe(pfd) != 0)
-		die("%s", "pipe failed");
+		bench_die("%s", "pipe failed");
 	if (posix_spawn_file_actions_init(&fa) != 0 ||
 	    posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1) != 0 ||
@@ -223,9 +95,9 @@ spawn_run(char *const argv[], const char *in, char *out, size_t outlen,
 		0) != 0 ||
 	    posix_spawn_file_actions_addclose(&fa, pfd[0]) != 0 ||
 	    posix_spawn_file_actions_addclose(&fa, pfd[1]) != 0)
-		die("%s", "out of memory");
+		bench_die("%s", "out of memory");
 	if ((st = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ)) != 0)
-		die("cannot run %s: %s", argv[0], strerror(st));
+		bench_die("cannot run %s: %s", argv[0], strerror(st));
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
 	for (;;) {
@@ -247,7 +119,7 @@ spawn_run(char *const argv[], const char *in, char *out, size_t outlen,
 		out[n] = '\0';
 	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
-			die("%s", "wait4 failed");
+			bench_die("%s", "wait4 failed");
 	if (ru.ru_maxrss > *rss_kb)
 		*rss_kb = ru.ru_maxrss;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
@@ -275,7 +147,7 @@ io_full(bool wr, int fd, void *buf, size_t len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			die("spawner pipe: %s", r == 0 ? "closed" : strerror(errno));
+			bench_die("spawner pipe: %s", r == 0 ? "closed" : strerror(errno));
 		p += r;
 		len -= (size_t)r;
 	}
@@ -326,9 +198,9 @@ spawner_start(void)
 	pid_t pid;
 
 	if (pipe(a) != 0 || pipe(b) != 0)
-		die("%s", "pipe failed");
+		bench_die("%s", "pipe failed");
 	if ((pid = fork()) < 0)
-		die("%s", "fork failed");
+		bench_die("%s", "fork failed");
 	if (pid == 0) {
 		close(a[1]);
 		close(b[0]);
@@ -359,7 +231,7 @@ run(char *const argv[], const char *in, char *out, size_t outlen,
 		const char *a = i == 0 ? in : argv[i - 1]; /* in, then argv */
 
 		if ((k = strlen(a) + 1) > sizeof(req) - n)
-			die("%s", "command too long for the spawner");
+			bench_die("%s", "command too long for the spawner");
 		memcpy(req + n, a, k);
 		n += k;
 	}
@@ -371,7 +243,7 @@ run(char *const argv[], const char *in, char *out, size_t outlen,
 	io_full(false, sp_rep, &rss, sizeof(rss));
 	io_full(false, sp_rep, &olen, sizeof(olen));
 	if (olen >= (out != NULL ? outlen : 1))
-		die("%s", "spawner reply too long");
+		bench_die("%s", "spawner reply too long");
 	if (olen > 0)
 		io_full(false, sp_rep, out, olen);
 	if (out != NULL)
@@ -379,69 +251,6 @@ run(char *const argv[], const char *in, char *out, size_t outlen,
 	if (rss > *rss_kb)
 		*rss_kb = (long)rss;
 	return st;
-}
-
-/* area above the ROC curve, in percent: the fraction of (spam, ham)
- * pairs the score orders wrongly, ties counting half. */
-static int
-cmp_score(const void *a, const void *b)
-{
-	const double *x = a, *y = b;
-
-	return *x < *y ? -1 : *x > *y;
-}
-
-static double
-one_minus_roca(const struct corpus *c, bool bogo)
-{
-	double *ham = malloc(c->n * sizeof(double));
-	double *spam = malloc(c->n * sizeof(double));
-	size_t nh = 0, ns = 0, i, j = 0, k;
-	double wrong = 0;
-
-	if (ham == NULL || spam == NULL)
-		die("%s", "out of memory");
-	for (i = 0; i < c->n; i++) {
-		double s = bogo ? c->v[i].bf_score : c->v[i].es_score;
-
-		if (c->v[i].spam)
-			spam[ns++] = s;
-		else
-			ham[nh++] = s;
-	}
-	qsort(ham, nh, sizeof(double), cmp_score);
-	qsort(spam, ns, sizeof(double), cmp_score);
-	/* for each spam: hams scoring above it count 1, equal ones 1/2 */
-	for (i = 0; i < ns; i++) {
-		while (j < nh && ham[j] < spam[i])
-			j++;
-		k = j;
-		while (k < nh && ham[k] == spam[i])
-			k++;
-		wrong += (double)(nh - k) + (double)(k - j) / 2.0;
-	}
-	free(ham);
-	free(spam);
-	if (nh == 0 || ns == 0)
-		return 0;
-	return 100.0 * wrong / ((double)nh * (double)ns);
-}
-
-static double
-logit(double p)
-{
-	return log(p / (1 - p));
-}
-
-/* lam% as in the TREC spam track: rates smoothed by (n+0.5)/(N+1). */
-static double
-lam(size_t fp, size_t nham, size_t fn, size_t nspam)
-{
-	double fpr = ((double)fp + 0.5) / ((double)nham + 1);
-	double fnr = ((double)fn + 0.5) / ((double)nspam + 1);
-	double z = (logit(fpr) + logit(fnr)) / 2;
-
-	return 100.0 / (1 + exp(-z));
 }
 
 static off_t
@@ -460,13 +269,13 @@ path_size(const char *path)
 }
 
 static void
-report(const char *who, const struct corpus *c, bool bogo, double secs,
+report(const char *who, const struct bench_corpus *c, bool bogo, double secs,
     long rss_kb, off_t size)
 {
 	size_t i, fp = 0, fn = 0, nham = 0, nspam = 0;
 
 	for (i = 0; i < c->n; i++) {
-		bool v = bogo ? c->v[i].bf_spam : c->v[i].es_spam;
+		bool v = bogo ? c->v[i].verdict[1] : c->v[i].verdict[0];
 
 		if (c->v[i].spam) {
 			nspam++;
@@ -481,8 +290,8 @@ report(const char *who, const struct corpus *c, bool bogo, double secs,
 	printf("%s.fp %zu\n%s.fn %zu\n", who, fp, who, fn);
 	printf("%s.fpr %.3f\n", who, nham ? 100.0 * fp / nham : 0);
 	printf("%s.fnr %.3f\n", who, nspam ? 100.0 * fn / nspam : 0);
-	printf("%s.roca %.4f\n", who, one_minus_roca(c, bogo));
-	printf("%s.lam %.3f\n", who, lam(fp, nham, fn, nspam));
+	printf("%s.roca %.4f\n", who, bench_roca(c->v, c->n, bogo));
+	printf("%s.lam %.3f\n", who, bench_lam(fp, nham, fn, nspam));
 	printf("%s.rate %.1f\n", who, secs > 0 ? c->n / secs : 0);
 	printf("%s.rss_kb %ld\n", who, rss_kb);
 	printf("%s.store_bytes %lld\n", who, (long long)size);
@@ -495,19 +304,19 @@ report(const char *who, const struct corpus *c, bool bogo, double secs,
  */
 static void
 es_one(struct cls_engine *e, struct store *st, uint32_t uid,
-    const struct cls_engine_cfg *cfg, struct item *it, uint64_t seed,
+    const struct cls_engine_cfg *cfg, struct bench_item *it, uint64_t seed,
     size_t i, double *secs, double *cpu)
 {
 	struct cls_engine_result r;
 	unsigned char rnd[16];
 	uint64_t s = seed ^ (i * 0x9e3779b97f4a7c15ULL);
 	size_t len, k;
-	char *msg = read_file(it->path, &len), err[512];
+	char *msg = bench_read_file(it->path, &len), err[512];
 	double t0, c0;
 	int rc;
 
 	for (k = 0; k < 16; k += 8) {
-		uint64_t v = mix(&s);
+		uint64_t v = bench_mix(&s);
 
 		memcpy(rnd + k, &v, 8);
 	}
@@ -516,10 +325,10 @@ es_one(struct cls_engine *e, struct store *st, uint32_t uid,
 	rc = cls_engine_process(e, st, uid, cfg, CLS_ENGINE_PROCESS, msg, len,
 	    rnd, time(NULL), &r, err, sizeof(err));
 	if (rc != 0)
-		die("edgespam failed: %s", err);
-	it->es_score = r.score;
-	it->es_spam = r.result == CLS_SPAM;
-	if (it->es_spam != it->spam) {
+		bench_die("edgespam failed: %s", err);
+	it->score[0] = r.score;
+	it->verdict[0] = r.result == CLS_SPAM;
+	if (it->verdict[0] != it->spam) {
 		enum cls_class want = it->spam ? CLS_CLASS_SPAM : CLS_CLASS_INNOCENT;
 		char sig[CLS_SIG_ID_LEN + 1];
 
@@ -531,7 +340,7 @@ es_one(struct cls_engine *e, struct store *st, uint32_t uid,
 			rc = cls_engine_train(e, st, uid, cfg, msg, len, want,
 			    CLS_SRC_ERROR, time(NULL), &r, err, sizeof(err));
 		if (rc != 0)
-			die("edgespam correction failed: %s", err);
+			bench_die("edgespam correction failed: %s", err);
 	}
 	*secs += now_s() - t0;
 	*cpu += clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
@@ -555,9 +364,9 @@ open_fresh(struct store_params *sp, const char *db, uint32_t *uid)
 	unlink(side);
 	sp->path = db;
 	if (store_open(sp, &st, err, sizeof(err)) != 0)
-		die("cannot open the store: %s", err);
+		bench_die("cannot open the store: %s", err);
 	if (store_user_uid(st, "bench@example.org", true, uid) != 0)
-		die("%s", "cannot create the user");
+		bench_die("%s", "cannot create the user");
 	return st;
 }
 
@@ -580,7 +389,7 @@ main(int argc, char **argv)
 	bool solo = false;
 	uint64_t seed = 42;
 	size_t nproc = 0, i;
-	struct corpus c = {0};
+	struct bench_corpus c = {0};
 	struct conf *cf = NULL;
 	struct conf_diag diag = {0};
 	struct cls_engine_cfg cfg;
@@ -593,6 +402,7 @@ main(int argc, char **argv)
 	uint32_t uid;
 	int ch, rc;
 
+	bench_prog = "bench_accuracy";
 	while ((ch = getopt(argc, argv, "d:s:m:w:c:b:e:n:o:S")) != -1) {
 		switch (ch) {
 		case 'S': solo = true; break;
@@ -614,7 +424,7 @@ main(int argc, char **argv)
 	if (dir == NULL || work == NULL)
 		usage();
 	spawner_start(); /* before this process grows */
-	load_corpus(&c, dir, seed);
+	bench_load(&c, dir, NULL, seed);
 
 	/* without -c: the built-in defaults, which the sample configuration
 	 * and conf_defaults() repeat (a unit test keeps them equal) */
@@ -626,10 +436,10 @@ main(int argc, char **argv)
 		if (conf_load(conf_path, &cf, &diag) != 0) {
 			for (i = 0; i < diag.n; i++)
 				fprintf(stderr, "%s\n", diag.msgs[i]);
-			die("%s", "bad configuration");
+			bench_die("%s", "bad configuration");
 		}
 		if (conf_engine_cfg(cf, &cfg) != 0)
-			die("%s", "bad engine configuration");
+			bench_die("%s", "bad engine configuration");
 		conf_store_params(cf, &sp);
 	}
 	cfg.mode = mode;
@@ -639,7 +449,7 @@ main(int argc, char **argv)
 		sp.driver = "sqlite";
 	st = open_fresh(&sp, db, &uid);
 	if ((e = cls_engine_new()) == NULL)
-		die("%s", "out of memory");
+		bench_die("%s", "out of memory");
 	snprintf(bfdir, sizeof(bfdir), "%s/bogofilter-%s", work,
 	    cls_mode_name(mode));
 	if (bogo != NULL) {
@@ -648,11 +458,11 @@ main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'",
 		    bfdir, bfdir);
 		if (system(cmd) != 0)
-			die("cannot make %s", bfdir);
+			bench_die("cannot make %s", bfdir);
 	}
 
 	for (i = 0; i < c.n; i++) {
-		struct item *it = &c.v[i];
+		struct bench_item *it = &c.v[i];
 
 		es_one(e, st, uid, &cfg, it, seed, i, &es_secs, &es_cpu);
 
@@ -669,9 +479,9 @@ main(int argc, char **argv)
 			 * may print nothing: unsure. */
 			if (strlen(out) > 2)
 				sc = strtod(out + 2, NULL);
-			it->bf_score = sc;
-			it->bf_spam = out[0] == 'S';
-			if (mode == CLS_MODE_TEFT || it->bf_spam != it->spam)
+			it->score[1] = sc;
+			it->verdict[1] = out[0] == 'S';
+			if (mode == CLS_MODE_TEFT || it->verdict[1] != it->spam)
 				run(argv_l, it->path, NULL, 0, &bf_rss);
 			bf_secs += now_s() - t0;
 		}
@@ -707,10 +517,10 @@ main(int argc, char **argv)
 		store_close(st);
 		st = open_fresh(&sp, db, &uid);
 		for (i = 0; i < c.n; i++) {
-			struct item it = c.v[i];
+			struct bench_item it = c.v[i];
 
 			es_one(e, st, uid, &cfg, &it, seed, i, &secs, &cpu);
-			changed += it.es_spam != c.v[i].es_spam;
+			changed += it.verdict[0] != c.v[i].verdict[0];
 		}
 		printf("edgespam_solo.messages %zu\n", c.n);
 		printf("edgespam_solo.verdicts_changed %zu\n", changed);
@@ -727,10 +537,10 @@ main(int argc, char **argv)
 		unlink(cdb);
 		snprintf(cconf, sizeof(cconf), "%s/edgespam-cli.conf", work);
 		if ((fp = fopen(cconf, "w")) == NULL)
-			die("cannot write %s", cconf);
+			bench_die("cannot write %s", cconf);
 		if (conf_path != NULL) {
 			size_t n;
-			char *txt = read_file(conf_path, &n);
+			char *txt = bench_read_file(conf_path, &n);
 
 			fwrite(txt, 1, n, fp);
 			fputc('\n', fp);
@@ -762,17 +572,15 @@ main(int argc, char **argv)
 		FILE *fp = fopen(scores, "w");
 
 		if (fp == NULL)
-			die("cannot write %s", scores);
+			bench_die("cannot write %s", scores);
 		for (i = 0; i < c.n; i++)
 			fprintf(fp, "%d %.6f %.6f %s\n", c.v[i].spam,
-			    c.v[i].es_score, c.v[i].bf_score, c.v[i].path);
+			    c.v[i].score[0], c.v[i].score[1], c.v[i].path);
 		fclose(fp);
 	}
 	cls_engine_free(e);
 	store_close(st);
 	conf_free(cf);
-	for (i = 0; i < c.n; i++)
-		free(c.v[i].path);
-	free(c.v);
+	bench_free(&c);
 	return 0;
 }

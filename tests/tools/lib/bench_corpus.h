@@ -1,0 +1,62 @@
+/*
+ * bench_corpus.h - what the accuracy benchmarks (bench_accuracy,
+ * bench_shared) share: a corpus of one message per NAME.txt file in
+ * one fixed seeded order, and the TREC spam track's figures over it.
+ */
+#ifndef BENCH_CORPUS_H
+#define BENCH_CORPUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One message and what up to two filters said of it. */
+struct bench_item {
+	char *path;
+	bool spam;        /* the truth: its directory's name starts with spam */
+	double score[2];  /* per filter: higher is spammier */
+	bool verdict[2];  /* per filter: said spam */
+};
+
+struct bench_corpus {
+	struct bench_item *v;
+	size_t n, cap;
+};
+
+/* The program's name for bench_die() (set by main). */
+extern const char *bench_prog;
+
+/* bench_die - "PROG: message" on stderr, exit 1. */
+void bench_die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * bench_load - the messages of root's subdirectories named in the
+ * comma-separated list dirs (each must exist), or of every
+ * subdirectory when dirs is NULL; sorted by path, then shuffled with
+ * seed (splitmix64, Fisher-Yates), so the order is the same on every
+ * machine. Dies when there is no message.
+ */
+void bench_load(struct bench_corpus *c, const char *root, const char *dirs,
+    uint64_t seed);
+/* bench_free - the paths and the array. */
+void bench_free(struct bench_corpus *c);
+
+/* bench_mix - splitmix64: the next value of the sequence of *s. */
+uint64_t bench_mix(uint64_t *s);
+
+/* bench_read_file - the whole file (the caller frees it); dies on error. */
+char *bench_read_file(const char *path, size_t *len);
+
+/*
+ * bench_roca - 1-ROCA%: the percentage of (spam, ham) pairs among the n
+ * items that filter f's score orders wrongly, ties counting half; 0
+ * when either class is missing.
+ */
+double bench_roca(const struct bench_item *v, size_t n, int f);
+
+/* bench_lam - lam% as in the TREC spam track, rates smoothed by
+ * (n + 0.5) / (N + 1). */
+double bench_lam(size_t fp, size_t nham, size_t fn, size_t nspam);
+
+#endif
