@@ -73,6 +73,16 @@ EOC
 	conf_set "$_f" "$@"
 }
 
+# milter_start CONF SOCK LOG - start $MILTER in the foreground with CONF,
+# its output appended to LOG; sets MPID and waits for SOCK (the test
+# fails when the socket never comes)
+milter_start() {
+	rm -f "$2"
+	"$MILTER" -f -c "$1" >> "$3" 2>&1 &
+	MPID=$!
+	wait_socket "$2" "$MPID" "$3" || fail "milter did not start"
+}
+
 # make_corpus DIR TAG N - N ham and N spam messages (ham/spam TAGi) as
 # DIR/hI.txt and DIR/sI.txt, for miltc -B
 make_corpus() {

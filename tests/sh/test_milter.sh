@@ -28,26 +28,15 @@ trap cleanup EXIT INT TERM
 write_conf() {
 	f=$1
 	shift
-	cat > "$f" <<EOC
-store_path = $T/db/es.db
-store_busy_timeout_ms = 500
-milter_socket = unix:$T/m.sock
-milter_socket_owner = ""
-user = ""
-pid_file = $T/m.pid
-default_policy = opt-in
-message_timeout_ms = 2000
-log_level = debug
-EOC
-	conf_set "$f" "$@"
+	milter_conf "$f" "$T/m.sock" "store_path = $T/db/es.db" \
+	    "store_busy_timeout_ms = 500" "pid_file = $T/m.pid" \
+	    "default_policy = opt-in" "message_timeout_ms = 2000" \
+	    "log_level = debug" "$@"
 }
 
 # start_milter CONF - start in the foreground, wait for the socket
 start_milter() {
-	rm -f "$T/m.sock"
-	"$MILTER" -f -c "$1" >> "$T/milter.log" 2>&1 &
-	MPID=$!
-	wait_socket "$T/m.sock" "$MPID" "$T/milter.log" || fail "milter did not start"
+	milter_start "$1" "$T/m.sock" "$T/milter.log"
 }
 
 stop_milter() {

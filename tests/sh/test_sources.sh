@@ -35,24 +35,12 @@ trap cleanup EXIT INT TERM
 write_conf() {
 	f=$1
 	shift
-	cat > "$f" <<EOC
-store_path = $T/es.db
-store_busy_timeout_ms = 500
-milter_socket = unix:$T/m.sock
-milter_socket_owner = ""
-user = ""
-pid_file = ""
-default_policy = opt-in
-message_timeout_ms = 2000
-log_level = debug
-EOC
-	conf_set "$f" "$@"
+	milter_conf "$f" "$T/m.sock" "store_path = $T/es.db" \
+	    "store_busy_timeout_ms = 500" "default_policy = opt-in" \
+	    "message_timeout_ms = 2000" "log_level = debug" "$@"
 }
 start_milter() {
-	rm -f "$T/m.sock"
-	"$MILTER" -f -c "$T/es.conf" >> "$T/milter.log" 2>&1 &
-	MPID=$!
-	wait_socket "$T/m.sock" "$MPID" "$T/milter.log" || fail "milter did not start"
+	milter_start "$T/es.conf" "$T/m.sock" "$T/milter.log"
 }
 # reload ["key = value"...] - change the configuration, SIGHUP, wait
 reload() {
