@@ -391,7 +391,6 @@ main(int argc, char **argv)
 	size_t nproc = 0, i;
 	struct bench_corpus c = {0};
 	struct conf *cf = NULL;
-	struct conf_diag diag = {0};
 	struct cls_engine_cfg cfg;
 	struct store_params sp;
 	struct store *st = NULL;
@@ -433,13 +432,7 @@ main(int argc, char **argv)
 	sp.driver = "sqlite";
 	sp.busy_timeout_ms = 2000;
 	if (conf_path != NULL) {
-		if (conf_load(conf_path, &cf, &diag) != 0) {
-			for (i = 0; i < diag.n; i++)
-				fprintf(stderr, "%s\n", diag.msgs[i]);
-			bench_die("%s", "bad configuration");
-		}
-		if (conf_engine_cfg(cf, &cfg) != 0)
-			bench_die("%s", "bad engine configuration");
+		bench_conf(conf_path, &cf, &cfg);
 		conf_store_params(cf, &sp);
 	}
 	cfg.mode = mode;

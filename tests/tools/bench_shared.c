@@ -169,7 +169,6 @@ main(int argc, char **argv)
 	const char *tdirs = "easy-ham-1,spam-1";
 	const char *rdirs = "easy-ham-2,hard-ham-1,spam-2";
 	struct bench_corpus train = {0}, run = {0};
-	struct conf_diag diag = {0};
 	struct conf *cf = NULL;
 	struct cls_engine_cfg cfg, off, ut;
 	struct store_params sp;
@@ -178,7 +177,7 @@ main(int argc, char **argv)
 	char db[4096], side[4200], err[512];
 	uint64_t seed = 42;
 	uint32_t guid;
-	size_t i, used;
+	size_t used;
 	double t0;
 	int ch;
 
@@ -199,15 +198,8 @@ main(int argc, char **argv)
 	bench_load(&train, dir, tdirs, seed);
 	bench_load(&run, dir, rdirs, seed);
 	cls_engine_cfg_default(&cfg);
-	if (conf_path != NULL) {
-		if (conf_load(conf_path, &cf, &diag) != 0) {
-			for (i = 0; i < diag.n; i++)
-				fprintf(stderr, "%s\n", diag.msgs[i]);
-			bench_die("%s", "bad configuration");
-		}
-		if (conf_engine_cfg(cf, &cfg) != 0)
-			bench_die("%s", "bad engine configuration");
-	}
+	if (conf_path != NULL)
+		bench_conf(conf_path, &cf, &cfg);
 	if (cfg.shared.name[0] == '\0')
 		bench_die("%s", "the configuration has no shared_dictionary");
 	off = cfg;

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cls_engine.h"
+#include "conf.h"
+
 const char *bench_prog = "bench";
 
 void
@@ -205,4 +208,18 @@ bench_lam(size_t fp, size_t nham, size_t fn, size_t nspam)
 	double fnr = ((double)fn + 0.5) / ((double)nspam + 1);
 
 	return 100.0 / (1 + exp(-(logit(fpr) + logit(fnr)) / 2));
+}
+
+void
+bench_conf(const char *path, struct conf **cf, struct cls_engine_cfg *cfg)
+{
+	struct conf_diag diag = {0};
+
+	if (conf_load(path, cf, &diag) != 0) {
+		for (size_t i = 0; i < diag.n; i++)
+			fprintf(stderr, "%s\n", diag.msgs[i]);
+		bench_die("%s", "bad configuration");
+	}
+	if (conf_engine_cfg(*cf, cfg) != 0)
+		bench_die("%s", "bad engine configuration");
 }

@@ -42,6 +42,16 @@ void bench_load(struct bench_corpus *c, const char *root, const char *dirs,
 /* bench_free - the paths and the array. */
 void bench_free(struct bench_corpus *c);
 
+struct conf;
+struct cls_engine_cfg;
+
+/*
+ * bench_conf - load the configuration path into *cf and its engine
+ * settings into *cfg; prints every error of the file and dies on one.
+ */
+void bench_conf(const char *path, struct conf **cf,
+    struct cls_engine_cfg *cfg);
+
 /* bench_mix - splitmix64: the next value of the sequence of *s. */
 uint64_t bench_mix(uint64_t *s);
 
