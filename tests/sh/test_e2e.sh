@@ -37,7 +37,7 @@ trap 'stop_m; pf_cleanup "$R"; pf_cleanup "$T"; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 fail_log() {
 	echo "--- maillog:"; pf_log "$T" 30
-	echo "--- milter:"; tail -n 30 "$T/milter.log"
+	echo "--- milter:"; grep -v " result=" "$T/milter.log" | tail -n 30
 	fail "$*"
 }
 fail_relay() { echo "--- relay's maillog:"; pf_log "$R" 30; fail_log "$*"; }
@@ -210,7 +210,7 @@ dup=$(awk '{ print $1 }' "$T/load.txt" | sort | uniq -d | head -n 3)
 n=$(wc -l < "$T/load.txt")
 [ "$n" -eq "$LOAD" ] || fail_log "load: $n messages delivered, want $LOAD"
 bad=$(awk 'NF != 2 || $1 !~ /@client\.test>$/ || $2 !~ /^(Innocent|Spam|Whitelisted)$/' "$T/load.txt" | head -n 3)
-[ -z "$bad" ] || fail "load: delivered without one Message-Id and one verdict: $bad"
+[ -z "$bad" ] || fail_log "load: delivered without one Message-Id and one verdict: $bad"
 echo "load: $LOAD messages over 8 sessions delivered in $(($(date +%s) - t_load)) s"
 
 # 7. the milter down: SMTP gets 4xx and keeps its message; a locally
