@@ -269,7 +269,7 @@ tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 		e->stoks[i].token = items[i].id;
 		e->stats[i].count = items[i].count;
 		e->stats[i].flags = items[i].flags &
-		    (CLS_TF_HEADER | CLS_TF_SENDER);
+		    (CLS_TF_HEADER | CLS_TF_SENDER | CLS_TF_ROUTE);
 	}
 	return 0;
 }

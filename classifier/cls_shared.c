@@ -63,6 +63,7 @@ cls_shared_plan(const struct cls_shared_opts *o,
 	memset(m, 0, sizeof(*m));
 	m->user_weight = w;
 	m->ku_s = m->ku_i = 1.0;
+	m->kr_s = m->kr_i = 1.0;
 	m->tot = *user;
 	if (w >= 1.0 || shared->spam_learned == 0 ||
 	    shared->innocent_learned == 0)
@@ -96,6 +97,11 @@ cls_shared_plan(const struct cls_shared_opts *o,
 	m->kw = 1.0 - w;
 	m->tot.spam_learned = capped(ts);
 	m->tot.innocent_learned = capped(ti);
+	m->kr_s = user->spam_learned > 0 ?
+	    (double)m->tot.spam_learned / (double)user->spam_learned : 1.0;
+	m->kr_i = user->innocent_learned > 0 ?
+	    (double)m->tot.innocent_learned / (double)user->innocent_learned :
+	    1.0;
 	m->active = true;
 }
 
@@ -105,6 +111,11 @@ cls_shared_token(const struct cls_merge *m, struct cls_stat *t, uint64_t gs,
 {
 	if (!m->active || (t->flags & CLS_TF_SENDER))
 		return;
+	if (t->flags & CLS_TF_ROUTE) {
+		t->spam_hits = capped((double)t->spam_hits * m->kr_s);
+		t->innocent_hits = capped((double)t->innocent_hits * m->kr_i);
+		return;
+	}
 	t->spam_hits = capped((double)t->spam_hits * m->ku_s +
 	    (double)gs * m->kg_s);
 	t->innocent_hits = capped((double)t->innocent_hits * m->ku_i +

@@ -35,7 +35,10 @@
  *   1. Header fields of the message's own header (part 0, not embedded),
  *      except names starting with X-DSPAM- (compared case-insensitively:
  *      forged variants in any case are ignored too). Added with
- *      CLS_TF_HEADER. Header names are used as written.
+ *      CLS_TF_HEADER, and those of delivery headers (Received,
+ *      Return-Path, To, Cc, Delivered-To, X-Original-To, Envelope-To,
+ *      X-Envelope-To) also with CLS_TF_ROUTE (the flags of a token are
+ *      the union over its occurrences). Header names are used as written.
  *   2. URLs (msg->urls), split into pieces.
  *   3. Body text sections (msg->texts).
  *   4. Headers of embedded messages (message/rfc822 parts): tokenized
@@ -937,6 +940,22 @@ edgespam_kind(const struct cls_header *h)
 	return "head:";
 }
 
+/* is_route_header - a delivery header (CLS_TF_ROUTE): it names the
+ * recipient or the hosts the message passed, things of one mailbox. */
+static bool
+is_route_header(const struct cls_header *h)
+{
+	static const char *const names[] = {"Received", "Return-Path", "To",
+	    "Cc", "Delivered-To", "X-Original-To", "Envelope-To",
+	    "X-Envelope-To"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (name_is(h, names[i]))
+			return true;
+	return false;
+}
+
 /* is_dspam_header - X-DSPAM-*, never tokenized. */
 static bool
 is_dspam_header(const struct cls_header *h)
@@ -961,16 +980,18 @@ own_header(struct tok *t, const struct cls_header *h)
 	const char *k;
 	size_t nl;
 
+	uint32_t fl = CLS_TF_HEADER | (is_route_header(h) ? CLS_TF_ROUTE : 0);
+
 	if (t->o->kind == CLS_TOK_EDGESPAM) {
 		k = edgespam_kind(h);
-		section(t, k, strlen(k), "", 0, CLS_TF_HEADER);
+		section(t, k, strlen(k), "", 0, fl);
 		edgespam_words(t, h->value, h->value_len);
 		return;
 	}
 	nl = h->name_len > TOK_NAME_MAX ? TOK_NAME_MAX : h->name_len;
 	/* a NUL would end DSPAM's heading and the text's id there */
 	nl = strnlen(h->name, nl);
-	section(t, h->name, nl, "*", 1, CLS_TF_HEADER);
+	section(t, h->name, nl, "*", 1, fl);
 	dspam_words(t, h->value, h->value_len, DELIM_HEAD);
 }
 

@@ -28,6 +28,10 @@ uint64_t cls_crc64(const char *text, size_t len);
 #define CLS_TF_HEADER 0x1u /* from a header field of the message */
 #define CLS_TF_SENDER 0x2u /* the sender token: whitelisting only */
 #define CLS_TF_NOISE 0x4u  /* set by BNR: left out of the combination */
+/* from a delivery header (Received, Return-Path, To, Cc, Delivered-To,
+ * X-Original-To, Envelope-To, X-Envelope-To): who the mail was for and
+ * how it came; the shared dictionary's counts of it are not merged */
+#define CLS_TF_ROUTE 0x8u
 
 struct cls_token {
 	uint64_t id;

@@ -69,6 +69,15 @@ static const struct {
     {"sender token keeps the user's counts", {250, 1000}, {0, 0},
         {500, 2500}, {0, 1, 0}, {0, 90, 0}, CLS_TF_SENDER, true, 0.0,
         {500, 2500}, {0, 1, 0}},
+    /* a delivery-header token: the user's own frequencies under the
+     * merged totals (3/125 = 24/1000, 1/500 = 10/5000), its own weight,
+     * nothing of the dictionary's */
+    {"delivery token keeps the user's frequencies", {250, 1000}, {125, 500},
+        {500, 2500}, {3, 1, 0.2}, {10, 20, 0.4}, CLS_TF_ROUTE, true, 0.5,
+        {1000, 5000}, {24, 10, 0.2}},
+    {"delivery token, brand-new user: nothing known", {250, 1000}, {0, 0},
+        {500, 2500}, {0, 0, 0}, {58, 0, 2.5}, CLS_TF_ROUTE, true, 0.0,
+        {500, 2500}, {0, 0, 0}},
     /* spam_min 0: spam is mature at once, the spam side is the user's */
     {"no spam minimum", {0, 1000}, {0, 500}, {500, 2500}, {0, 2, 0},
         {8, 4, 0}, 0, true, 0.5, {0, 5000}, {0, 14, 0}},

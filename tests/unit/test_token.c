@@ -742,6 +742,65 @@ test_tok_sequence_and_bound(void **state)
 	cls_tset_free(s);
 }
 
+/* Delivery headers' words carry CLS_TF_ROUTE (the shared dictionary
+ * leaves them to the user), other headers' and the body's do not; the
+ * flags of a word are the union over where it occurs. */
+static void
+test_tok_route_flag(void **state)
+{
+	static struct cls_header h[] = {
+	    HDR("Received", "from relay.example.net by mx.example.org"),
+	    HDR("To", "ler@lerami.example"), HDR("cc", "cc@copy.example"),
+	    HDR("Delivered-To", "box@deliv.example"),
+	    HDR("Subject", "hello lerami.example"),
+	    HDR("From", "someone@sender.example")};
+	static struct cls_text t[] = {TXT("body words relay.example.net")};
+	static const struct cls_msg m = {
+	    h, NELEM(h), t, 1, NULL, 0, NULL, 0, 1, 0, NULL};
+	static const struct {
+		enum cls_tokenizer kind;
+		const char *text;
+		uint32_t want;
+	} c[] = {
+	    {CLS_TOK_EDGESPAM, "rcvd:relay.example.net",
+		CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "to:lerami.example",
+		CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "head:copy.example",
+		CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "head:deliv.example",
+		CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "subj:lerami.example", CLS_TF_HEADER},
+	    {CLS_TOK_EDGESPAM, "from:sender.example", CLS_TF_HEADER},
+	    {CLS_TOK_EDGESPAM, "relay.example.net", 0},
+	    {CLS_TOK_WORD, "Received*relay.example.net",
+		CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_WORD, "cc*copy.example", CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_WORD, "Subject*hello", CLS_TF_HEADER},
+	};
+	struct cls_tok_opts o;
+	struct cls_tset *s;
+	const struct cls_token *tk;
+	size_t k;
+	int bad = 0;
+
+	(void)state;
+	for (k = 0; k < NELEM(c); k++) {
+		cls_tok_opts_default(&o, c[k].kind);
+		s = cls_tset_new(1000, false);
+		assert_non_null(s);
+		assert_int_equal(cls_tokenize(&m, &o, s), 0);
+		tk = cls_tset_find(s, cls_crc64(c[k].text, strlen(c[k].text)));
+		if (tk == NULL || tk->flags != c[k].want) {
+			printf("%s: flags %d, want %u\n", c[k].text,
+			    tk ? (int)tk->flags : -1, (unsigned)c[k].want);
+			bad = 1;
+		}
+		cls_tset_free(s);
+	}
+	assert_int_equal(bad, 0);
+}
+
 /* Every allocation failure gives ES_ENOMEM and no leak (ASan checks). */
 static void
 test_tok_alloc_failure(void **state)
@@ -994,6 +1053,7 @@ main(void)
 	    cmocka_unit_test(test_tok_dspam_options),
 	    cmocka_unit_test(test_tok_edgespam),
 	    cmocka_unit_test(test_tok_sequence_and_bound),
+	    cmocka_unit_test(test_tok_route_flag),
 	    cmocka_unit_test(test_tok_alloc_failure),
 	    cmocka_unit_test(test_tok_ids_without_text),
 	    cmocka_unit_test(test_tok_long_texts),
