@@ -979,9 +979,10 @@ own_header(struct tok *t, const struct cls_header *h)
 {
 	const char *k;
 	size_t nl;
+	uint32_t fl = CLS_TF_HEADER;
 
-	uint32_t fl = CLS_TF_HEADER | (is_route_header(h) ? CLS_TF_ROUTE : 0);
-
+	if (is_route_header(h))
+		fl |= CLS_TF_ROUTE;
 	if (t->o->kind == CLS_TOK_EDGESPAM) {
 		k = edgespam_kind(h);
 		section(t, k, strlen(k), "", 0, fl);
