@@ -24,13 +24,23 @@
  *    spilled): the last of them ends the commit, and a stale header on
  *    disk breaks the checksum chain that recovery follows. Each is
  *    written right after a read of the same frame, which is how this
- *    VFS knows it (an offset alone does not tell: another connection
- *    may have started the log again below this one's last write);
+ *    VFS knows it: a header-sized write at the offset of the read just
+ *    before it. The page of a commit frame is never taken for one, even
+ *    at that offset: after a checkpoint restarted the log, a read of the
+ *    old log may have been exactly where the new commit frame's page
+ *    goes, and taking that page for a rewrite once left the commit
+ *    header in the buffer while SQLite published the commit (other
+ *    handles then read a stale frame: "database disk image is
+ *    malformed" under load);
  *  - without SQLITE_IOCAP_POWERSAFE_OVERWRITE, synchronous=FULL pads a
  *    commit to a sector boundary and writes the end of the last frame
  *    after a sync, in a write that no header announces: such a file is
  *    not buffered at all.
- * A failed write-out
+ * Frames of a transaction that is rolled back must not wait in the
+ * buffer either (they would be written later, over frames another
+ * process may have committed there meanwhile): SQLite writes frames
+ * before the commit only when it spills its page cache, and the driver
+ * turns that off (PRAGMA cache_spill, store_sqlite.c). A failed write-out
  * is that write's failure: SQLite then abandons the transaction, and
  * frames without a valid commit frame after them are ignored by
  * recovery, as after a crash in the middle of a commit. Database files
@@ -53,7 +63,8 @@ struct wb_file {
 	sqlite3_file *real;      /* the default VFS's file, after us */
 	unsigned char *buf;      /* NULL: writes go straight through */
 	sqlite3_int64 off;       /* file offset of buf[0] */
-	sqlite3_int64 read_off;  /* offset of the last read, or -1 */
+	sqlite3_int64 read_off;  /* offset of a read that was the last
+	                            operation, or -1 */
 	int len;
 	int commit_next;         /* the next write is a commit frame's page */
 };
@@ -119,24 +130,32 @@ static int
 wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 {
 	struct wb_file *f = (struct wb_file *)pf;
-	int commit = f->commit_next, rc;
+	int commit = f->commit_next, rewrite, rc;
 
 	if (f->buf == NULL) /* not buffered (see wb_open) */
 		return f->real->pMethods->xWrite(f->real, p, amt, off);
-	if (off == f->read_off) {
-		/* A frame read back and its header written again in place
-		 * (walRewriteChecksums): no page follows it, and the last of
-		 * them ends a commit. The read wrote the buffer out. */
-		f->read_off = -1;
-		f->commit_next = 0;
+	/*
+	 * A frame header written again in place (walRewriteChecksums): a
+	 * header's size, at the offset of the read just before it, and not
+	 * the page of a commit frame (whose header was the last write: an
+	 * offset alone does not tell, a read of an older log may have been
+	 * at the same place).
+	 */
+	rewrite = !commit && amt == WB_FRAME_HDR && off == f->read_off;
+	f->read_off = -1;
+	f->commit_next = is_commit_hdr(p, amt);
+	if (rewrite) {
+		if ((rc = wb_flush(f)) != SQLITE_OK)
+			return rc;
 		return f->real->pMethods->xWrite(f->real, p, amt, off);
 	}
-	f->commit_next = is_commit_hdr(p, amt);
 	if (f->len > 0 && (off != f->off + f->len || f->len + amt > WB_CAP ||
 	    amt > WB_PIECE) && (rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
-	if (amt > WB_PIECE) /* never with SQLite's page sizes; be safe */
-		return f->real->pMethods->xWrite(f->real, p, amt, off);
+	if (amt > WB_PIECE) { /* never with SQLite's page sizes; be safe */
+		rc = f->real->pMethods->xWrite(f->real, p, amt, off);
+		return rc != SQLITE_OK || !commit ? rc : wb_flush(f);
+	}
 	if (f->len == 0)
 		f->off = off;
 	memcpy(f->buf + f->len, p, (size_t)amt);

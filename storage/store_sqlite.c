@@ -71,10 +71,14 @@ static const char schema_sql[] =
  * over the SpamAssassin corpus in one process it makes 109 fsyncs
  * instead of 481 and 10% fewer writes than 10000 pages did. The 16 MiB page cache (default:
  * 2 MiB) keeps the token tree's inner pages and common tokens in memory.
+ * cache_spill = OFF: a transaction's pages reach the WAL only at its
+ * commit, never before (the WAL buffer of sqlite_walbuf.c must not hold
+ * frames of a transaction that is then rolled back); a transaction
+ * larger than the cache grows the cache instead.
  */
 #define SQ_PRAGMAS                                                          \
 	"PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; "         \
-	"PRAGMA wal_autocheckpoint = 40000"
+	"PRAGMA wal_autocheckpoint = 40000; PRAGMA cache_spill = OFF"
 
 /* Ids per batched read; 2^TOK_LEVELS-1 = TOK_CHUNK. */
 #define TOK_CHUNK 256
