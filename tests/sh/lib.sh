@@ -2,6 +2,10 @@
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "$*"; exit 77; }
 pass() { echo "ok"; exit 0; }
+# out_has PATTERN MSG, out_lacks PATTERN MSG - $out has (lacks) a line
+# matching PATTERN (grep's basic regular expression), or fail with MSG
+out_has() { echo "$out" | grep -q -e "$1" || fail "$2: $out"; }
+out_lacks() { echo "$out" | grep -q -e "$1" && fail "$2: $out"; return 0; }
 # expect_rc WANT GOT WHAT
 expect_rc() { [ "$2" -eq "$1" ] || fail "$3: exit $2, want $1"; }
 
@@ -93,4 +97,16 @@ make_corpus() {
 		spam "$2$_i" > "$1/s$_i.txt"
 		_i=$((_i + 1))
 	done
+}
+
+# milter_workdir NAME - a private directory $T for a test that may start
+# a milter (its pid in $MPID): both go when the test ends
+milter_workdir() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-$1.XXXXXX")
+	MPID=""
+	trap milter_cleanup EXIT INT TERM
+}
+milter_cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	rm -rf "$T"
 }

@@ -24,13 +24,7 @@ for p in "$MILTER" "$ES" "$MILTC"; do
 	[ -x "$p" ] || skip "SKIP: $p not built"
 done
 command -v sqlite3 >/dev/null 2>&1 || skip "SKIP: sqlite3 is not installed"
-T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-sources.XXXXXX")
-MPID=""
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+milter_workdir sources
 
 write_conf() {
 	f=$1
@@ -84,14 +78,14 @@ start_milter
 for i in 1 2 3; do
 	spam $((200 + i)) > "$T/s$i.eml"
 	out=$(send 192.0.2.7 bob@example.org "$T/s$i.eml")
-	echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam' || fail "spam $i: $out"
+	out_has '^mod addheader X-DSPAM-Result: Spam' "spam $i"
 	[ $i -eq 1 ] && fp_sig=$(sig_of "$out")
 done
 want 192.0.2.7 "3|0|0|0|3" "three spam"
 want 192.0.2.0/24 "3|0|0|0|3" "three spam, network"
 ham 201 > "$T/h1.eml"
 out=$(send 192.0.2.8 bob@example.org "$T/h1.eml")
-echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Innocent' || fail "ham: $out"
+out_has '^mod addheader X-DSPAM-Result: Innocent' "ham"
 want 192.0.2.8 "0|1|0|0|0" "ham"
 want 192.0.2.0/24 "3|1|0|0|0" "ham ends the network's streak"
 want 192.0.2.7 "3|0|0|0|3" "another address's ham"
@@ -106,9 +100,9 @@ want 2001:db8:1:2::/64 "0|2|0|0|0" "IPv6 /64"
 #    not counted: a client without an address, an unfiltered
 #    recipient, a retrain alias
 out=$(send unknown bob@example.org "$T/s1.eml")
-echo "$out" | grep -q '^mod addheader X-DSPAM-Result: ' || fail "unknown client: not classified: $out"
+out_has '^mod addheader X-DSPAM-Result: ' "unknown client: not classified"
 out=$(send 198.51.100.1 alice@example.org "$T/s1.eml")
-echo "$out" | grep -q '^mod addheader' && fail "alice is not filtered: $out"
+out_lacks '^mod addheader' "alice is not filtered"
 send 127.0.0.1 bob-spam@example.org "$T/s1.eml" >/dev/null
 [ "$(q "SELECT COUNT(*) FROM edgespam_sources WHERE source LIKE '198.51.100.%' OR source LIKE '127.%'")" -eq 0 ] ||
 	fail "unfiltered mail was counted: $(q 'SELECT * FROM edgespam_sources')"
@@ -147,76 +141,76 @@ es sources --help | grep -q -- '--since' || fail "sources --help"
 for i in 4 5 6; do
 	spam $((200 + i)) > "$T/s$i.eml"
 	out=$(send 203.0.113.9 carol@example.org "$T/s$i.eml")
-	echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam' || fail "spam $i from 203.0.113.9: $out"
+	out_has '^mod addheader X-DSPAM-Result: Spam' "spam $i from 203.0.113.9"
 done
 want 203.0.113.9 "3|0|0|0|3" "streak of three"
 out=$(send 203.0.113.9 carol@example.org "$T/s1.eml")
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "greylisted while off: $out"
+out_has '^rcpt carol@example.org continue' "greylisted while off"
 reload "greylist_spam_streak = 5" "greylist_window_s = 600"
 out=$(send 203.0.113.9 carol@example.org "$T/s1.eml")
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "greylisted at streak 4 of 5: $out"
+out_has '^rcpt carol@example.org continue' "greylisted at streak 4 of 5"
 out=$(send 203.0.113.9 carol@example.org "$T/s2.eml")
-echo "$out" | grep -q '^rcpt carol@example.org replycode 451 4.7.1' || fail "not greylisted at streak 5: $out"
-echo "$out" | grep -q '^mod addheader' && fail "greylisted message classified: $out"
+out_has '^rcpt carol@example.org replycode 451 4.7.1' "not greylisted at streak 5"
+out_lacks '^mod addheader' "greylisted message classified"
 want 203.0.113.9 "5|0|0|0|5" "a greylisted message is not counted"
 grep -q 'greylist: 203.0.113.9 has 5 Spam verdicts in a row' "$T/milter.log" || fail "greylisting not logged"
 #    the network too; never an unfiltered recipient or a retrain alias
 out=$(send 203.0.113.77 carol@example.org "$T/s3.eml")
-echo "$out" | grep -q '^rcpt carol@example.org replycode 451 4.7.1' || fail "neighbour in the /24 not greylisted: $out"
+out_has '^rcpt carol@example.org replycode 451 4.7.1' "neighbour in the /24 not greylisted"
 out=$(send 203.0.113.9 alice@example.org "$T/s3.eml")
-echo "$out" | grep -q '^rcpt alice@example.org continue' || fail "unfiltered recipient greylisted: $out"
+out_has '^rcpt alice@example.org continue' "unfiltered recipient greylisted"
 #    never the site's own clients: SMTP AUTH, trusted_networks
 out=$(send 203.0.113.9 carol@example.org "$T/s3.eml" -a carol)
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "an authenticated session greylisted: $out"
+out_has '^rcpt carol@example.org continue' "an authenticated session greylisted"
 reload "trusted_networks = 127.0.0.0/8 ::1 203.0.113.0/24"
 out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "a trusted network greylisted: $out"
+out_has '^rcpt carol@example.org continue' "a trusted network greylisted"
 reload "trusted_networks = 127.0.0.0/8 ::1"
 #    nor an envelope sender on the recipient's allow list
 es user allow carol@example.org x@example.com >/dev/null || fail "user allow"
 r0=$(row 203.0.113.9)
 out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
 [ "$(row 203.0.113.9)" = "$r0" ] || fail "a message the allow list decided was counted: $r0 -> $(row 203.0.113.9)"
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "an allowed sender greylisted: $out"
-echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Whitelisted' || fail "allowed sender: $out"
+out_has '^rcpt carol@example.org continue' "an allowed sender greylisted"
+out_has '^mod addheader X-DSPAM-Result: Whitelisted' "allowed sender"
 grep -q 'greylist: x@example.com is on the allow list of carol@example.org' "$T/milter.log" ||
 	fail "the allowed sender's exemption was not logged"
 es user unallow carol@example.org x@example.com >/dev/null || fail "user unallow"
 out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
-echo "$out" | grep -q '^rcpt carol@example.org replycode 451 4.7.1' || fail "not greylisted again after unallow: $out"
+out_has '^rcpt carol@example.org replycode 451 4.7.1' "not greylisted again after unallow"
 out=$(send 203.0.113.9 carol-spam@example.org "$T/s3.eml" -a carol)
-echo "$out" | grep -q '^rcpt carol-spam@example.org continue' || fail "retrain alias greylisted: $out"
+out_has '^rcpt carol-spam@example.org continue' "retrain alias greylisted"
 #    another network passes; an old streak passes
 out=$(send 198.51.100.7 carol@example.org "$T/h1.eml")
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "other network greylisted: $out"
+out_has '^rcpt carol@example.org continue' "other network greylisted"
 q "UPDATE edgespam_sources SET last_spam = last_spam - 600 WHERE source LIKE '203.0.113.%'"
 out=$(send 203.0.113.9 carol@example.org "$T/s2.eml")
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "greylisted after the window: $out"
-echo "$out" | grep -q '^mod addheader X-DSPAM-Result: Spam' || fail "after the window: not classified: $out"
+out_has '^rcpt carol@example.org continue' "greylisted after the window"
+out_has '^mod addheader X-DSPAM-Result: Spam' "after the window: not classified"
 out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
-echo "$out" | grep -q '^rcpt carol@example.org replycode 451 4.7.1' || fail "a new spam verdict did not greylist again: $out"
+out_has '^rcpt carol@example.org replycode 451 4.7.1' "a new spam verdict did not greylist again"
 reload "greylist_spam_streak = 0"
 out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "greylisted after switching off: $out"
+out_has '^rcpt carol@example.org continue' "greylisted after switching off"
 
 # 5. purge: sources unseen for purge_source_days go, the others stay
 q "UPDATE edgespam_sources SET last_seen = last_seen - 100 * 86400 WHERE source IN ('192.0.2.8', '2001:db8:1:2::5')"
 out=$(es purge 2>&1) || fail "purge: $out"
-echo "$out" | grep -q 'sources 2;' || fail "purge did not report 2 sources: $out"
+out_has 'sources 2;' "purge did not report 2 sources"
 [ -z "$(row 192.0.2.8)" ] || fail "purge kept 192.0.2.8"
 [ -z "$(row 2001:db8:1:2::5)" ] || fail "purge kept 2001:db8:1:2::5"
 want 192.0.2.7 "3|0|0|1|0" "purge kept a recent source"
 conf_set "$T/es.conf" "purge_source_days = 0"
 q "UPDATE edgespam_sources SET last_seen = 86400 WHERE source = '192.0.2.7'"
 out=$(es purge 2>&1) || fail "purge: $out"
-echo "$out" | grep -q 'sources 0;' || fail "purge_source_days = 0 purged: $out"
+out_has 'sources 0;' "purge_source_days = 0 purged"
 
 # 6. a store error at RCPT never greylists: the table is gone under the
 #    milter (its handles fail, are reopened and recreate it)
 reload "greylist_spam_streak = 1"
 q "DROP TABLE edgespam_sources"
 out=$(send 203.0.113.9 carol@example.org "$T/s3.eml")
-echo "$out" | grep -q '^rcpt carol@example.org continue' || fail "a store error greylisted: $out"
+out_has '^rcpt carol@example.org continue' "a store error greylisted"
 grep -q 'greylist check for carol@example.org: .*a store error never greylists' "$T/milter.log" ||
 	fail "the failed greylist check was not logged: $(tail -n 5 "$T/milter.log")"
 kill -0 "$MPID" || fail "the milter died"
