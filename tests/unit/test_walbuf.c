@@ -123,6 +123,27 @@ on_disk(struct fx *x, const void *want, size_t n, off_t off)
 	return memcmp(got, want, n) == 0;
 }
 
+/*
+ * write_log - a log as wal.c writes one transaction into it: the WAL
+ * header (filled with fill), frame 0 (page pg0, no commit) and commit
+ * frame 1 (page pg1, database size 10); the headers go to h0 and h1.
+ */
+static void
+write_log(struct fx *x, unsigned char fill, unsigned char *h0,
+    const unsigned char *pg0, unsigned char *h1, const unsigned char *pg1)
+{
+	unsigned char walhdr[WALHDR];
+
+	memset(walhdr, fill, sizeof(walhdr));
+	assert_int_equal(wr(x, walhdr, WALHDR, 0), SQLITE_OK);
+	frame_hdr(h0, 3, 0);
+	assert_int_equal(wr(x, h0, HDR, FRAME(0)), SQLITE_OK);
+	assert_int_equal(wr(x, pg0, PAGE, FRAME(0) + HDR), SQLITE_OK);
+	frame_hdr(h1, 4, 10);
+	assert_int_equal(wr(x, h1, HDR, FRAME(1)), SQLITE_OK);
+	assert_int_equal(wr(x, pg1, PAGE, FRAME(1) + HDR), SQLITE_OK);
+}
+
 /* A commit frame whose page lands where the last read was: everything
  * of the transaction is on disk when the page write returns. */
 static void
@@ -132,33 +153,20 @@ test_commit_page_at_last_read(void **state)
 	unsigned char walhdr[WALHDR], h1[HDR], h2[HDR], p1[PAGE], p2[PAGE];
 	unsigned char old[PAGE];
 
-	memset(walhdr, 0x11, sizeof(walhdr));
 	memset(p1, 0xa1, sizeof(p1));
 	memset(p2, 0xa2, sizeof(p2));
 	memset(old, 0x77, sizeof(old));
 	/* an older log, read at frame 1's page (as a page read does) */
-	assert_int_equal(wr(x, walhdr, WALHDR, 0), SQLITE_OK);
-	frame_hdr(h1, 9, 0);
-	assert_int_equal(wr(x, h1, HDR, FRAME(0)), SQLITE_OK);
-	assert_int_equal(wr(x, old, PAGE, FRAME(0) + HDR), SQLITE_OK);
-	frame_hdr(h2, 9, 10);
-	assert_int_equal(wr(x, h2, HDR, FRAME(1)), SQLITE_OK);
-	assert_int_equal(wr(x, old, PAGE, FRAME(1) + HDR), SQLITE_OK);
+	write_log(x, 0x11, h1, old, h2, old);
 	assert_int_equal(x->f->pMethods->xRead(x->f, old, PAGE, FRAME(1) + HDR),
 	    SQLITE_OK);
 
 	/* the log restarted: a new header, frame 0, then the commit frame
 	 * 1 whose page goes exactly where that read was */
-	memset(walhdr, 0x22, sizeof(walhdr));
-	assert_int_equal(wr(x, walhdr, WALHDR, 0), SQLITE_OK);
-	frame_hdr(h1, 3, 0);
-	assert_int_equal(wr(x, h1, HDR, FRAME(0)), SQLITE_OK);
-	assert_int_equal(wr(x, p1, PAGE, FRAME(0) + HDR), SQLITE_OK);
-	frame_hdr(h2, 4, 10);
-	assert_int_equal(wr(x, h2, HDR, FRAME(1)), SQLITE_OK);
-	assert_int_equal(wr(x, p2, PAGE, FRAME(1) + HDR), SQLITE_OK);
+	write_log(x, 0x22, h1, p1, h2, p2);
 
 	/* committed: all of it is in the file, not in a buffer */
+	memset(walhdr, 0x22, sizeof(walhdr));
 	assert_true(on_disk(x, walhdr, WALHDR, 0));
 	assert_true(on_disk(x, h1, HDR, FRAME(0)));
 	assert_true(on_disk(x, p1, PAGE, FRAME(0) + HDR));
@@ -172,23 +180,19 @@ static void
 test_header_rewrite(void **state)
 {
 	struct fx *x = *state;
-	unsigned char walhdr[WALHDR], h[HDR], h2[HDR], pg[PAGE];
+	unsigned char h0[HDR], h1[HDR], h2[HDR], pg[PAGE];
 	unsigned char frame[HDR + PAGE];
 
-	memset(walhdr, 0x33, sizeof(walhdr));
 	memset(pg, 0xb1, sizeof(pg));
-	assert_int_equal(wr(x, walhdr, WALHDR, 0), SQLITE_OK);
-	frame_hdr(h, 5, 6);
-	assert_int_equal(wr(x, h, HDR, FRAME(0)), SQLITE_OK);
-	assert_int_equal(wr(x, pg, PAGE, FRAME(0) + HDR), SQLITE_OK);
+	write_log(x, 0x33, h0, pg, h1, pg);
 	assert_int_equal(
-	    x->f->pMethods->xRead(x->f, frame, sizeof(frame), FRAME(0)),
+	    x->f->pMethods->xRead(x->f, frame, sizeof(frame), FRAME(1)),
 	    SQLITE_OK);
-	frame_hdr(h2, 5, 6);
+	frame_hdr(h2, 4, 10);
 	h2[20] = 0x01; /* a new checksum */
-	assert_int_equal(wr(x, h2, HDR, FRAME(0)), SQLITE_OK);
-	assert_true(on_disk(x, h2, HDR, FRAME(0)));
-	assert_true(on_disk(x, pg, PAGE, FRAME(0) + HDR));
+	assert_int_equal(wr(x, h2, HDR, FRAME(1)), SQLITE_OK);
+	assert_true(on_disk(x, h2, HDR, FRAME(1)));
+	assert_true(on_disk(x, pg, PAGE, FRAME(1) + HDR));
 }
 
 int
