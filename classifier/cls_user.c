@@ -23,7 +23,9 @@ cls_user_normalize(const char *in, size_t len, const char *delims,
 		in++;
 		len -= 2;
 	}
-	if (len == 0 || len > CLS_USER_MAX || len >= outlen)
+	/* the limits are the name's, not the input's: an extension of any
+	 * length is cut away first */
+	if (len == 0)
 		return ES_EINVAL;
 	at = memchr(in, '@', len);
 	local_end = at ? (size_t)(at - in) : len;
@@ -45,6 +47,8 @@ cls_user_normalize(const char *in, size_t len, const char *delims,
 			ats++;
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (unsigned char)(ch - 'A' + 'a');
+		if (o >= CLS_USER_MAX || o + 1 >= outlen)
+			return ES_EINVAL;
 		out[o++] = (char)ch;
 	}
 	if (ats > 1 || o == 0 || (at != NULL && (out[0] == '@' ||

@@ -17,8 +17,9 @@
  * first character of delims (the recipient delimiter, e.g. "+"; NULL or
  * "" for none) unless that would leave it empty. Writes a NUL-terminated
  * name into out (outlen bytes). Returns 0, or ES_EINVAL when the result
- * is empty, longer than CLS_USER_MAX or out, or has control characters,
- * spaces, or more than one '@'.
+ * (not the input: an extension of any length is cut first) is empty,
+ * longer than CLS_USER_MAX or out, or has control characters, spaces,
+ * or more than one '@'.
  */
 int cls_user_normalize(const char *in, size_t len, const char *delims,
     char *out, size_t outlen);
