@@ -72,6 +72,8 @@ struct msg {
 	bool in_body;
 	bool broken;           /* out of memory while buffering: no verdict */
 	bool strip_failed;     /* a forged field could not be noted */
+	bool refuse_local;     /* a local submission to a retrain alias:
+	                          rejected whole at its end */
 	struct es_buf text;    /* header and body as scanned */
 	struct es_buf body;    /* the whole body, when want_tag */
 	struct forged *forged;
@@ -86,7 +88,9 @@ struct msg {
 
 struct conn {
 	struct sockaddr_storage addr;
-	bool have_addr;
+	bool have_addr;        /* an SMTP client's address (not a local
+	                          submission) */
+	bool local;            /* a local submission (sendmail(1)) */
 	char client[96];       /* sanitised name[addr], for the log */
 	char qid[QID_LEN];
 	unsigned long nr;      /* protocol steps the MTA needs no reply to */
@@ -108,20 +112,23 @@ mlt_inflight(void)
 static pthread_mutex_t down_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t down_last;
 static unsigned long down_count;
+static char down_what[256]; /* the failure last logged */
 
 bool
-mlt_store_down(unsigned interval, unsigned long *suppressed)
+mlt_store_down(unsigned interval, const char *what, unsigned long *suppressed)
 {
 	struct timespec now;
 	bool log_now = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&down_lock);
-	if (down_last == 0 || now.tv_sec - down_last >= (time_t)interval) {
+	if (down_last == 0 || now.tv_sec - down_last >= (time_t)interval ||
+	    strcmp(what, down_what) != 0) {
 		log_now = true;
 		*suppressed = down_count;
 		down_count = 0;
 		down_last = now.tv_sec;
+		strlcpy(down_what, what, sizeof(down_what));
 	} else {
 		down_count++;
 	}
@@ -133,9 +140,15 @@ static void store_up(void)
 {
 	pthread_mutex_lock(&down_lock);
 	if (down_last != 0) {
-		es_log_notice("store: working again");
+		if (down_count > 0)
+			es_log_notice("store: working again (%lu more "
+			              "failures since the last report)",
+			    down_count);
+		else
+			es_log_notice("store: working again");
 		down_last = 0;
 		down_count = 0;
+		down_what[0] = '\0';
 	}
 	pthread_mutex_unlock(&down_lock);
 }
@@ -295,6 +308,22 @@ conn_source(struct conn *c)
 	return cls_source_keys(text, &c->src) == 0;
 }
 
+/*
+ * local_submission - whether sa is Postfix's stand-in for a local
+ * submission: non_smtpd_milters see sendmail(1) mail as coming from
+ * 127.0.0.1 (or ::1) with port 0, which no TCP connection has. Any
+ * local user can submit such mail, so it never counts as coming from a
+ * trusted network.
+ */
+static bool
+local_submission(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)->sin_port ==
+		    0;
+	return ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port == 0;
+}
+
 static sfsistat
 cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
@@ -304,14 +333,22 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	c->have_addr = c->local = false;
 	if (sa != NULL && (sa->sa_family == AF_INET ||
 			      sa->sa_family == AF_INET6)) {
-		memcpy(&c->addr, sa,
-		    sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-		                             : sizeof(struct sockaddr_in6));
-		c->have_addr = true;
-		if ((a = smfi_getsymval(ctx, "{client_addr}")) != NULL)
-			es_log_sanitize(a, strlen(a), addr, sizeof(addr));
+		if (local_submission(sa)) {
+			c->local = true;
+			strlcpy(addr, "local submission", sizeof(addr));
+		} else {
+			memcpy(&c->addr, sa,
+			    sa->sa_family == AF_INET
+				? sizeof(struct sockaddr_in)
+				: sizeof(struct sockaddr_in6));
+			c->have_addr = true;
+			if ((a = smfi_getsymval(ctx, "{client_addr}")) != NULL)
+				es_log_sanitize(a, strlen(a), addr,
+				    sizeof(addr));
+		}
 	}
 	c->have_src = conn_source(c);
 	es_log_sanitize(host ? host : "unknown", host ? strlen(host) : 7,
@@ -382,21 +419,45 @@ user_pref(struct store *st, uint32_t uid, const char *key, const char *def,
 	return rc == ES_ENOTFOUND ? 0 : rc;
 }
 
+/* why_not - the reason a user under policy pol is not filtered. */
+static void
+why_not(enum pol_domain pol, const char *dom, const char *in,
+    const char *out, char *why, size_t whylen)
+{
+	char src[96];
+
+	if (dom != NULL)
+		snprintf(src, sizeof(src), "domain %s is %s", dom,
+		    pol_domain_name(pol));
+	else
+		snprintf(src, sizeof(src), "default_policy %s",
+		    pol_domain_name(pol));
+	if (pol == POL_OFF)
+		snprintf(why, whylen, "%s", src);
+	else if (out[0] != '\0' && pol_filtered(POL_OPT_OUT, NULL, out) == false)
+		snprintf(why, whylen, "%s, user preference optOut %s", src, out);
+	else
+		snprintf(why, whylen, "%s, user preference optIn %s", src,
+		    in[0] != '\0' ? in : "not set");
+}
+
 /*
  * lookup_user - whether user is filtered: the user's optIn/optOut over
  * the domain's policy over the configured default (policy.h), and
- * whether the user's signatures go into the body.
+ * whether the user's signatures go into the body. When not filtered,
+ * why says which of them decided.
  */
 static int
 lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
-    bool *want_tag, char *err, size_t errlen)
+    bool *want_tag, char *why, size_t whylen, char *err, size_t errlen)
 {
 	struct mlt_runtime *rt = m->rt;
 	struct mlt_slot *s;
 	struct timespec dl;
 	enum pol_domain pol = rt->default_policy;
-	char text[64], in[16] = "", out[16] = "", loc[16];
+	char text[64], in[16] = "", out[16] = "", loc[16], dclean[64];
 	const char *dom = strchr(user, '@');
+	bool from_domain = false;
 	uint32_t uid = 0;
 	int rc;
 
@@ -405,18 +466,18 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 	if ((rc = mlt_pool_get(&dl, &s, err, errlen)) != 0)
 		return rc;
 	if (dom != NULL) {
+		es_log_sanitize(dom + 1, strlen(dom + 1), dclean,
+		    sizeof(dclean));
 		rc = store_domain_get(s->st, dom + 1, text, sizeof(text));
 		if (rc == 0 && pol_domain_parse(text, &pol) != 0) {
-			char clean[64];
-
 			mlog(c, LOG_WARNING,
 			    "domain %s has the unknown policy \"%s\": using "
 			    "default_policy %s",
-			    es_log_sanitize(dom + 1, strlen(dom + 1), clean,
-				sizeof(clean)),
-			    text, pol_domain_name(rt->default_policy));
+			    dclean, text, pol_domain_name(rt->default_policy));
 			pol = rt->default_policy;
-		} else if (rc != 0 && rc != ES_ENOTFOUND) {
+		} else if (rc == 0) {
+			from_domain = true;
+		} else if (rc != ES_ENOTFOUND) {
 			goto fail;
 		}
 	}
@@ -446,6 +507,8 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 	}
 done:
 	mlt_pool_put(s, false);
+	if (!*filtered)
+		why_not(pol, from_domain ? dclean : NULL, in, out, why, whylen);
 	mlog(c, LOG_DEBUG, "recipient %s: domain policy %s, %sfiltered%s", user,
 	    pol_domain_name(pol), *filtered ? "" : "not ",
 	    *want_tag ? ", signature tag in the body" : "");
@@ -456,27 +519,28 @@ fail:
 	return rc;
 }
 
-/* store_failed - log a store failure (rate-limited when the store is
- * down) and answer by on_error. */
+/*
+ * store_failed - log a failure and answer by on_error. The same failure
+ * again is logged once per store_down_log_interval_s, with the number
+ * of repeats in between (a full disk or a database away would otherwise
+ * log a line per message); a different failure is logged at once.
+ */
 static sfsistat
 store_failed(SMFICTX *ctx, struct conn *c, int rc, const char *what,
     const char *err)
 {
 	struct mlt_runtime *rt = c->m->rt;
 	unsigned long n = 0;
+	char key[256];
 	const char *act = rt->on_error == MLT_TEMPFAIL ? "deferred"
 	                                               : "passed unfiltered";
+	const char *detail = err[0] ? err : es_strerror(rc);
 
-	if (rc == ES_ETRANSIENT) {
-		if (mlt_store_down(rt->store_down_log_s, &n))
-			mlog(c, LOG_ERR,
-			    "%s: store unavailable (%s): %s (on_error); %lu "
-			    "more since the last report",
-			    what, err, act, n);
-	} else {
-		mlog(c, LOG_ERR, "%s: %s: %s (on_error)", what,
-		    err[0] ? err : es_strerror(rc), act);
-	}
+	snprintf(key, sizeof(key), "%s: %s", what, detail);
+	if (mlt_store_down(rt->store_down_log_s, key, &n))
+		mlog(c, LOG_ERR, "%s: %s%s: %s (on_error); %lu more since the "
+		    "last report", what, rc == ES_ETRANSIENT ?
+		    "store unavailable: " : "", detail, act, n);
 	if (rt->on_error == MLT_TEMPFAIL)
 		return reply(ctx, "451", "4.3.0",
 		    "Temporary failure of the mail filter, try again later",
@@ -549,40 +613,6 @@ greylisted(struct conn *c, struct msg *m, const char *rcpt)
 	return m->grey == 2;
 }
 
-/*
- * alias_form - addr (lowercase) as the MTA's delivery sees it, for the
- * retrain alias check: the local part's quotes and backslashes dropped
- * ("bob-spam"@x), the percent hack undone (bob-spam%x@relay is
- * bob-spam@x) and the address extension cut (bob-spam+y@x). Mail to
- * any of these reaches the bob-spam alias, so each must be refused to
- * strangers as the alias itself is. False when nothing usable remains.
- */
-static bool
-alias_form(const char *addr, const char *delims, char *out, size_t outlen)
-{
-	const char *at = strrchr(addr, '@'), *p;
-	char tmp[512], *pct;
-	size_t o = 0;
-
-	if (at == NULL)
-		return false;
-	for (p = addr; p < at; p++) {
-		if (*p == '"')
-			continue;
-		if (*p == '\\' && p + 1 < at)
-			p++;
-		if (o + 1 >= sizeof(tmp))
-			return false;
-		tmp[o++] = *p;
-	}
-	tmp[o] = '\0';
-	if ((pct = strrchr(tmp, '%')) != NULL)
-		*pct = '@'; /* the relay's domain goes */
-	else if (strlcat(tmp, at, sizeof(tmp)) >= sizeof(tmp))
-		return false;
-	return cls_user_normalize(tmp, strlen(tmp), delims, out, outlen) == 0;
-}
-
 static int lists_lookup(struct store *st, uint32_t uid,
     const struct cls_sender_cands *cands, struct cls_sender_decision *d);
 
@@ -636,18 +666,42 @@ env_allowed(struct conn *c, struct msg *m, const char *user,
 	return true;
 }
 
+/* trusted - whether the client is in trusted_networks (a local
+ * submission never is: it has no address). */
+static bool
+trusted(const struct conn *c, const struct mlt_runtime *rt)
+{
+	return c->have_addr && pol_net_match(rt->nets, rt->nnets,
+	                           (const struct sockaddr *)&c->addr);
+}
+
+/* refuse_rcpt - a recipient with no delivery form: bad_recipient_action. */
+static sfsistat
+refuse_rcpt(SMFICTX *ctx, const struct conn *c, const char *clean,
+    const char *why)
+{
+	bool tf = c->m->rt->bad_rcpt_tempfail;
+
+	mlog(c, LOG_NOTICE, "recipient %s from %s %s: %s (bad_recipient_action)",
+	    clean, c->client, tf ? "deferred" : "refused", why);
+	if (tf)
+		return reply(ctx, "451", "4.1.3",
+		    "Cannot resolve this recipient address now", SMFIS_TEMPFAIL);
+	return reply(ctx, "553", "5.1.3",
+	    "Recipient address not accepted in this form", SMFIS_REJECT);
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_of(ctx);
 	struct msg *m;
 	struct mlt_runtime *rt;
-	char addr[512], owner[512], user[CLS_USER_MAX + 1], clean[128];
-	char form[CLS_USER_MAX + 1];
-	char err[256] = "";
-	bool filtered = false, want_tag = false, have_user;
-	size_t i, len;
+	struct pol_rcpt d;
+	char clean[128], why[160] = "", err[256] = "";
+	bool filtered = false, want_tag = false;
 	const char *a;
+	size_t len;
 	int rc;
 
 	if (c == NULL || (m = c->m) == NULL || m->rt == NULL)
@@ -656,54 +710,59 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	update_qid(ctx, c);
 	a = argv[0] != NULL ? argv[0] : "";
 	len = strlen(a);
-	if (len > 0 && a[0] == '<' && a[len - 1] == '>') {
-		a++;
-		len -= 2;
-	}
-	es_log_sanitize(a, len, clean, sizeof(clean));
-	if (len >= sizeof(addr))
-		len = sizeof(addr) - 1;
-	for (i = 0; i < len; i++)
-		addr[i] = (char)tolower((unsigned char)a[i]);
-	addr[len] = '\0';
-
-	have_user = cls_user_normalize(addr, strlen(addr), rt->delimiter, user,
-	    sizeof(user)) == 0;
-	/* a retrain alias as written, or as the MTA delivers it */
-	if (pol_alias_owner(rt->aliases, rt->naliases, addr, owner,
-		sizeof(owner)) ||
-	    (alias_form(addr, rt->delimiter, form, sizeof(form)) &&
-		strcmp(form, addr) != 0 &&
-		pol_alias_owner(rt->aliases, rt->naliases, form, owner,
-		    sizeof(owner)))) {
-		bool ok = pol_auth_owns(m->auth, owner) ||
-		    (c->have_addr &&
-			pol_net_match(rt->nets, rt->nnets,
-			    (const struct sockaddr *)&c->addr));
-
-		if (!ok) {
+	/* the log shows the address as written, without its brackets */
+	if (len >= 2 && a[0] == '<' && a[len - 1] == '>')
+		es_log_sanitize(a + 1, len - 2, clean, sizeof(clean));
+	else
+		es_log_sanitize(a, len, clean, sizeof(clean));
+	/* decided once, on the form the MTA delivers to (policy.h) */
+	pol_rcpt_decide(&rt->rules, a, len, smfi_getsymval(ctx, "{rcpt_addr}"),
+	    &d);
+	switch (d.kind) {
+	case POL_RCPT_REFUSE:
+		return refuse_rcpt(ctx, c, clean, d.why);
+	case POL_RCPT_ALIAS:
+		if (!pol_auth_owns(m->auth, d.user) && !trusted(c, rt) &&
+		    c->local) {
+			/* Postfix cannot refuse one recipient of a local
+			 * submission (it keeps the message and tries again):
+			 * the whole message is refused at its end */
 			mlog(c, LOG_NOTICE,
-			    "retrain alias %s refused for %s (not its owner, "
-			    "not a trusted network)",
-			    clean, c->client);
+			    "retrain alias %s of %s refused for a local "
+			    "submission (no SMTP AUTH, never a trusted "
+			    "network): the message is rejected at its end",
+			    clean, d.user);
+			m->refuse_local = true;
+			return SMFIS_CONTINUE;
+		}
+		if (!pol_auth_owns(m->auth, d.user) && !trusted(c, rt)) {
+			mlog(c, LOG_NOTICE,
+			    "retrain alias %s of %s refused for %s (not its "
+			    "owner, not a trusted network)",
+			    clean, d.user, c->client);
 			return reply(ctx, "550", "5.7.1",
 			    "Retraining is accepted only from the owner of "
 			    "this address",
 			    SMFIS_REJECT);
 		}
-		filtered = false; /* never classified */
-	} else if (have_user) {
-		rc = lookup_user(c, m, user, &filtered, &want_tag, err,
-		    sizeof(err));
+		snprintf(why, sizeof(why), "retrain alias of %s", d.user);
+		break;
+	case POL_RCPT_POSTMASTER:
+		snprintf(why, sizeof(why), "postmaster");
+		break;
+	case POL_RCPT_USER:
+		rc = lookup_user(c, m, d.user, &filtered, &want_tag, why,
+		    sizeof(why), err, sizeof(err));
 		if (rc != 0) {
 			sfsistat st = store_failed(ctx, c, rc, "recipient", err);
 
 			if (st != SMFIS_CONTINUE)
 				return st;
 			filtered = false;
+			snprintf(why, sizeof(why), "store error (on_error)");
 		}
 		if (filtered && greylisted(c, m, clean) &&
-		    !env_allowed(c, m, user, clean)) {
+		    !env_allowed(c, m, d.user, clean)) {
 			mlog(c, LOG_INFO, "%s deferred: greylisted source %s",
 			    clean, c->client);
 			return reply(ctx, "451", "4.7.1",
@@ -711,10 +770,13 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 			    "again later",
 			    SMFIS_TEMPFAIL);
 		}
+		break;
 	}
+	if (!filtered)
+		mlog(c, LOG_INFO, "recipient %s: not filtered (%s)", clean, why);
 
 	if (m->nrcpt > 0 && (filtered != m->filtered ||
-				(filtered && strcmp(user, m->user) != 0))) {
+				(filtered && strcmp(d.user, m->user) != 0))) {
 		if (rt->grouping == MLT_SPLIT) {
 			mlog(c, LOG_INFO,
 			    "%s deferred: another filtering identity than the "
@@ -732,7 +794,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	m->filtered = filtered;
 	m->want_tag = filtered && want_tag;
 	if (filtered)
-		snprintf(m->user, sizeof(m->user), "%s", user);
+		snprintf(m->user, sizeof(m->user), "%s", d.user);
 	m->nrcpt++;
 	return SMFIS_CONTINUE;
 }
@@ -1141,6 +1203,13 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	}
 	update_qid(ctx, c);
+	if (m->refuse_local) {
+		st = reply(ctx, "550", "5.7.1",
+		    "Retraining is accepted only from the owner of this "
+		    "address",
+		    SMFIS_REJECT);
+		goto out;
+	}
 	if (m->strip_failed) {
 		mlog(c, LOG_ERR, "out of memory noting X-DSPAM fields: deferred");
 		st = SMFIS_TEMPFAIL;

@@ -40,11 +40,10 @@ struct mlt_runtime {
 	char split_rcode[4];      /* "452" */
 	char split_xcode[16];     /* "4.5.3" */
 	char split_text[256];
-	const char *const *aliases;
-	size_t naliases;
+	struct pol_rcpt_rules rules; /* retrain_aliases, recipient_delimiter */
+	bool bad_rcpt_tempfail;      /* bad_recipient_action = tempfail */
 	struct pol_net *nets;
 	size_t nnets;
-	const char *delimiter;
 	const char *sig_location; /* configured default */
 	unsigned timeout_ms;      /* per-message budget for the store */
 	unsigned store_down_log_s;
@@ -122,9 +121,12 @@ extern struct smfiDesc mlt_desc;
 unsigned mlt_inflight(void);
 
 /*
- * mlt_store_down - whether a store failure should be logged now: once
- * per interval seconds, with the number of failures in between.
+ * mlt_store_down - whether the failure what (its log text) should be
+ * logged now: once per interval seconds, with the number of failures in
+ * between in *suppressed, or at once when it differs from the failure
+ * last logged.
  */
-bool mlt_store_down(unsigned interval, unsigned long *suppressed);
+bool mlt_store_down(unsigned interval, const char *what,
+    unsigned long *suppressed);
 
 #endif

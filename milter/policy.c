@@ -1,16 +1,18 @@
 /*
  * policy.c - per-recipient decisions of the milter (see policy.h).
  */
+#include "policy.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "es_err.h"
-#include "policy.h"
 
 static const char *const domain_names[] = {"off", "opt-in", "opt-out", "on"};
 
@@ -105,6 +107,86 @@ pol_alias_owner(const char *const *patterns, size_t n, const char *addr,
 		return w > 0 && (size_t)w < ownerlen;
 	}
 	return false;
+}
+
+/* alias_of - whether addr, or addr without its extension, is a retrain
+ * alias; its owner's user name into out. */
+static bool
+alias_of(const struct pol_rcpt_rules *rules, const struct cls_rcpt *r,
+    const char *addr, struct pol_rcpt *out)
+{
+	char cut[CLS_RCPT_MAX + 1], owner[CLS_RCPT_MAX + 1];
+	struct cls_rcpt tmp = *r;
+	const char *cand[2];
+	size_t i;
+
+	/* the local part's length in addr (a fold may have changed it) */
+	strlcpy(tmp.addr, addr, sizeof(tmp.addr));
+	tmp.local_len = strcspn(addr, "@");
+	cand[0] = addr;
+	cand[1] = cls_rcpt_cut(&tmp, rules->delimiter, cut, sizeof(cut)) == 0
+	    ? cut
+	    : addr;
+	for (i = 0; i < 2; i++) {
+		if (!pol_alias_owner(rules->aliases, rules->naliases, cand[i],
+			owner, sizeof(owner)))
+			continue;
+		out->kind = POL_RCPT_ALIAS;
+		if (cls_user_normalize(owner, strlen(owner), NULL, out->user,
+			sizeof(out->user)) != 0) {
+			out->kind = POL_RCPT_REFUSE;
+			out->why = "a retrain alias whose owner is no user name";
+		}
+		return true;
+	}
+	return false;
+}
+
+void
+pol_rcpt_decide(const struct pol_rcpt_rules *rules, const char *raw,
+    size_t rawlen, const char *mta, struct pol_rcpt *out)
+{
+	struct cls_rcpt r, m;
+	char folded[CLS_RCPT_MAX + 1], cut[CLS_RCPT_MAX + 1];
+	bool have_m;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = POL_RCPT_REFUSE;
+	if (cls_rcpt_canon(raw, rawlen, &r, &out->why) != 0)
+		return;
+	out->undone = r.undone;
+	strlcpy(out->addr, r.addr, sizeof(out->addr));
+	have_m = mta != NULL && *mta != '\0' &&
+	    cls_rcpt_canon(mta, strlen(mta), &m, NULL) == 0 && m.has_domain;
+	if (!r.has_domain) {
+		if (strcmp(r.addr, "postmaster") == 0) {
+			out->kind = POL_RCPT_POSTMASTER;
+			return;
+		}
+		/* the MTA qualified it ("bob" is bob@$myorigin) */
+		if (!have_m || m.local_len != r.local_len ||
+		    memcmp(m.addr, r.addr, r.local_len) != 0) {
+			out->why = "no domain";
+			return;
+		}
+		r = m;
+		strlcpy(out->addr, r.addr, sizeof(out->addr));
+	}
+	/* every form the MTA could deliver to an alias pipe */
+	if (alias_of(rules, &r, r.addr, out) ||
+	    (cls_rcpt_fold(&r, folded, sizeof(folded)) &&
+		alias_of(rules, &r, folded, out)) ||
+	    (have_m && alias_of(rules, &m, m.addr, out)) ||
+	    (have_m && cls_rcpt_fold(&m, folded, sizeof(folded)) &&
+		alias_of(rules, &m, folded, out)))
+		return;
+	if (cls_rcpt_cut(&r, rules->delimiter, cut, sizeof(cut)) != 0 ||
+	    cls_user_normalize(cut, strlen(cut), NULL, out->user,
+		sizeof(out->user)) != 0) {
+		out->why = "a user name longer than the store keeps";
+		return;
+	}
+	out->kind = POL_RCPT_USER;
 }
 
 int

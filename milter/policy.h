@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "cls_rcpt.h"
+#include "cls_user.h"
+
 enum pol_domain {
 	POL_OFF,     /* nobody in the domain is filtered */
 	POL_OPT_IN,  /* only users with optIn = on */
@@ -40,6 +43,45 @@ bool pol_filtered(enum pol_domain p, const char *opt_in, const char *opt_out);
  */
 bool pol_alias_owner(const char *const *patterns, size_t n, const char *addr,
     char *owner, size_t ownerlen);
+
+/* The rules a recipient is decided by (from the configuration). */
+struct pol_rcpt_rules {
+	const char *const *aliases; /* retrain_aliases patterns */
+	size_t naliases;
+	const char *delimiter;      /* recipient_delimiter */
+};
+
+enum pol_rcpt_kind {
+	POL_RCPT_USER,       /* a user, filtered or not by the store */
+	POL_RCPT_ALIAS,      /* a retrain alias of user */
+	POL_RCPT_POSTMASTER, /* <postmaster> without a domain (RFC 5321
+	                        4.5.1): never filtered */
+	POL_RCPT_REFUSE      /* no delivery form: refuse it */
+};
+
+struct pol_rcpt {
+	enum pol_rcpt_kind kind;
+	char user[CLS_USER_MAX + 1]; /* USER: the user; ALIAS: its owner */
+	char addr[CLS_RCPT_MAX + 1]; /* the delivery form, extension kept */
+	const char *why;             /* REFUSE: the reason (static) */
+	unsigned undone;             /* CLS_RCPT_*: what the form undid */
+};
+
+/*
+ * pol_rcpt_decide - decide a recipient once, on its delivery form
+ * (cls_rcpt.h): the raw RCPT address raw (rawlen bytes) and, when the
+ * MTA passed it, its own resolved form mta ({rcpt_addr}; NULL when
+ * none). A retrain alias is any form of it the MTA could deliver to the
+ * alias: the address with and without its extension, with 8-bit look-
+ * alikes folded, in raw's form or in mta's. An address without a
+ * domain takes mta's domain when mta names the same local part;
+ * "postmaster" without one is POSTMASTER; anything else without one,
+ * and anything cls_rcpt_canon() refuses or whose user name is longer
+ * than CLS_USER_MAX, is REFUSE with why set. Length limits apply to the
+ * resulting names, never to the raw text.
+ */
+void pol_rcpt_decide(const struct pol_rcpt_rules *rules, const char *raw,
+    size_t rawlen, const char *mta, struct pol_rcpt *out);
 
 /* A trusted network: address family, address bytes, prefix length. */
 struct pol_net {

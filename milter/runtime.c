@@ -111,8 +111,8 @@ build(struct mlt_runtime *rt, FILE *fp)
 			    rt->conf_path, l[n]);
 			bad = 1;
 		}
-	rt->aliases = l;
-	rt->naliases = n;
+	rt->rules.aliases = l;
+	rt->rules.naliases = n;
 	l = conf_list(rt->cf, "trusted_networks");
 	for (n = 0; l[n] != NULL; n++)
 		;
@@ -129,7 +129,9 @@ build(struct mlt_runtime *rt, FILE *fp)
 			bad = 1;
 		}
 	rt->nnets = n;
-	rt->delimiter = conf_recipient_delimiter(rt->cf);
+	rt->rules.delimiter = conf_recipient_delimiter(rt->cf);
+	rt->bad_rcpt_tempfail =
+	    strcmp(conf_str(rt->cf, "bad_recipient_action"), "tempfail") == 0;
 	rt->sig_location = conf_signature_location_name(rt->cf);
 	rt->timeout_ms = (unsigned)conf_int(rt->cf, "message_timeout_ms");
 	rt->store_down_log_s =

@@ -54,6 +54,7 @@ milter_socket_owner = postfix
 user = $PU
 pid_file = $T/run/milter.pid
 default_policy = opt-in
+trusted_networks = 127.0.0.0/8
 log_level = info
 EOC
 chmod 644 "$EDGESPAM_CONF"

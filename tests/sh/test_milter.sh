@@ -25,7 +25,7 @@ write_conf() {
 	milter_conf "$f" "$T/m.sock" "store_path = $T/db/es.db" \
 	    "store_busy_timeout_ms = 500" "pid_file = $T/m.pid" \
 	    "default_policy = opt-in" "message_timeout_ms = 2000" \
-	    "log_level = debug" "$@"
+	    "trusted_networks = 127.0.0.0/8" "log_level = debug" "$@"
 }
 
 # start_milter CONF - start in the foreground, wait for the socket
@@ -201,6 +201,24 @@ for r in bob-allow+x@example.org bob-spam+x@example.org '"bob-allow"@example.org
 	out=$(mc -c 203.0.113.5 -f x@example.com -r "$r" -m "$T/spam.eml") || fail "$r: $out"
 	echo "$out" | grep -qF "rcpt $r replycode 550 5.7.1" || fail "$r from outside not refused: $out"
 done
+#     an address with no delivery form is refused (bad_recipient_action),
+#     never taken for an unfiltered recipient; <postmaster> needs no domain
+for r in '"bob' 'bob' 'bob\' '"bob spam"@example.org' '@example.org' \
+	'a!b!c!d!e!f!g!h!i!j@example.org' '@global' 'bob(x)@example.org'; do
+	out=$(mc -c 203.0.113.5 -f x@example.com -r "$r" -m "$T/spam.eml") || fail "$r: $out"
+	echo "$out" | grep -q "^rcpt .* replycode 553 5.1.3" || fail "$r not refused: $out"
+done
+grep -q 'refused: an unclosed quote (bad_recipient_action)' "$T/milter.log" ||
+	fail "the refusal's reason is not logged"
+out=$(mc -c 203.0.113.5 -f x@example.com -r 'Postmaster' -m "$T/spam.eml") || fail "postmaster: $out"
+out_has '^rcpt Postmaster continue' "postmaster refused"
+out_lacks '^mod addheader X-DSPAM-Result' "postmaster's mail classified"
+#     the extension is cut before the user name's length is checked
+long=$(printf '%*s' 300 '' | tr ' ' x)
+out=$(mc -c 203.0.113.5 -f x@example.com -r "bob+$long@example.org" -m "$T/ham.eml") || fail "long: $out"
+out_has '^mod addheader X-DSPAM-Result: ' "bob with a long extension not classified"
+out=$(mc -c 203.0.113.5 -f x@example.com -r "bob-spam+$long@example.org" -m "$T/spam.eml") || fail "long alias: $out"
+out_has '^rcpt .* replycode 550 5.7.1' "bob-spam with a long extension not refused"
 out=$(mc -c 203.0.113.5 -a bob -f x@example.com -r bob-block+x@example.org -m "$T/spam.eml") || fail "block+x: $out"
 out_has '^rcpt bob-block+x@example.org continue' "block alias with an extension from its owner refused"
 out_lacks '^mod addheader' "block alias mail with an extension was classified"

@@ -5,8 +5,8 @@
  *
  * Conversation mode, for shell tests:
  *
- *   miltc -s SOCKET [-c CLIENT_ADDR] [-N CLIENT_NAME] [-H HELO]
- *       [-a AUTH_AUTHEN] [-i QUEUE_ID] -f SENDER -r RCPT [-r RCPT ...]
+ *   miltc -s SOCKET [-c CLIENT_ADDR] [-p CLIENT_PORT] [-N CLIENT_NAME]
+ *       [-H HELO] [-a AUTH_AUTHEN] [-i QUEUE_ID] -f SENDER -r RCPT [-r RCPT ...]
  *       [-m MESSAGE_FILE] [-o OUT_FILE] [-R] [-P PROTOCOL] [-t TIMEOUT_S]
  *       [--big-header N] [--many-headers N] [--nul]
  *       [--stop-after STAGE [--then abort|close]]
@@ -21,7 +21,8 @@
  * "From " line is skipped; a folded header is one header whose value
  * keeps the fold as LF + white space; the first line that is neither a
  * header nor a continuation starts the body. Defaults: client
- * 127.0.0.1 port 0, name localhost, HELO client.example, queue id
+ * 127.0.0.1 port 40000 (-p: port 0 is how Postfix shows a local
+ * submission), name localhost, HELO client.example, queue id
  * 4XYZ<counter>. -c unknown sends the family "unknown" (SMFIA_UNKNOWN)
  * with no port or address, as an MTA does for a client it has no
  * address for. -R runs the message twice on the connection.
@@ -239,6 +240,7 @@ enum { RUN_ERR = -1, RUN_DONE, RUN_ENDED, RUN_CLOSED, RUN_STOPPED };
 struct env { /* settings, shared read-only by threads */
 	const char *e_sock;
 	const char *e_caddr, *e_cname, *e_helo, *e_auth, *e_qid, *e_from;
+	uint16_t e_cport; /* the client's port (0: a local submission) */
 	const char **e_rcpt;
 	size_t e_nrcpt;
 	int e_tmo;        /* ms per reply and per write */
@@ -1122,7 +1124,9 @@ conn_open(struct conn *c, const struct env *e)
 static int
 do_connect(struct conn *c, const struct env *e)
 {
-	char under[1024], port[2] = {0, 0};
+	char under[1024];
+	unsigned char port[2] = {(unsigned char)(e->e_cport >> 8),
+	    (unsigned char)(e->e_cport & 0xff)};
 	struct macro mv[] = {{"j", "mx.test"}, {"_", under},
 	    {"{daemon_name}", "miltc"}, {"{client_addr}", e->e_caddr},
 	    {"{client_name}", e->e_cname}};
@@ -1144,7 +1148,7 @@ do_connect(struct conn *c, const struct env *e)
 		pkt_put(c, "U", 1); /* SMFIA_UNKNOWN: nothing follows */
 	} else {
 		pkt_put(c, strchr(e->e_caddr, ':') != NULL ? "6" : "4", 1);
-		pkt_put(c, port, sizeof(port));
+		pkt_put(c, (const char *)port, sizeof(port));
 		pkt_str(c, e->e_caddr);
 	}
 	if ((v = step(c, "CONNECT", SMFIP_NR_CONN)) < 0)
@@ -2410,8 +2414,8 @@ usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "miltc: %s\n", why);
-	fputs("usage: miltc -s SOCKET [-c CLIENT_ADDR] [-N CLIENT_NAME] "
-	      "[-H HELO]\n"
+	fputs("usage: miltc -s SOCKET [-c CLIENT_ADDR] [-p CLIENT_PORT] "
+	      "[-N CLIENT_NAME] [-H HELO]\n"
 	      "\t[-a AUTH_AUTHEN] [-i QUEUE_ID] -f SENDER -r RCPT ...\n"
 	      "\t[-m MESSAGE_FILE] [-o OUT_FILE] [-R] [-P PROTOCOL] "
 	      "[-t TIMEOUT_S]\n"
@@ -2481,6 +2485,9 @@ opt_env(struct env *e, int ch, const char *arg)
 		break;
 	case 'c':
 		e->e_caddr = arg;
+		break;
+	case 'p':
+		e->e_cport = (uint16_t)num("-p", arg, 0, 65535);
 		break;
 	case 'f':
 		e->e_from = arg;
@@ -2606,13 +2613,14 @@ parse_args(int argc, char **argv, struct cli *o)
 
 	memset(o, 0, sizeof(*o));
 	e->e_caddr = "127.0.0.1";
+	e->e_cport = 40000;
 	e->e_cname = "localhost";
 	e->e_helo = "client.example";
 	e->e_tmo = 30000;
 	e->e_proto = MILTC_PROTO_OFFER;
 	o->o_jobs = 1;
 	while ((ch = getopt_long(argc, argv,
-	            "a:AB:c:f:hH:i:j:m:n:N:o:P:r:Rs:t:", longs, NULL)) != -1)
+	            "a:AB:c:f:hH:i:j:m:n:N:o:p:P:r:Rs:t:", longs, NULL)) != -1)
 		if (!opt_env(e, ch, optarg))
 			opt_cli(o, ch, optarg);
 	if (optind != argc)
