@@ -382,4 +382,42 @@ start_milter "$T/down.conf"
 out=$(mc -f a@example.com -r bob@example.org -m "$T/ham.eml") || fail "store down tempfail: $out"
 out_has '^rcpt bob@example.org tempfail\|^rcpt bob@example.org replycode 451' "store down, tempfail"
 stop_milter || fail "stop"
+
+# 12b. the store fails at end of message, after the recipient was taken
+#     (another process holds the write lock longer than
+#     store_busy_timeout_ms, so learning fails): on_error accept passes
+#     the message with every forged field removed and none added, and
+#     the log says why
+write_conf "$T/eom.conf" "on_error = accept"
+: > "$T/milter.log"
+start_milter "$T/eom.conf"
+normal_ok eom-before
+mkfifo "$T/lock.in"
+sqlite3 "$T/db/es.db" < "$T/lock.in" > "$T/lock.out" 2>&1 &
+lpid=$!
+exec 3> "$T/lock.in"
+echo "BEGIN IMMEDIATE; SELECT 'locked';" >&3
+n=0
+until grep -q '^locked$' "$T/lock.out"; do
+	n=$((n + 1))
+	[ $n -le 100 ] || fail "sqlite3 took no write lock: $(cat "$T/lock.out")"
+	sleep 0.1
+done
+out=$(mc -i QEOM -f p@cheap-pills.biz -r bob@example.org -m "$T/forged.eml" -o "$T/o12b")
+rc=$?
+echo "ROLLBACK;" >&3
+exec 3>&-
+wait $lpid
+[ $rc -eq 0 ] || fail "store failing at eom: $out"
+out_has '^rcpt bob@example.org continue' "store failing at eom: recipient not taken"
+out_has '^eom continue' "store failing at eom, accept: not passed"
+out_lacks '^mod addheader' "store failing at eom: a field was added"
+[ "$(echo "$out" | grep -ci '^mod chgheader X-DSPAM-[a-z]* [0-9]*:$')" -eq 3 ] || fail "store failing at eom: not 3 deletions: $out"
+[ "$(sed '/^\r*$/q' "$T/o12b" | grep -ci '^X-DSPAM-')" -eq 0 ] ||
+	fail "store failing at eom: X-DSPAM fields delivered: $(sed '/^\r*$/q' "$T/o12b")"
+grep -q '^X-DSPAM-Result: Innocent' "$T/o12b" || fail "store failing at eom: the body line was changed"
+grep -q 'QEOM: classification: .*passed unfiltered (on_error)' "$T/milter.log" ||
+	fail "store failing at eom: no log line saying why: $(grep QEOM "$T/milter.log")"
+normal_ok eom-after
+stop_milter || fail "stop"
 pass
