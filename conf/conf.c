@@ -690,8 +690,8 @@ conf_list(const struct conf *cf, const char *key)
 	return (const char *const *)lookup(cf, key, K_LIST)->list;
 }
 
-/* conf_key_count, conf_key_name, conf_key_default - the table, for the
- * test that checks the sample file. */
+/* conf_key_count, conf_key_name, conf_key_default, conf_key_range - the
+ * table, for the tests that check the sample file and the ranges. */
 size_t
 conf_key_count(void)
 {
@@ -708,6 +708,17 @@ const char *
 conf_key_default(size_t i)
 {
 	return i < NKEYS ? keys[i].def : NULL;
+}
+
+bool
+conf_key_range(size_t i, double *min, double *max, bool *whole)
+{
+	if (i >= NKEYS || (keys[i].type != K_INT && keys[i].type != K_DBL))
+		return false;
+	*min = keys[i].min;
+	*max = keys[i].max;
+	*whole = keys[i].type == K_INT;
+	return true;
 }
 
 const char *

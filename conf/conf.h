@@ -61,6 +61,10 @@ const char *const *conf_list(const struct conf *cf, const char *key);
 size_t conf_key_count(void);
 const char *conf_key_name(size_t i);
 const char *conf_key_default(size_t i);
+/* conf_key_range - whether key i takes a number; then *min and *max
+ * are the smallest and largest values accepted, and *whole says whether
+ * only whole numbers are. */
+bool conf_key_range(size_t i, double *min, double *max, bool *whole);
 
 /* Typed views used by the programs. */
 const char *conf_recipient_delimiter(const struct conf *cf);

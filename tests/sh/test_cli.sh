@@ -110,6 +110,75 @@ else
 	echo "note: not root: trust list checks not run"
 fi
 
+# 6b. acting for yourself means for exactly your login's name: nobody
+#     may do every mail, list and stats operation for nobody, and none
+#     for a user whose name starts with it (nobodyx, nobody@example.org),
+#     or that it starts with (nobod); those users' data stays as it was
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	chmod 1777 "$T"; chmod 666 "$DB" "$DB"-* 2>/dev/null
+	# a forwarded message: every mail operation can take it
+	fwd() {
+		printf 'From: Nobody <nobody@example.net>\nSubject: Fwd: offer\n\nsee below\n\n'
+		printf -- '-------- Forwarded Message --------\n'
+		spam 700
+	}
+	# each operation; U is the user acted for
+	ops='--user U --classify
+--user U --stdout --deliver=innocent,spam
+--user U --class=spam --source=corpus
+--user U --class=innocent --source=inoculation
+--user U --addspam
+--user U --falsepositive
+--user U --allow-sender
+--user U --block-sender
+user allow U x@y.example
+user unallow U x@y.example
+user block U x@y.example
+user unblock U x@y.example
+user U allow x@y.example
+user list U
+stats U
+user U show'
+	others='nobodyx nobody@example.org nobod'
+	# snapo FILE - their tokens, totals, lists and signature count
+	snapo() {
+		_in="u.username in ('nobodyx', 'nobody@example.org', 'nobod')"
+		sqlite3 "$DB" "select u.username, t.token, t.spam_hits, t.innocent_hits from dspam_token_data t join dspam_virtual_uids u on u.uid = t.uid where $_in order by 1, 2;
+		select u.username, s.* from dspam_stats s join dspam_virtual_uids u on u.uid = s.uid where $_in order by 1;
+		select u.username, l.pattern, l.kind from edgespam_sender_list l join dspam_virtual_uids u on u.uid = l.uid where $_in order by 1, 2;
+		select count(*) from dspam_signature_data s join dspam_virtual_uids u on u.uid = s.uid where $_in" > "$1"
+	}
+	for u in $others; do
+		train_pair es "$u" 1
+		es user allow "$u" x@y.example >/dev/null || fail "allow for $u"
+	done
+	snapo "$T/n0"
+	# run_as USER OP: OP for USER as nobody, the message on its input
+	run_as() {
+		set -- $(echo "$2" | sed "s/ U / $1 /; s/ U\$/ $1/")
+		fwd | setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/es.conf" "$@" >/dev/null 2>"$T/act.err"
+	}
+	for u in $others; do
+		echo "$ops" | while read -r op; do
+			run_as "$u" "$op"
+			expect_rc 77 $? "nobody: $op, U = $u: $(cat "$T/act.err")"
+		done || exit 1
+	done
+	fwd | setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/es.conf" --user nobody --user nobodyx --classify >/dev/null 2>&1
+	expect_rc 77 $? "nobody: --classify for nobody and nobodyx"
+	snapo "$T/n1"
+	cmp -s "$T/n0" "$T/n1" || fail "refused operations changed the data of nobodyx, nobody@example.org or nobod: $(diff "$T/n0" "$T/n1")"
+	# ... and each works for nobody itself, also written NOBODY
+	for u in nobody NOBODY; do
+		echo "$ops" | while read -r op; do
+			run_as "$u" "$op"
+			expect_rc 0 $? "nobody: $op, U = $u: $(cat "$T/act.err")"
+		done || exit 1
+	done
+else
+	echo "note: not root: acting-for-yourself checks not run"
+fi
+
 # 7. unusable input and a busy store
 printf '' | es --user bob@example.net --classify >/dev/null 2>&1; expect_rc 65 $? "empty message"
 (printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 3; printf 'COMMIT;\n') | sqlite3 "$DB" >/dev/null &

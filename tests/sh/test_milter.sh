@@ -54,6 +54,40 @@ header_count() {
 		END { print c }' "$1"
 }
 
+# sig_owner SIG - the user a signature was stored for
+sig_owner() {
+	sqlite3 "$T/db/es.db" "SELECT u.username FROM dspam_signature_data s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE s.signature = '$1'"
+}
+
+# grouped MODE R1 R2 WHO - one message to R1 and R2 (R1 first) under
+# recipient_grouping MODE: with split R2 is deferred with the split
+# reply, with first both are taken; WHO, the opted-in recipient whose
+# verdict it must be ("" for none), gets the only one: the only
+# X-DSPAM-Result, the only log line of a verdict and the signature
+gq=0
+grouped() {
+	gq=$((gq + 1))
+	_q=QG$gq$1
+	out=$(mc -i "$_q" -f a@example.com -r "$2" -r "$3" -m "$T/ham.eml") || fail "$1 $2, $3: $out"
+	echo "$out" | grep -qxF "rcpt $2 continue" || fail "$1 $2, $3: $2 not taken: $out"
+	if [ "$1" = split ]; then
+		echo "$out" | grep -qF "rcpt $3 replycode 452 4.5.3 " || fail "$1 $2, $3: $3 not deferred: $out"
+	else
+		echo "$out" | grep -qxF "rcpt $3 continue" || fail "$1 $2, $3: $3 not taken: $out"
+	fi
+	_n=$(echo "$out" | grep -c '^mod addheader X-DSPAM-Result: ')
+	_v=$(grep -c "$_q: user=" "$T/milter.log")
+	if [ -z "$4" ]; then
+		[ "$_n" -eq 0 ] && [ "$_v" -eq 0 ] || fail "$1 $2, $3: a verdict for nobody opted in: $out"
+		return 0
+	fi
+	[ "$_n" -eq 1 ] || fail "$1 $2, $3: $_n X-DSPAM-Result fields, want 1 for $4: $out"
+	[ "$_v" -eq 1 ] && grep -q "$_q: user=$4 " "$T/milter.log" ||
+		fail "$1 $2, $3: verdict not $4's alone: $(grep "$_q: user=" "$T/milter.log")"
+	_s=$(echo "$out" | sed -n 's/^mod addheader X-DSPAM-Signature: //p')
+	[ "$(sig_owner "$_s")" = "$4" ] || fail "$1 $2, $3: signature $_s is $(sig_owner "$_s")'s, not $4's"
+}
+
 # normal_ok - a plain message to bob still gets exactly our headers
 normal_ok() {
 	ham "n$1" > "$T/n.eml"
@@ -79,6 +113,7 @@ out_has "bad.conf:1: .*on_error" "no file:line for on_error"
 es domain example.org set opt-in || fail "domain set"
 es domain on.example set on || fail "domain set on"
 es user bob@example.org opt-in || fail "bob opt-in"
+es user dave@example.org opt-in || fail "dave opt-in"
 train_pair es bob@example.org 12
 start_milter "$T/es.conf"
 
@@ -127,6 +162,14 @@ out_has '^rcpt bob@example.org replycode 452' "split: bob joined alice"
 out_lacks '^mod addheader' "split: unfiltered identity got headers"
 out=$(mc -f a@example.com -r bob@example.org -r bob+x@example.org -m "$T/ham.eml") || fail "split 3: $out"
 out_has '^rcpt bob+x@example.org continue' "split: same user deferred"
+#    two opted-in users, or an opted-in user and an unfiltered one, in
+#    either order: the second is deferred and the verdict (its log line,
+#    its signature) is the first one's; nothing reaches the other's mailbox
+for pair in bob:dave:bob dave:bob:dave bob:alice:bob alice:bob:; do
+	r1=${pair%%:*} w=${pair##*:}
+	r2=${pair#*:} r2=${r2%:*}
+	grouped split "$r1@example.org" "$r2@example.org" "${w:+$w@example.org}"
+done
 
 # 5. retrain aliases: owner or trusted network only
 out=$(mc -c 203.0.113.5 -f x@example.com -r bob-spam@example.org -m "$T/spam.eml") || fail "alias: $out"
@@ -326,6 +369,12 @@ sleep 0.5
 out=$(mc -f a@example.com -r alice@example.org -r bob@example.org -m "$T/ham.eml") || fail "first: $out"
 out_has '^rcpt bob@example.org continue' "first: bob deferred"
 out_has '^mod addheader X-DSPAM-Result' "first: not classified for bob"
+#    the first opted-in recipient decides, whatever follows it
+for pair in bob:dave:bob dave:bob:dave bob:alice:bob alice:bob:bob alice:carol:; do
+	r1=${pair%%:*} w=${pair##*:}
+	r2=${pair#*:} r2=${r2%:*}
+	grouped first "$r1@example.org" "$r2@example.org" "${w:+$w@example.org}"
+done
 kill -0 "$MPID" || fail "SIGHUP stopped the milter"
 
 # 11. SIGTERM: clean stop, pid file removed
@@ -350,5 +399,43 @@ write_conf "$T/down.conf" "store_path = $T/isadir" "on_error = tempfail" "defaul
 start_milter "$T/down.conf"
 out=$(mc -f a@example.com -r bob@example.org -m "$T/ham.eml") || fail "store down tempfail: $out"
 out_has '^rcpt bob@example.org tempfail\|^rcpt bob@example.org replycode 451' "store down, tempfail"
+stop_milter || fail "stop"
+
+# 12b. the store fails at end of message, after the recipient was taken
+#     (another process holds the write lock longer than
+#     store_busy_timeout_ms, so learning fails): on_error accept passes
+#     the message with every forged field removed and none added, and
+#     the log says why
+write_conf "$T/eom.conf" "on_error = accept"
+: > "$T/milter.log"
+start_milter "$T/eom.conf"
+normal_ok eom-before
+mkfifo "$T/lock.in"
+sqlite3 "$T/db/es.db" < "$T/lock.in" > "$T/lock.out" 2>&1 &
+lpid=$!
+exec 3> "$T/lock.in"
+echo "BEGIN IMMEDIATE; SELECT 'locked';" >&3
+n=0
+until grep -q '^locked$' "$T/lock.out"; do
+	n=$((n + 1))
+	[ $n -le 100 ] || fail "sqlite3 took no write lock: $(cat "$T/lock.out")"
+	sleep 0.1
+done
+out=$(mc -i QEOM -f p@cheap-pills.biz -r bob@example.org -m "$T/forged.eml" -o "$T/o12b")
+rc=$?
+echo "ROLLBACK;" >&3
+exec 3>&-
+wait $lpid
+[ $rc -eq 0 ] || fail "store failing at eom: $out"
+out_has '^rcpt bob@example.org continue' "store failing at eom: recipient not taken"
+out_has '^eom continue' "store failing at eom, accept: not passed"
+out_lacks '^mod addheader' "store failing at eom: a field was added"
+[ "$(echo "$out" | grep -ci '^mod chgheader X-DSPAM-[a-z]* [0-9]*:$')" -eq 3 ] || fail "store failing at eom: not 3 deletions: $out"
+[ "$(sed '/^\r*$/q' "$T/o12b" | grep -ci '^X-DSPAM-')" -eq 0 ] ||
+	fail "store failing at eom: X-DSPAM fields delivered: $(sed '/^\r*$/q' "$T/o12b")"
+grep -q '^X-DSPAM-Result: Innocent' "$T/o12b" || fail "store failing at eom: the body line was changed"
+grep -q 'QEOM: classification: .*passed unfiltered (on_error)' "$T/milter.log" ||
+	fail "store failing at eom: no log line saying why: $(grep QEOM "$T/milter.log")"
+normal_ok eom-after
 stop_milter || fail "stop"
 pass

@@ -1,8 +1,11 @@
 /*
  * test_conf.c - the configuration parser: defaults, every kind of error
  * (all reported, with file and line), dump and re-read, the sample file
- * against the key table, and the typed views.
+ * against the key table, every number key at and one past both ends of
+ * its range (driven from the table), and the typed views.
  */
+#include <float.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -390,6 +393,104 @@ test_mysql_password(void **state)
 	unlink(path);
 }
 
+/*
+ * range_load - load "key = text" (on line 2, after a comment) and check
+ * the outcome: accepted with exactly want as the key's value, or refused
+ * with one diagnostic "FILE:2: key: ... out of range".
+ */
+static void
+range_load(const char *key, bool whole, const char *text, bool ok,
+    double want)
+{
+	struct conf_diag d = {0};
+	struct conf *cf = NULL;
+	char line[256], where[128];
+	int rc;
+
+	snprintf(line, sizeof(line), "# range\n%s = %s\n", key, text);
+	write_tmp(line);
+	rc = conf_load(path, &cf, &d);
+	if (ok) {
+		double got;
+
+		if (rc != 0)
+			fail_msg("case %s = %s: got refused (%s), want accepted",
+			    key, text, d.n > 0 ? d.msgs[0] : "no diagnostic");
+		got = whole ? (double)conf_int(cf, key) : conf_double(cf, key);
+		if (got != want)
+			fail_msg("case %s = %s: got value %.17g, want %.17g",
+			    key, text, got, want);
+	} else {
+		snprintf(where, sizeof(where), "%s:2: %s: ", path, key);
+		if (rc != ES_EINVAL || d.n != 1 ||
+		    strncmp(d.msgs[0], where, strlen(where)) != 0 ||
+		    strstr(d.msgs[0], "out of range") == NULL)
+			fail_msg("case %s = %s: got %d, '%s', want refused: "
+			    "'%s... out of range'", key, text, rc,
+			    d.n > 0 ? d.msgs[0] : "no diagnostic", where);
+	}
+	conf_free(cf);
+	conf_diag_free(&d);
+	unlink(path);
+}
+
+/* Every number key of the table, at its minimum and its maximum
+ * (accepted) and one past each (refused with file:line and the key);
+ * "one past" a real number is one step of its precision. */
+static void
+test_ranges(void **state)
+{
+	size_t nint = 0, ndbl = 0;
+	double min, max;
+	bool whole;
+
+	(void)state;
+	for (size_t i = 0; i < conf_key_count(); i++) {
+		const char *key = conf_key_name(i);
+		char text[64];
+
+		if (!conf_key_range(i, &min, &max, &whole))
+			continue;
+		if (!(min < max))
+			fail_msg("case %s: range %g..%g", key, min, max);
+		if (whole) {
+			long long lo = (long long)min, hi = (long long)max;
+			const struct {
+				long long v;
+				bool ok;
+			} c[] = {{lo, true}, {hi, true}, {lo - 1, false},
+			    {hi + 1, false}};
+
+			nint++;
+			for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+				snprintf(text, sizeof(text), "%lld", c[k].v);
+				range_load(key, true, text, c[k].ok,
+				    (double)c[k].v);
+			}
+		} else {
+			const struct {
+				double v;
+				bool ok;
+			} c[] = {{min, true}, {max, true},
+			    {min - fmax(fabs(min), 1) * DBL_EPSILON, false},
+			    {max + fmax(fabs(max), 1) * DBL_EPSILON, false}};
+
+			ndbl++;
+			for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+				snprintf(text, sizeof(text), "%.17g", c[k].v);
+				range_load(key, false, text, c[k].ok, c[k].v);
+			}
+		}
+	}
+	/* the table has both kinds; a key of another type has no range */
+	assert_true(nint > 0);
+	assert_true(ndbl > 0);
+	for (size_t i = 0; i < conf_key_count(); i++)
+		if (strcmp(conf_key_name(i), "store_driver") == 0)
+			assert_false(conf_key_range(i, &min, &max, &whole));
+	assert_false(conf_key_range(conf_key_count(), &min, &max, &whole));
+}
+
 int
 main(void)
 {
@@ -402,6 +503,7 @@ main(void)
 	    cmocka_unit_test(test_dump_roundtrip),
 	    cmocka_unit_test(test_sample),
 	    cmocka_unit_test(test_mysql_password),
+	    cmocka_unit_test(test_ranges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

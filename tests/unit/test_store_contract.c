@@ -450,6 +450,12 @@ test_tokens_put_get(void **state)
 		{"zero id", 0, {{0, 3}, {0, 0}, {0, 0}}, {0, 0, 0}, 0, 3, 0},
 		{"large delta", 9, {{INT32_MAX, 0}, {INT32_MAX, 0}, {0, 0}},
 		    {0, 0, 0}, 2ULL * INT32_MAX, 0, 0},
+		/* a column clamped at zero, then a same-day delta for that
+		 * column alone: the other column stays exactly as it was */
+		{"spam clamped, then spam only", 10, {{2, 5}, {-5, 0}, {3, 0}},
+		    {0.5, 0, 0}, 3, 5, 0.5},
+		{"innocent clamped, then innocent only", 11,
+		    {{5, 2}, {0, -5}, {0, 3}}, {0, 0, 0.25}, 5, 3, 0.25},
 	};
 	struct store *st = S(state);
 	uint32_t uid = user(st, "u");
