@@ -248,14 +248,20 @@ tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 	if ((rc = cls_msg_parse(msg, len, &cfg->lim, &m)) != 0)
 		return rc;
 	res->defects = m->defects;
-	rc = cls_tokenize(m, &cfg->tok, e->set);
-	if (rc == 0 && cls_sender_token(m, &sender) == 0) {
+	/* The sender token goes in first, into the empty set: a message
+	 * with max_tokens distinct tokens would otherwise crowd it out
+	 * (its add refused, the flag finding no token). ES_ELIMIT is
+	 * possible only with a bound of 0: then there is no sender token. */
+	rc = 0;
+	if (cls_sender_token(m, &sender) == 0) {
 		rc = cls_tset_add_id(e->set, sender, NULL, 0, 1);
-		if (rc == ES_ELIMIT)
-			rc = 0;
 		if (rc == 0)
 			rc = cls_tset_flag(e->set, sender, CLS_TF_SENDER);
+		else if (rc == ES_ELIMIT)
+			rc = 0;
 	}
+	if (rc == 0)
+		rc = cls_tokenize(m, &cfg->tok, e->set);
 	cls_msg_free(m);
 	if (rc != 0)
 		return rc;

@@ -817,6 +817,65 @@ test_sources(void **state)
 	fx_free(f);
 }
 
+/*
+ * A message with more distinct tokens than max_tokens: every tokenizer
+ * fills the set, and the sender token still gets its place (issue 13:
+ * with osb, 11 corpus messages failed "tokenize: not found" because the
+ * full set refused the sender token and flagging it then found none).
+ */
+static void
+test_full_token_set(void **state)
+{
+	static const struct {
+		const char *name;
+		enum cls_tokenizer kind;
+	} cases[] = {
+	    {"word", CLS_TOK_WORD},
+	    {"chain", CLS_TOK_CHAIN},
+	    {"osb", CLS_TOK_OSB},
+	    {"edgespam", CLS_TOK_EDGESPAM},
+	};
+	static char m[8192];
+	size_t i, o;
+	int w;
+
+	(void)state;
+	o = (size_t)snprintf(m, sizeof(m),
+	    "From: Friend <friend@example.org>\nSubject: words\n\n");
+	for (w = 0; w < 400 && o + 16 < sizeof(m); w++)
+		o += (size_t)snprintf(m + o, sizeof(m) - o, "wrd%04d ", w);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+		struct cls_engine_result r;
+		struct store_token t = {0};
+		struct cls_msg *msg = NULL;
+		char err[256] = "";
+		int rc;
+
+		f->cfg.lim.max_tokens = 100;
+		cls_tok_opts_default(&f->cfg.tok, cases[i].kind);
+		rc = cls_engine_process(f->e, f->st, f->bob, &f->cfg,
+		    CLS_ENGINE_PROCESS, m, strlen(m), rnd1, 1000000, &r, err,
+		    sizeof(err));
+		if (rc != 0)
+			fail_msg("case %s: got %s (%s), want 0", cases[i].name,
+			    es_strerror(rc), err);
+		if (r.ntokens != 100)
+			fail_msg("case %s: got %zu tokens, want 100 (a full set)",
+			    cases[i].name, r.ntokens);
+		assert_int_equal(cls_msg_parse(m, strlen(m), &f->cfg.lim, &msg),
+		    0);
+		assert_int_equal(cls_sender_token(msg, &t.token), 0);
+		cls_msg_free(msg);
+		assert_int_equal(store_tokens_get(f->st, f->bob, &t, 1), 0);
+		if (t.innocent_hits != 1 || t.spam_hits != 0)
+			fail_msg("case %s: sender token got %llu/%llu, want 0/1",
+			    cases[i].name, (unsigned long long)t.spam_hits,
+			    (unsigned long long)t.innocent_hits);
+		fx_free(f);
+	}
+}
+
 static void
 check_enomem(bool shared)
 {
@@ -883,6 +942,7 @@ main(void)
 	    cmocka_unit_test(test_correct_toe),
 	    cmocka_unit_test(test_toe_learns_only_errors),
 	    cmocka_unit_test(test_sources),
+	    cmocka_unit_test(test_full_token_set),
 	    cmocka_unit_test(test_enomem),
 	    cmocka_unit_test(test_shared_day_one),
 	    cmocka_unit_test(test_shared_maturity),
