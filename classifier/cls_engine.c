@@ -610,6 +610,7 @@ cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 	e->have_src = false;
 	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
 		return fail(rc, err, errlen, "tokenize", NULL);
+	res->ntokens = cls_tset_len(e->set);
 	e->ready = true;
 	return 0;
 }

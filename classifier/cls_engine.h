@@ -120,7 +120,8 @@ int cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
  * cls_engine_tokenize, cls_engine_process_tokenized - the two halves of
  * cls_engine_process(), for a caller that parses and tokenizes (pure
  * CPU work) before it takes a store lock: the first keeps the message's
- * tokens in e (cfg's limits and tokenizer), the second does the store
+ * tokens in e (cfg's limits and tokenizer; res gets their number and
+ * the parser's defects), the second does the store
  * work for them with cfg's mode and scoring (ES_EINVAL without a
  * tokenized message; it consumes it).
  */
