@@ -82,9 +82,8 @@ run(struct cls_engine *e, const struct cls_engine_cfg *base,
 	t0 = now_ms();
 	for (i = 0; i < c->n; i++) {
 		err[0] = '\0';
-		(void)client;
-		rc = cls_engine_tokenize(e, &cfg, m[i].data, m[i].len, &res,
-		    err, sizeof(err));
+		rc = cls_engine_tokenize(e, &cfg, client, m[i].data, m[i].len,
+		    &res, err, sizeof(err));
 		if (rc != 0) {
 			if (failed++ < MAX_SHOWN)
 				fprintf(stderr, "fail %s %s: %s\n",
