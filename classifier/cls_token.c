@@ -1075,8 +1075,8 @@ cls_sender_token(const struct cls_msg *msg, const char *net, uint64_t *id)
 			continue;
 		/* only the first From: field counts; no usable address in
 		 * it: no token (an empty one would pool every such sender) */
-		if (cls_sender_address(h->value, h->value_len, addr,
-		        sizeof(addr)) != 0)
+		if (cls_sender_address(
+		        h->value, h->value_len, addr, sizeof(addr)) != 0)
 			return ES_ENOTFOUND;
 		n = snprintf(b, sizeof(b), "From*%s*%s", addr, net);
 		if (n < 0 || (size_t)n >= sizeof(b))
