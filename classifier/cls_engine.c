@@ -11,8 +11,14 @@
  * NOTRAIN write nothing but the signature and the totals), so a token's
  * last_hit is the day it was last learned.
  *
- * Source tracking: when the caller named the SMTP client
- * (cls_engine_set_source), the write transaction of a classified
+ * The sender token (automatic whitelisting, cls_sender_token): made
+ * only when the caller names the SMTP client to cls_engine_tokenize(),
+ * from the From: address and the client's network. Without a client
+ * (the CLI, training, the benchmarks) there is none, so nothing is
+ * whitelisted automatically.
+ *
+ * Source tracking: when the caller also asks for it
+ * (cls_engine_count_source), the write transaction of a classified
  * message also counts its verdict for the client's address and network
  * (store_sources_add, no extra commit), and the signature (ESG2) keeps
  * the address, so that a correction counts against the same source.
@@ -69,8 +75,10 @@ struct cls_engine {
 	struct cls_plan plan;
 	double step, prob;
 	enum cls_result verdict;
-	/* the SMTP client of the tokenized message (cls_engine_set_source) */
-	bool have_src;
+	/* the SMTP client given to cls_engine_tokenize(), and whether its
+	 * verdict is counted for it (cls_engine_count_source) */
+	bool have_client;
+	bool count_src;
 	struct cls_source_keys src;
 };
 
@@ -222,7 +230,8 @@ store_fail(struct store *st, int code, char *err, size_t errlen,
 	return fail(code, err, errlen, what, store_errmsg(st));
 }
 
-/* tokenize - parse and tokenize msg into e->set, sorted by id. */
+/* tokenize - parse and tokenize msg into e->set, sorted by id; the
+ * sender token when e has a client. */
 static int
 tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
     const char *msg, size_t len, struct cls_engine_result *res)
@@ -248,14 +257,20 @@ tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
 	if ((rc = cls_msg_parse(msg, len, &cfg->lim, &m)) != 0)
 		return rc;
 	res->defects = m->defects;
-	rc = cls_tokenize(m, &cfg->tok, e->set);
-	if (rc == 0 && cls_sender_token(m, &sender) == 0) {
+	/* The sender token goes in first, into the empty set: a message
+	 * with max_tokens distinct tokens would otherwise crowd it out
+	 * (its add refused, the flag finding no token). ES_ELIMIT is
+	 * possible only with a bound of 0: then there is no sender token. */
+	rc = 0;
+	if (e->have_client && cls_sender_token(m, e->src.net, &sender) == 0) {
 		rc = cls_tset_add_id(e->set, sender, NULL, 0, 1);
-		if (rc == ES_ELIMIT)
-			rc = 0;
 		if (rc == 0)
 			rc = cls_tset_flag(e->set, sender, CLS_TF_SENDER);
+		else if (rc == ES_ELIMIT)
+			rc = 0;
 	}
+	if (rc == 0)
+		rc = cls_tokenize(m, &cfg->tok, e->set);
 	cls_msg_free(m);
 	if (rc != 0)
 		return rc;
@@ -586,7 +601,8 @@ cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
 {
 	int rc;
 
-	if ((rc = cls_engine_tokenize(e, cfg, msg, len, res, err, errlen)) != 0)
+	if ((rc = cls_engine_tokenize(e, cfg, NULL, msg, len, res, err,
+		 errlen)) != 0)
 		return rc;
 	return cls_engine_process_tokenized(e, st, uid, cfg, op, rnd, now, res,
 	    err, errlen);
@@ -594,16 +610,18 @@ cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
 
 int
 cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
-    const char *msg, size_t len, struct cls_engine_result *res, char *err,
-    size_t errlen)
+    const char *client, const char *msg, size_t len,
+    struct cls_engine_result *res, char *err, size_t errlen)
 {
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	e->ready = false;
-	e->have_src = false;
+	e->count_src = false;
+	e->have_client = cls_source_keys(client, &e->src) == 0;
 	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
 		return fail(rc, err, errlen, "tokenize", NULL);
+	res->ntokens = cls_tset_len(e->set);
 	e->ready = true;
 	return 0;
 }
@@ -632,9 +650,9 @@ count_source(struct store *st, const struct cls_source_keys *k, int spam,
 }
 
 void
-cls_engine_set_source(struct cls_engine *e, const char *client)
+cls_engine_count_source(struct cls_engine *e)
 {
-	e->have_src = cls_source_keys(client, &e->src) == 0;
+	e->count_src = e->ready && e->have_client;
 }
 
 /*
@@ -664,7 +682,7 @@ stage(struct cls_engine *e, struct store *st, uint32_t uid, size_t n,
 	sig.legacy = false;
 	sig.ntokens = n;
 	sig.tokens = e->sigtoks;
-	strlcpy(sig.client, e->have_src ? e->src.addr : "", sizeof(sig.client));
+	strlcpy(sig.client, e->count_src ? e->src.addr : "", sizeof(sig.client));
 	cls_sig_id_format(rnd, res->sig);
 	if ((rc = cls_sig_encode(&sig, &data, &dlen)) != 0) {
 		res->sig[0] = '\0';
@@ -681,7 +699,7 @@ stage(struct cls_engine *e, struct store *st, uint32_t uid, size_t n,
 		res->sig[0] = '\0';
 		return store_fail(st, rc, err, errlen, "update totals");
 	}
-	if (e->have_src &&
+	if (e->count_src &&
 	    (rc = count_source(st, &e->src, verdict == CLS_SPAM,
 		 verdict != CLS_SPAM, 0, 0, now)) != 0) {
 		res->sig[0] = '\0';
@@ -821,6 +839,8 @@ cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
 	memset(res, 0, sizeof(*res));
 	if (cls != CLS_CLASS_SPAM && cls != CLS_CLASS_INNOCENT)
 		return fail(ES_EINVAL, err, errlen, "train", "no class");
+	e->ready = e->scored = false;
+	e->have_client = e->count_src = false; /* no client: no sender token */
 	if ((rc = tokenize(e, cfg, msg, len, res)) != 0)
 		return fail(rc, err, errlen, "tokenize", NULL);
 	n = cls_tset_len(e->set);

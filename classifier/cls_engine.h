@@ -109,7 +109,8 @@ int cls_engine_user_cfg(struct store *st, uint32_t uid,
  * CLS_ENGINE_PROCESS it learns by cfg->mode, stores a signature under the
  * id made of the 16 random bytes rnd, and counts the totals; with
  * CLS_ENGINE_CLASSIFY it only reads. now is the time for last_hit and
- * the signature's date.
+ * the signature's date. It knows no SMTP client, so it makes no sender
+ * token: no automatic whitelisting (see cls_engine_tokenize).
  */
 int cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, enum cls_engine_op op, const char *msg,
@@ -120,13 +121,25 @@ int cls_engine_process(struct cls_engine *e, struct store *st, uint32_t uid,
  * cls_engine_tokenize, cls_engine_process_tokenized - the two halves of
  * cls_engine_process(), for a caller that parses and tokenizes (pure
  * CPU work) before it takes a store lock: the first keeps the message's
- * tokens in e (cfg's limits and tokenizer), the second does the store
+ * tokens in e (cfg's limits and tokenizer; res gets their number and
+ * the parser's defects), the second does the store
  * work for them with cfg's mode and scoring (ES_EINVAL without a
  * tokenized message; it consumes it).
+ *
+ * client is the address of the SMTP client that sent msg (text as the
+ * MTA gave it, see cls_source.h), or NULL when unknown. With a usable
+ * address, the message gets the sender token of automatic whitelisting
+ * (cls_sender_token: the From: address and the client's /24 or /64),
+ * which is learned with the message and whitelists it once it has more
+ * than whitelist_threshold innocent hits (cls_score.h). NULL, or text
+ * that is no address: no sender token, so the message can be neither
+ * whitelisted automatically nor count toward it. A caller that cannot
+ * vouch for the client (one that reads it from the message) must pass
+ * NULL. The client is forgotten by the next cls_engine_tokenize().
  */
 int cls_engine_tokenize(struct cls_engine *e, const struct cls_engine_cfg *cfg,
-    const char *msg, size_t len, struct cls_engine_result *res, char *err,
-    size_t errlen);
+    const char *client, const char *msg, size_t len,
+    struct cls_engine_result *res, char *err, size_t errlen);
 int cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
     uint32_t uid, const struct cls_engine_cfg *cfg, enum cls_engine_op op,
     const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
@@ -165,20 +178,23 @@ int cls_engine_stage_scored(struct cls_engine *e, struct store *st,
 void cls_engine_scored_done(struct cls_engine *e);
 
 /*
- * cls_engine_set_source - the SMTP client address (text as the MTA gave
- * it, see cls_source.h) of the message cls_engine_tokenize() just kept
- * in e. When the message is then learned (CLS_ENGINE_PROCESS, or
- * learn/stage_scored), its verdict is counted for the address and its
- * network in the same transaction (Spam as spam; Innocent and
+ * cls_engine_count_source - source tracking for the message
+ * cls_engine_tokenize() just kept in e, from the client given there:
+ * when the message is then learned (CLS_ENGINE_PROCESS, or
+ * learn/stage_scored), its verdict is counted for the client's address
+ * and network in the same transaction (Spam as spam; Innocent and
  * Whitelisted as innocent), and the signature keeps the address so that
- * cls_engine_correct() counts a correction against it. NULL or text that
- * is no address: nothing is counted. cls_engine_tokenize() forgets it.
+ * cls_engine_correct() counts a correction against it. Nothing is
+ * counted when tokenize had no usable client. Call it between
+ * cls_engine_tokenize() and the store step; the next
+ * cls_engine_tokenize() forgets it.
  */
-void cls_engine_set_source(struct cls_engine *e, const char *client);
+void cls_engine_count_source(struct cls_engine *e);
 
 /*
  * cls_engine_train - learn msg as cls from src without a signature
- * (corpus, inoculation, or an error whose signature is lost).
+ * (corpus, inoculation, or an error whose signature is lost). There is
+ * no SMTP client, so no sender token is learned.
  */
 int cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, const char *msg, size_t len,

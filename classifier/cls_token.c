@@ -87,10 +87,13 @@
  */
 #include "cls_token.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cls_sender.h"
+#include "cls_source.h"
 #include "es_alloc.h"
 #include "es_err.h"
 
@@ -1055,31 +1058,30 @@ cls_tokenize(const struct cls_msg *msg, const struct cls_tok_opts *o,
 }
 
 int
-cls_sender_token(const struct cls_msg *msg, uint64_t *id)
+cls_sender_token(const struct cls_msg *msg, const char *net, uint64_t *id)
 {
+	char addr[CLS_SENDER_MAX + 1];
+	char b[sizeof(addr) + CLS_SOURCE_LEN + 8];
 	const struct cls_header *h;
-	char b[TOK_TEXT_MAX + 1];
-	const char *v;
-	size_t i, n, len;
+	size_t i;
+	int n;
 
+	/* without the client's network a forger could earn the token */
+	if (net == NULL || net[0] == '\0')
+		return ES_ENOTFOUND;
 	for (i = 0; i < msg->nhdrs; i++) {
 		h = &msg->hdrs[i];
 		if (h->part != 0 || h->embedded || !name_is(h, "From"))
 			continue;
-		v = h->value;
-		len = h->value_len;
-		while (len > 0 && (*v == ' ' || *v == '\t'))
-			v++, len--;
-		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' ||
-		                      v[len - 1] == '\r' || v[len - 1] == '\n'))
-			len--;
-		/* an empty From: would whitelist every sender without one */
-		if (len == 0)
+		/* only the first From: field counts; no usable address in
+		 * it: no token (an empty one would pool every such sender) */
+		if (cls_sender_address(
+		        h->value, h->value_len, addr, sizeof(addr)) != 0)
 			return ES_ENOTFOUND;
-		n = 0;
-		cat(b, &n, "From*", 5);
-		cat(b, &n, v, len);
-		*id = cls_crc64(b, n);
+		n = snprintf(b, sizeof(b), "From*%s*%s", addr, net);
+		if (n < 0 || (size_t)n >= sizeof(b))
+			return ES_ENOTFOUND;
+		*id = cls_crc64(b, (size_t)n);
 		return 0;
 	}
 	return ES_ENOTFOUND;

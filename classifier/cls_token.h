@@ -128,9 +128,19 @@ int cls_tokenize(const struct cls_msg *msg, const struct cls_tok_opts *o,
 
 /*
  * cls_sender_token - the id of the sender token used for automatic
- * whitelisting: the text "From*" followed by the value of the message's
- * From: field. Returns 0 and sets *id, or ES_ENOTFOUND without a From:.
+ * whitelisting: "From*", the address of the message's first From:
+ * field (as cls_sender_address() gives it, lowercased), "*" and net,
+ * the network of the SMTP client that sent it (cls_source_keys()'s
+ * net: "192.0.2.0/24", "2001:db8:1:2::/64"); for example
+ * "From*service@bank.test*192.0.2.0/24". Keyed on the network, a
+ * forged From: sent from elsewhere counts on another token than the
+ * real sender's, so it can neither earn the real sender's whitelisting
+ * nor use it. DSPAM keyed this token on the From: text alone, which
+ * anyone can write. Returns 0 and sets *id; ES_ENOTFOUND when net is
+ * NULL or empty (no known client: no token), without a From: field, or
+ * when the first one has no usable address.
  */
-int cls_sender_token(const struct cls_msg *msg, uint64_t *id);
+int cls_sender_token(const struct cls_msg *msg, const char *net,
+    uint64_t *id);
 
 #endif

@@ -79,7 +79,9 @@ bool cli_may_act_for(const struct cli *c, const char *user);
 
 /*
  * cli_read_input - all of standard input into b (es_buf_init'ed here;
- * the caller releases it). ES_ELIMIT when it is too large.
+ * the caller releases it). ES_ELIMIT when it is too large: b then holds
+ * its first 256 MiB (CLI_MAX_INPUT) and the rest is left on standard
+ * input.
  */
 int cli_read_input(struct es_buf *b);
 

@@ -4,9 +4,21 @@
  *
  * The message is read whole from standard input (at most CLI_MAX_INPUT
  * bytes; the parser looks at max_scan_bytes of it). In --stdout mode
- * the output is the input with the X-DSPAM-* edits and nothing else
- * changed; when anything fails before the output is complete, the exit
- * code is non-zero so the caller keeps the original.
+ * (the maildrop xfilter form) the output is the input with the X-DSPAM-*
+ * edits and nothing else changed, and it is never less than the
+ * message: when classification fails after the message was read (the
+ * store cannot be opened or fails, the engine fails, memory runs out,
+ * the message is empty or larger than CLI_MAX_INPUT), the
+ * configuration's on_error decides, as in the milter: accept writes the
+ * message with every X-DSPAM-* field removed and nothing else changed
+ * (a forged X-DSPAM-Result would skip the maildrop rules) and exits 0;
+ * tempfail writes nothing and exits 75 so that the MTA retries. Both
+ * log why. Usage (64), permission (77) and configuration (78) errors
+ * keep their exit codes and write nothing (all but the shared
+ * dictionary's name are found before the message is read). A
+ * header longer than CLI_MAX_INPUT is cut there: past it, an oversized
+ * message passes as it came. With a training option, --stdout writes
+ * the message (X-DSPAM-* fields removed) once it is trained.
  *
  * Trust: the user always comes from the command line, never from the
  * message. A caller other than root may act only for itself unless it
@@ -40,13 +52,27 @@ int
 cli_read_input(struct es_buf *b)
 {
 	char chunk[65536];
-	size_t n;
-	int rc;
+	size_t n, want;
+	int rc, ch;
 
 	es_buf_init(b, CLI_MAX_INPUT);
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+	for (;;) {
+		want = b->max - b->len;
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		if (want == 0) {
+			/* full: too large unless standard input ends here; the
+			 * rest stays unread for a caller that passes it on */
+			if ((ch = getc(stdin)) == EOF)
+				break;
+			ungetc(ch, stdin);
+			return ES_ELIMIT;
+		}
+		if ((n = fread(chunk, 1, want, stdin)) == 0)
+			break;
 		if ((rc = es_buf_append(b, chunk, n)) != 0)
 			return rc;
+	}
 	if (ferror(stdin))
 		return ES_EPARSE;
 	return 0;
@@ -137,6 +163,73 @@ write_all(const char *p, size_t n)
 	if (fflush(stdout) != 0)
 		return EX_IOERR;
 	return EX_OK;
+}
+
+/*
+ * pass_through - the message in msg to standard output with every
+ * X-DSPAM-* field of its header removed (with its continuation lines)
+ * and nothing else changed; with more, the rest of standard input (a
+ * message past CLI_MAX_INPUT) follows as it comes. It allocates
+ * nothing, so it works when memory ran out. cls_rewrite() is not used:
+ * with no fields to add it still ends an unterminated header.
+ */
+static int
+pass_through(const struct es_buf *msg, bool more)
+{
+	const char *p = msg->data, *end = msg->data + msg->len, *nl;
+	char chunk[65536];
+	bool skipping = false;
+	size_t n;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		if ((n == 1 && p[0] == '\n') ||
+		    (n == 2 && p[0] == '\r' && p[1] == '\n'))
+			break; /* the header's end: the rest is body */
+		if (p[0] != ' ' && p[0] != '\t')
+			skipping = cls_rewrite_is_dspam_field(p, n);
+		if (!skipping && fwrite(p, 1, n, stdout) != n)
+			return EX_IOERR;
+		p += n;
+	}
+	if (p < end && fwrite(p, 1, (size_t)(end - p), stdout) !=
+	        (size_t)(end - p))
+		return EX_IOERR;
+	while (more && (n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		if (fwrite(chunk, 1, n, stdout) != n)
+			return EX_IOERR;
+	if (more && ferror(stdin)) {
+		fprintf(stderr, "edgespam: reading the rest of the message "
+		                "failed: the output is incomplete\n");
+		return EX_IOERR;
+	}
+	return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+}
+
+/*
+ * stdout_failed - --stdout when the message could not be classified
+ * (why): on_error = accept writes it through pass_through() and exits
+ * 0 (or 74 when writing fails); tempfail writes nothing and exits 75
+ * (EX_TEMPFAIL), so that maildrop and the MTA retry. Both log why.
+ */
+static int
+stdout_failed(const struct cli *c, const char *user, const struct es_buf *msg,
+    bool more, const char *why)
+{
+	if (strcmp(conf_str(c->cf, "on_error"), "tempfail") == 0) {
+		fprintf(stderr, "edgespam: user %s: %s; not delivered now, "
+		                "retry later (on_error = tempfail)\n", user, why);
+		es_log_err("user %s: %s; deferred (on_error = tempfail)", user,
+		    why);
+		return EX_TEMPFAIL;
+	}
+	fprintf(stderr, "edgespam: user %s: %s; message passed unfiltered, "
+	                "X-DSPAM-* fields removed (on_error = accept)\n",
+	    user, why);
+	es_log_err("user %s: %s; message passed unfiltered (on_error = "
+	           "accept)", user, why);
+	return pass_through(msg, more);
 }
 
 /* emit - the message with the result's fields (and body tag). */
@@ -269,10 +362,14 @@ correct(struct cli *c, struct cls_engine *e, const char *user, uint32_t uid,
 	return EX_OK;
 }
 
-/* one_user - the requested operation for one user. */
+/*
+ * one_user - the requested operation for one user. A failure other
+ * than a usage error also gets its reason in why (whylen bytes; left
+ * empty for a usage error), which --stdout hands to stdout_failed().
+ */
 static int
 one_user(struct cli *c, struct cls_engine *e, const char *arg,
-    const struct es_buf *msg, time_t now)
+    const struct es_buf *msg, time_t now, char *why, size_t whylen)
 {
 	struct cls_engine_cfg cfg;
 	struct cls_engine_result r;
@@ -300,28 +397,37 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		} else {
 			fprintf(stderr, "edgespam: user %s: %s: %s\n", user,
 			    es_strerror(rc), store_errmsg(c->st));
+			snprintf(why, whylen, "user lookup: %s: %s",
+			    es_strerror(rc), store_errmsg(c->st));
 			return cli_exit_code(rc);
 		}
 	}
 	if ((rc = engine_cfg(c, uid, &cfg)) != 0) {
 		fprintf(stderr, "edgespam: preferences of %s: %s\n", user,
 		    store_errmsg(c->st));
+		snprintf(why, whylen, "reading preferences: %s",
+		    store_errmsg(c->st));
 		return cli_exit_code(rc);
 	}
-	if (c->have_class && c->source == CLS_SRC_ERROR)
-		return correct(c, e, user, uid, &cfg, msg, now);
 	if (c->have_class) {
-		rc = cls_engine_train(e, c->st, uid, &cfg, msg->data, msg->len,
-		    c->cls, c->source, now, &r, err, sizeof(err));
-		if (rc != 0) {
-			fprintf(stderr, "edgespam: %s\n", err);
-			return cli_exit_code(rc);
+		if (c->source == CLS_SRC_ERROR) {
+			rc = correct(c, e, user, uid, &cfg, msg, now);
+		} else {
+			rc = cls_engine_train(e, c->st, uid, &cfg, msg->data,
+			    msg->len, c->cls, c->source, now, &r, err,
+			    sizeof(err));
+			if (rc != 0)
+				fprintf(stderr, "edgespam: %s\n", err);
+			rc = cli_exit_code(rc);
 		}
-		return EX_OK;
+		if (rc != EX_OK && rc != EX_USAGE)
+			snprintf(why, whylen, "training failed (exit %d)", rc);
+		return rc;
 	}
 	if (!c->classify && getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
 		fprintf(stderr, "edgespam: no random bytes: %s\n",
 		    strerror(errno));
+		snprintf(why, whylen, "no random bytes: %s", strerror(errno));
 		return EX_OSERR;
 	}
 	rc = cls_engine_process(e, c->st, uid, &cfg,
@@ -330,6 +436,7 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 	if (rc != 0) {
 		fprintf(stderr, "edgespam: user %s: %s\n", user, err);
 		es_log_err("user %s: %s", user, err);
+		snprintf(why, whylen, "%s", err);
 		return cli_exit_code(rc);
 	}
 	es_log_info("user %s: %s probability %.4f tokens %zu signature %s%s",
@@ -340,7 +447,11 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		summary(user, &r);
 		return EX_OK;
 	}
-	return emit(c, uid, msg, &r, now);
+	/* a failure to write (EX_IOERR) may have written part of it:
+	 * nothing more may follow */
+	if ((rc = emit(c, uid, msg, &r, now)) != EX_OK && rc != EX_IOERR)
+		snprintf(why, whylen, "adding the fields failed (exit %d)", rc);
+	return rc;
 }
 
 int
@@ -348,7 +459,9 @@ cli_mail(struct cli *c)
 {
 	struct cls_engine *e;
 	struct es_buf msg;
+	char user[CLS_USER_MAX + 1] = "", why[600];
 	time_t now = time(NULL);
+	bool out_msg; /* --stdout writes the message */
 	size_t i;
 	int rc, worst = EX_OK;
 
@@ -374,14 +487,13 @@ cli_mail(struct cli *c)
 		fprintf(stderr, "edgespam: --stdout takes one --user\n");
 		return EX_USAGE;
 	}
+	out_msg = c->to_stdout && !c->deliver_summary && !c->classify;
 	if ((rc = conf_engine_cfg(c->cf, &c->ecfg)) != 0) {
 		fprintf(stderr, "edgespam: configuration: %s\n", es_strerror(rc));
 		return EX_CONFIG;
 	}
 	/* the trust list is checked before anything is read or opened */
 	for (i = 0; i < c->nusers; i++) {
-		char user[CLS_USER_MAX + 1];
-
 		if (!cli_user_name(c, c->users[i], user, sizeof(user))) {
 			fprintf(stderr, "edgespam: %s: not a user name\n",
 			    c->users[i]);
@@ -395,7 +507,16 @@ cli_mail(struct cli *c)
 			return EX_NOPERM;
 		}
 	}
+	/* from here on a failure with --stdout takes on_error's way; user
+	 * is the one --user then */
 	if ((rc = cli_read_input(&msg)) != 0) {
+		if (out_msg && rc == ES_ELIMIT) {
+			snprintf(why, sizeof(why), "the message is larger than "
+			    "%u bytes", (unsigned)CLI_MAX_INPUT);
+			rc = stdout_failed(c, user, &msg, true, why);
+			es_buf_release(&msg);
+			return rc;
+		}
 		fprintf(stderr, "edgespam: reading the message: %s\n",
 		    rc == ES_ELIMIT ? "too large" : es_strerror(rc));
 		es_buf_release(&msg);
@@ -404,19 +525,33 @@ cli_mail(struct cli *c)
 	if (msg.len == 0) {
 		fprintf(stderr, "edgespam: the message on standard input is "
 		                "empty\n");
+		rc = out_msg ? stdout_failed(c, user, &msg, false,
+		                   "empty message")
+		             : EX_DATAERR;
 		es_buf_release(&msg);
-		return EX_DATAERR;
+		return rc;
 	}
 	if ((rc = cli_open_store(c)) != EX_OK) {
+		if (out_msg)
+			rc = stdout_failed(c, user, &msg, false,
+			    "cannot open the store");
 		es_buf_release(&msg);
 		return rc;
 	}
 	if ((e = cls_engine_new()) == NULL) {
+		rc = out_msg ? stdout_failed(c, user, &msg, false,
+		                   "out of memory")
+		             : EX_OSERR;
 		es_buf_release(&msg);
-		return EX_OSERR;
+		return rc;
 	}
 	for (i = 0; i < c->nusers; i++) {
-		rc = one_user(c, e, c->users[i], &msg, now);
+		why[0] = '\0';
+		rc = one_user(c, e, c->users[i], &msg, now, why, sizeof(why));
+		if (out_msg && rc != EX_OK && why[0] != '\0')
+			rc = stdout_failed(c, user, &msg, false, why);
+		else if (out_msg && rc == EX_OK && c->have_class)
+			rc = pass_through(&msg, false); /* trained: pass it on */
 		if (rc != EX_OK && worst == EX_OK)
 			worst = rc;
 	}

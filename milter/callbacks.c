@@ -1005,13 +1005,14 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	/* Parse, tokenize, read and score outside the write lock; the
 	 * writes go through the pool's group writer. */
 	rc = cls_engine_tokenize(s->eng, &rt->ecfg,
+	    c->have_src ? c->src.addr : NULL,
 	    m->text.data ? m->text.data : "", m->text.len, res, err, errlen);
 	if (rc != 0) {
 		mlt_pool_put(s, false);
 		return rc;
 	}
-	if (rt->track_sources && c->have_src)
-		cls_engine_set_source(s->eng, c->src.addr);
+	if (rt->track_sources)
+		cls_engine_count_source(s->eng);
 	rc = urc;
 	if (rc == ES_ENOTFOUND) {
 		/* a user's first message: creating it is a write */

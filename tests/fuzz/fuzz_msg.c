@@ -41,7 +41,7 @@ one(const char *p, size_t n, const struct cls_limits *lim)
 			break;
 		cls_tok_opts_default(&o, kinds[k]);
 		(void)cls_tokenize(m, &o, set);
-		(void)cls_sender_token(m, &sender);
+		(void)cls_sender_token(m, "192.0.2.0/24", &sender);
 		cls_tset_sort(set);
 		(void)cls_tset_seq(set, &ns);
 		cls_tset_free(set);

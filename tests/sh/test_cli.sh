@@ -179,12 +179,12 @@ else
 	echo "note: not root: acting-for-yourself checks not run"
 fi
 
-# 7. unusable input and a busy store
+# 7. unusable input and a busy store (--stdout: section 11)
 printf '' | es --user bob@example.net --classify >/dev/null 2>&1; expect_rc 65 $? "empty message"
 (printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 3; printf 'COMMIT;\n') | sqlite3 "$DB" >/dev/null &
 lock=$!
 sleep 1
-ham 500 | es --user bob@example.net --stdout --deliver=innocent,spam >/dev/null 2>"$T/busy"
+ham 500 | es --user bob@example.net --class=innocent --source=corpus >/dev/null 2>"$T/busy"
 rc=$?
 wait $lock
 expect_rc 75 $rc "store locked: $(cat "$T/busy")"
@@ -322,4 +322,98 @@ ham 607 | "$ES" -c "$T/nodict.conf" --user @global --class=innocent --source=cor
 expect_rc 64 $? "@global without shared_dictionary"
 out=$(spam 608 | "$ES" -c "$T/nodict.conf" --user erin@example.net --classify) || fail "classify without dictionary"
 echo "$out" | grep -q 'result="Innocent"' || fail "erin without dictionary: $out"
+
+# 11. --stdout never writes less than the message (issue 13): when the
+# message cannot be classified, on_error = accept (the default) writes it
+# with every X-DSPAM-* field removed and nothing else changed, exit 0;
+# on_error = tempfail writes nothing, exit 75. Store open failure, a busy
+# store, a store error while learning, the engine out of memory, an
+# empty and an oversized message; usage and permission errors keep 64
+# and 77.
+fmsg() {
+	printf 'X-DSPAM-Result: Innocent\r\nFrom: Carol <carol@example.org>\r\n'
+	printf 'x-Dspam-Signature: 0123\r\n\tcontinued\r\nSubject: lunch\r\nX-DSPAM-Factors: 2,\r\n a, 0.1\r\n\r\n'
+	printf 'See you at noon.\r\nX-DSPAM-Result: Spam is body text here\r\n'
+}
+fwant() {
+	printf 'From: Carol <carol@example.org>\r\nSubject: lunch\r\n\r\n'
+	printf 'See you at noon.\r\nX-DSPAM-Result: Spam is body text here\r\n'
+}
+fmsg > "$T/f.eml"
+fwant > "$T/f.want"
+# passes CONF WHAT [MESSAGE] - --stdout with CONF must exit 0 and write
+# the message (default f.eml) with its X-DSPAM-* fields removed
+passes() {
+	"$ES" -c "$1" --user bob@example.net --stdout --deliver=innocent,spam < "${3:-$T/f.eml}" > "$T/p.out" 2> "$T/p.err"
+	expect_rc 0 $? "$2 (on_error = accept): $(cat "$T/p.err")"
+	cmp -s "${4:-$T/f.want}" "$T/p.out" || fail "$2: not the message without its X-DSPAM-* fields: $(od -c "$T/p.out" | head -n 12)"
+	grep -q 'passed unfiltered.*on_error = accept' "$T/p.err" || fail "$2: no reason on stderr: $(cat "$T/p.err")"
+}
+# defers CONF WHAT [MESSAGE] - the same with on_error = tempfail: 75 and
+# no output
+defers() {
+	"$ES" -c "$1" --user bob@example.net --stdout --deliver=innocent,spam < "${3:-$T/f.eml}" > "$T/d.out" 2> "$T/d.err"
+	expect_rc 75 $? "$2 (on_error = tempfail): $(cat "$T/d.err")"
+	[ -s "$T/d.out" ] && fail "$2 (on_error = tempfail) wrote: $(head -c 300 "$T/d.out")"
+	grep -q 'on_error = tempfail' "$T/d.err" || fail "$2: no reason on stderr: $(cat "$T/d.err")"
+}
+# a. the store cannot be opened
+printf 'store_path = %s/no/such/dir/es.db\n' "$T" > "$T/noopen.conf"
+passes "$T/noopen.conf" "store open failure"
+grep -q 'cannot open the store' "$T/p.err" || fail "store open failure: reason: $(cat "$T/p.err")"
+cp "$T/noopen.conf" "$T/noopen-t.conf"; echo 'on_error = tempfail' >> "$T/noopen-t.conf"
+defers "$T/noopen-t.conf" "store open failure"
+# b. the store busy (locked by another writer) while processing
+cp "$T/es.conf" "$T/tf.conf"; echo 'on_error = tempfail' >> "$T/tf.conf"
+(printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 3; printf 'COMMIT;\n') | sqlite3 "$DB" >/dev/null &
+lock=$!
+sleep 1
+passes "$T/es.conf" "busy store"
+defers "$T/tf.conf" "busy store"
+wait $lock
+# c. a store error while learning (a trigger refuses every token write)
+cp "$DB" "$T/trig.db"
+sqlite3 "$T/trig.db" "CREATE TRIGGER no_tokens BEFORE INSERT ON dspam_token_data BEGIN SELECT RAISE(ABORT, 'planted token write failure'); END;" ||
+	fail "planting the trigger"
+printf 'store_path = %s/trig.db\n' "$T" > "$T/trig.conf"
+passes "$T/trig.conf" "store error while learning"
+grep -q 'planted token write failure' "$T/p.err" || fail "store error: reason: $(cat "$T/p.err")"
+echo 'on_error = tempfail' >> "$T/trig.conf"
+defers "$T/trig.conf" "store error while learning"
+# d. the engine out of memory: a message of 300,000 distinct words whose
+# million OSB tokens need far more than the 120 MB of address space it
+# gets, while an ordinary message works within it
+printf 'store_path = %s/es.db\ntokenizer = osb\nmax_tokens = 1000000\nfactors = 100\nmax_scan_bytes = 268435456\n' "$T" > "$T/oom.conf"
+{ fmsg; awk 'BEGIN { for (i = 0; i < 300000; i++) printf "w%06d%s", i, (i % 10 == 9) ? "\r\n" : " " }'; } > "$T/oom.eml"
+{ fwant; awk 'BEGIN { for (i = 0; i < 300000; i++) printf "w%06d%s", i, (i % 10 == 9) ? "\r\n" : " " }'; } > "$T/oom.want"
+( ulimit -v 120000 && ham 700 | "$ES" -c "$T/oom.conf" --user bob@example.net --stdout > "$T/small.out" 2>&1 ) ||
+	fail "an ordinary message within 120 MB of address space (an ASan build cannot run this): $(cat "$T/small.out")"
+grep -q '^X-DSPAM-Result: ' "$T/small.out" || fail "the ordinary message within 120 MB was not classified: $(head -n 20 "$T/small.out")"
+( ulimit -v 120000 && passes "$T/oom.conf" "engine out of memory" "$T/oom.eml" "$T/oom.want" ) || exit 1
+grep -q 'out of memory' "$T/p.err" || fail "engine out of memory: reason: $(cat "$T/p.err")"
+echo 'on_error = tempfail' >> "$T/oom.conf"
+( ulimit -v 120000 && defers "$T/oom.conf" "engine out of memory" "$T/oom.eml" ) || exit 1
+# e. an empty message (passes as the empty message) and one past the
+# 256 MiB the CLI holds (the rest streams through unchanged)
+: > "$T/empty.eml"
+passes "$T/es.conf" "empty message" "$T/empty.eml" "$T/empty.eml"
+defers "$T/tf.conf" "empty message" "$T/empty.eml"
+big() { "$1"; head -c 270000000 /dev/zero | tr '\0' 'x'; }
+want_sum=$(big fwant | cksum)
+got_sum=$( { big fmsg | es --user bob@example.net --stdout --deliver=innocent,spam 2> "$T/big.err"; echo $? > "$T/big.rc"; } | cksum)
+expect_rc 0 "$(cat "$T/big.rc")" "a message past 256 MiB: $(cat "$T/big.err")"
+[ "$got_sum" = "$want_sum" ] || fail "a message past 256 MiB: output $got_sum, want $want_sum (cksum)"
+grep -q 'larger than' "$T/big.err" || fail "a message past 256 MiB: reason: $(cat "$T/big.err")"
+# f. with a training option --stdout writes the trained message
+es --user bob@example.net --class=innocent --source=corpus --stdout < "$T/f.eml" > "$T/t.out" 2>&1 || fail "--stdout with training: $(cat "$T/t.out")"
+cmp -s "$T/f.want" "$T/t.out" || fail "--stdout with training: not the message: $(head -n 10 "$T/t.out")"
+# g. usage and permission errors keep their codes and write nothing
+es --user bob@example.net --stdout --deliver=spam < "$T/f.eml" > "$T/u.out" 2>/dev/null
+expect_rc 64 $? "--stdout --deliver=spam"
+[ -s "$T/u.out" ] && fail "a usage error wrote output"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/noopen.conf" --user bob@example.net --stdout < "$T/f.eml" > "$T/u.out" 2>/dev/null
+	expect_rc 77 $? "--stdout for bob by an untrusted caller"
+	[ -s "$T/u.out" ] && fail "a permission error wrote output"
+fi
 pass

@@ -132,11 +132,10 @@ ouid=$(q "SELECT uid FROM dspam_virtual_uids WHERE username = 'olduser@example.o
 xuid=$(q "SELECT uid FROM dspam_virtual_uids WHERE username = 'other@example.org'")
 spam "dspam" > "$T/old-spam.eml"
 ham "dspam" > "$T/old-ham.eml"
-# the message's OSB tokens and its sender token (DSPAM keeps that one as
-# a token row too)
+# the message's OSB tokens (no sender token: the CLI knows no SMTP
+# client, so it makes none)
 for m in spam ham; do
-	{ "$TOKDUMP" -t osb "$T/old-$m.eml" | awk '{ print $1 }'; "$TOKDUMP" -s "$T/old-$m.eml"; } |
-		sort -u > "$T/old-$m.ids"
+	"$TOKDUMP" -t osb "$T/old-$m.eml" | awk '{ print $1 }' | sort -u > "$T/old-$m.ids"
 done
 [ "$(wc -l < "$T/old-spam.ids")" -gt 20 ] || fail "c. tokdump -t osb gave too few tokens: $(cat "$T/old-spam.ids")"
 # DSPAM's rows: the spam message's tokens seen in 60 spams, the ham's in

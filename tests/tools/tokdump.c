@@ -3,11 +3,14 @@
  * "id count flags text", sorted by text then id. The golden tests
  * (tests/sh/test_golden.sh, make golden) compare this output.
  *
- *   tokdump [-t word|chain|osb|edgespam] [-s] FILE
+ *   tokdump [-t word|chain|osb|edgespam] [-s -a CLIENT] FILE
  *
  * -s prints only the id of the sender token (automatic whitelisting:
- * "From*" and the whole From: value), which the engine learns beside
- * the tokens; exit 1 when the message has no usable From:.
+ * "From*", the From: address, "*" and the network of CLIENT, the SMTP
+ * client's address), which the engine learns beside the tokens of a
+ * message the milter got from CLIENT; exit 1 when the message has no
+ * usable From: address or CLIENT is no address. Without -a there is
+ * no client and so no sender token, as for the CLI: exit 1.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "cls_msg.h"
+#include "cls_source.h"
 #include "cls_token.h"
 
 static int
@@ -42,6 +46,8 @@ main(int argc, char **argv)
 	struct cls_msg *m;
 	struct cls_tset *set;
 	struct cls_token *v;
+	struct cls_source_keys src;
+	const char *client = NULL;
 	uint64_t sender;
 	bool sender_only = false;
 	char *buf = NULL;
@@ -49,18 +55,21 @@ main(int argc, char **argv)
 	FILE *fp;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "st:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:st:")) != -1) {
 		if (ch == 's') {
 			sender_only = true;
+		} else if (ch == 'a') {
+			client = optarg;
 		} else if (ch != 't' ||
 		           cls_tokenizer_parse(optarg, &kind) != 0) {
 			fprintf(stderr,
-			    "usage: tokdump [-t TOKENIZER] [-s] FILE\n");
+			    "usage: tokdump [-t TOKENIZER] [-s -a CLIENT] FILE\n");
 			return 64;
 		}
 	}
 	if (optind + 1 != argc || (fp = fopen(argv[optind], "rb")) == NULL) {
-		fprintf(stderr, "usage: tokdump [-t TOKENIZER] [-s] FILE\n");
+		fprintf(stderr,
+		    "usage: tokdump [-t TOKENIZER] [-s -a CLIENT] FILE\n");
 		return 64;
 	}
 	do {
@@ -76,7 +85,12 @@ main(int argc, char **argv)
 	if (sender_only) {
 		if (cls_msg_parse(buf, len, &lim, &m) != 0)
 			return 71;
-		if (cls_sender_token(m, &sender) != 0)
+		if (client == NULL || cls_source_keys(client, &src) != 0) {
+			fprintf(stderr, "tokdump: no client address (-a): no "
+			                "sender token\n");
+			return 1;
+		}
+		if (cls_sender_token(m, src.net, &sender) != 0)
 			return 1;
 		printf("%llu\n", (unsigned long long)sender);
 		cls_msg_free(m);

@@ -102,20 +102,18 @@ train_some(struct fx *f, uint32_t uid, int n)
 	}
 }
 
-/* snapshot - the counts and weights of the tokens of m for uid. */
+/* snapshot - the counts and weights of the tokens of m for uid (no
+ * sender token: the calls without a client make none). */
 static size_t
 snapshot(struct fx *f, uint32_t uid, const char *m, struct store_token *out)
 {
 	struct cls_tset *set = cls_tset_new(MAXT, false);
 	struct cls_msg *msg = NULL;
-	uint64_t sender;
 	size_t n, i;
 
 	assert_non_null(set);
 	assert_int_equal(cls_msg_parse(m, strlen(m), &f->cfg.lim, &msg), 0);
 	assert_int_equal(cls_tokenize(msg, &f->cfg.tok, set), 0);
-	if (cls_sender_token(msg, &sender) == 0)
-		assert_int_equal(cls_tset_add_id(set, sender, NULL, 0, 1), 0);
 	cls_tset_sort(set);
 	n = cls_tset_len(set);
 	assert_true(n > 0 && n <= MAXT);
@@ -244,7 +242,7 @@ test_tokenize_then_process(void **state)
 	assert_int_equal(cls_engine_process(f->e, f->st, f->bob, &f->cfg,
 	    CLS_ENGINE_CLASSIFY, spam(51), strlen(spam(51)), rnd1, 1000000,
 	    &r1, err, sizeof(err)), 0);
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(51),
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, NULL, spam(51),
 	    strlen(spam(51)), &r2, err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_CLASSIFY, rnd1, 1000000, &r2, err,
@@ -286,7 +284,7 @@ test_score_then_learn(void **state)
 	    &r2, err, sizeof(err)), ES_EINVAL);
 	assert_int_equal(cls_engine_score_tokenized(b->e, b->st, b->bob,
 	    &b->cfg, &r2, err, sizeof(err)), ES_EINVAL);
-	assert_int_equal(cls_engine_tokenize(b->e, &b->cfg, spam(51),
+	assert_int_equal(cls_engine_tokenize(b->e, &b->cfg, NULL, spam(51),
 	    strlen(spam(51)), &r2, err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_score_tokenized(b->e, b->st, b->bob,
 	    &b->cfg, &r2, err, sizeof(err)), 0);
@@ -484,7 +482,7 @@ test_shared_day_one(void **state)
 	assert_int_equal(process(f, f->carol, ham(99), &r), CLS_INNOCENT);
 	assert_true(r.shared);
 	/* the milter's split path */
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(98),
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, NULL, spam(98),
 	    strlen(spam(98)), &r, err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_score_tokenized(f->e, f->st, f->carol,
 	    &f->cfg, &r, err, sizeof(err)), 0);
@@ -733,9 +731,9 @@ test_sources(void **state)
 	(void)state;
 	train_some(f, f->bob, 12);
 	/* spam from 192.0.2.7 through score + stage, in the caller's tx */
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(60),
-	    strlen(spam(60)), &r, err, sizeof(err)), 0);
-	cls_engine_set_source(f->e, "::ffff:192.0.2.7");
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, "::ffff:192.0.2.7",
+	    spam(60), strlen(spam(60)), &r, err, sizeof(err)), 0);
+	cls_engine_count_source(f->e);
 	assert_int_equal(cls_engine_score_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, &r, err, sizeof(err)), 0);
 	assert_int_equal(store_begin(f->st, true), 0);
@@ -750,9 +748,9 @@ test_sources(void **state)
 	assert_true(n.spam == 1 && n.spam_streak == 1 &&
 	    n.last_seen == 1000000);
 	/* ham from 192.0.2.8: innocent, the network's streak ends */
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, ham(60),
-	    strlen(ham(60)), &c, err, sizeof(err)), 0);
-	cls_engine_set_source(f->e, "192.0.2.8");
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, "192.0.2.8",
+	    ham(60), strlen(ham(60)), &c, err, sizeof(err)), 0);
+	cls_engine_count_source(f->e);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000100, &c, err, sizeof(err)),
 	    0);
@@ -769,24 +767,25 @@ test_sources(void **state)
 	    a.spam_corrections == 0 && a.spam_streak == 0 &&
 	    a.last_seen == 1000200);
 	assert_true(src(f, "192.0.2.0/24").innocent_corrections == 1);
-	/* tokenize forgets the client; classify-only counts nothing; a
-	 * client that is no address counts nothing (and fails nothing) */
+	/* tokenize forgets the counting; a client not asked to be
+	 * counted, classify-only, and a client that is no address count
+	 * nothing (and fail nothing) */
 	a = src(f, "192.0.2.8");
 	n = src(f, "192.0.2.0/24");
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(61),
-	    strlen(spam(61)), &c, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, "192.0.2.8",
+	    spam(61), strlen(spam(61)), &c, err, sizeof(err)), 0);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000300, &c, err, sizeof(err)),
 	    0);
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(62),
-	    strlen(spam(62)), &c, err, sizeof(err)), 0);
-	cls_engine_set_source(f->e, "192.0.2.8");
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, "192.0.2.8",
+	    spam(62), strlen(spam(62)), &c, err, sizeof(err)), 0);
+	cls_engine_count_source(f->e);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_CLASSIFY, rnd1, 1000400, &c, err, sizeof(err)),
 	    0);
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, spam(63),
-	    strlen(spam(63)), &c, err, sizeof(err)), 0);
-	cls_engine_set_source(f->e, "unknown");
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, "unknown",
+	    spam(63), strlen(spam(63)), &c, err, sizeof(err)), 0);
+	cls_engine_count_source(f->e);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_PROCESS, rnd1, 1000500, &c, err, sizeof(err)),
 	    0);
@@ -797,9 +796,9 @@ test_sources(void **state)
 	/* ham from 198.51.100.0, whose address sorts before its network
 	 * ("198.51.100.0" < "198.51.100.0/24"), then reported as missed
 	 * spam: a spam correction, the streak kept */
-	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, ham(64),
-	    strlen(ham(64)), &c, err, sizeof(err)), 0);
-	cls_engine_set_source(f->e, "198.51.100.0");
+	assert_int_equal(cls_engine_tokenize(f->e, &f->cfg, "198.51.100.0",
+	    ham(64), strlen(ham(64)), &c, err, sizeof(err)), 0);
+	cls_engine_count_source(f->e);
 	assert_int_equal(cls_engine_process_tokenized(f->e, f->st, f->bob,
 	    &f->cfg, CLS_ENGINE_PROCESS, rnd2, 1000600, &c, err, sizeof(err)),
 	    0);
@@ -814,6 +813,147 @@ test_sources(void **state)
 	assert_true(a.spam_corrections == 1 && a.innocent_corrections == 0 &&
 	    a.innocent == 1 && a.spam == 0 && a.last_seen == 1000700);
 	assert_true(src(f, "198.51.100.0/24").spam_corrections == 1);
+	fx_free(f);
+}
+
+/*
+ * A message with more distinct tokens than max_tokens: every tokenizer
+ * fills the set, and the sender token still gets its place (issue 13:
+ * with osb, 11 corpus messages failed "tokenize: not found" because the
+ * full set refused the sender token and flagging it then found none).
+ */
+static void
+test_full_token_set(void **state)
+{
+	static const struct {
+		const char *name;
+		enum cls_tokenizer kind;
+	} cases[] = {
+	    {"word", CLS_TOK_WORD},
+	    {"chain", CLS_TOK_CHAIN},
+	    {"osb", CLS_TOK_OSB},
+	    {"edgespam", CLS_TOK_EDGESPAM},
+	};
+	static char m[8192];
+	size_t i, o;
+	int w;
+
+	(void)state;
+	o = (size_t)snprintf(m, sizeof(m),
+	    "From: Friend <friend@example.org>\nSubject: words\n\n");
+	for (w = 0; w < 400 && o + 16 < sizeof(m); w++)
+		o += (size_t)snprintf(m + o, sizeof(m) - o, "wrd%04d ", w);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+		struct cls_engine_result r;
+		struct store_token t = {0};
+		struct cls_msg *msg = NULL;
+		char err[256] = "";
+		int rc;
+
+		f->cfg.lim.max_tokens = 100;
+		cls_tok_opts_default(&f->cfg.tok, cases[i].kind);
+		rc = cls_engine_tokenize(f->e, &f->cfg, "192.0.2.7", m,
+		    strlen(m), &r, err, sizeof(err));
+		if (rc == 0)
+			rc = cls_engine_process_tokenized(f->e, f->st, f->bob,
+			    &f->cfg, CLS_ENGINE_PROCESS, rnd1, 1000000, &r,
+			    err, sizeof(err));
+		if (rc != 0)
+			fail_msg("case %s: got %s (%s), want 0", cases[i].name,
+			    es_strerror(rc), err);
+		if (r.ntokens != 100)
+			fail_msg("case %s: got %zu tokens, want 100 (a full set)",
+			    cases[i].name, r.ntokens);
+		assert_int_equal(cls_msg_parse(m, strlen(m), &f->cfg.lim, &msg),
+		    0);
+		assert_int_equal(
+		    cls_sender_token(msg, "192.0.2.0/24", &t.token), 0);
+		cls_msg_free(msg);
+		assert_int_equal(store_tokens_get(f->st, f->bob, &t, 1), 0);
+		if (t.innocent_hits != 1 || t.spam_hits != 0)
+			fail_msg("case %s: sender token got %llu/%llu, want 0/1",
+			    cases[i].name, (unsigned long long)t.spam_hits,
+			    (unsigned long long)t.innocent_hits);
+		fx_free(f);
+	}
+}
+
+/* bland - an innocuous notice From: service@bank.test, spelled two ways. */
+static const char *
+bland(int i)
+{
+	static char b[512];
+
+	snprintf(b, sizeof(b),
+	    "From: %s\nTo: carol@example.net\nSubject: account notice %d\n\n"
+	    "Your monthly statement %d is ready. Kind regards.\n",
+	    i % 2 ? "\"Your Bank\" <Service@BANK.test>" : "service@bank.test",
+	    i, i);
+	return b;
+}
+
+/*
+ * Automatic whitelisting is earned per From: address and client network:
+ * a From: forged from many networks never whitelists (DSPAM's token, the
+ * From: text alone, did at the twelfth message), nor does mail without a
+ * known client (the CLI); the same address from one /24 does once its
+ * token has more than whitelist_threshold (10) innocent hits, and that
+ * whitelisting is not a forger's to use from another network. The
+ * steps run in order on one user.
+ */
+static void
+test_awl_network(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *pre, *post; /* message i's client: pre, i + 1,
+		                           post; pre NULL: no client */
+		int n;
+		int whitelisted_from; /* the first Whitelisted i; -1 never */
+	} steps[] = {
+	    {"forged, 30 IPv4 networks", "198.51.", ".7", 30, -1},
+	    {"forged, 30 IPv6 networks", "2001:db8:", "::25", 30, -1},
+	    {"no client", NULL, NULL, 30, -1},
+	    {"one correspondent's /24", "192.0.2.", "", 12, 11},
+	    {"another host of that /24", "192.0.2.", "0", 3, 0},
+	    {"the same, IPv4-mapped", "::ffff:192.0.2.", "", 1, 0},
+	    {"a forger elsewhere after it", "203.0.113.", "", 3, -1},
+	    {"a forger's neighbouring /24", "192.0.3.", "", 3, -1},
+	};
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	size_t k;
+	int i;
+
+	(void)state;
+	assert_int_equal(f->cfg.score.whitelist_threshold, 10);
+	for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		for (i = 0; i < steps[k].n; i++) {
+			struct cls_engine_result r;
+			enum cls_result want = CLS_INNOCENT;
+			char client[64], err[256];
+			const char *m = bland(i);
+
+			snprintf(client, sizeof(client), "%s%d%s",
+			    steps[k].pre ? steps[k].pre : "", i + 1,
+			    steps[k].post ? steps[k].post : "");
+			assert_int_equal(cls_engine_tokenize(f->e, &f->cfg,
+			    steps[k].pre ? client : NULL, m, strlen(m), &r,
+			    err, sizeof(err)), 0);
+			assert_int_equal(cls_engine_process_tokenized(f->e,
+			    f->st, f->carol, &f->cfg, CLS_ENGINE_PROCESS, rnd1,
+			    1000000, &r, err, sizeof(err)), 0);
+			if (steps[k].whitelisted_from >= 0 &&
+			    i >= steps[k].whitelisted_from)
+				want = CLS_WHITELISTED;
+			if (r.result != want)
+				fail_msg("case %s: message %d from %s: got %s, "
+				         "want %s", steps[k].name, i + 1,
+				    steps[k].pre ? client : "no client",
+				    cls_result_name(r.result),
+				    cls_result_name(want));
+		}
+	}
 	fx_free(f);
 }
 
@@ -883,6 +1023,8 @@ main(void)
 	    cmocka_unit_test(test_correct_toe),
 	    cmocka_unit_test(test_toe_learns_only_errors),
 	    cmocka_unit_test(test_sources),
+	    cmocka_unit_test(test_full_token_set),
+	    cmocka_unit_test(test_awl_network),
 	    cmocka_unit_test(test_enomem),
 	    cmocka_unit_test(test_shared_day_one),
 	    cmocka_unit_test(test_shared_maturity),

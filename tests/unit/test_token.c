@@ -836,6 +836,8 @@ test_tok_alloc_failure(void **state)
 	}
 }
 
+/* The sender token: "From*" + the first From: address, lowercased, +
+ * "*" + the client's network; none without a network or an address. */
 static void
 test_sender_token(void **state)
 {
@@ -845,7 +847,7 @@ test_sender_token(void **state)
 	    HDR("From", "second@example.com"),
 	};
 	static struct cls_header h2[] = {
-	    HDR("from", "bob@example.com"),
+	    HDR("from", "\"Bob B.\" <Bob@Example.COM>"),
 	};
 	static struct cls_header h3[] = {
 	    PART_HDR("From", "bob@example.com", 1, false),
@@ -853,27 +855,51 @@ test_sender_token(void **state)
 	    HDR("Sender", "bob@example.com"),
 	};
 	static struct cls_header h4[] = {HDR("From", "  ")};
+	static struct cls_header h5[] = {HDR("From", "Bob (no address)")};
+	static const struct {
+		const char *name;
+		struct cls_header *h;
+		size_t n;
+		const char *net;
+		int rc;
+		const char *text; /* the token's text when rc is 0 */
+	} cases[] = {
+	    {"first From:, trimmed", h1, NELEM(h1), "192.0.2.0/24", 0,
+	        "From*bob@example.com*192.0.2.0/24"},
+	    {"display name, case", h2, NELEM(h2), "192.0.2.0/24", 0,
+	        "From*bob@example.com*192.0.2.0/24"},
+	    {"IPv6 network", h2, NELEM(h2), "2001:db8:1:2::/64", 0,
+	        "From*bob@example.com*2001:db8:1:2::/64"},
+	    {"no client network", h1, NELEM(h1), NULL, ES_ENOTFOUND, NULL},
+	    {"empty client network", h1, NELEM(h1), "", ES_ENOTFOUND, NULL},
+	    {"only part and embedded From:", h3, NELEM(h3), "192.0.2.0/24",
+	        ES_ENOTFOUND, NULL},
+	    {"blank From:", h4, NELEM(h4), "192.0.2.0/24", ES_ENOTFOUND, NULL},
+	    {"From: without address", h5, NELEM(h5), "192.0.2.0/24",
+	        ES_ENOTFOUND, NULL},
+	    {"no header", NULL, 0, "192.0.2.0/24", ES_ENOTFOUND, NULL},
+	};
 	struct cls_msg m = {
-	    h1, NELEM(h1), NULL, 0, NULL, 0, NULL, 0, 1, 0, NULL};
-	uint64_t id = 0;
+	    NULL, 0, NULL, 0, NULL, 0, NULL, 0, 1, 0, NULL};
+	size_t i;
 
 	(void)state;
-	assert_int_equal(cls_sender_token(&m, &id), 0);
-	assert_true(id == 17841052940628814106ULL);
-	m.hdrs = h2;
-	m.nhdrs = NELEM(h2);
-	id = 0;
-	assert_int_equal(cls_sender_token(&m, &id), 0);
-	assert_true(id == 17841052940628814106ULL);
-	m.hdrs = h3;
-	m.nhdrs = NELEM(h3);
-	assert_int_equal(cls_sender_token(&m, &id), ES_ENOTFOUND);
-	m.hdrs = h4;
-	m.nhdrs = NELEM(h4);
-	assert_int_equal(cls_sender_token(&m, &id), ES_ENOTFOUND);
-	m.hdrs = NULL;
-	m.nhdrs = 0;
-	assert_int_equal(cls_sender_token(&m, &id), ES_ENOTFOUND);
+	for (i = 0; i < NELEM(cases); i++) {
+		uint64_t id = 0;
+		int rc;
+
+		m.hdrs = cases[i].h;
+		m.nhdrs = cases[i].n;
+		rc = cls_sender_token(&m, cases[i].net, &id);
+		if (rc != cases[i].rc)
+			fail_msg("case %s: got rc %d, want %d", cases[i].name,
+			    rc, cases[i].rc);
+		if (rc == 0 &&
+		    id != cls_crc64(cases[i].text, strlen(cases[i].text)))
+			fail_msg("case %s: got id %llu, want that of \"%s\"",
+			    cases[i].name, (unsigned long long)id,
+			    cases[i].text);
+	}
 }
 
 static void
