@@ -2,7 +2,8 @@
  * fuzz_msg - libFuzzer target over everything that reads a message:
  * parsing (default and tight limits), every tokenizer, the signature
  * search, the header rewrite, signature decoding, and the sender list
- * address scanners (a forwarded message's sender, its candidates). Any crash, leak,
+ * address scanners (a forwarded message's sender, its candidates), and
+ * the recipient's delivery form (cls_rcpt). Any crash, leak,
  * out-of-bounds access or undefined behaviour is a finding.
  */
 #include <stddef.h>
@@ -10,10 +11,12 @@
 #include <string.h>
 
 #include "cls_msg.h"
+#include "cls_rcpt.h"
 #include "cls_rewrite.h"
 #include "cls_sender.h"
 #include "cls_sig.h"
 #include "cls_token.h"
+#include "cls_user.h"
 #include "es_alloc.h"
 #include "es_buf.h"
 
@@ -78,5 +81,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cls_sig_clear(&sig);
 	/* a From: value or an envelope sender as the SMTP side sends it */
 	(void)cls_sender_address(p, size, addr, sizeof(addr));
+	/* a RCPT TO address: its delivery form, the user, the folded form */
+	{
+		static struct cls_rcpt r;
+		static char cut[CLS_RCPT_MAX + 1], fold[CLS_RCPT_MAX + 1];
+		char user[CLS_USER_MAX + 1];
+		const char *why;
+
+		if (cls_rcpt_canon(p, size, &r, &why) == 0) {
+			if (cls_rcpt_cut(&r, "+-", cut, sizeof(cut)) == 0)
+				(void)cls_user_normalize(cut, strlen(cut), NULL,
+				    user, sizeof(user));
+			(void)cls_rcpt_fold(&r, fold, sizeof(fold));
+		}
+	}
 	return 0;
 }
