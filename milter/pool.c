@@ -18,6 +18,18 @@
  * a cold cache; the writer handle's stays warm. Reads (scoring) use the
  * slots' handles, in parallel and outside the lock. Housekeeping (SQLite's WAL checkpoint) runs in a
  * thread of its own with its own handle, never inside a message.
+ *
+ * A database file deleted or replaced under the milter (SQLite): every
+ * handle moves to the file now at the path (store.h says how the driver
+ * does it). A slot's handle is checked each time a thread takes it, the
+ * writer before each transaction, and the housekeeping thread checks its
+ * own handle, the writer and every idle slot each second, so that no
+ * handle keeps the old file open. The first handle to report a move to a
+ * file logs it; the others moving to the same file do not. A message
+ * whose reads came from one file while the writer has moved to another
+ * is not written (its uid, its tokens, may not be the new file's): it
+ * fails with ES_ETRANSIENT and takes on_error's action, as when the
+ * store is down.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,11 +39,13 @@
 
 #include "es_alloc.h"
 #include "es_err.h"
+#include "es_log.h"
 #include "milter.h"
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv;
 static struct mlt_slot *slots;
+static struct store_file *slot_file; /* each slot's file when taken */
 static size_t nslots;
 static struct store_params params;
 static char *param_driver, *param_path;
@@ -63,6 +77,7 @@ struct learn_req {
 	struct cls_engine *eng;
 	const unsigned char *rnd;
 	time_t now;
+	struct store_file file; /* the file the message was read from */
 	struct cls_engine_result *res;
 	char *err;
 	size_t errlen;
@@ -82,6 +97,37 @@ static bool maint_running, maint_stop;
 static pthread_mutex_t maint_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t maint_cv;
 static unsigned maint_ms;
+
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store_file reopen_logged; /* the last file a move went to */
+
+/*
+ * note_reopen - log a move of st to a new database file, once per file:
+ * every handle reports its own move, and they all go to the same file.
+ */
+static void
+note_reopen(struct store *st)
+{
+	struct store_reopen r;
+	bool first;
+
+	if (st == NULL || !store_reopened(st, &r))
+		return;
+	pthread_mutex_lock(&reopen_lock);
+	first = r.now.dev != reopen_logged.dev ||
+	    r.now.ino != reopen_logged.ino;
+	reopen_logged = r.now;
+	pthread_mutex_unlock(&reopen_lock);
+	if (first)
+		es_log_warning("store: %s", r.msg);
+}
+
+/* same_file - a and b are one file. */
+static bool
+same_file(const struct store_file *a, const struct store_file *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
 
 void
 mlt_deadline_in(unsigned ms, struct timespec *ts)
@@ -115,7 +161,8 @@ mlt_pool_init(const struct store_params *p, size_t n, char *err,
 	params = *p;
 	if ((param_driver = es_strdup(p->driver ? p->driver : "")) == NULL ||
 	    (param_path = es_strdup(p->path ? p->path : "")) == NULL ||
-	    (slots = es_calloc(n, sizeof(*slots))) == NULL) {
+	    (slots = es_calloc(n, sizeof(*slots))) == NULL ||
+	    (slot_file = es_calloc(n, sizeof(*slot_file))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ES_ENOMEM;
 	}
@@ -181,6 +228,7 @@ mlt_pool_unlock_write(struct mlt_slot *s)
 {
 	if (!s->writer)
 		return;
+	note_reopen(writer_st);
 	s->writer = false;
 	s->wst = NULL;
 	pthread_mutex_unlock(&write_lock);
@@ -222,6 +270,14 @@ mlt_pool_get(const struct timespec *deadline, struct mlt_slot **out,
 		mlt_pool_put(s, false);
 		return rc;
 	}
+	/* the file at the path, for the whole callback */
+	if ((rc = store_refresh(s->st)) != 0) {
+		snprintf(err, errlen, "%s", store_errmsg(s->st));
+		mlt_pool_put(s, true);
+		return rc == ES_ENOMEM ? rc : ES_ETRANSIENT;
+	}
+	note_reopen(s->st);
+	store_file_id(s->st, &slot_file[s - slots]);
 	*out = s;
 	return 0;
 }
@@ -231,11 +287,13 @@ mlt_pool_put(struct mlt_slot *s, bool broken)
 {
 	if (s == NULL)
 		return;
+	note_reopen(s->st);
 	if (broken && s->st != NULL) {
 		store_close(s->st);
 		s->st = NULL;
 	}
 	if (s->writer) {
+		note_reopen(writer_st);
 		if (broken) {
 			store_close(writer_st);
 			writer_st = NULL;
@@ -250,10 +308,21 @@ mlt_pool_put(struct mlt_slot *s, bool broken)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-/* write_one - stage r in the open transaction of writer_st. */
+/*
+ * write_one - stage r in the open transaction of writer_st, unless the
+ * writer has moved to another database file since r was read.
+ */
 static int
 write_one(struct learn_req *r)
 {
+	struct store_file f;
+
+	store_file_id(writer_st, &f);
+	if (!same_file(&f, &r->file)) {
+		snprintf(r->err, r->errlen, "the database file was deleted "
+		    "or replaced while the message was read; not written");
+		return ES_ETRANSIENT;
+	}
 	return cls_engine_stage_scored(r->eng, writer_st, r->rnd, r->now,
 	    r->res, r->err, r->errlen);
 }
@@ -370,6 +439,7 @@ lead(struct learn_req *r)
 		pthread_mutex_unlock(&q_lock);
 		pthread_mutex_lock(&write_lock);
 		write_group(g, n);
+		note_reopen(writer_st);
 		pthread_mutex_unlock(&write_lock);
 		pthread_mutex_lock(&q_lock);
 		for (size_t i = 0; i < n; i++) {
@@ -453,7 +523,8 @@ mlt_pool_learn(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
     char *err, size_t errlen)
 {
 	struct learn_req r = {.eng = s->eng, .rnd = rnd, .now = now,
-	    .res = res, .err = err, .errlen = errlen, .rc = ES_EINTERNAL};
+	    .file = slot_file[s - slots], .res = res, .err = err,
+	    .errlen = errlen, .rc = ES_EINTERNAL};
 	int rc;
 
 	err[0] = '\0';
@@ -508,6 +579,8 @@ mlt_pool_destroy(void)
 	}
 	es_free(slots);
 	slots = NULL;
+	es_free(slot_file);
+	slot_file = NULL;
 	nslots = 0;
 	pthread_mutex_unlock(&pool_lock);
 	pthread_mutex_lock(&write_lock);
@@ -520,9 +593,45 @@ mlt_pool_destroy(void)
 }
 
 /*
+ * refresh_idle - move every idle slot's handle to the file at the path
+ * (a handle that cannot is closed: the next user opens it anew), so that
+ * none keeps a deleted file open while no message needs it.
+ */
+static void
+refresh_idle(void)
+{
+	struct mlt_slot *s;
+
+	for (size_t i = 0;; i++) {
+		pthread_mutex_lock(&pool_lock);
+		if (i >= nslots) {
+			pthread_mutex_unlock(&pool_lock);
+			return;
+		}
+		s = &slots[i];
+		if (s->busy || s->st == NULL) {
+			pthread_mutex_unlock(&pool_lock);
+			continue;
+		}
+		s->busy = true;
+		pthread_mutex_unlock(&pool_lock);
+		if (store_refresh(s->st) != 0) {
+			store_close(s->st);
+			s->st = NULL;
+		}
+		note_reopen(s->st);
+		pthread_mutex_lock(&pool_lock);
+		s->busy = false;
+		pthread_cond_signal(&pool_cv);
+		pthread_mutex_unlock(&pool_lock);
+	}
+}
+
+/*
  * maintain - a pass that does not stop writers, then a short one
  * holding the write lock (so no message's writer is in a transaction)
- * that lets the store reset its log.
+ * that lets the store reset its log and moves the writer to the file at
+ * the path; then the idle slots.
  */
 static int
 maintain(struct store *st)
@@ -531,9 +640,16 @@ maintain(struct store *st)
 
 	if ((rc = store_maintain(st, false)) != 0)
 		return rc;
+	note_reopen(st);
 	pthread_mutex_lock(&write_lock);
 	rc = store_maintain(st, true);
+	if (writer_st != NULL && store_refresh(writer_st) != 0) {
+		store_close(writer_st);
+		writer_st = NULL;
+	}
+	note_reopen(writer_st);
 	pthread_mutex_unlock(&write_lock);
+	refresh_idle();
 	return rc;
 }
 

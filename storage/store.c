@@ -40,6 +40,10 @@
  *    STORE_CONTROL_TOKEN) are never purged: DSPAM keeps its own state
  *    in that row.
  *
+ * store_refresh(), store_reopened() and store_file_id() pass on what a
+ * driver with a database file (sqlite) does when the file is deleted
+ * or replaced under the handle; for the others they do nothing.
+ *
  * Ownership: store_open() returns a handle the caller closes; the data
  * of store_sig_get() is the caller's to es_free(). The handle is used by
  * one thread at a time; separate handles are independent.
@@ -341,6 +345,43 @@ store_maintain(struct store *st, bool quiet)
 	if (st->st_ops->maintain == NULL)
 		return 0;
 	return st->st_ops->maintain(st, quiet);
+}
+
+int
+store_refresh(struct store *st)
+{
+	if (st == NULL)
+		return ES_EINVAL;
+	if (st->st_tx != STORE_TX_NONE) {
+		store_seterr(st, "refresh inside a transaction");
+		return ES_EINVAL;
+	}
+	return st->st_ops->refresh != NULL ? st->st_ops->refresh(st) : 0;
+}
+
+void
+store_set_reopen(struct store *st, const struct store_reopen *r)
+{
+	st->st_reopen = *r;
+	st->st_reopened = true;
+}
+
+bool
+store_reopened(struct store *st, struct store_reopen *r)
+{
+	if (st == NULL || !st->st_reopened)
+		return false;
+	*r = st->st_reopen;
+	st->st_reopened = false;
+	return true;
+}
+
+void
+store_file_id(const struct store *st, struct store_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (st != NULL && st->st_ops->file_id != NULL)
+		st->st_ops->file_id(st, f);
 }
 
 const char *

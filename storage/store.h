@@ -137,6 +137,55 @@ void store_close(struct store *st);
  * reset for readers is not an error (the next call tries again).
  */
 int store_maintain(struct store *st, bool quiet);
+/*
+ * A database file deleted, or replaced by a rename, under open handles.
+ * Left alone, the handles would go on reading and writing the old file,
+ * which no other process sees any more. The sqlite driver compares the
+ * device and inode at its path with those of the file it has open at
+ * the start of each transaction, in store_maintain() and in
+ * store_refresh() (one stat() each time), never inside a transaction.
+ * When they differ, or the path names nothing, it opens the path anew
+ * before going on: a missing file is created with the schema, as by a
+ * first store_open(); a replacement is used as it is. The old file's
+ * -wal and -shm, when still at the path, are removed first, so the
+ * replacement is never read with the log of the file it replaced. When
+ * the new file cannot be opened, the operation fails (the message names
+ * the path) and the next one tries again. Drivers without a file
+ * ("memory", "mysql") never do this. The store does not log: the
+ * caller learns of a reopen from store_reopened() and logs it.
+ */
+struct store_file {
+	uint64_t dev;
+	uint64_t ino; /* both 0: no file, or not known */
+};
+
+#define STORE_REOPEN_MSG 512
+
+/* What a handle did when it moved to the file now at its path. */
+struct store_reopen {
+	struct store_file was; /* the file the handle had open */
+	struct store_file now; /* the file it has open now: every handle
+	                          that moved to one file reports the same */
+	bool created;          /* the file was deleted, and now is the new
+	                          database that a handle of this process
+	                          created (this one or another) */
+	char msg[STORE_REOPEN_MSG]; /* what happened, naming the path */
+};
+
+/*
+ * store_refresh - the check above, now, for a handle that sits idle (so
+ * that it lets go of a deleted file). ES_EINVAL inside a transaction.
+ * 0 when the handle uses the file at its path, else the reopen's error.
+ */
+int store_refresh(struct store *st);
+/*
+ * store_reopened - true once after each reopen of st's file, with what
+ * happened in *r; false (r untouched) when there is nothing new.
+ */
+bool store_reopened(struct store *st, struct store_reopen *r);
+/* store_file_id - the file st has open (all zero without one). */
+void store_file_id(const struct store *st, struct store_file *f);
+
 /* store_errmsg - the driver's message for the last failure, or "". */
 const char *store_errmsg(const struct store *st);
 /* store_driver_name - "sqlite", "memory", ... */

@@ -112,6 +112,13 @@ struct store_ops {
 	/* maintain - optional (NULL: nothing to do); see store_maintain. */
 	int (*maintain)(struct store *st, bool quiet);
 	/*
+	 * refresh - optional: store_refresh(), called outside a
+	 * transaction; a reopen is reported with store_set_reopen().
+	 */
+	int (*refresh)(struct store *st);
+	/* file_id - optional: the file the handle has open. */
+	void (*file_id)(const struct store *st, struct store_file *f);
+	/*
 	 * purge_lock - optional: take the store-wide purge lock without
 	 * waiting, ES_EBUSY when another handle (any process, any host
 	 * sharing the database) holds it. It must be released by
@@ -160,6 +167,8 @@ struct store {
 	void *st_drv;
 	enum store_tx st_tx;
 	char st_err[STORE_ERR_MAX];
+	bool st_reopened;           /* st_reopen not yet taken */
+	struct store_reopen st_reopen;
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -169,6 +178,9 @@ extern const struct store_ops store_mysql_ops;
 /* store_seterr - set the handle's message for the last failure. */
 void store_seterr(struct store *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* store_set_reopen - note r for the next store_reopened() of st. */
+void store_set_reopen(struct store *st, const struct store_reopen *r);
 
 /* store_sender_list_text - "allow", "block", or NULL for another value. */
 const char *store_sender_list_text(enum store_sender_list l);

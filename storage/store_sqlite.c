@@ -3,9 +3,10 @@
  * database file, with DSPAM's table and column names (sql/sqlite/
  * schema.sql, compiled in).
  *
- * Open creates the file if needed (mode 0600; SQLite gives its -wal and
- * -shm files the same mode), applies the schema (CREATE ... IF NOT
- * EXISTS, so every open may do it), and sets WAL journaling,
+ * Open creates the file if needed (mode 0600, set before the schema
+ * makes the -wal and -shm files, which SQLite gives the same mode),
+ * applies the schema (CREATE ... IF NOT EXISTS, so every open may do
+ * it), and sets WAL journaling,
  * synchronous = NORMAL (a power cut may lose the last transactions, never
  * the database), a larger page cache and WAL (see SQ_PRAGMAS) and the
  * busy timeout from store_params. Every statement
@@ -32,6 +33,19 @@
  * TABLE and then applies the schema, whose CREATE ... IF NOT EXISTS
  * adds the rest without touching a row.
  *
+ * A file deleted or replaced under the handle (store.h): before each
+ * transaction, in maintain and in refresh, one stat() of the path is
+ * compared with the device and inode of the file opened (sqlite_file.c
+ * keeps them, with those of the -wal and -shm). When they differ, the
+ * handle opens the path anew, creating the database when nothing is
+ * there, and only then closes the old file; the old file's -wal and
+ * -shm are first removed from the path when they are still there, so
+ * the new file is never read with the old file's log. Nothing is
+ * checked inside a transaction, nor for statements run outside one
+ * (reads without store_begin): a caller that keeps a handle for long
+ * calls store_refresh() itself, as the milter's pool does. A path that
+ * is not a plain file name (":memory:", a URI) is never checked.
+ *
  * Errors: SQLITE_BUSY and SQLITE_LOCKED (another handle holds the lock
  * longer than the busy timeout) are ES_ETRANSIENT, SQLITE_NOMEM is
  * ES_ENOMEM, anything else ES_ESTORE; the message names the operation
@@ -47,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +71,7 @@
 #include "es_alloc.h"
 #include "es_err.h"
 #include "store_int.h"
+#include "sqlite_file.h"
 #include "sqlite_walbuf.h"
 
 static const char schema_sql[] =
@@ -251,9 +267,12 @@ struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	sqlite3_stmt *get[TOK_LEVELS]; /* level k: 2^k ids; lazily */
-	char *path;   /* the database file (for the purge lock's name) */
+	char *path;   /* the database file (the purge lock's name, reopens) */
 	int purge_fd; /* the purge lock file while we hold it, else -1 */
 	int busy_ms;  /* the busy timeout of store_params */
+	bool own_maint;         /* store_params.own_maintenance */
+	struct sq_files files;  /* what db has open, for the reopen check */
+	unsigned long seq;      /* sq_files_seq() when db was opened */
 };
 
 /* drv - the driver state of st. */
@@ -359,6 +378,35 @@ need_path(struct store *st, const struct store_params *p)
 	return 0;
 }
 
+/*
+ * conn_close - close s's connection and its statements. moved: the file
+ * is no longer at the path; SQLite then neither checkpoints nor deletes
+ * the -wal and -shm by name at close (pager.c, databaseIsUnmoved), and
+ * PERSIST_WAL says so once more, because those names may now be the
+ * new database's.
+ */
+static void
+conn_close(struct sq_store *s, bool moved)
+{
+	int one = 1;
+
+	for (size_t i = 0; i < S_COUNT; i++) {
+		sqlite3_finalize(s->stmt[i]);
+		s->stmt[i] = NULL;
+	}
+	for (size_t i = 0; i < TOK_LEVELS; i++) {
+		sqlite3_finalize(s->get[i]);
+		s->get[i] = NULL;
+	}
+	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->db != NULL && moved)
+		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+		    &one);
+	sqlite3_close(s->db);
+	s->db = NULL;
+}
+
 static void
 sq_close(struct store *st)
 {
@@ -366,13 +414,7 @@ sq_close(struct store *st)
 
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(s->stmt[i]);
-	for (size_t i = 0; i < TOK_LEVELS; i++)
-		sqlite3_finalize(s->get[i]);
-	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(s->db);
+	conn_close(s, sq_files_state(s->path, &s->files) != SQ_FILE_SAME);
 	if (s->purge_fd >= 0)
 		close(s->purge_fd);
 	es_free(s->path);
@@ -407,6 +449,61 @@ setup(struct store *st, const char *path)
 	return 0;
 }
 
+/*
+ * db_connect - open st's database (drv(st): path, busy_ms and own_maint
+ * set, no connection yet): the schema, the settings, the statements and
+ * the identities of the files SQLite opened. A new database (created)
+ * gets mode 0600 before the schema makes its -wal and -shm, which SQLite
+ * then creates with the same mode. The mode is changed by name: opening
+ * and closing a descriptor of our own would drop every POSIX lock this
+ * process holds on the file (the other handles' locks too), and another
+ * process could then delete a WAL still in use. On failure the caller
+ * closes what was opened.
+ */
+static int
+db_connect(struct store *st, bool created)
+{
+	struct sq_store *s = drv(st);
+	int rc, moved = 0;
+
+	rc = sqlite3_open_v2(s->path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		SQLITE_OPEN_NOMUTEX,
+	    sq_walbuf_vfs());
+	if (rc != SQLITE_OK) {
+		store_seterr(st, "sqlite: cannot open %s: %s", s->path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) :
+				    sqlite3_errstr(rc));
+		return map(rc);
+	}
+	sqlite3_busy_timeout(s->db, s->busy_ms);
+	if (created && chmod(s->path, 0600) != 0) {
+		store_seterr(st, "sqlite: chmod %s: %s", s->path,
+		    strerror(errno));
+		return ES_ESTORE;
+	}
+	if ((rc = setup(st, s->path)) != 0)
+		return rc;
+	if (s->own_maint &&
+	    sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL,
+		NULL) != SQLITE_OK) {
+		store_seterr(st, "sqlite: %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return ES_ESTORE;
+	}
+	if (!plain_path(s->path))
+		return 0;
+	sq_files_note(s->path, &s->files);
+	/* the file we noted must be the one SQLite has open */
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED,
+		&moved) == SQLITE_OK && moved) {
+		store_seterr(st, "sqlite: %s was replaced while it was being "
+		    "opened", s->path);
+		return ES_ETRANSIENT;
+	}
+	return 0;
+}
+
 static int
 sq_open(struct store *st, const struct store_params *p)
 {
@@ -416,13 +513,6 @@ sq_open(struct store *st, const struct store_params *p)
 
 	if ((rc = need_path(st, p)) != 0)
 		return rc;
-	/*
-	 * A new database gets mode 0600 (SQLite gives its WAL files the
-	 * same). It is changed by name after SQLite created it: opening
-	 * and closing a descriptor of our own would drop every POSIX lock
-	 * this process holds on the file (the other handles' locks too),
-	 * and another process could then delete a WAL still in use.
-	 */
 	created = no_file_yet(p->path);
 	s = es_calloc(1, sizeof(*s));
 	if (s == NULL) {
@@ -431,45 +521,131 @@ sq_open(struct store *st, const struct store_params *p)
 	}
 	st->st_drv = s;
 	s->purge_fd = -1;
+	s->busy_ms = (int)(p->busy_timeout_ms > INT32_MAX ? INT32_MAX :
+						    p->busy_timeout_ms);
+	s->own_maint = p->own_maintenance;
+	sq_files_lock();
+	s->seq = sq_files_seq();
+	sq_files_unlock();
 	if ((s->path = es_strdup(p->path)) == NULL) {
 		store_seterr(st, "sqlite: out of memory");
 		sq_close(st);
 		return ES_ENOMEM;
 	}
-	rc = sqlite3_open_v2(p->path, &s->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_NOMUTEX,
-	    sq_walbuf_vfs());
-	if (rc != SQLITE_OK) {
-		store_seterr(st, "sqlite: cannot open %s: %s", p->path,
-		    s->db != NULL ? sqlite3_errmsg(s->db) :
-				    sqlite3_errstr(rc));
-		rc = map(rc);
+	if ((rc = db_connect(st, created)) != 0)
 		sq_close(st);
+	return rc;
+}
+
+/* file_id - the public form of an identity. */
+static struct store_file
+file_id(const struct sq_file_id *id)
+{
+	struct store_file f = {0, 0};
+
+	if (id->known) {
+		f.dev = (uint64_t)id->dev;
+		f.ino = (uint64_t)id->ino;
+	}
+	return f;
+}
+
+static void
+sq_file_id(const struct store *st, struct store_file *f)
+{
+	const struct sq_store *s = st->st_drv;
+
+	*f = file_id(&s->files.db);
+}
+
+/*
+ * reopen - the path no longer names the file st has open: open it anew
+ * (creating the database when nothing is there), then let go of the old
+ * file. Under sq_files_lock(), the state is taken again (another handle
+ * of the process may have created the new file meanwhile: then this
+ * handle opens that one, and reports the deletion as well), and the old
+ * file's -wal and -shm are removed from the path before the open
+ * (sqlite_file.c says why). When the open fails, st keeps its old file
+ * and the error is returned; the next check tries again.
+ */
+static int
+reopen(struct store *st)
+{
+	struct sq_store *old = drv(st), *s;
+	struct store_reopen r;
+	enum sq_file_state fs;
+	bool dropped = false;
+	int rc;
+
+	if ((s = es_calloc(1, sizeof(*s))) == NULL) {
+		store_seterr(st, "sqlite: out of memory");
+		return ES_ENOMEM;
+	}
+	s->path = old->path;
+	s->purge_fd = -1;
+	s->busy_ms = old->busy_ms;
+	s->own_maint = old->own_maint;
+	sq_files_lock();
+	s->seq = sq_files_seq();
+	fs = sq_files_state(old->path, &old->files);
+	rc = fs == SQ_FILE_SAME ? 0 : sq_files_drop_old(old->path,
+	    &old->files, &dropped, st->st_err, sizeof(st->st_err));
+	if (rc == 0 && fs != SQ_FILE_SAME) {
+		st->st_drv = s;
+		rc = db_connect(st, fs == SQ_FILE_GONE);
+	}
+	if (rc == 0 && fs == SQ_FILE_GONE)
+		sq_files_created(&s->files.db);
+	memset(&r, 0, sizeof(r));
+	r.created = rc == 0 && fs != SQ_FILE_SAME &&
+	    (fs == SQ_FILE_GONE ||
+		sq_files_was_created(&s->files.db, old->seq));
+	sq_files_unlock();
+	if (rc != 0 || fs == SQ_FILE_SAME) {
+		conn_close(s, false);
+		es_free(s);
+		st->st_drv = old;
 		return rc;
 	}
-	s->busy_ms = (int)(p->busy_timeout_ms > INT32_MAX ? INT32_MAX :
-						    p->busy_timeout_ms);
-	sqlite3_busy_timeout(s->db, s->busy_ms);
-	if ((rc = setup(st, p->path)) != 0) {
-		sq_close(st);
-		return rc;
-	}
-	if (created && chmod(p->path, 0600) != 0) {
-		store_seterr(st, "sqlite: chmod %s: %s", p->path,
-		    strerror(errno));
-		sq_close(st);
-		return ES_ESTORE;
-	}
-	if (p->own_maintenance &&
-	    sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL,
-		NULL) != SQLITE_OK) {
-		store_seterr(st, "sqlite: %s: %s", p->path,
-		    sqlite3_errmsg(s->db));
-		sq_close(st);
-		return ES_ESTORE;
-	}
+	s->purge_fd = old->purge_fd;
+	conn_close(old, true);
+	r.was = file_id(&old->files.db);
+	r.now = file_id(&s->files.db);
+	if (r.created)
+		snprintf(r.msg, sizeof(r.msg), "sqlite: %.300s was deleted; "
+		    "created a new database there and moved to it%s",
+		    s->path, dropped ? " (removed the old file's -wal and "
+		    "-shm)" : "");
+	else
+		snprintf(r.msg, sizeof(r.msg), "sqlite: %.300s was replaced "
+		    "(inode %ju, was %ju); moved to the new file%s", s->path,
+		    (uintmax_t)r.now.ino, (uintmax_t)r.was.ino,
+		    dropped ? " (removed the old file's -wal and -shm)" : "");
+	es_free(old);
+	store_set_reopen(st, &r);
 	return 0;
+}
+
+/*
+ * check - before a transaction or housekeeping (never inside a
+ * transaction): one stat() of the path; reopen when it no longer names
+ * the file st has open.
+ */
+static int
+check(struct store *st)
+{
+	struct sq_store *s = drv(st);
+
+	if (!sqlite3_get_autocommit(s->db) ||
+	    sq_files_state(s->path, &s->files) == SQ_FILE_SAME)
+		return 0;
+	return reopen(st);
+}
+
+static int
+sq_refresh(struct store *st)
+{
+	return check(st);
 }
 
 /*
@@ -489,9 +665,12 @@ sq_open(struct store *st, const struct store_params *p)
 static int
 sq_maintain(struct store *st, bool quiet)
 {
-	struct sq_store *s = drv(st);
+	struct sq_store *s;
 	int rc;
 
+	if ((rc = check(st)) != 0)
+		return rc;
+	s = drv(st);
 	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
 	if (rc == SQLITE_OK && quiet) {
@@ -512,6 +691,10 @@ sq_maintain(struct store *st, bool quiet)
 static int
 sq_begin(struct store *st, bool write)
 {
+	int rc;
+
+	if ((rc = check(st)) != 0)
+		return rc;
 	return run(st, drv(st)->stmt[write ? S_BEGIN_W : S_BEGIN_R],
 	    write ? "begin (write)" : "begin");
 }
@@ -1370,6 +1553,8 @@ const struct store_ops store_sqlite_ops = {
 	.domains = sq_domains,
 	.purge_batch = sq_purge_batch,
 	.maintain = sq_maintain,
+	.refresh = sq_refresh,
+	.file_id = sq_file_id,
 	.purge_lock = sq_purge_lock,
 	.purge_unlock = sq_purge_unlock,
 	.schema = sq_schema,
