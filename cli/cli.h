@@ -11,8 +11,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "cls_engine.h"
+#include "cls_retrain.h"
 #include "es_buf.h"
 #include "store.h"
 
@@ -96,5 +98,25 @@ int cli_lists(struct cli *c, const char *verb, const char *user, int argc,
 /* cli_sender_pipe - --allow-sender / --block-sender: the forwarded
  * message's original sender onto the --user's list. */
 int cli_sender_pipe(struct cli *c);
+
+/*
+ * cli_retrain_via_socket - whether the caller's retraining goes to the
+ * milter's retrain_socket (anyone but root, when one is configured)
+ * rather than to the store (cli_retrain.c).
+ */
+bool cli_retrain_via_socket(const struct cli *c);
+/* cli_may_retrain_for - whether the caller may have user retrained
+ * through the socket (conf_retrain_allowed): the milter decides, and the
+ * same rule checked first spares the MTA retries of what it refuses. */
+bool cli_may_retrain_for(const struct cli *c, const char *user);
+/* cli_retrain_direct - run op for user on c->st (open) with engine e
+ * (NULL for the sender lists); prints the outcome; an exit code. */
+int cli_retrain_direct(struct cli *c, struct cls_engine *e,
+    enum cls_retrain_op op, const char *user, const struct es_buf *msg,
+    time_t now);
+/* cli_retrain_socket - hand op for user to the milter's retrain socket;
+ * prints its answer; its exit code (75 when the milter is away). */
+int cli_retrain_socket(struct cli *c, enum cls_retrain_op op,
+    const char *user, const struct es_buf *msg);
 
 #endif

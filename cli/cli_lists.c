@@ -209,12 +209,12 @@ cli_lists(struct cli *c, const char *verb_name, const char *who, int argc,
 int
 cli_sender_pipe(struct cli *c)
 {
-	struct cls_engine_cfg cfg;
-	struct cls_msg *m = NULL;
+	enum cls_retrain_op op = c->sender_list == STORE_SENDER_ALLOW
+	    ? CLS_RETRAIN_ALLOW
+	    : CLS_RETRAIN_BLOCK;
 	struct es_buf msg;
-	char user[CLS_USER_MAX + 1], addr[CLS_SENDER_MAX + 1], err[512];
-	const char *how = NULL;
-	uint32_t uid;
+	char user[CLS_USER_MAX + 1];
+	bool via_socket = cli_retrain_via_socket(c);
 	int rc;
 
 	if (c->nusers != 1) {
@@ -222,45 +222,33 @@ cli_sender_pipe(struct cli *c)
 		    lname(c->sender_list));
 		return EX_USAGE;
 	}
-	if ((rc = conf_engine_cfg(c->cf, &cfg)) != 0) {
+	if ((rc = conf_engine_cfg(c->cf, &c->ecfg)) != 0) {
 		fprintf(stderr, "edgespam: configuration: %s\n", es_strerror(rc));
 		return EX_CONFIG;
 	}
-	/* who may act is settled before anything is read or opened */
+	/* who may act is settled before anything is read or opened (by the
+	 * milter, for a request that goes to its retrain socket) */
 	if (!cli_user_name(c, c->users[0], user, sizeof(user))) {
 		fprintf(stderr, "edgespam: %s: not a user name\n", c->users[0]);
 		return EX_USAGE;
 	}
-	if (!cli_may_act_for(c, user)) {
-		fprintf(stderr, "edgespam: not allowed to act for %s (not in "
-		                "trusted_users)\n", user);
+	if (via_socket ? !cli_may_retrain_for(c, user)
+	               : !cli_may_act_for(c, user)) {
+		fprintf(stderr, "edgespam: not allowed to act for %s (%s)\n",
+		    user, via_socket ? "see retrain_peers and trusted_users"
+		                     : "not in trusted_users");
 		return EX_NOPERM;
 	}
-	if ((rc = cli_read_input(&msg)) != 0 || msg.len == 0) {
+	if ((rc = cli_read_input(&msg)) != 0) {
 		fprintf(stderr, "edgespam: reading the message: %s\n",
-		    rc == 0 ? "empty" : rc == ES_ELIMIT ? "too large"
-		                                         : es_strerror(rc));
+		    rc == ES_ELIMIT ? "too large" : es_strerror(rc));
 		es_buf_release(&msg);
 		return rc == ES_ENOMEM ? EX_OSERR : EX_DATAERR;
 	}
-	rc = cls_msg_parse(msg.data, msg.len, &cfg.lim, &m);
+	if (via_socket)
+		rc = cli_retrain_socket(c, op, user, &msg);
+	else if ((rc = cli_open_store(c)) == EX_OK)
+		rc = cli_retrain_direct(c, NULL, op, user, &msg, time(NULL));
 	es_buf_release(&msg);
-	if (rc != 0)
-		return cli_exit_code(rc);
-	rc = cls_sender_forwarded(m, addr, sizeof(addr), &how);
-	cls_msg_free(m);
-	if (rc != 0 || cls_sender_pattern(addr, addr, sizeof(addr), err,
-			   sizeof(err)) != 0) {
-		fprintf(stderr, "edgespam: no original sender found in the "
-		                "message: forward it as an attachment, redirect "
-		                "it, or forward it inline with its From: line\n");
-		es_log_warning("user %s: --%s-sender: no original sender in the "
-		               "message", user,
-		    lname(c->sender_list));
-		return EX_DATAERR;
-	}
-	if ((rc = lists_user(c, c->users[0], true, user, sizeof(user),
-		 &uid)) != 0)
-		return rc;
-	return add(c, user, uid, addr, c->sender_list, how);
+	return rc;
 }

@@ -289,77 +289,12 @@ engine_cfg(struct cli *c, uint32_t uid, struct cls_engine_cfg *out)
 	return 0;
 }
 
-/* correct - a correction: the signature if there is a usable one,
- * else (as configured) training from the text. */
-static int
-correct(struct cli *c, struct cls_engine *e, const char *user, uint32_t uid,
-    const struct cls_engine_cfg *cfg, const struct es_buf *msg, time_t now)
+/* retrain_op - the retraining a correction option asks for. */
+static enum cls_retrain_op
+retrain_op(const struct cli *c)
 {
-	struct cls_engine_result r;
-	char id[CLS_SIG_ID_LEN + 1], err[512];
-	struct cls_msg *m = NULL;
-	bool have = false;
-	int rc;
-
-	if (c->signature != NULL) {
-		if (!cls_sig_id_valid(c->signature, strlen(c->signature))) {
-			fprintf(stderr, "edgespam: --signature=%s: not a "
-			                "signature id\n", c->signature);
-			return EX_USAGE;
-		}
-		strlcpy(id, c->signature, sizeof(id));
-		have = true;
-	} else {
-		if ((rc = cls_msg_parse(msg->data, msg->len, &cfg->lim, &m)) != 0)
-			return cli_exit_code(rc);
-		have = cls_sig_find(m, id) == 0;
-		cls_msg_free(m);
-	}
-	if (have) {
-		rc = cls_engine_correct(e, c->st, uid, cfg, id, c->cls, now, &r,
-		    err, sizeof(err));
-		if (rc == 0) {
-			if (r.changed)
-				es_log_info("user %s: signature %s corrected to %s",
-				    user, id, cls_class_name(c->cls));
-			else
-				fprintf(stderr, "edgespam: signature %s was "
-				                "already classified as %s; "
-				                "nothing to correct\n",
-				    id, cls_class_name(c->cls));
-			return EX_OK;
-		}
-		if (rc != ES_ENOTFOUND) {
-			fprintf(stderr, "edgespam: %s\n", err);
-			es_log_err("user %s: correction failed: %s", user, err);
-			return cli_exit_code(rc);
-		}
-		fprintf(stderr, "edgespam: signature %s is not known for user %s "
-		                "(expired, already used, or another user's)\n",
-		    id, user);
-	} else {
-		fprintf(stderr, "edgespam: no signature found in the message\n");
-	}
-	if (!conf_retrain_without_signature(c->cf)) {
-		fprintf(stderr, "edgespam: not trained "
-		                "(retrain_without_signature = refuse)\n");
-		return EX_DATAERR;
-	}
-	if (msg->len == 0) {
-		fprintf(stderr, "edgespam: empty message: nothing to train\n");
-		return EX_DATAERR;
-	}
-	fprintf(stderr, "edgespam: training the message text as %s instead\n",
-	    cls_class_name(c->cls));
-	rc = cls_engine_train(e, c->st, uid, cfg, msg->data, msg->len, c->cls,
-	    CLS_SRC_ERROR, now, &r, err, sizeof(err));
-	if (rc != 0) {
-		fprintf(stderr, "edgespam: %s\n", err);
-		return cli_exit_code(rc);
-	}
-	es_log_info("user %s: trained as %s from the message text (no "
-	            "usable signature)", user, cls_class_name(c->cls));
-	return EX_OK;
+	return c->cls == CLS_CLASS_SPAM ? CLS_RETRAIN_SPAM
+	                                : CLS_RETRAIN_INNOCENT;
 }
 
 /*
@@ -391,6 +326,12 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		return EX_USAGE;
 	}
 	/* cli_mail() checked the trust list before reading the message */
+	if (c->have_class && c->source == CLS_SRC_ERROR) {
+		rc = cli_retrain_direct(c, e, retrain_op(c), user, msg, now);
+		if (rc != EX_OK && rc != EX_USAGE)
+			snprintf(why, whylen, "correction failed (exit %d)", rc);
+		return rc;
+	}
 	if ((rc = store_user_uid(c->st, user, !c->classify, &uid)) != 0) {
 		if (rc == ES_ENOTFOUND && c->classify) {
 			uid = 0; /* an unknown user has learned nothing */
@@ -410,16 +351,11 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		return cli_exit_code(rc);
 	}
 	if (c->have_class) {
-		if (c->source == CLS_SRC_ERROR) {
-			rc = correct(c, e, user, uid, &cfg, msg, now);
-		} else {
-			rc = cls_engine_train(e, c->st, uid, &cfg, msg->data,
-			    msg->len, c->cls, c->source, now, &r, err,
-			    sizeof(err));
-			if (rc != 0)
-				fprintf(stderr, "edgespam: %s\n", err);
-			rc = cli_exit_code(rc);
-		}
+		rc = cls_engine_train(e, c->st, uid, &cfg, msg->data, msg->len,
+		    c->cls, c->source, now, &r, err, sizeof(err));
+		if (rc != 0)
+			fprintf(stderr, "edgespam: %s\n", err);
+		rc = cli_exit_code(rc);
 		if (rc != EX_OK && rc != EX_USAGE)
 			snprintf(why, whylen, "training failed (exit %d)", rc);
 		return rc;
@@ -462,6 +398,7 @@ cli_mail(struct cli *c)
 	char user[CLS_USER_MAX + 1] = "", why[600];
 	time_t now = time(NULL);
 	bool out_msg; /* --stdout writes the message */
+	bool via_socket;
 	size_t i;
 	int rc, worst = EX_OK;
 
@@ -492,6 +429,10 @@ cli_mail(struct cli *c)
 		fprintf(stderr, "edgespam: configuration: %s\n", es_strerror(rc));
 		return EX_CONFIG;
 	}
+	/* a correction by anyone but root goes to the milter, which checks
+	 * who may act for whom by the caller's uid (cli_retrain.c) */
+	via_socket = c->have_class && c->source == CLS_SRC_ERROR &&
+	    cli_retrain_via_socket(c);
 	/* the trust list is checked before anything is read or opened */
 	for (i = 0; i < c->nusers; i++) {
 		if (!cli_user_name(c, c->users[i], user, sizeof(user))) {
@@ -499,9 +440,12 @@ cli_mail(struct cli *c)
 			    c->users[i]);
 			return EX_USAGE;
 		}
-		if (!cli_may_act_for(c, user)) {
+		if (via_socket ? !cli_may_retrain_for(c, user)
+		               : !cli_may_act_for(c, user)) {
 			fprintf(stderr, "edgespam: not allowed to act for %s "
-			                "(not in trusted_users)\n", user);
+			                "(%s)\n", user, via_socket
+			        ? "see retrain_peers and trusted_users"
+			        : "not in trusted_users");
 			es_log_warning("uid %u refused: may not act for %s",
 			    (unsigned)getuid(), user);
 			return EX_NOPERM;
@@ -530,6 +474,18 @@ cli_mail(struct cli *c)
 		             : EX_DATAERR;
 		es_buf_release(&msg);
 		return rc;
+	}
+	if (via_socket) {
+		for (i = 0; i < c->nusers; i++) {
+			(void)cli_user_name(c, c->users[i], user, sizeof(user));
+			rc = cli_retrain_socket(c, retrain_op(c), user, &msg);
+			if (out_msg && rc == EX_OK)
+				rc = pass_through(&msg, false);
+			if (rc != EX_OK && worst == EX_OK)
+				worst = rc;
+		}
+		es_buf_release(&msg);
+		return worst;
 	}
 	if ((rc = cli_open_store(c)) != EX_OK) {
 		if (out_msg)

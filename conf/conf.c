@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -99,6 +100,8 @@ static const struct key keys[] = {
 	NULL},
     {"trusted_networks", K_LIST, "", 0, 0, NULL},
     {"bad_recipient_action", K_ENUM, "reject", 0, 0, "reject tempfail"},
+    {"retrain_socket", K_STR, "/run/edgespam/retrain.sock", 0, 0, NULL},
+    {"retrain_peers", K_LIST, "nobody", 0, 0, NULL},
     {"store_down_log_interval_s", K_INT, "60", 1, 3600, NULL},
     {"source_tracking", K_BOOL, "yes", 0, 0, NULL},
     {"greylist_spam_streak", K_INT, "0", 0, 1000000, NULL},
@@ -809,4 +812,58 @@ conf_log_level(const struct conf *cf)
 		if (strcmp(s, lv[i]) == 0)
 			return v[i];
 	return LOG_INFO;
+}
+
+/* entry_allows - whether the retrain_peers entry lets login act for
+ * user. */
+static bool
+entry_allows(const char *entry, const char *login, const char *user)
+{
+	const char *colon = strchr(entry, ':');
+	size_t ll = colon ? (size_t)(colon - entry) : strlen(entry);
+	char pat[512];
+	size_t o = 0;
+
+	if (!(ll == 1 && entry[0] == '*') &&
+	    !(ll == strlen(login) && strncmp(entry, login, ll) == 0))
+		return false;
+	if (colon == NULL)
+		return true;
+	/* "%l" in the pattern is the login name */
+	for (const char *p = colon + 1; *p != '\0' && o + 1 < sizeof(pat); p++) {
+		if (p[0] == '%' && p[1] == 'l') {
+			size_t n = strlen(login);
+
+			if (o + n + 1 >= sizeof(pat))
+				return false;
+			memcpy(pat + o, login, n);
+			o += n;
+			p++;
+			continue;
+		}
+		pat[o++] = *p;
+	}
+	pat[o] = '\0';
+	return fnmatch(pat, user, 0) == 0;
+}
+
+bool
+conf_retrain_allowed(const struct conf *cf, uid_t uid, const char *login,
+    const char *user)
+{
+	const char *const *l;
+
+	if (uid == 0)
+		return true;
+	if (login == NULL)
+		return false;
+	if (strcmp(login, user) == 0)
+		return true;
+	for (l = conf_trusted_users(cf); l != NULL && *l != NULL; l++)
+		if (strcmp(*l, login) == 0)
+			return true;
+	for (l = conf_list(cf, "retrain_peers"); l != NULL && *l != NULL; l++)
+		if (entry_allows(*l, login, user))
+			return true;
+	return false;
 }

@@ -14,6 +14,8 @@
 #ifndef CONF_H
 #define CONF_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -68,6 +70,15 @@ bool conf_key_range(size_t i, double *min, double *max, bool *whole);
 
 /* Typed views used by the programs. */
 const char *conf_recipient_delimiter(const struct conf *cf);
+/*
+ * conf_retrain_allowed - whether the local user uid (login its name,
+ * NULL when it has none) may have user retrained (corrections, sender
+ * lists): root, its own name, a login in trusted_users, or an entry of
+ * retrain_peers ("LOGIN" for any user, "LOGIN:PATTERN" for the users
+ * PATTERN matches, %l standing for the login; LOGIN "*" is any login).
+ */
+bool conf_retrain_allowed(const struct conf *cf, uid_t uid, const char *login,
+    const char *user);
 /* conf_trusted_users - NULL-terminated list of system user names. */
 const char *const *conf_trusted_users(const struct conf *cf);
 /* conf_store_params - p's strings (the mysql password too) point into

@@ -66,6 +66,7 @@ usage(FILE *fp)
 static const char *const startup_keys[] = {"store_driver", "store_path",
     "store_pool_size", "store_busy_timeout_ms", "milter_socket",
     "milter_socket_owner", "milter_socket_mode", "user", "group",
+    "retrain_socket",
     "pid_file", "log_facility", NULL};
 
 static void
@@ -450,11 +451,18 @@ main(int argc, char **argv)
 	}
 	boot->refs++; /* one for main's use of boot, one as current */
 	mlt_runtime_install(boot);
+	/* the alias pipes' corrections; the socket is the milter user's */
+	if (mlt_retrain_start(conf_str(boot->cf, "retrain_socket"), err,
+		sizeof(err)) != 0)
+		es_log_err("%s: alias pipes that hand corrections to the milter "
+			   "exit 75 until it is fixed",
+		    err);
 	es_log_notice("started on %s (store %s, on_error %s)",
 	    conf_str(boot->cf, "milter_socket"), sp.driver,
 	    conf_str(boot->cf, "on_error"));
 	rc = smfi_main();
 	es_log_notice("stopping: waiting for messages in flight");
+	mlt_retrain_stop(conf_str(boot->cf, "retrain_socket"));
 	wait_inflight(boot->timeout_ms + 1000);
 	mlt_pool_maintain_stop();
 	mlt_pool_destroy();

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "cls_engine.h"
@@ -128,5 +129,16 @@ unsigned mlt_inflight(void);
  */
 bool mlt_store_down(unsigned interval, const char *what,
     unsigned long *suppressed);
+
+/*
+ * mlt_retrain_start - listen on the retrain socket path (nothing when
+ * path is empty) and serve it from a thread of its own (retrain.c).
+ * Call it after dropping root: the socket is the milter user's. -1 with
+ * err set on failure.
+ */
+int mlt_retrain_start(const char *path, char *err, size_t errlen);
+/* mlt_retrain_stop - stop listening, let requests in flight end, remove
+ * the socket file. */
+void mlt_retrain_stop(const char *path);
 
 #endif

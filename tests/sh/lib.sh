@@ -71,6 +71,7 @@ milter_socket = unix:$_s
 milter_socket_owner = ""
 user = ""
 pid_file = ""
+retrain_socket = ""
 default_policy = on
 log_level = warning
 EOC

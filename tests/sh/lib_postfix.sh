@@ -137,7 +137,7 @@ pf_setup() {
 	chown postfix "$_dir/data" && chmod 700 "$_dir/data"
 	chown "$_pu:$_pgrp" "$_dir/store" && chmod 700 "$_dir/store"
 	if [ ! -e "$EDGESPAM_CONF" ]; then
-		printf 'store_path = %s/store/edgespam.db\n' "$_dir" > "$EDGESPAM_CONF" ||
+		printf 'store_path = %s/store/edgespam.db\nretrain_socket = ""\n' "$_dir" > "$EDGESPAM_CONF" ||
 			return 1
 	fi
 	# a retrain alias that cannot run its program would only show up as a

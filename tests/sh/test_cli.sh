@@ -16,6 +16,7 @@ DB=$T/es.db
 cat > "$T/es.conf" <<EOC
 store_path = $DB
 store_busy_timeout_ms = 200
+retrain_socket = ""
 EOC
 es() { "$ES" -c "$T/es.conf" "$@"; }
 

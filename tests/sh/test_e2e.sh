@@ -55,6 +55,7 @@ user = $PU
 pid_file = $T/run/milter.pid
 default_policy = opt-in
 trusted_networks = 127.0.0.0/8
+retrain_socket = $T/run/retrain.sock
 log_level = info
 EOC
 chmod 644 "$EDGESPAM_CONF"

@@ -40,7 +40,7 @@ trap 'pf_cleanup "$T/relay"; pf_cleanup "$T"; [ -n "$T2" ] && pf_cleanup "$T2"; 
 trap 'exit 1' INT TERM
 EDGESPAM_CONF=$T/edgespam.conf
 DB=$T/store/edgespam.db
-printf 'store_path = %s\nstore_busy_timeout_ms = 2000\n' "$DB" > "$EDGESPAM_CONF"
+printf 'store_path = %s\nstore_busy_timeout_ms = 2000\nretrain_socket = ""\n' "$DB" > "$EDGESPAM_CONF"
 t0=$(date +%s)
 
 # fail_log WHAT - fail, with the end of the instance's log.

@@ -54,6 +54,7 @@ user = $PU
 pid_file = $T/run/milter.pid
 default_policy = opt-in
 trusted_networks = 127.0.0.1/32
+retrain_socket = $T/run/retrain.sock
 log_level = info
 EOC
 chmod 644 "$EDGESPAM_CONF"
@@ -64,7 +65,7 @@ pf_setup "$T" "$PORT" "unix:$T/milter.sock" || fail "pf_setup"
 pf_postconf "$T" -e mynetworks=127.0.0.1/32 smtputf8_enable=yes \
 	allow_percent_hack=yes swap_bangpath=yes resolve_dequoted_address=yes \
 	smtpd_hard_error_limit=1000 || fail "postconf"
-mkdir -p "$T/run"
+mkdir -p "$T/run" && chown "$PU" "$T/run"
 pf_es user bob@example.org opt-in >/dev/null || fail "opt bob in"
 "$MILTER" -f -c "$EDGESPAM_CONF" >> "$T/milter.log" 2>&1 &
 MPID=$!
