@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "conf_check.h"
 #include "es_err.h"
 #include "es_log.h"
 #include "store.h"
@@ -205,10 +206,22 @@ load_conf(struct cli *c, bool explicit_path)
 static int
 check_config(struct cli *c, bool explicit_path, bool dump)
 {
+	struct conf_diag diag = {0};
 	int rc = load_conf(c, explicit_path);
+	size_t i;
 
 	if (rc != 0)
 		return rc;
+	/* what edgespam-milter -n checks beyond the file, as root: the
+	 * user it would switch to (one verdict for both programs) */
+	if (geteuid() == 0 &&
+	    (rc = conf_check_accounts(c->cf, c->conf_path, &diag)) != 0) {
+		for (i = 0; i < diag.n; i++)
+			fprintf(stderr, "%s\n", diag.msgs[i]);
+		conf_diag_free(&diag);
+		return rc == ES_ENOMEM ? EX_OSERR : EX_CONFIG;
+	}
+	conf_diag_free(&diag);
 	if (dump)
 		conf_dump(c->cf, stdout);
 	else

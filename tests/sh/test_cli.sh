@@ -13,9 +13,12 @@ command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
 DB=$T/es.db
+# user: the milter's system user, which --check-config looks up as root
+# (a test machine need not have one)
 cat > "$T/es.conf" <<EOC
 store_path = $DB
 store_busy_timeout_ms = 200
+user = ""
 EOC
 es() { "$ES" -c "$T/es.conf" "$@"; }
 
