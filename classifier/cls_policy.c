@@ -1,13 +1,15 @@
 /*
- * cls_policy.c - who is filtered, and why not (see cls_policy.h).
+ * cls_policy.c - who is filtered, and why not; whose retrain alias an
+ * address is (see cls_policy.h).
  *
  * The milter's recipient decision and the CLI's "user U show" both call
  * these functions, so the answer and its wording exist once. Nothing
  * here reads the store: the callers fetch the domain's policy and the
- * user's optIn and optOut and pass them in.
+ * user's optIn and optOut and pass them in. Pure; thread-safe.
  */
 #include "cls_policy.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -95,4 +97,53 @@ cls_policy_why_not(enum cls_policy p, const char *domain,
 	else
 		snprintf(why, whylen, "%s, user preference optIn %s", src,
 		    opt_in != NULL && opt_in[0] != '\0' ? opt_in : "not set");
+}
+
+/*
+ * owner_local - the part of local that the single '*' of the local
+ * pattern pl matched, or all of local when pl has no single '*'.
+ */
+static void
+owner_local(const char *pl, size_t pllen, const char *local, size_t llen,
+    size_t *off, size_t *len)
+{
+	const char *star = memchr(pl, '*', pllen);
+	size_t pre, post;
+
+	*off = 0;
+	*len = llen;
+	if (star == NULL || memchr(star + 1, '*', pllen - (size_t)(star - pl) - 1))
+		return;
+	pre = (size_t)(star - pl);
+	post = pllen - pre - 1;
+	if (pre + post >= llen)
+		return;
+	*off = pre;
+	*len = llen - pre - post;
+}
+
+bool
+cls_policy_alias_owner(const char *const *patterns, size_t n, const char *addr,
+    char *owner, size_t ownerlen)
+{
+	const char *at = strrchr(addr, '@');
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *p = patterns[i], *pat;
+		size_t off, len;
+		int w;
+
+		if (fnmatch(p, addr, 0) != 0)
+			continue;
+		if (at == NULL)
+			return false;
+		pat = strchr(p, '@');
+		owner_local(p, pat ? (size_t)(pat - p) : strlen(p), addr,
+		    (size_t)(at - addr), &off, &len);
+		w = snprintf(owner, ownerlen, "%.*s%s", (int)len, addr + off,
+		    at);
+		return w > 0 && (size_t)w < ownerlen;
+	}
+	return false;
 }

@@ -3,7 +3,8 @@
  * decision that the milter makes for each recipient and that
  * "edgespam user U show" reports, from the same stored values (the
  * domain's policy, the user's optIn and optOut) and the configured
- * default_policy, in the same words.
+ * default_policy, in the same words; and whether an address is a
+ * retrain alias (never filtered) and whose.
  *
  * The rule: the user's preference (optIn, optOut) over the domain's
  * policy over default_policy. "off" and "on" are the site's switch for
@@ -75,5 +76,17 @@ bool cls_policy_filtered(enum cls_policy p, const char *opt_in,
  */
 void cls_policy_why_not(enum cls_policy p, const char *domain,
     const char *opt_in, const char *opt_out, char *why, size_t whylen);
+
+/*
+ * cls_policy_alias_owner - whether the normalised address addr is a
+ * retrain alias: it matches one of the n glob patterns (retrain_aliases;
+ * fnmatch, on the whole address). The owner's address is written to
+ * owner: the local part with the pattern's literal part removed
+ * ("bob-spam@example.org" under "*-spam@*" is owned by
+ * "bob@example.org"). Returns false for no match, and when the owner
+ * does not fit ownerlen (never a cut name).
+ */
+bool cls_policy_alias_owner(const char *const *patterns, size_t n,
+    const char *addr, char *owner, size_t ownerlen);
 
 #endif

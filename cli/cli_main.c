@@ -45,8 +45,8 @@ usage(FILE *f)
 	fputs(
 	    "usage: edgespam [-c FILE] --user USER [options] < message\n"
 	    "       edgespam [-c FILE] stats [USER]\n"
-	    "       edgespam [-c FILE] user USER [show | set KEY VALUE | unset KEY"
-	    " | opt-in | opt-out | default]\n"
+	    "       edgespam [-c FILE] user USER [show [--json] | set KEY VALUE |"
+	    " unset KEY | opt-in | opt-out | default]\n"
 	    "       edgespam [-c FILE] user allow | block | unallow | unblock "
 	    "USER PATTERN\n"
 	    "       edgespam [-c FILE] user list USER\n"
@@ -218,15 +218,16 @@ check_config(struct cli *c, bool explicit_path, bool dump)
 	    (rc = conf_check_accounts(c->cf, c->conf_path, &diag)) != 0) {
 		for (i = 0; i < diag.n; i++)
 			fprintf(stderr, "%s\n", diag.msgs[i]);
-		conf_diag_free(&diag);
-		return rc == ES_ENOMEM ? EX_OSERR : EX_CONFIG;
+		rc = rc == ES_ENOMEM ? EX_OSERR : EX_CONFIG;
+	} else if (dump) {
+		conf_dump(c->cf, stdout);
+	} else {
+		printf("%s: configuration OK\n", c->conf_path);
 	}
 	conf_diag_free(&diag);
-	if (dump)
-		conf_dump(c->cf, stdout);
-	else
-		printf("%s: configuration OK\n", c->conf_path);
-	return EX_OK;
+	conf_free(c->cf);
+	c->cf = NULL;
+	return rc;
 }
 
 int

@@ -696,8 +696,10 @@ conf_list(const struct conf *cf, const char *key)
 	return (const char *const *)lookup(cf, key, K_LIST)->list;
 }
 
-unsigned
-conf_key_line(const struct conf *cf, const char *key)
+/* key_index - the table index of key; an unknown key is a programming
+ * error. */
+static size_t
+key_index(const char *key)
 {
 	size_t i;
 
@@ -705,7 +707,19 @@ conf_key_line(const struct conf *cf, const char *key)
 		fprintf(stderr, "conf: no key %s\n", key);
 		abort();
 	}
-	return cf->v[i].line;
+	return i;
+}
+
+const char *
+conf_text(const struct conf *cf, const char *key)
+{
+	return cf->v[key_index(key)].text;
+}
+
+unsigned
+conf_key_line(const struct conf *cf, const char *key)
+{
+	return cf->v[key_index(key)].line;
 }
 
 /* conf_key_count, conf_key_name, conf_key_default, conf_key_range - the

@@ -62,6 +62,9 @@ double conf_double(const struct conf *cf, const char *key);
 bool conf_bool(const struct conf *cf, const char *key);
 /* conf_list - a list key's words, NULL-terminated, owned by cf. */
 const char *const *conf_list(const struct conf *cf, const char *key);
+/* conf_text - any key's value as written in the file (or its default),
+ * for messages; owned by cf. */
+const char *conf_text(const struct conf *cf, const char *key);
 /* conf_key_line - the line of the file that set key, 0 when the key has
  * its default (an unknown key is a programming error: abort()). */
 unsigned conf_key_line(const struct conf *cf, const char *key);

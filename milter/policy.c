@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,55 +12,6 @@
 #include <strings.h>
 
 #include "es_err.h"
-
-/*
- * owner_local - the part of local that the single '*' of the local
- * pattern pl matched, or all of local when pl has no single '*'.
- */
-static void
-owner_local(const char *pl, size_t pllen, const char *local, size_t llen,
-    size_t *off, size_t *len)
-{
-	const char *star = memchr(pl, '*', pllen);
-	size_t pre, post;
-
-	*off = 0;
-	*len = llen;
-	if (star == NULL || memchr(star + 1, '*', pllen - (size_t)(star - pl) - 1))
-		return;
-	pre = (size_t)(star - pl);
-	post = pllen - pre - 1;
-	if (pre + post >= llen)
-		return;
-	*off = pre;
-	*len = llen - pre - post;
-}
-
-bool
-pol_alias_owner(const char *const *patterns, size_t n, const char *addr,
-    char *owner, size_t ownerlen)
-{
-	const char *at = strrchr(addr, '@');
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const char *p = patterns[i], *pat;
-		size_t off, len;
-		int w;
-
-		if (fnmatch(p, addr, 0) != 0)
-			continue;
-		if (at == NULL)
-			return false;
-		pat = strchr(p, '@');
-		owner_local(p, pat ? (size_t)(pat - p) : strlen(p), addr,
-		    (size_t)(at - addr), &off, &len);
-		w = snprintf(owner, ownerlen, "%.*s%s", (int)len, addr + off,
-		    at);
-		return w > 0 && (size_t)w < ownerlen;
-	}
-	return false;
-}
 
 /* alias_of - whether addr, or addr without its extension, is a retrain
  * alias; its owner's user name into out. */
@@ -82,7 +32,7 @@ alias_of(const struct pol_rcpt_rules *rules, const struct cls_rcpt *r,
 	    ? cut
 	    : addr;
 	for (i = 0; i < 2; i++) {
-		if (!pol_alias_owner(rules->aliases, rules->naliases, cand[i],
+		if (!cls_policy_alias_owner(rules->aliases, rules->naliases, cand[i],
 			owner, sizeof(owner)))
 			continue;
 		out->kind = POL_RCPT_ALIAS;

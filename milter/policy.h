@@ -1,10 +1,11 @@
 /*
  * policy.h - the milter's per-recipient decisions, kept free of
- * libmilter so they are unit-tested on their own: which recipients are
- * retrain aliases and whom they belong to, and whether a client address
- * is in a trusted network. Whether a user is filtered is decided by
- * cls_policy.h, which "edgespam user U show" uses too; the networks are
- * parsed by conf_check.h, which checks the configuration for every
+ * libmilter so they are unit-tested on their own: what a recipient is
+ * (a user, a retrain alias of a user, postmaster, or refused) on its
+ * delivery form, and whether a client address is in a trusted network.
+ * Whether a user is filtered, and a retrain alias's owner, are decided
+ * by cls_policy.h, which "edgespam user U show" uses too; the networks
+ * are parsed by conf_check.h, which checks the configuration for every
  * program.
  */
 #ifndef MILTER_POLICY_H
@@ -14,19 +15,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "cls_policy.h"
 #include "cls_rcpt.h"
 #include "cls_user.h"
 #include "conf_check.h"
-
-/*
- * pol_alias_owner - whether the normalised address addr is a retrain
- * alias: it matches one of the n glob patterns (fnmatch, on the whole
- * address). The owner's address is written to owner: the local part
- * with the pattern's literal part removed ("bob-spam@example.org" under
- * "*-spam@*" is owned by "bob@example.org"). Returns false for no match.
- */
-bool pol_alias_owner(const char *const *patterns, size_t n, const char *addr,
-    char *owner, size_t ownerlen);
 
 /* The rules a recipient is decided by (from the configuration). */
 struct pol_rcpt_rules {

@@ -150,7 +150,7 @@ test_alias_owner(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		bool is = pol_alias_owner(pats, 3, c[i].addr, owner,
+		bool is = cls_policy_alias_owner(pats, 3, c[i].addr, owner,
 		    sizeof(owner));
 
 		print_message("%s\n", c[i].addr);
@@ -162,7 +162,8 @@ test_alias_owner(void **state)
 		assert_string_equal(owner, c[i].owner);
 	}
 	/* an owner that does not fit is no match, never a cut name */
-	assert_false(pol_alias_owner(pats, 3, "bob-spam@example.org", owner, 8));
+	assert_false(cls_policy_alias_owner(pats, 3, "bob-spam@example.org",
+	    owner, 8));
 }
 
 static void
