@@ -58,6 +58,8 @@ int cli_user(struct cli *c, int argc, char **argv);
  * does not know yet. argc/argv are what follows "show".
  */
 int cli_user_show(struct cli *c, const char *arg, int argc, char **argv);
+/* cli_known_pref - whether key is a preference edgespam reads. */
+bool cli_known_pref(const char *key);
 /* cli_stats_header, cli_stats_row - the table of "edgespam stats": its
  * heading, and one user's learned counts, TP/TN/FP/FN and accuracy. */
 void cli_stats_header(void);

@@ -40,6 +40,17 @@ static const char *const known_prefs[] = {"optIn", "optOut", "trainingMode",
     "spamAction", "signatureLocation", "whitelistThreshold",
     "spamThreshold", "minTraining", NULL};
 
+bool
+cli_known_pref(const char *key)
+{
+	const char *const *k;
+
+	for (k = known_prefs; *k != NULL; k++)
+		if (strcmp(*k, key) == 0)
+			return true;
+	return false;
+}
+
 static const char *const policies[] = {"off", "opt-in", "opt-out", "on",
     NULL};
 
@@ -290,7 +301,7 @@ cli_user(struct cli *c, int argc, char **argv)
 			    argv[2], argv[3], why);
 			return EX_USAGE;
 		}
-		if (!in_list(known_prefs, argv[2]))
+		if (!cli_known_pref(argv[2]))
 			fprintf(stderr, "edgespam: note: %s is not a preference "
 			                "edgespam reads; stored anyway\n",
 			    argv[2]);

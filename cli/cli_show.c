@@ -27,6 +27,7 @@
  * Read-only: it creates no user and changes nothing.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -38,7 +39,8 @@
 #include "es_log.h"
 #include "store.h"
 
-#define NSETTINGS 8
+/* optIn, optOut, spamAction, signatureLocation and the engine's (4) */
+#define NSETTINGS 16
 #define VALUE_SIZE CLS_ENGINE_PREF_SIZE
 
 /* One effective setting: its value, its source and a remark. */
@@ -78,6 +80,22 @@ struct show {
 	const struct cls_shared_opts *opts;     /* in eff */
 };
 
+/* new_setting - the next setting of sh; the table is sized for every
+ * preference edgespam reads (abort() if the engine outgrew it). */
+static struct setting *
+new_setting(struct show *sh, const char *key)
+{
+	struct setting *st;
+
+	if (sh->ns == NSETTINGS) {
+		fprintf(stderr, "edgespam: too many preferences to show\n");
+		abort();
+	}
+	st = &sh->s[sh->ns++];
+	st->key = key;
+	return st;
+}
+
 /* conf_source - "configuration (key = value)" when the file sets key,
  * else "built-in". */
 static void
@@ -116,10 +134,9 @@ static void
 opt_setting(struct cli *c, struct show *sh, const char *key, const char *val,
     int *rc)
 {
-	struct setting *st = &sh->s[sh->ns++];
+	struct setting *st = new_setting(sh, key);
 	char def[CLS_POLICY_PREF_SIZE];
 
-	st->key = key;
 	st->set = val[0] != '\0';
 	snprintf(st->value, sizeof(st->value), "%s",
 	    st->set ? val : "(not set)");
@@ -140,9 +157,8 @@ static void
 caller_setting(struct cli *c, struct show *sh, const char *key,
     const char *conf_key, const char *def, int *rc)
 {
-	struct setting *st = &sh->s[sh->ns++];
+	struct setting *st = new_setting(sh, key);
 
-	st->key = key;
 	st->set = true;
 	if (pref(c, sh->uid, sh->exists, key, st->value, sizeof(st->value),
 		rc))
@@ -178,8 +194,10 @@ engine_value(const struct cls_engine_cfg *cfg, const char *key, char *out,
 		snprintf(out, len, "%g", cfg->score.spam_threshold);
 	else if (strcmp(key, "whitelistThreshold") == 0)
 		snprintf(out, len, "%u", cfg->score.whitelist_threshold);
-	else
+	else if (strcmp(key, "minTraining") == 0)
 		snprintf(out, len, "%u", cfg->score.min_training);
+	else
+		snprintf(out, len, "?"); /* a key this file does not know */
 }
 
 /* engine_conf_key - the configuration key of an engine preference. */
@@ -192,7 +210,9 @@ engine_conf_key(const char *key)
 		return "spam_threshold";
 	if (strcmp(key, "whitelistThreshold") == 0)
 		return "whitelist_threshold";
-	return "min_training";
+	if (strcmp(key, "minTraining") == 0)
+		return "min_training";
+	return NULL;
 }
 
 /*
@@ -205,12 +225,11 @@ static void
 engine_setting(struct cli *c, struct show *sh, const char *key,
     const struct cls_engine_cfg *eff, int *rc)
 {
-	struct setting *st = &sh->s[sh->ns++];
+	struct setting *st = new_setting(sh, key);
 	struct cls_engine_cfg scratch = *eff;
 	char uv[VALUE_SIZE], dv[VALUE_SIZE];
 	bool have_u, have_d, ok_u, ok_d;
 
-	st->key = key;
 	st->set = true;
 	engine_value(eff, key, st->value, sizeof(st->value));
 	have_u = pref(c, sh->uid, sh->exists, key, uv, sizeof(uv), rc);
@@ -221,9 +240,11 @@ engine_setting(struct cli *c, struct show *sh, const char *key,
 		snprintf(st->source, sizeof(st->source), "user");
 	else if (ok_d)
 		snprintf(st->source, sizeof(st->source), "default (uid 0)");
-	else
+	else if (engine_conf_key(key) != NULL)
 		conf_source(c, engine_conf_key(key), st->source,
 		    sizeof(st->source));
+	else
+		snprintf(st->source, sizeof(st->source), "built-in");
 	if (have_u && !ok_u)
 		snprintf(st->note, sizeof(st->note),
 		    "the user's value '%s' is not usable and is ignored", uv);
@@ -422,14 +443,8 @@ policy_source(const struct show *sh, char *out, size_t len)
 static int
 other_pref(const char *key, const char *value, void *arg)
 {
-	const char *const known[] = {"optIn", "optOut", "spamAction",
-	    "signatureLocation", "trainingMode", "spamThreshold",
-	    "whitelistThreshold", "minTraining", NULL};
-	size_t i;
-
-	for (i = 0; known[i] != NULL; i++)
-		if (strcmp(known[i], key) == 0)
-			return 0;
+	if (cli_known_pref(key))
+		return 0;
 	if (*(bool *)arg) {
 		fputs("other preferences (stored, not read by edgespam):\n",
 		    stdout);
