@@ -132,40 +132,67 @@ pref_number(const char *val, double lo, double hi, double *out)
 	return true;
 }
 
-/* apply_prefs - apply uid's own preferences to cfg. */
-static int
-apply_prefs(struct store *st, uint32_t uid, struct cls_engine_cfg *cfg)
+static const char *const pref_keys[] = {"trainingMode", "spamThreshold",
+    "whitelistThreshold", "minTraining"};
+
+const char *
+cls_engine_pref_key(size_t i)
 {
-	char val[80], low[80];
+	return i < sizeof(pref_keys) / sizeof(pref_keys[0]) ? pref_keys[i]
+	                                                     : NULL;
+}
+
+int
+cls_engine_pref_apply(struct cls_engine_cfg *cfg, const char *key,
+    const char *val)
+{
+	char low[CLS_ENGINE_PREF_SIZE];
 	enum cls_mode mode;
 	double d;
 	size_t i;
-	int rc;
 
-	rc = store_pref_get(st, uid, "trainingMode", val, sizeof(val));
-	if (rc == 0) {
+	if (strcmp(key, "trainingMode") == 0) {
 		for (i = 0; val[i] != '\0' && i + 1 < sizeof(low); i++)
 			low[i] = (char)tolower((unsigned char)val[i]);
 		low[i] = '\0';
-		if (cls_mode_parse(low, &mode) == 0)
-			cfg->mode = mode;
-	} else if (rc != ES_ENOTFOUND)
-		return rc;
-	rc = store_pref_get(st, uid, "spamThreshold", val, sizeof(val));
-	if (rc == 0 && pref_number(val, 0, 1, &d))
+		if (cls_mode_parse(low, &mode) != 0)
+			return ES_EINVAL;
+		cfg->mode = mode;
+	} else if (strcmp(key, "spamThreshold") == 0) {
+		if (!pref_number(val, 0, 1, &d))
+			return ES_EINVAL;
 		cfg->score.spam_threshold = d;
-	else if (rc != 0 && rc != ES_ENOTFOUND)
-		return rc;
-	rc = store_pref_get(st, uid, "whitelistThreshold", val, sizeof(val));
-	if (rc == 0 && pref_number(val, 0, 1e6, &d))
+	} else if (strcmp(key, "whitelistThreshold") == 0) {
+		if (!pref_number(val, 0, 1e6, &d))
+			return ES_EINVAL;
 		cfg->score.whitelist_threshold = (unsigned)d;
-	else if (rc != 0 && rc != ES_ENOTFOUND)
-		return rc;
-	rc = store_pref_get(st, uid, "minTraining", val, sizeof(val));
-	if (rc == 0 && pref_number(val, 0, 1e6, &d))
+	} else if (strcmp(key, "minTraining") == 0) {
+		if (!pref_number(val, 0, 1e6, &d))
+			return ES_EINVAL;
 		cfg->score.min_training = (unsigned)d;
-	else if (rc != 0 && rc != ES_ENOTFOUND)
-		return rc;
+	} else {
+		return ES_ENOTFOUND;
+	}
+	return 0;
+}
+
+/* apply_prefs - apply uid's own preferences to cfg (an unusable value
+ * is ignored). */
+static int
+apply_prefs(struct store *st, uint32_t uid, struct cls_engine_cfg *cfg)
+{
+	char val[CLS_ENGINE_PREF_SIZE];
+	const char *key;
+	size_t i;
+	int rc;
+
+	for (i = 0; (key = cls_engine_pref_key(i)) != NULL; i++) {
+		rc = store_pref_get(st, uid, key, val, sizeof(val));
+		if (rc == 0)
+			(void)cls_engine_pref_apply(cfg, key, val);
+		else if (rc != ES_ENOTFOUND)
+			return rc;
+	}
 	return 0;
 }
 
@@ -458,6 +485,33 @@ shared_uid(struct store *st, const struct cls_engine_cfg *cfg, bool create,
 	return store_user_uid(st, cfg->shared.name, create, guid);
 }
 
+int
+cls_engine_shared_plan(struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, const struct cls_totals *ct,
+    uint32_t *guid, struct cls_merge *m)
+{
+	struct store_totals gt;
+	struct cls_totals gct = {0, 0};
+	int rc;
+
+	*guid = 0;
+	/* inactive, the user's own totals: the plan of "not taking part" */
+	cls_shared_plan(&cfg->shared.opts, ct, &gct, m);
+	if (cfg->shared.name[0] == '\0' ||
+	    cls_shared_maturity(&cfg->shared.opts, ct) >= 1.0)
+		return 0;
+	if ((rc = shared_uid(st, cfg, false, guid)) != 0) {
+		*guid = 0;
+		return rc == ES_ENOTFOUND ? 0 : rc;
+	}
+	if (*guid == uid)
+		return 0; /* the dictionary itself */
+	if ((rc = user_totals(st, *guid, &gt, &gct)) != 0)
+		return rc;
+	cls_shared_plan(&cfg->shared.opts, ct, &gct, m);
+	return 0;
+}
+
 /*
  * shared_merge - for a young user (own totals ct), merge the shared
  * dictionary's statistics of the n loaded tokens into e->stats and its
@@ -469,8 +523,6 @@ shared_merge(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, size_t n, const struct cls_totals *ct,
     struct cls_totals *sct, struct cls_engine_result *res)
 {
-	struct store_totals gt;
-	struct cls_totals gct;
 	struct cls_merge m;
 	uint32_t guid;
 	size_t i;
@@ -479,16 +531,8 @@ shared_merge(struct cls_engine *e, struct store *st, uint32_t uid,
 	*sct = *ct;
 	res->shared = false;
 	res->user_weight = 1.0;
-	if (cfg->shared.name[0] == '\0' ||
-	    cls_shared_maturity(&cfg->shared.opts, ct) >= 1.0)
-		return 0;
-	if ((rc = shared_uid(st, cfg, false, &guid)) != 0)
-		return rc == ES_ENOTFOUND ? 0 : rc;
-	if (guid == uid)
-		return 0; /* the dictionary itself */
-	if ((rc = user_totals(st, guid, &gt, &gct)) != 0)
+	if ((rc = cls_engine_shared_plan(st, uid, cfg, ct, &guid, &m)) != 0)
 		return rc;
-	cls_shared_plan(&cfg->shared.opts, ct, &gct, &m);
 	if (!m.active)
 		return 0;
 	for (i = 0; i < n; i++)

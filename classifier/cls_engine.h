@@ -104,6 +104,36 @@ void cls_engine_free(struct cls_engine *e);
 int cls_engine_user_cfg(struct store *st, uint32_t uid,
     const struct cls_engine_cfg *base, struct cls_engine_cfg *out);
 
+/* The buffer a preference value is read into (a longer one is cut). */
+#define CLS_ENGINE_PREF_SIZE 80
+
+/* cls_engine_pref_key - the i-th preference the engine reads, in the
+ * order cls_engine_user_cfg() applies them; NULL past the last. */
+const char *cls_engine_pref_key(size_t i);
+
+/*
+ * cls_engine_pref_apply - apply one preference value as
+ * cls_engine_user_cfg() does: 0 when applied to cfg, ES_EINVAL when the
+ * value is unusable (cfg unchanged: the value before it stays),
+ * ES_ENOTFOUND when key is not the engine's. Pure; for showing where an
+ * effective setting comes from.
+ */
+int cls_engine_pref_apply(struct cls_engine_cfg *cfg, const char *key,
+    const char *val);
+
+/*
+ * cls_engine_shared_plan - whether the shared dictionary takes part in
+ * classifying for uid, whose own learned totals are ct: m is the merge
+ * the engine would use (cls_shared.h), m->active false when it does not:
+ * none configured, the user mature (m->user_weight 1), the dictionary
+ * not in the store or uid itself, or it lacks a class. *guid is the
+ * dictionary's uid (0 when not in the store). Reads the store only for
+ * a young user. 0 or a store error.
+ */
+int cls_engine_shared_plan(struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, const struct cls_totals *ct,
+    uint32_t *guid, struct cls_merge *m);
+
 /*
  * cls_engine_process - classify msg (len bytes) for uid. With
  * CLS_ENGINE_PROCESS it learns by cfg->mode, stores a signature under the

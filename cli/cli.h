@@ -52,6 +52,20 @@ struct cli {
 int cli_mail(struct cli *c);
 int cli_stats(struct cli *c, int argc, char **argv);
 int cli_user(struct cli *c, int argc, char **argv);
+/*
+ * cli_user_show - "user USER show [--json]" (cli_show.c): the effective
+ * settings of arg's user with where each comes from, the domain policy,
+ * whether the milter filters it and why not, its learned totals and
+ * whether the shared dictionary takes part; also for a user the store
+ * does not know yet. argc/argv are what follows "show".
+ */
+int cli_user_show(struct cli *c, const char *arg, int argc, char **argv);
+/* cli_known_pref - whether key is a preference edgespam reads. */
+bool cli_known_pref(const char *key);
+/* cli_stats_header, cli_stats_row - the table of "edgespam stats": its
+ * heading, and one user's learned counts, TP/TN/FP/FN and accuracy. */
+void cli_stats_header(void);
+void cli_stats_row(const char *name, const struct store_totals *t);
 int cli_domain(struct cli *c, int argc, char **argv);
 int cli_purge(struct cli *c, int argc, char **argv);
 /* cli_db - db init | check | upgrade: the store's schema (store_schema). */

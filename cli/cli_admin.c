@@ -2,8 +2,9 @@
  * cli_admin.c - edgespam's administration commands.
  *
  *   stats [USER]      learned counts and accuracy (all users, or one)
- *   user USER ...     preferences: show, set KEY VALUE, unset KEY,
- *                     opt-in, opt-out, default (removes both)
+ *   user USER ...     preferences: set KEY VALUE, unset KEY, opt-in,
+ *                     opt-out, default (removes both); show (the
+ *                     effective settings, in cli_show.c)
  *   user allow|block|unallow|unblock|list ...
  *                     sender lists, in cli_lists.c
  *   domain ...        per-domain policy: list, DOMAIN show,
@@ -38,6 +39,17 @@
 static const char *const known_prefs[] = {"optIn", "optOut", "trainingMode",
     "spamAction", "signatureLocation", "whitelistThreshold",
     "spamThreshold", "minTraining", NULL};
+
+bool
+cli_known_pref(const char *key)
+{
+	const char *const *k;
+
+	for (k = known_prefs; *k != NULL; k++)
+		if (strcmp(*k, key) == 0)
+			return true;
+	return false;
+}
 
 static const char *const policies[] = {"off", "opt-in", "opt-out", "on",
     NULL};
@@ -74,32 +86,47 @@ nonneg(long long v)
 	return v < 0 ? 0 : v;
 }
 
+void
+cli_stats_header(void)
+{
+	printf("%-32s %9s %9s %8s %8s %6s %6s %9s\n", "user", "spam",
+	    "innocent", "TP", "TN", "FP", "FN", "accuracy");
+}
+
+void
+cli_stats_row(const char *name, const struct store_totals *t)
+{
+	long long tp, tn, fp, fn, all;
+
+	fn = t->spam_misclassified;
+	fp = t->innocent_misclassified;
+	tp = nonneg(t->spam_learned + t->spam_classified - t->spam_corpusfed -
+	    fn);
+	tn = nonneg(t->innocent_learned + t->innocent_classified -
+	    t->innocent_corpusfed - fp);
+	all = tp + tn + fp + fn;
+	printf("%-32s %9lld %9lld %8lld %8lld %6lld %6lld", name,
+	    (long long)t->spam_learned, (long long)t->innocent_learned, tp, tn,
+	    fp, fn);
+	if (all > 0)
+		printf(" %8.2f%%\n", 100.0 * (double)(tp + tn) / (double)all);
+	else
+		printf(" %9s\n", "-");
+}
+
 /* print_stats - one user's line. */
 static int
 print_stats(uint32_t uid, const char *name, void *arg)
 {
 	struct stats_arg *sa = arg;
 	struct store_totals t;
-	long long tp, tn, fp, fn, all;
 	int rc;
 
 	if ((rc = store_totals_get(sa->c->st, uid, &t)) != 0) {
 		sa->rc = store_error(sa->c, name, rc);
 		return 1;
 	}
-	fn = t.spam_misclassified;
-	fp = t.innocent_misclassified;
-	tp = nonneg(t.spam_learned + t.spam_classified - t.spam_corpusfed - fn);
-	tn = nonneg(t.innocent_learned + t.innocent_classified -
-	    t.innocent_corpusfed - fp);
-	all = tp + tn + fp + fn;
-	printf("%-32s %9lld %9lld %8lld %8lld %6lld %6lld", name,
-	    (long long)t.spam_learned, (long long)t.innocent_learned, tp, tn,
-	    fp, fn);
-	if (all > 0)
-		printf(" %8.2f%%\n", 100.0 * (double)(tp + tn) / (double)all);
-	else
-		printf(" %9s\n", "-");
+	cli_stats_row(name, &t);
 	return 0;
 }
 
@@ -117,8 +144,7 @@ cli_stats(struct cli *c, int argc, char **argv)
 	}
 	if ((rc = cli_open_store(c)) != EX_OK)
 		return rc;
-	printf("%-32s %9s %9s %8s %8s %6s %6s %9s\n", "user", "spam",
-	    "innocent", "TP", "TN", "FP", "FN", "accuracy");
+	cli_stats_header();
 	if (argc == 1) {
 		if (!cli_user_name(c, argv[0], user, sizeof(user))) {
 			fprintf(stderr, "edgespam: %s: not a user name\n",
@@ -243,8 +269,8 @@ cli_user(struct cli *c, int argc, char **argv)
 	int rc;
 
 	if (argc < 1) {
-		fputs("usage: edgespam user USER [show | set KEY VALUE | unset KEY "
-		      "| opt-in | opt-out | default]\n",
+		fputs("usage: edgespam user USER [show [--json] | set KEY VALUE | "
+		      "unset KEY | opt-in | opt-out | default]\n",
 		    stderr);
 		return EX_USAGE;
 	}
@@ -257,22 +283,16 @@ cli_user(struct cli *c, int argc, char **argv)
 		return cli_lists(c, argv[1], argv[0], argc - 2, argv + 2);
 	if ((rc = cli_open_store(c)) != EX_OK)
 		return rc;
-	if (!show && !cli_trusted(c)) {
+	if (show)
+		return cli_user_show(c, argv[0], argc > 2 ? argc - 2 : 0,
+		    argv + (argc > 2 ? 2 : argc));
+	if (!cli_trusted(c)) {
 		fprintf(stderr, "edgespam: only root and trusted_users may "
 		                "change preferences\n");
 		return EX_NOPERM;
 	}
-	if ((rc = user_uid(c, argv[0], !show, user, sizeof(user), &uid)) != 0)
+	if ((rc = user_uid(c, argv[0], true, user, sizeof(user), &uid)) != 0)
 		return rc;
-	if (show) {
-		if (!cli_may_act_for(c, user)) {
-			fprintf(stderr, "edgespam: not allowed\n");
-			return EX_NOPERM;
-		}
-		if ((rc = store_prefs(c->st, uid, print_pair, "")) != 0)
-			return store_error(c, user, rc);
-		return EX_OK;
-	}
 	if (strcmp(verb, "set") == 0 && argc == 4) {
 		const char *why = pref_invalid(argv[2], argv[3]);
 
@@ -281,7 +301,7 @@ cli_user(struct cli *c, int argc, char **argv)
 			    argv[2], argv[3], why);
 			return EX_USAGE;
 		}
-		if (!in_list(known_prefs, argv[2]))
+		if (!cli_known_pref(argv[2]))
 			fprintf(stderr, "edgespam: note: %s is not a preference "
 			                "edgespam reads; stored anyway\n",
 			    argv[2]);

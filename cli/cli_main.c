@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "conf_check.h"
 #include "es_err.h"
 #include "es_log.h"
 #include "store.h"
@@ -44,8 +45,8 @@ usage(FILE *f)
 	fputs(
 	    "usage: edgespam [-c FILE] --user USER [options] < message\n"
 	    "       edgespam [-c FILE] stats [USER]\n"
-	    "       edgespam [-c FILE] user USER [show | set KEY VALUE | unset KEY"
-	    " | opt-in | opt-out | default]\n"
+	    "       edgespam [-c FILE] user USER [show [--json] | set KEY VALUE |"
+	    " unset KEY | opt-in | opt-out | default]\n"
 	    "       edgespam [-c FILE] user allow | block | unallow | unblock "
 	    "USER PATTERN\n"
 	    "       edgespam [-c FILE] user list USER\n"
@@ -205,15 +206,28 @@ load_conf(struct cli *c, bool explicit_path)
 static int
 check_config(struct cli *c, bool explicit_path, bool dump)
 {
+	struct conf_diag diag = {0};
 	int rc = load_conf(c, explicit_path);
+	size_t i;
 
 	if (rc != 0)
 		return rc;
-	if (dump)
+	/* what edgespam-milter -n checks beyond the file, as root: the
+	 * user it would switch to (one verdict for both programs) */
+	if (geteuid() == 0 &&
+	    (rc = conf_check_accounts(c->cf, c->conf_path, &diag)) != 0) {
+		for (i = 0; i < diag.n; i++)
+			fprintf(stderr, "%s\n", diag.msgs[i]);
+		rc = rc == ES_ENOMEM ? EX_OSERR : EX_CONFIG;
+	} else if (dump) {
 		conf_dump(c->cf, stdout);
-	else
+	} else {
 		printf("%s: configuration OK\n", c->conf_path);
-	return EX_OK;
+	}
+	conf_diag_free(&diag);
+	conf_free(c->cf);
+	c->cf = NULL;
+	return rc;
 }
 
 int

@@ -4,7 +4,9 @@
  * keys[] is the whole configuration: name, type, default, range or
  * words. Parsing, defaults, validation and conf_dump() all walk it, and
  * tests/unit/test_conf.c checks conf/edgespam.conf against it, so a key
- * exists in exactly one place.
+ * exists in exactly one place. What the table cannot check (networks,
+ * the split reply, alias patterns, names the classifier must know) is
+ * checked by conf_validate() in conf_check.c, which conf_load() runs.
  */
 #include <sys/stat.h>
 
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_check.h"
 #include "es_alloc.h"
 #include "es_err.h"
 #include "store.h"
@@ -127,12 +130,8 @@ struct conf {
 	char *password; /* mysql_password_file's secret (mysql only) */
 };
 
-static void
-diag_add(struct conf_diag *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-diag_add(struct conf_diag *d, const char *fmt, ...)
+void
+conf_diag_add(struct conf_diag *d, const char *fmt, ...)
 {
 	char buf[MAX_LINE + 256], **n;
 	va_list ap;
@@ -437,29 +436,32 @@ parse_line(struct conf *cf, const char *path, unsigned ln, char *line,
 	if (*s == '\0' || *s == '#')
 		return 0;
 	if ((eq = strchr(s, '=')) == NULL) {
-		diag_add(diag, "%s:%u: missing '=' in '%.80s'", path, ln, s);
+		conf_diag_add(diag, "%s:%u: missing '=' in '%.80s'", path, ln,
+		    s);
 		return ES_EINVAL;
 	}
 	*eq = '\0';
 	name = trim(s);
 	value = trim(eq + 1);
 	if (*value == '"' && (value = unquote(value)) == NULL) {
-		diag_add(diag, "%s:%u: %s: unterminated quoted value", path,
+		conf_diag_add(diag, "%s:%u: %s: unterminated quoted value", path,
 		    ln, name);
 		return ES_EINVAL;
 	}
 	if ((k = find_key(name, &idx)) == NULL) {
-		diag_add(diag, "%s:%u: unknown key '%.80s'", path, ln, name);
+		conf_diag_add(diag, "%s:%u: unknown key '%.80s'", path, ln,
+		    name);
 		return ES_EINVAL;
 	}
 	if (cf->v[idx].line != 0) {
-		diag_add(diag, "%s:%u: key '%s' given twice (first on line %u)",
-		    path, ln, name, cf->v[idx].line);
+		conf_diag_add(diag,
+		    "%s:%u: key '%s' given twice (first on line %u)", path, ln,
+		    name, cf->v[idx].line);
 		return ES_EINVAL;
 	}
 	rc = set_value(k, &cf->v[idx], value, msg, sizeof(msg));
 	if (rc == ES_EINVAL)
-		diag_add(diag, "%s:%u: %s", path, ln, msg);
+		conf_diag_add(diag, "%s:%u: %s", path, ln, msg);
 	if (rc == 0)
 		cf->v[idx].line = ln;
 	return rc;
@@ -558,10 +560,10 @@ load_password(struct conf *cf, const char *path, struct conf_diag *diag)
 		return rc;
 	find_key("mysql_password_file", &i);
 	if (cf->v[i].line != 0)
-		diag_add(diag, "%s:%u: mysql_password_file: %s: %s", path,
+		conf_diag_add(diag, "%s:%u: mysql_password_file: %s: %s", path,
 		    cf->v[i].line, file, why);
 	else
-		diag_add(diag, "%s: mysql_password_file (default): %s: %s",
+		conf_diag_add(diag, "%s: mysql_password_file (default): %s: %s",
 		    path, file, why);
 	return ES_EINVAL;
 }
@@ -578,7 +580,7 @@ conf_load(const char *path, struct conf **out, struct conf_diag *diag)
 
 	*out = NULL;
 	if ((fp = fopen(path, "r")) == NULL) {
-		diag_add(diag, "%s: %s", path, strerror(errno));
+		conf_diag_add(diag, "%s: %s", path, strerror(errno));
 		return ES_EIO;
 	}
 	if ((rc = conf_defaults(&cf)) != 0) {
@@ -592,7 +594,7 @@ conf_load(const char *path, struct conf **out, struct conf_diag *diag)
 		if (n > 0 && line[n - 1] != '\n' && !feof(fp)) {
 			int c;
 
-			diag_add(diag, "%s:%u: line longer than %d bytes", path,
+			conf_diag_add(diag, "%s:%u: line longer than %d bytes", path,
 			    ln, MAX_LINE);
 			while ((c = fgetc(fp)) != EOF && c != '\n')
 				;
@@ -608,10 +610,14 @@ conf_load(const char *path, struct conf **out, struct conf_diag *diag)
 		bad |= rc != 0;
 	}
 	if (ferror(fp)) {
-		diag_add(diag, "%s: read error", path);
+		conf_diag_add(diag, "%s: read error", path);
 		bad = true;
 	}
 	fclose(fp);
+	/* the checks beyond the table, also after errors: every problem
+	 * of the file at once (a key that failed keeps its valid default) */
+	if (conf_validate(cf, path, diag) != 0)
+		bad = true;
 	if (!bad && (rc = load_password(cf, path, diag)) != 0) {
 		conf_free(cf);
 		return rc;
@@ -691,6 +697,32 @@ const char *const *
 conf_list(const struct conf *cf, const char *key)
 {
 	return (const char *const *)lookup(cf, key, K_LIST)->list;
+}
+
+/* key_index - the table index of key; an unknown key is a programming
+ * error. */
+static size_t
+key_index(const char *key)
+{
+	size_t i;
+
+	if (find_key(key, &i) == NULL) {
+		fprintf(stderr, "conf: no key %s\n", key);
+		abort();
+	}
+	return i;
+}
+
+const char *
+conf_text(const struct conf *cf, const char *key)
+{
+	return cf->v[key_index(key)].text;
+}
+
+unsigned
+conf_key_line(const struct conf *cf, const char *key)
+{
+	return cf->v[key_index(key)].line;
 }
 
 /* conf_key_count, conf_key_name, conf_key_default, conf_key_range - the

@@ -9,7 +9,9 @@
  * checked against the table by a unit test.
  *
  * Errors: conf_load() reports every problem it finds, not only the
- * first, each as "file:line: message" naming the key and the bad value.
+ * first, each as "file:line: message" naming the key and the bad value:
+ * the table's checks and those of conf_validate() (conf_check.h), which
+ * every program runs through conf_load(), so all give one verdict.
  */
 #ifndef CONF_H
 #define CONF_H
@@ -45,6 +47,10 @@ int conf_defaults(struct conf **out);
 int conf_load(const char *path, struct conf **out, struct conf_diag *diag);
 void conf_free(struct conf *cf);
 void conf_diag_free(struct conf_diag *diag);
+/* conf_diag_add - append one printf-formatted message to diag (NULL:
+ * nothing); a message that cannot be stored (out of memory) is lost. */
+void conf_diag_add(struct conf_diag *diag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* conf_dump - every key with its effective value, in table order. */
 void conf_dump(const struct conf *cf, FILE *fp);
 
@@ -58,6 +64,12 @@ double conf_double(const struct conf *cf, const char *key);
 bool conf_bool(const struct conf *cf, const char *key);
 /* conf_list - a list key's words, NULL-terminated, owned by cf. */
 const char *const *conf_list(const struct conf *cf, const char *key);
+/* conf_text - any key's value as written in the file (or its default),
+ * for messages; owned by cf. */
+const char *conf_text(const struct conf *cf, const char *key);
+/* conf_key_line - the line of the file that set key, 0 when the key has
+ * its default (an unknown key is a programming error: abort()). */
+unsigned conf_key_line(const struct conf *cf, const char *key);
 
 /* The key table, for tests and documentation checks. */
 size_t conf_key_count(void);

@@ -1,7 +1,8 @@
 /*
  * conf_engine.c - the classifier's settings from the configuration.
- * Kept apart from conf.c so that programs and tests that only read a
- * configuration do not link the classifier.
+ * conf_validate() (conf_check.c) calls it on every load, so a file whose
+ * engine settings the classifier cannot use is refused by conf_load()
+ * for every program.
  */
 #include <string.h>
 

@@ -419,31 +419,9 @@ user_pref(struct store *st, uint32_t uid, const char *key, const char *def,
 	return rc == ES_ENOTFOUND ? 0 : rc;
 }
 
-/* why_not - the reason a user under policy pol is not filtered. */
-static void
-why_not(enum pol_domain pol, const char *dom, const char *in,
-    const char *out, char *why, size_t whylen)
-{
-	char src[96];
-
-	if (dom != NULL)
-		snprintf(src, sizeof(src), "domain %s is %s", dom,
-		    pol_domain_name(pol));
-	else
-		snprintf(src, sizeof(src), "default_policy %s",
-		    pol_domain_name(pol));
-	if (pol == POL_OFF)
-		snprintf(why, whylen, "%s", src);
-	else if (out[0] != '\0' && pol_filtered(POL_OPT_OUT, NULL, out) == false)
-		snprintf(why, whylen, "%s, user preference optOut %s", src, out);
-	else
-		snprintf(why, whylen, "%s, user preference optIn %s", src,
-		    in[0] != '\0' ? in : "not set");
-}
-
 /*
  * lookup_user - whether user is filtered: the user's optIn/optOut over
- * the domain's policy over the configured default (policy.h), and
+ * the domain's policy over the configured default (cls_policy.h), and
  * whether the user's signatures go into the body. When not filtered,
  * why says which of them decided.
  */
@@ -454,8 +432,10 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 	struct mlt_runtime *rt = m->rt;
 	struct mlt_slot *s;
 	struct timespec dl;
-	enum pol_domain pol = rt->default_policy;
-	char text[64], in[16] = "", out[16] = "", loc[16], dclean[64];
+	enum cls_policy pol = rt->default_policy;
+	char text[CLS_POLICY_TEXT_SIZE], in[CLS_POLICY_PREF_SIZE] = "",
+	    out[CLS_POLICY_PREF_SIZE] = "", loc[16],
+	    dclean[CLS_POLICY_DOMAIN_SIZE];
 	const char *dom = strchr(user, '@');
 	bool from_domain = false;
 	uint32_t uid = 0;
@@ -469,26 +449,27 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 		es_log_sanitize(dom + 1, strlen(dom + 1), dclean,
 		    sizeof(dclean));
 		rc = store_domain_get(s->st, dom + 1, text, sizeof(text));
-		if (rc == 0 && pol_domain_parse(text, &pol) != 0) {
+		if (rc == 0 && cls_policy_of_domain(rt->default_policy, text,
+				   &pol) != 0) {
 			mlog(c, LOG_WARNING,
 			    "domain %s has the unknown policy \"%s\": using "
 			    "default_policy %s",
-			    dclean, text, pol_domain_name(rt->default_policy));
-			pol = rt->default_policy;
+			    dclean, text, cls_policy_name(rt->default_policy));
 		} else if (rc == 0) {
 			from_domain = true;
 		} else if (rc != ES_ENOTFOUND) {
 			goto fail;
 		}
 	}
-	if (pol == POL_OFF)
+	if (pol == CLS_POLICY_OFF)
 		goto done;
 	rc = store_user_uid(s->st, user, false, &uid);
 	if (rc == ES_ENOTFOUND)
 		uid = 0;
 	else if (rc != 0)
 		goto fail;
-	if (uid != 0 && (pol == POL_OPT_IN || pol == POL_OPT_OUT)) {
+	if (uid != 0 &&
+	    (pol == CLS_POLICY_OPT_IN || pol == CLS_POLICY_OPT_OUT)) {
 		rc = store_pref_get(s->st, uid, "optIn", in, sizeof(in));
 		if (rc != 0 && rc != ES_ENOTFOUND)
 			goto fail;
@@ -496,7 +477,7 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 		if (rc != 0 && rc != ES_ENOTFOUND)
 			goto fail;
 	}
-	*filtered = pol_filtered(pol, in[0] ? in : NULL, out[0] ? out : NULL);
+	*filtered = cls_policy_filtered(pol, in, out);
 	if (*filtered) {
 		rc = user_pref(s->st, uid, "signatureLocation", rt->sig_location,
 		    loc, sizeof(loc));
@@ -508,9 +489,10 @@ lookup_user(struct conn *c, struct msg *m, const char *user, bool *filtered,
 done:
 	mlt_pool_put(s, false);
 	if (!*filtered)
-		why_not(pol, from_domain ? dclean : NULL, in, out, why, whylen);
+		cls_policy_why_not(pol, from_domain ? dclean : NULL, in, out,
+		    why, whylen);
 	mlog(c, LOG_DEBUG, "recipient %s: domain policy %s, %sfiltered%s", user,
-	    pol_domain_name(pol), *filtered ? "" : "not ",
+	    cls_policy_name(pol), *filtered ? "" : "not ",
 	    *want_tag ? ", signature tag in the body" : "");
 	return 0;
 fail:

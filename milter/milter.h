@@ -5,7 +5,8 @@
  *   runtime.c   the reloadable settings a transaction runs with
  *   pool.c      the store handles and engine work areas threads share
  *   callbacks.c libmilter's callbacks: one message from MAIL to EOM
- *   policy.c    pure decisions (filtered?, retrain alias?, trusted?)
+ *   policy.c    pure decisions (retrain alias?, trusted?); whether a
+ *               user is filtered is classifier/cls_policy.c's
  *
  * A transaction takes a reference to the runtime that is current at
  * MAIL FROM and keeps it to its end, so a SIGHUP reload never changes
@@ -21,6 +22,7 @@
 #include <time.h>
 
 #include "cls_engine.h"
+#include "cls_policy.h"
 #include "policy.h"
 #include "store.h"
 
@@ -37,13 +39,13 @@ struct mlt_runtime {
 	struct cls_engine_cfg ecfg;
 	enum mlt_on_error on_error;
 	enum mlt_grouping grouping;
-	enum pol_domain default_policy;
+	enum cls_policy default_policy;
 	char split_rcode[4];      /* "452" */
 	char split_xcode[16];     /* "4.5.3" */
 	char split_text[256];
 	struct pol_rcpt_rules rules; /* retrain_aliases, recipient_delimiter */
 	bool bad_rcpt_tempfail;      /* bad_recipient_action = tempfail */
-	struct pol_net *nets;
+	struct conf_net *nets;
 	size_t nnets;
 	const char *sig_location; /* configured default */
 	unsigned timeout_ms;      /* per-message budget for the store */

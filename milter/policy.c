@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,101 +12,6 @@
 #include <strings.h>
 
 #include "es_err.h"
-
-static const char *const domain_names[] = {"off", "opt-in", "opt-out", "on"};
-
-int
-pol_domain_parse(const char *s, enum pol_domain *p)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(domain_names) / sizeof(domain_names[0]); i++) {
-		if (strcmp(s, domain_names[i]) == 0) {
-			*p = (enum pol_domain)i;
-			return 0;
-		}
-	}
-	return ES_EINVAL;
-}
-
-const char *
-pol_domain_name(enum pol_domain p)
-{
-	return (unsigned)p < 4 ? domain_names[p] : "?";
-}
-
-static bool
-is_on(const char *v)
-{
-	return v != NULL &&
-	    (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
-		strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
-}
-
-bool
-pol_filtered(enum pol_domain p, const char *opt_in, const char *opt_out)
-{
-	switch (p) {
-	case POL_OFF:
-		return false;
-	case POL_ON:
-		return true;
-	case POL_OPT_IN:
-		return is_on(opt_in) && !is_on(opt_out);
-	case POL_OPT_OUT:
-		return !is_on(opt_out);
-	}
-	return false;
-}
-
-/*
- * owner_local - the part of local that the single '*' of the local
- * pattern pl matched, or all of local when pl has no single '*'.
- */
-static void
-owner_local(const char *pl, size_t pllen, const char *local, size_t llen,
-    size_t *off, size_t *len)
-{
-	const char *star = memchr(pl, '*', pllen);
-	size_t pre, post;
-
-	*off = 0;
-	*len = llen;
-	if (star == NULL || memchr(star + 1, '*', pllen - (size_t)(star - pl) - 1))
-		return;
-	pre = (size_t)(star - pl);
-	post = pllen - pre - 1;
-	if (pre + post >= llen)
-		return;
-	*off = pre;
-	*len = llen - pre - post;
-}
-
-bool
-pol_alias_owner(const char *const *patterns, size_t n, const char *addr,
-    char *owner, size_t ownerlen)
-{
-	const char *at = strrchr(addr, '@');
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const char *p = patterns[i], *pat;
-		size_t off, len;
-		int w;
-
-		if (fnmatch(p, addr, 0) != 0)
-			continue;
-		if (at == NULL)
-			return false;
-		pat = strchr(p, '@');
-		owner_local(p, pat ? (size_t)(pat - p) : strlen(p), addr,
-		    (size_t)(at - addr), &off, &len);
-		w = snprintf(owner, ownerlen, "%.*s%s", (int)len, addr + off,
-		    at);
-		return w > 0 && (size_t)w < ownerlen;
-	}
-	return false;
-}
 
 /* alias_of - whether addr, or addr without its extension, is a retrain
  * alias; its owner's user name into out. */
@@ -128,7 +32,7 @@ alias_of(const struct pol_rcpt_rules *rules, const struct cls_rcpt *r,
 	    ? cut
 	    : addr;
 	for (i = 0; i < 2; i++) {
-		if (!pol_alias_owner(rules->aliases, rules->naliases, cand[i],
+		if (!cls_policy_alias_owner(rules->aliases, rules->naliases, cand[i],
 			owner, sizeof(owner)))
 			continue;
 		out->kind = POL_RCPT_ALIAS;
@@ -189,40 +93,6 @@ pol_rcpt_decide(const struct pol_rcpt_rules *rules, const char *raw,
 	out->kind = POL_RCPT_USER;
 }
 
-int
-pol_net_parse(const char *s, struct pol_net *net)
-{
-	char buf[64], *slash, *end;
-	unsigned max;
-	long bits;
-
-	if (strlen(s) >= sizeof(buf))
-		return ES_EINVAL;
-	memcpy(buf, s, strlen(s) + 1);
-	memset(net, 0, sizeof(*net));
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	if (inet_pton(AF_INET, buf, net->addr) == 1) {
-		net->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, net->addr) == 1) {
-		net->family = AF_INET6;
-		max = 128;
-	} else {
-		return ES_EINVAL;
-	}
-	net->bits = max;
-	if (slash != NULL) {
-		if (!isdigit((unsigned char)*slash))
-			return ES_EINVAL;
-		bits = strtol(slash, &end, 10);
-		if (*end != '\0' || bits < 0 || bits > (long)max)
-			return ES_EINVAL;
-		net->bits = (unsigned)bits;
-	}
-	return 0;
-}
-
 static bool
 prefix_eq(const unsigned char *a, const unsigned char *b, unsigned bits)
 {
@@ -236,7 +106,7 @@ prefix_eq(const unsigned char *a, const unsigned char *b, unsigned bits)
 }
 
 bool
-pol_net_match(const struct pol_net *nets, size_t n, const struct sockaddr *sa)
+pol_net_match(const struct conf_net *nets, size_t n, const struct sockaddr *sa)
 {
 	unsigned char a4[4], a6[16];
 	bool have4 = false, have6 = false;

@@ -1,8 +1,12 @@
 /*
  * policy.h - the milter's per-recipient decisions, kept free of
- * libmilter so they are unit-tested on their own: whether a user is
- * filtered, which recipients are retrain aliases and whom they belong
- * to, and whether a client address is in a trusted network.
+ * libmilter so they are unit-tested on their own: what a recipient is
+ * (a user, a retrain alias of a user, postmaster, or refused) on its
+ * delivery form, and whether a client address is in a trusted network.
+ * Whether a user is filtered, and a retrain alias's owner, are decided
+ * by cls_policy.h, which "edgespam user U show" uses too; the networks
+ * are parsed by conf_check.h, which checks the configuration for every
+ * program.
  */
 #ifndef MILTER_POLICY_H
 #define MILTER_POLICY_H
@@ -11,38 +15,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "cls_policy.h"
 #include "cls_rcpt.h"
 #include "cls_user.h"
-
-enum pol_domain {
-	POL_OFF,     /* nobody in the domain is filtered */
-	POL_OPT_IN,  /* only users with optIn = on */
-	POL_OPT_OUT, /* everybody but users with optOut = on */
-	POL_ON       /* everybody */
-};
-
-/* pol_domain_parse - "off", "opt-in", "opt-out", "on". */
-int pol_domain_parse(const char *s, enum pol_domain *p);
-const char *pol_domain_name(enum pol_domain p);
-
-/*
- * pol_filtered - whether a user is filtered: "off" and "on" are the
- * site's switch for the whole domain; under "opt-in" a user is filtered
- * when optIn is on, under "opt-out" unless optOut is on. opt_in and
- * opt_out are the user's preference values (NULL when unset; "on",
- * "yes", "true" and "1" count as on).
- */
-bool pol_filtered(enum pol_domain p, const char *opt_in, const char *opt_out);
-
-/*
- * pol_alias_owner - whether the normalised address addr is a retrain
- * alias: it matches one of the n glob patterns (fnmatch, on the whole
- * address). The owner's address is written to owner: the local part
- * with the pattern's literal part removed ("bob-spam@example.org" under
- * "*-spam@*" is owned by "bob@example.org"). Returns false for no match.
- */
-bool pol_alias_owner(const char *const *patterns, size_t n, const char *addr,
-    char *owner, size_t ownerlen);
+#include "conf_check.h"
 
 /* The rules a recipient is decided by (from the configuration). */
 struct pol_rcpt_rules {
@@ -83,21 +59,10 @@ struct pol_rcpt {
 void pol_rcpt_decide(const struct pol_rcpt_rules *rules, const char *raw,
     size_t rawlen, const char *mta, struct pol_rcpt *out);
 
-/* A trusted network: address family, address bytes, prefix length. */
-struct pol_net {
-	int family; /* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	unsigned bits;
-};
-
-/*
- * pol_net_parse - "192.0.2.0/24", "::1", "2001:db8::/32" (no prefix:
- * the single address). Returns 0 or ES_EINVAL.
- */
-int pol_net_parse(const char *s, struct pol_net *net);
 /* pol_net_match - whether sa (AF_INET or AF_INET6, IPv4-mapped IPv6
- * addresses count as IPv4) is in one of the n networks. */
-bool pol_net_match(const struct pol_net *nets, size_t n,
+ * addresses count as IPv4) is in one of the n networks (trusted_networks
+ * as conf_net_parse() reads them). */
+bool pol_net_match(const struct conf_net *nets, size_t n,
     const struct sockaddr *sa);
 
 /*

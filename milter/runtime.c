@@ -2,18 +2,22 @@
  * runtime.c - the settings a transaction runs with, built from one
  * load of the configuration and replaced as a whole on SIGHUP.
  *
- * Values the table cannot check (networks, the split reply, alias
- * patterns) are checked here, so that a reload with a bad value keeps
- * the running settings instead of half-applying the new ones.
+ * Every value is checked by conf_load() (the key table and
+ * conf_validate(), the same checks edgespam --check-config runs), so a
+ * reload with a bad value keeps the running settings instead of
+ * half-applying the new ones; this file only builds the derived fields
+ * (parsed networks, the split reply's parts, enums).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cls_policy.h"
 #include "conf.h"
+#include "conf_check.h"
 #include "es_alloc.h"
 #include "es_err.h"
 #include "milter.h"
@@ -33,54 +37,22 @@ runtime_free(struct mlt_runtime *rt)
 }
 
 /*
- * parse_split_reply - "452 4.5.3 Too many recipients": a 4xx code (the
- * recipient is deferred, so the reply must be temporary), an enhanced
- * status code 4.x.y, and text.
+ * build - the derived fields of rt from rt->cf. conf_load() has checked
+ * every value (conf_validate()), so the parsers below cannot fail on
+ * it; if one did, the runtime is refused rather than half built.
  */
-static int
-parse_split_reply(const char *s, struct mlt_runtime *rt)
-{
-	const char *p = s, *x;
-	size_t xl;
-
-	if (!(p[0] == '4' && isdigit((unsigned char)p[1]) &&
-		isdigit((unsigned char)p[2]) && p[3] == ' '))
-		return ES_EINVAL;
-	memcpy(rt->split_rcode, p, 3);
-	rt->split_rcode[3] = '\0';
-	p += 4;
-	x = p;
-	while (*p != '\0' && *p != ' ')
-		p++;
-	xl = (size_t)(p - x);
-	if (xl < 5 || xl >= sizeof(rt->split_xcode) || x[0] != '4' ||
-	    x[1] != '.')
-		return ES_EINVAL;
-	memcpy(rt->split_xcode, x, xl);
-	rt->split_xcode[xl] = '\0';
-	while (*p == ' ')
-		p++;
-	if (*p == '\0' || strlen(p) >= sizeof(rt->split_text) ||
-	    strchr(p, '%') != NULL)
-		return ES_EINVAL;
-	memcpy(rt->split_text, p, strlen(p) + 1);
-	return 0;
-}
-
-/* build - the derived fields of rt from rt->cf; errors to fp. */
 static int
 build(struct mlt_runtime *rt, FILE *fp)
 {
+	struct conf_split_reply sr;
 	const char *const *l;
-	const char *s;
 	size_t i, n;
-	int bad = 0;
 
-	if (conf_engine_cfg(rt->cf, &rt->ecfg) != 0) {
-		fprintf(fp, "%s: the engine settings are unusable\n",
-		    rt->conf_path);
-		bad = 1;
-	}
+	if (conf_engine_cfg(rt->cf, &rt->ecfg) != 0 ||
+	    cls_policy_parse(conf_str(rt->cf, "default_policy"),
+		&rt->default_policy) != 0 ||
+	    conf_split_reply_parse(conf_str(rt->cf, "split_reply"), &sr) != 0)
+		goto unchecked;
 	rt->on_error = strcmp(conf_str(rt->cf, "on_error"), "tempfail") == 0
 	    ? MLT_TEMPFAIL
 	    : MLT_ACCEPT;
@@ -88,29 +60,12 @@ build(struct mlt_runtime *rt, FILE *fp)
 	                   "first") == 0
 	    ? MLT_FIRST
 	    : MLT_SPLIT;
-	if (pol_domain_parse(conf_str(rt->cf, "default_policy"),
-		&rt->default_policy) != 0) {
-		fprintf(fp, "%s: default_policy: unknown policy\n",
-		    rt->conf_path);
-		bad = 1;
-	}
-	s = conf_str(rt->cf, "split_reply");
-	if (parse_split_reply(s, rt) != 0) {
-		fprintf(fp,
-		    "%s: split_reply: \"%s\" is not \"4xx 4.x.y text\" "
-		    "(a temporary reply, no '%%')\n",
-		    rt->conf_path, s);
-		bad = 1;
-	}
+	strlcpy(rt->split_rcode, sr.rcode, sizeof(rt->split_rcode));
+	strlcpy(rt->split_xcode, sr.xcode, sizeof(rt->split_xcode));
+	strlcpy(rt->split_text, sr.text, sizeof(rt->split_text));
 	l = conf_list(rt->cf, "retrain_aliases");
 	for (n = 0; l[n] != NULL; n++)
-		if (strchr(l[n], '@') == NULL) {
-			fprintf(fp,
-			    "%s: retrain_aliases: \"%s\" has no '@' (a pattern "
-			    "is local@domain, e.g. *-spam@*)\n",
-			    rt->conf_path, l[n]);
-			bad = 1;
-		}
+		;
 	rt->rules.aliases = l;
 	rt->rules.naliases = n;
 	l = conf_list(rt->cf, "trusted_networks");
@@ -121,13 +76,8 @@ build(struct mlt_runtime *rt, FILE *fp)
 		return ES_ENOMEM;
 	}
 	for (i = 0; i < n; i++)
-		if (pol_net_parse(l[i], &rt->nets[i]) != 0) {
-			fprintf(fp,
-			    "%s: trusted_networks: \"%s\" is not an address "
-			    "or address/prefix\n",
-			    rt->conf_path, l[i]);
-			bad = 1;
-		}
+		if (conf_net_parse(l[i], &rt->nets[i]) != 0)
+			goto unchecked;
 	rt->nnets = n;
 	rt->rules.delimiter = conf_recipient_delimiter(rt->cf);
 	rt->bad_rcpt_tempfail =
@@ -140,7 +90,12 @@ build(struct mlt_runtime *rt, FILE *fp)
 	rt->track_sources = conf_bool(rt->cf, "source_tracking");
 	rt->grey_streak = (unsigned)conf_int(rt->cf, "greylist_spam_streak");
 	rt->grey_window_s = (unsigned)conf_int(rt->cf, "greylist_window_s");
-	return bad ? ES_EINVAL : 0;
+	return 0;
+unchecked:
+	/* a value conf_validate() let through: a programming error */
+	fprintf(fp, "%s: a value passed the configuration check but cannot "
+	    "be used (internal error)\n", rt->conf_path);
+	return ES_EINTERNAL;
 }
 
 struct mlt_runtime *
@@ -159,6 +114,10 @@ mlt_runtime_load(const char *path, FILE *fp)
 	}
 	rt->refs = 1;
 	rc = conf_load(path, &rt->cf, &diag);
+	/* as root the milter switches to the configured user: it must
+	 * exist (edgespam --check-config as root asks the same) */
+	if (rc == 0 && geteuid() == 0)
+		rc = conf_check_accounts(rt->cf, path, &diag);
 	for (i = 0; i < diag.n; i++)
 		fprintf(fp, "%s\n", diag.msgs[i]);
 	if (rc != 0 && diag.n == 0)

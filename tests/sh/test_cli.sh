@@ -13,10 +13,13 @@ command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
 DB=$T/es.db
+# user: the milter's system user, which --check-config looks up as root
+# (a test machine need not have one)
 cat > "$T/es.conf" <<EOC
 store_path = $DB
 store_busy_timeout_ms = 200
 retrain_socket = ""
+user = ""
 EOC
 es() { "$ES" -c "$T/es.conf" "$@"; }
 
@@ -417,4 +420,113 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	expect_rc 77 $? "--stdout for bob by an untrusted caller"
 	[ -s "$T/u.out" ] && fail "a permission error wrote output"
 fi
+# 12. user show: every setting with where it comes from, the policy, and
+#     "filtered: yes" or "filtered: no (why)" as the milter decides it
+#     (checked against the milter itself on the same store), also for a
+#     user the store does not know yet; learned totals as stats shows
+#     them; the shared dictionary's part
+MILTER=${BUILD:-build}/edgespam-milter
+MILTC=${BUILD:-build}/tools/miltc
+[ -x "$MILTER" ] && [ -x "$MILTC" ] || fail "user show: $MILTER and $MILTC are needed (make all)"
+S=$T/show
+mkdir -p "$S"
+MPID=""
+trap '[ -n "$MPID" ] && kill "$MPID" 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+milter_conf "$S/es.conf" "$S/m.sock" "store_path = $S/es.db" \
+    "store_busy_timeout_ms = 500" "default_policy = opt-in" \
+    "log_level = info" "spam_threshold = 0.99" "signature_location = both"
+ss() { "$ES" -c "$S/es.conf" "$@"; }
+# show_has USER PATTERN... - "user USER show" succeeds and has a line
+# matching each PATTERN
+show_has() {
+	_u=$1
+	shift
+	out=$(ss user "$_u" show 2>&1) || fail "user $_u show: $out"
+	for _p in "$@"; do
+		out_has "$_p" "user $_u show: no line like '$_p'"
+	done
+}
+users() { sqlite3 "$S/es.db" "select count(*) from dspam_virtual_uids where username = '$1'"; }
+# a. a user the store does not know: said so, and still decided
+show_has fresh@in.example '^user: fresh@in.example (not in the store yet' \
+    '^policy *= opt-in *default_policy: configuration (default_policy = opt-in); domain in.example has no policy of its own$' \
+    '^filtered: no (default_policy opt-in, user preference optIn not set)$' \
+    '^optIn *= (not set) *not set$' '^spamAction *= tag *built-in$' \
+    '^signatureLocation *= both *configuration (signature_location = both)$' \
+    '^trainingMode *= teft *built-in$' \
+    '^spamThreshold *= 0.99 *configuration (spam_threshold = 0.99)$' \
+    '^whitelistThreshold *= 10 *built-in$' '^minTraining *= 10 *built-in$' \
+    '^fresh@in.example  *0  *0  *0  *0  *0  *0  *-$' \
+    '^shared dictionary: no (the user is young, weight 0.00, but @global is not in the store)$'
+[ "$(users fresh@in.example)" = 0 ] || fail "user show created the user"
+# b. opted in under an opt-in domain; opted out under opt-out; off
+ss domain in.example set opt-in && ss domain out.example set opt-out &&
+	ss domain off.example set off || fail "show: domain set"
+ss user bob@in.example opt-in && ss user carol@out.example opt-out &&
+	ss user dave@off.example opt-in || fail "show: user opt-in/out"
+show_has bob@in.example '^user: bob@in.example (uid [0-9]*)$' \
+    '^policy *= opt-in *domain in.example (edgespam domain)$' \
+    '^filtered: yes$' '^optIn *= on *user$' '^optOut *= (not set) *not set$'
+show_has carol@out.example '^policy *= opt-out *domain out.example' \
+    '^filtered: no (domain out.example is opt-out, user preference optOut on)$' \
+    '^optOut *= on *user$'
+show_has frank@out.example '^filtered: yes$' '(not in the store yet'
+show_has dave@off.example '^filtered: no (domain off.example is off)$'
+show_has Bob-Spam+x@In.Example '^filtered: no (retrain alias of bob@in.example)$'
+show_has postmaster '^filtered: no (postmaster)$'
+# c. the user's preference over uid 0's default over the configuration;
+#    an unusable value is named and does not count; uid 0's optIn is
+#    not used
+sqlite3 "$S/es.db" "insert into dspam_preferences values (0, 'spamThreshold', '0.98'), (0, 'signatureLocation', 'message'), (0, 'trainingMode', 'bogus'), (0, 'optIn', 'on')" || fail "uid 0 defaults"
+show_has bob@in.example '^spamThreshold *= 0.98 *default (uid 0)$' \
+    '^signatureLocation *= message *default (uid 0)$' \
+    "^trainingMode *= teft *built-in; uid 0's value 'bogus' is not usable and is ignored\$"
+show_has fresh@in.example '^spamThreshold *= 0.98 *default (uid 0)$' \
+    "^optIn *= (not set) *not set; uid 0's optIn = on is not used" \
+    '^filtered: no (domain in.example is opt-in, user preference optIn not set)$'
+ss user bob@in.example set spamThreshold 0.97 && ss user bob@in.example set signatureLocation headers &&
+	ss user bob@in.example set trainingMode toe || fail "show: user set"
+ss user bob@in.example set color blue 2>/dev/null || fail "show: user set color"
+show_has bob@in.example '^spamThreshold *= 0.97 *user$' \
+    '^signatureLocation *= headers *user$' '^trainingMode *= toe *user$' \
+    '^minTraining *= 10 *built-in$' '^  color = blue$'
+# d. learned totals as "stats" shows them; the shared dictionary takes
+#    part for a young user once it has learned both classes
+train_pair ss bob@in.example 2
+ss stats bob@in.example > "$S/stats" || fail "show: stats"
+ss user bob@in.example show > "$S/show.out" || fail "show after training"
+grep -qxF "$(sed -n 2p "$S/stats")" "$S/show.out" || fail "show: totals not as stats shows them: $(cat "$S/stats" "$S/show.out")"
+ham 1 | ss --user @global --class=innocent --source=corpus && spam 1 | ss --user @global --class=spam --source=corpus || fail "show: train @global"
+show_has bob@in.example '^shared dictionary: yes (@global takes part, user weight 0.00: 2 of 250 spam, 2 of 1000 innocent learned; Spam threshold 0.98'
+if command -v python3 >/dev/null; then
+	ss user carol@out.example show --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["filtered"] is False, d
+assert d["why"] == "domain out.example is opt-out, user preference optOut on", d
+assert d["settings"]["optOut"] == {"value": "on", "source": "user"}, d
+assert d["settings"]["optIn"]["value"] is None, d
+assert d["shared_dictionary"]["takes_part"] is True, d' || fail "user show --json"
+fi
+# e. the same decision and words as the milter, for the same store: one
+#    message to each recipient (the alias from its owner), the milter's
+#    verdict (X-DSPAM-Result added) or its "not filtered (why)" line
+milter_start "$S/es.conf" "$S/m.sock" "$S/milter.log"
+ham 900 > "$S/ham.eml"
+n=0
+for r in fresh@in.example bob@in.example carol@out.example frank@out.example \
+    dave@off.example erin@nowhere.example bob-spam@in.example; do
+	n=$((n + 1))
+	cli=$(ss user "$r" show | sed -n 's/^filtered: //p')
+	out=$("$MILTC" -s "unix:$S/m.sock" -t 20 -i "QSHOW$n" -a bob -f a@example.com -r "$r" -m "$S/ham.eml") || fail "show: miltc $r: $out"
+	out_has "^rcpt $r continue" "show: the milter did not take $r"
+	if echo "$out" | grep -q '^mod addheader X-DSPAM-Result: '; then
+		mil=yes
+	else
+		mil=$(sed -n "s/.*QSHOW$n: recipient [^ ]*: not filtered /no /p" "$S/milter.log")
+	fi
+	[ -n "$cli" ] && [ "$cli" = "$mil" ] || fail "show: $r: edgespam user show says '$cli', the milter did '$mil'"
+done
+kill "$MPID" && wait "$MPID"
+MPID=""
 pass

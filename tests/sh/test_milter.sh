@@ -109,6 +109,50 @@ out=$("$MILTER" -n -c "$T/bad.conf" 2>&1); rc=$?
 expect_rc 78 $rc "-n on a bad file"
 out_has "bad.conf:1: .*on_error" "no file:line for on_error"
 
+# 0. one configuration checker: edgespam --check-config and
+#    edgespam-milter -n give the same exit status and the same messages
+#    for every file (each case: a name and its lines)
+same_check() {
+	_f=$T/check-$1.conf
+	shift
+	printf '%s\n' "$@" > "$_f"
+	"$ES" -c "$_f" --check-config >/dev/null 2>"$_f.es"
+	_re=$?
+	"$MILTER" -n -c "$_f" >/dev/null 2>"$_f.mi"
+	_rm=$?
+	[ $_re -eq $_rm ] || fail "$_f: edgespam --check-config exit $_re, edgespam-milter -n exit $_rm: $(cat "$_f.es" "$_f.mi")"
+	cmp -s "$_f.es" "$_f.mi" ||
+		fail "$_f: the messages differ: edgespam: $(cat "$_f.es") edgespam-milter: $(cat "$_f.mi")"
+	check_rc=$_re
+	check_out=$(cat "$_f.es")
+}
+# bad_check NAME WANT LINE... - a file both refuse (exit 78) with a
+# message matching WANT (file:line: key: ...)
+bad_check() {
+	_n=$1 _w=$2
+	shift 2
+	same_check "$_n" "$@"
+	[ "$check_rc" -eq 78 ] || fail "$_n: exit $check_rc, want 78: $check_out"
+	echo "$check_out" | grep -q -e "$_w" || fail "$_n: no message like '$_w': $check_out"
+}
+ok_lines='user = ""'
+bad_check nets "check-nets.conf:2: trusted_networks: \"10.0.0.0/33\"" "$ok_lines" "trusted_networks = 10.0.0.0/33 banana"
+echo "$check_out" | grep -q "check-nets.conf:2: trusted_networks: \"banana\"" || fail "nets: banana not named: $check_out"
+bad_check nets6 "check-nets6.conf:1: trusted_networks: \"::1/129\"" "trusted_networks = ::1/129" "$ok_lines"
+bad_check alias "check-alias.conf:2: retrain_aliases: \"spam-\\*\" has no '@'" "$ok_lines" "retrain_aliases = *-fp@* spam-*"
+bad_check split "check-split.conf:1: split_reply: " "split_reply = 550 5.7.1 no" "$ok_lines"
+bad_check split2 "check-split2.conf:1: split_reply: " "split_reply = \"452 4.5.3 100% full\"" "$ok_lines"
+bad_check policy "check-policy.conf:1: default_policy: " "default_policy = optin" "$ok_lines"
+bad_check several "check-several.conf:3: split_reply: " "on_error = maybe" "trusted_networks = 10.1.2.3/8 192.0.2.300" "split_reply = 452 5.5.3 x" "retrain_aliases = nope"
+[ "$(echo "$check_out" | wc -l)" -eq 4 ] || fail "several: not 4 messages: $check_out"
+if [ "$(id -u)" -eq 0 ]; then
+	# as root both look up the user the milter switches to
+	bad_check account "check-account.conf:2: user: no such user \"no-such-es-user\"" "log_level = info" "user = no-such-es-user"
+	bad_check account2 "check-account2.conf:1: group: no such group \"no-such-es-group\"" "group = no-such-es-group" "user = root"
+fi
+same_check good "$ok_lines" "trusted_networks = 10.0.0.0/8 2001:db8::/32" "retrain_aliases = *-spam@* ham-*@example.org" "split_reply = \"451 4.5.3 later, please\"" "default_policy = opt-out"
+[ "$check_rc" -eq 0 ] && [ -z "$check_out" ] || fail "good file: exit $check_rc: $check_out"
+
 # users: bob opted in (domain opt-in), alice not; on.example filters all
 es domain example.org set opt-in || fail "domain set"
 es domain on.example set on || fail "domain set on"

@@ -2,7 +2,9 @@
  * test_conf.c - the configuration parser: defaults, every kind of error
  * (all reported, with file and line), dump and re-read, the sample file
  * against the key table, every number key at and one past both ends of
- * its range (driven from the table), and the typed views.
+ * its range (driven from the table), the checks beyond the table
+ * (conf_check.c: networks, split reply, alias patterns, names), and the
+ * typed views.
  */
 #include <float.h>
 #include <math.h>
@@ -21,6 +23,7 @@
 
 #include "cls_engine.h"
 #include "conf.h"
+#include "conf_check.h"
 #include "es_err.h"
 #include "store.h"
 
@@ -222,7 +225,8 @@ test_dump_roundtrip(void **state)
 	FILE *fp;
 
 	(void)state;
-	write_tmp("split_reply = \"x # y\"\ngroup = \"\"\ntrusted_users = a b\n");
+	write_tmp("split_reply = \"451 4.5.3 x # y\"\ngroup = \"\"\n"
+	          "trusted_users = a b\n");
 	assert_int_equal(conf_load(path, &cf, &d), 0);
 	unlink(path);
 	assert_non_null(fp = open_memstream(&a, &al));
@@ -235,7 +239,7 @@ test_dump_roundtrip(void **state)
 	conf_dump(cf2, fp);
 	fclose(fp);
 	assert_string_equal(a, b);
-	assert_string_equal(conf_str(cf2, "split_reply"), "x # y");
+	assert_string_equal(conf_str(cf2, "split_reply"), "451 4.5.3 x # y");
 	free(a);
 	free(b);
 	conf_free(cf);
@@ -491,6 +495,134 @@ test_ranges(void **state)
 	assert_false(conf_key_range(conf_key_count(), &min, &max, &whole));
 }
 
+/*
+ * The checks beyond the table (conf_check.c) and the table's own for
+ * the keys the milter once checked alone: every bad value is refused by
+ * conf_load() itself, so edgespam --check-config and edgespam-milter -n
+ * give one verdict. Each message names the file, the key's line and the
+ * key, and quotes the value.
+ */
+static void
+test_validate(void **state)
+{
+	static const struct {
+		const char *key, *value;
+		size_t nmsg;       /* messages for this one line */
+		const char *want;  /* in each message, after "key: " */
+	} c[] = {
+		{"trusted_networks", "10.0.0.0/33 banana", 2,
+		    "is not an address or address/prefix"},
+		{"trusted_networks", "::1/129", 1, "\"::1/129\""},
+		{"trusted_networks", "192.0.2.300", 1, "\"192.0.2.300\""},
+		{"trusted_networks", "10.0.0.0/", 1, "\"10.0.0.0/\""},
+		{"trusted_networks", "10.0.0.0/-1", 1, "\"10.0.0.0/-1\""},
+		{"trusted_networks", "10.0.0.0/8 example.org", 1,
+		    "\"example.org\""},
+		{"retrain_aliases", "*-spam", 1,
+		    "\"*-spam\" has no '@'"},
+		{"retrain_aliases", "*-spam@* *-fp", 1, "\"*-fp\" has no '@'"},
+		{"split_reply", "550 5.7.1 no", 1, "\"550 5.7.1 no\""},
+		{"split_reply", "452 5.5.3 x", 1, "is not \"4xx 4.x.y text\""},
+		{"split_reply", "452 4.5.3", 1, "is not \"4xx 4.x.y text\""},
+		{"split_reply", "\"452 4.5.3 100% sure\"", 1, "no '%'"},
+		{"split_reply", "45 4.5.3 x", 1, "is not \"4xx 4.x.y text\""},
+		{"split_reply", "452 4.5 x", 1, "is not \"4xx 4.x.y text\""},
+		{"default_policy", "optin", 1, "'optin' is not one of"},
+		{"default_policy", "ON", 1, "'ON' is not one of"},
+		{"tokenizer", "sbph", 1, "'sbph' is not one of"},
+		{"algorithm", "naive", 1, "'naive' is not one of"},
+		{"training_mode", "always", 1, "'always' is not one of"},
+	};
+	static const char *const good[] = {
+		"trusted_networks = 10.0.0.0/8 192.0.2.1 ::1 2001:db8::/32",
+		"trusted_networks = \"\"",
+		"retrain_aliases = *-spam@* spam-*@example.org",
+		"split_reply = 451 4.7.1 Try again later",
+		"default_policy = opt-out",
+	};
+	char text[256], where[128];
+	struct conf_diag d = {0};
+	struct conf *cf;
+	size_t k, i;
+	int rc;
+
+	(void)state;
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		snprintf(text, sizeof(text), "# validate\nlog_level = info\n"
+		    "%s = %s\n", c[k].key, c[k].value);
+		write_tmp(text);
+		cf = NULL;
+		rc = conf_load(path, &cf, &d);
+		snprintf(where, sizeof(where), "%s:3: %s: ", path, c[k].key);
+		if (rc != ES_EINVAL || cf != NULL || d.n != c[k].nmsg)
+			fail_msg("case %s = %s: got %d with %zu messages (%s), "
+			    "want refused with %zu", c[k].key, c[k].value, rc,
+			    d.n, d.n > 0 ? d.msgs[0] : "none", c[k].nmsg);
+		for (i = 0; i < d.n; i++)
+			if (strncmp(d.msgs[i], where, strlen(where)) != 0 ||
+			    strstr(d.msgs[i] + strlen(where), c[k].want) ==
+			        NULL)
+				fail_msg("case %s = %s: got '%s', want '%s...%s'",
+				    c[k].key, c[k].value, d.msgs[i], where,
+				    c[k].want);
+		conf_free(cf);
+		conf_diag_free(&d);
+		unlink(path);
+	}
+	for (k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+		snprintf(text, sizeof(text), "%s\n", good[k]);
+		write_tmp(text);
+		if (conf_load(path, &cf, &d) != 0)
+			fail_msg("case %s: got refused (%s), want accepted",
+			    good[k], d.n > 0 ? d.msgs[0] : "no message");
+		conf_free(cf);
+		unlink(path);
+	}
+	/* every problem at once, the table's and the checks', in order */
+	write_tmp("on_error = maybe\ntrusted_networks = 10.1.2.3/8 x\n"
+	          "split_reply = 452 5.5.3 x\nretrain_aliases = nope\n");
+	assert_int_equal(conf_load(path, &cf, &d), ES_EINVAL);
+	assert_int_equal(d.n, 4);
+	assert_non_null(strstr(d.msgs[0], ":1: on_error: "));
+	assert_non_null(strstr(d.msgs[1], ":3: split_reply: "));
+	assert_non_null(strstr(d.msgs[2], ":4: retrain_aliases: \"nope\""));
+	assert_non_null(strstr(d.msgs[3], ":2: trusted_networks: \"x\""));
+	conf_diag_free(&d);
+	unlink(path);
+}
+
+/* The split reply's parts, as the milter sends them. */
+static void
+test_split_reply(void **state)
+{
+	struct conf_split_reply r;
+	char longtext[300];
+
+	(void)state;
+	assert_int_equal(conf_split_reply_parse(
+	    "452 4.5.3 Too many recipients", &r), 0);
+	assert_string_equal(r.rcode, "452");
+	assert_string_equal(r.xcode, "4.5.3");
+	assert_string_equal(r.text, "Too many recipients");
+	assert_int_equal(conf_split_reply_parse("451 4.7.1   x  y", &r), 0);
+	assert_string_equal(r.text, "x  y");
+	/* the text must fit the milter's reply buffer */
+	memset(longtext, 'a', sizeof(longtext) - 1);
+	longtext[sizeof(longtext) - 1] = '\0';
+	memcpy(longtext, "452 4.5.3 ", 10);
+	assert_int_equal(conf_split_reply_parse(longtext, &r), ES_EINVAL);
+	longtext[10 + sizeof(r.text)] = '\0';
+	assert_int_equal(conf_split_reply_parse(longtext, &r), ES_EINVAL);
+	longtext[10 + sizeof(r.text) - 1] = '\0';
+	assert_int_equal(conf_split_reply_parse(longtext, &r), 0);
+	assert_int_equal(strlen(r.text), sizeof(r.text) - 1);
+	assert_int_equal(conf_split_reply_parse("452 4.5.3333333333333333 x",
+	    &r), ES_EINVAL);
+	assert_int_equal(conf_split_reply_parse("", &r), ES_EINVAL);
+	assert_true(conf_alias_pattern_ok("*-spam@*"));
+	assert_false(conf_alias_pattern_ok("*-spam"));
+}
+
 int
 main(void)
 {
@@ -504,6 +636,8 @@ main(void)
 	    cmocka_unit_test(test_sample),
 	    cmocka_unit_test(test_mysql_password),
 	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_split_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1010,6 +1010,63 @@ test_enomem_shared(void **state)
 	check_enomem(true);
 }
 
+/* One preference value as the engine takes it (cls_engine_pref_apply),
+ * and the order of cls_engine_user_cfg(): uid 0's, then the user's, an
+ * unusable value ignored. "edgespam user U show" names its sources by
+ * these rules. */
+static void
+test_prefs(void **state)
+{
+	static const struct {
+		const char *key, *val;
+		int rc;
+	} c[] = {
+	    {"trainingMode", "toe", 0}, {"trainingMode", "TUM", 0},
+	    {"trainingMode", "always", ES_EINVAL},
+	    {"spamThreshold", "0.9", 0}, {"spamThreshold", "1.5", ES_EINVAL},
+	    {"spamThreshold", "x", ES_EINVAL}, {"spamThreshold", "", ES_EINVAL},
+	    {"whitelistThreshold", "0", 0},
+	    {"whitelistThreshold", "1000001", ES_EINVAL},
+	    {"minTraining", "5", 0}, {"minTraining", "-1", ES_EINVAL},
+	    {"spamAction", "reject", ES_ENOTFOUND},
+	    {"optIn", "on", ES_ENOTFOUND},
+	};
+	struct cls_engine_cfg base, cfg;
+	struct fx *f = fx_new(CLS_ALGO_HYBRID, CLS_MODE_TEFT);
+	size_t i, n;
+
+	(void)state;
+	cls_engine_cfg_default(&base);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int rc;
+
+		cfg = base;
+		rc = cls_engine_pref_apply(&cfg, c[i].key, c[i].val);
+		if (rc != c[i].rc)
+			fail_msg("case %s = %s: got %d, want %d", c[i].key,
+			    c[i].val, rc, c[i].rc);
+		if (rc != 0 && memcmp(&cfg, &base, sizeof(cfg)) != 0)
+			fail_msg("case %s = %s: refused but changed", c[i].key,
+			    c[i].val);
+	}
+	for (n = 0; cls_engine_pref_key(n) != NULL; n++)
+		;
+	assert_int_equal(n, 4);
+	assert_int_equal(store_pref_set(f->st, 0, "spamThreshold", "0.9"), 0);
+	assert_int_equal(store_pref_set(f->st, 0, "minTraining", "3"), 0);
+	assert_int_equal(store_pref_set(f->st, f->bob, "spamThreshold", "0.8"),
+	    0);
+	assert_int_equal(store_pref_set(f->st, f->bob, "minTraining", "many"),
+	    0);
+	assert_int_equal(cls_engine_user_cfg(f->st, f->bob, &base, &cfg), 0);
+	assert_true(cfg.score.spam_threshold == 0.8);    /* the user's */
+	assert_int_equal(cfg.score.min_training, 3);      /* uid 0's */
+	assert_int_equal(cfg.mode, base.mode);            /* the base */
+	assert_int_equal(cls_engine_user_cfg(f->st, f->carol, &base, &cfg), 0);
+	assert_true(cfg.score.spam_threshold == 0.9);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -1031,6 +1088,7 @@ main(void)
 	    cmocka_unit_test(test_shared_corrections),
 	    cmocka_unit_test(test_shared_tum),
 	    cmocka_unit_test(test_enomem_shared),
+	    cmocka_unit_test(test_prefs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
