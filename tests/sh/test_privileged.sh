@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_privileged.sh - what root does to files before edgespam-milter
-# drops to its user, when the milter's user has planted links (issue 13,
-# item 3).
+# drops to its user, and what edgespam (the CLI) does as root, when the
+# milter's user has planted links (issue 13, item 3).
 #
 # The milter's user (the system user nobody here) owns the store
 # directory and the run directory (pid file, socket). There it plants
@@ -20,6 +20,10 @@
 #   4. a store file root owns: the milter names it and the chown to run
 #   5. a second instance with the same pid file: refused, and the first
 #      one's socket still answers
+#   6. edgespam as root on a store in the user's directory, with a hard
+#      link as -wal: it acts as the directory's owner, the file behind
+#      the link is untouched, a store it makes there is the user's; a
+#      store directory anyone may write is refused
 # A check that fails is reported and the test goes on, so a run on an
 # older tree shows every case that fails; the exit status is 1 then.
 set -u
@@ -252,6 +256,37 @@ if start "$T/m.conf" "$T/m5.log"; then
 	stop
 fi
 rm -f "$T/run/m.pid" "$T/run/m.sock"
+
+# 6. edgespam as root on the user's store: a hard link as -wal
+mkdir -m 700 "$T/cli"
+chown "$U:$UG" "$T/cli"
+printf 'store_path = %s/cli/es.db\nstore_busy_timeout_ms = 200\n' "$T" > "$T/cli.conf"
+chmod 644 "$T/cli.conf"
+ham 3 | as_u "$ES" -c "$T/cli.conf" --user "$U" --class=innocent --source=corpus ||
+	fail "6: the user could not make its store"
+ln "$T/secret.cliwal" "$T/cli/es.db-wal" || fail "hard link es.db-wal"
+ham 4 | "$ES" -c "$T/cli.conf" --user bob@example.org --class=innocent --source=corpus > "$T/cli.out" 2>&1
+roots_ok "6 (edgespam as root, -wal a hard link)"
+rm -f "$T/cli/es.db-wal"
+ham 5 | "$ES" -c "$T/cli.conf" --user bob@example.org --class=innocent --source=corpus > "$T/cli.out" 2>&1 ||
+	problem "6: edgespam as root on the user's store: $(cat "$T/cli.out")"
+[ -z "$(find "$T/cli" ! -user "$U")" ] ||
+	problem "6: files root made in the user's store directory: $(ls -l "$T/cli")"
+#    db init as root where the user owns the directory: the user's store
+mkdir -m 700 "$T/cli2"
+chown "$U:$UG" "$T/cli2"
+printf 'store_path = %s/cli2/es.db\n' "$T" > "$T/cli2.conf"
+"$ES" -c "$T/cli2.conf" db init > "$T/cli.out" 2>&1 || problem "6: db init: $(cat "$T/cli.out")"
+[ "$(stat -c %u "$T/cli2/es.db" 2>/dev/null)" = "$UU" ] ||
+	problem "6: db init as root made $(ls -l "$T/cli2"), not a store of $U's"
+#    a store directory anyone may write: refused
+mkdir -m 1777 "$T/open"
+printf 'store_path = %s/open/es.db\n' "$T" > "$T/open.conf"
+out=$("$ES" -c "$T/open.conf" db init 2>&1)
+rc=$?
+[ $rc -eq 77 ] || problem "6: a store in a directory anyone may write: exit $rc, want 77: $out"
+[ -e "$T/open/es.db" ] && problem "6: root made a store where anyone may write"
+roots_ok "6"
 
 [ $bad -eq 0 ] || { echo "$bad check(s) failed"; exit 1; }
 pass
