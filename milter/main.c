@@ -11,6 +11,7 @@
  * libmilter. Every file root touches is opened through privfile.c, on
  * descriptors, never following a link that another user could have
  * made; the store's files are opened only after the drop, as the user.
+ * milter_timeout_s bounds how long libmilter waits for the MTA.
  *
  * Signals: libmilter's signal thread waits in sigwait() and stops on
  * SIGHUP as on SIGTERM. A reload must not stop the milter, so this
@@ -69,8 +70,8 @@ usage(FILE *fp)
 /* Keys read once at start; a reload that changes them needs a restart. */
 static const char *const startup_keys[] = {"store_driver", "store_path",
     "store_pool_size", "store_busy_timeout_ms", "milter_socket",
-    "milter_socket_owner", "milter_socket_mode", "user", "group",
-    "pid_file", "log_facility", NULL};
+    "milter_socket_owner", "milter_socket_mode", "milter_timeout_s", "user",
+    "group", "pid_file", "log_facility", NULL};
 
 static void
 reload(void)
@@ -103,7 +104,8 @@ reload(void)
 
 		if (strcmp(k, "store_pool_size") == 0 ||
 		    strcmp(k, "store_busy_timeout_ms") == 0 ||
-		    strcmp(k, "milter_socket_mode") == 0) {
+		    strcmp(k, "milter_socket_mode") == 0 ||
+		    strcmp(k, "milter_timeout_s") == 0) {
 			snprintf(a, sizeof(a), "%lld", conf_int(boot->cf, k));
 			snprintf(b, sizeof(b), "%lld", conf_int(rt->cf, k));
 			if (strcmp(a, b) == 0)
@@ -424,6 +426,7 @@ main(int argc, char **argv)
 			return EX_UNAVAILABLE;
 		}
 	}
+	(void)smfi_settimeout((int)conf_int(boot->cf, "milter_timeout_s"));
 	if (open_socket(boot->cf, root) != 0) {
 		pid_close(pf);
 		return EX_UNAVAILABLE;
