@@ -77,6 +77,11 @@ int cli_sources(struct cli *c, int argc, char **argv);
 
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);
+/* cli_store_as_owner - before root opens an SQLite store: act as the
+ * owner of the store's directory when that is another user, refuse a
+ * directory of root's that others can write (cli_priv.c). EX_OK or the
+ * exit code, the reason printed. */
+int cli_store_as_owner(const struct cli *c);
 /* cli_exit_code - the sysexits code for an es_err code. */
 int cli_exit_code(int err);
 /* cli_user_name - normalise a user name as the milter does (lowercase,

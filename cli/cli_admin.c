@@ -491,6 +491,8 @@ cli_db(struct cli *c, int argc, char **argv)
 	check = strcmp(argv[0], "check") == 0;
 	init = strcmp(argv[0], "init") == 0;
 	verb = check ? "missing" : init ? "created" : "added";
+	if ((rc = cli_store_as_owner(c)) != EX_OK)
+		return rc;
 	conf_store_params(c->cf, &p);
 	rc = store_schema(&p, check ? STORE_SCHEMA_CHECK : STORE_SCHEMA_UPGRADE,
 	    db_item, (void *)verb, &n, err, sizeof(err));

@@ -128,9 +128,15 @@ cli_open_store(struct cli *c)
 
 	if (c->st != NULL)
 		return EX_OK;
+	if ((rc = cli_store_as_owner(c)) != EX_OK)
+		return rc;
 	conf_store_params(c->cf, &p);
 	if ((rc = store_open(&p, &c->st, err, sizeof(err))) != 0) {
 		fprintf(stderr, "edgespam: cannot open the store: %s\n", err);
+		if (geteuid() != getuid()) /* see cli_store_as_owner */
+			fprintf(stderr, "edgespam: (opened as uid %u, the owner "
+			                "of the store's directory)\n",
+			    (unsigned)geteuid());
 		es_log_err("cannot open the store: %s", err);
 		return cli_exit_code(rc == ES_EINVAL ? ES_EINVAL : ES_ETRANSIENT);
 	}

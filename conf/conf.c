@@ -91,6 +91,7 @@ static const struct key keys[] = {
     {"milter_socket", K_STR, "unix:/run/edgespam/milter.sock", 0, 0, NULL},
     {"milter_socket_owner", K_STR, "postfix", 0, 0, NULL},
     {"milter_socket_mode", K_INT, "0660", 0, 0777, NULL},
+    {"milter_timeout_s", K_INT, "600", 1, 86400, NULL},
     {"user", K_STR, "edgespam", 0, 0, NULL},
     {"group", K_STR, "", 0, 0, NULL},
     {"pid_file", K_STR, "/run/edgespam/edgespam-milter.pid", 0, 0, NULL},

@@ -3,10 +3,15 @@
  *
  *   edgespam-milter [-c FILE] [-f] [-n]
  *
- * Start: load the configuration (every error as file:line, exit 78),
- * open the socket as root (a stale unix socket is replaced; owner and
- * mode set), write the pid file, open the store, give the store's files
- * and directory to the configured user, drop root, run libmilter.
+ * Start: load the configuration (every error as file:line, exit 78);
+ * as root, open and lock the pid file (a running instance shows here,
+ * before its socket could be replaced), open the socket (a stale unix
+ * socket is replaced; mode and owner set), make the SQLite store's
+ * directory when it is missing; drop root; then open the store and run
+ * libmilter. Every file root touches is opened through privfile.c, on
+ * descriptors, never following a link that another user could have
+ * made; the store's files are opened only after the drop, as the user.
+ * milter_timeout_s bounds how long libmilter waits for the MTA.
  *
  * Signals: libmilter's signal thread waits in sigwait() and stops on
  * SIGHUP as on SIGTERM. A reload must not stop the milter, so this
@@ -21,7 +26,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <libutil.h>
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -40,6 +44,7 @@
 #include "es_err.h"
 #include "es_log.h"
 #include "milter.h"
+#include "privfile.h"
 
 #define DEFAULT_CONF "/etc/edgespam/edgespam.conf"
 #define VERSION "0.1"
@@ -65,9 +70,8 @@ usage(FILE *fp)
 /* Keys read once at start; a reload that changes them needs a restart. */
 static const char *const startup_keys[] = {"store_driver", "store_path",
     "store_pool_size", "store_busy_timeout_ms", "milter_socket",
-    "milter_socket_owner", "milter_socket_mode", "user", "group",
-    "retrain_socket",
-    "pid_file", "log_facility", NULL};
+    "milter_socket_owner", "milter_socket_mode", "milter_timeout_s", "user",
+    "group", "retrain_socket", "pid_file", "log_facility", NULL};
 
 static void
 reload(void)
@@ -100,7 +104,8 @@ reload(void)
 
 		if (strcmp(k, "store_pool_size") == 0 ||
 		    strcmp(k, "store_busy_timeout_ms") == 0 ||
-		    strcmp(k, "milter_socket_mode") == 0) {
+		    strcmp(k, "milter_socket_mode") == 0 ||
+		    strcmp(k, "milter_timeout_s") == 0) {
 			snprintf(a, sizeof(a), "%lld", conf_int(boot->cf, k));
 			snprintf(b, sizeof(b), "%lld", conf_int(rt->cf, k));
 			if (strcmp(a, b) == 0)
@@ -169,40 +174,26 @@ lookup_owner(const char *spec, uid_t *uid, gid_t *gid)
 	return true;
 }
 
-/* ensure_dir - the directory of path exists (mode 0750, owned by uid). */
-static int
-ensure_dir(const char *path, uid_t uid, gid_t gid, bool chown_it)
-{
-	char dir[PATH_MAX], *slash;
-	struct stat sb;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -1;
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (stat(dir, &sb) == 0)
-		return 0;
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-		es_log_err("cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (chown_it && chown(dir, uid, gid) != 0) {
-		es_log_err("cannot give %s to uid %u: %s", dir, (unsigned)uid,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
+/*
+ * open_socket - libmilter's socket. A unix socket's directory is opened
+ * through privfile (made, root's, mode 0755, when missing); a link in
+ * the socket's place is removed, not followed; bind() makes the socket
+ * under a umask that leaves milter_socket_mode, and its owner is set
+ * through a descriptor of the socket itself (privfile_socket_own): no
+ * chmod or chown by path, which a user able to write the directory
+ * could point at any file between the bind and the call.
+ */
 static int
 open_socket(const struct conf *cf, bool root)
 {
 	const char *spec = conf_str(cf, "milter_socket");
-	const char *path = NULL;
-	mode_t mode = (mode_t)conf_int(cf, "milter_socket_mode");
-	uid_t uid;
-	gid_t gid;
+	const char *owner = conf_str(cf, "milter_socket_owner");
+	const char *path = NULL, *name;
+	mode_t mode = (mode_t)conf_int(cf, "milter_socket_mode"), old;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	char dir[PATH_MAX], err[PATH_MAX + 256], note[PATH_MAX + 128];
+	int dfd = -1, rc;
 
 	if (strncmp(spec, "unix:", 5) == 0)
 		path = spec + 5;
@@ -215,12 +206,27 @@ open_socket(const struct conf *cf, bool root)
 		    spec);
 		return -1;
 	}
-	if (path != NULL && (*path != '/' || ensure_dir(path, 0, 0, false))) {
-		if (*path != '/')
-			es_log_err("milter_socket: %s is not an absolute path",
-			    path);
+	if (path != NULL && root && *owner != '\0' &&
+	    !lookup_owner(owner, &uid, &gid)) {
+		es_log_err("milter_socket_owner: no such user or group "
+			   "\"%s\"",
+		    owner);
 		return -1;
 	}
+	if (path != NULL &&
+	    (privfile_split(path, dir, sizeof(dir), &name, err,
+		 sizeof(err)) != 0 ||
+		privfile_dir(dir, 0755, (uid_t)-1, (gid_t)-1, &dfd, err,
+		    sizeof(err)) != 0 ||
+		privfile_socket_clear(dfd, path, note, sizeof(note), err,
+		    sizeof(err)) != 0)) {
+		es_log_err("milter_socket: %s", err);
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	if (path != NULL && note[0] != '\0')
+		es_log_warning("milter_socket: %s", note);
 	/* the largest packet libmilter takes: a header field of up to 1 MB
 	 * (Postfix cuts fields at header_size_limit, 100 KB by default);
 	 * a larger one closes the connection and the MTA applies
@@ -229,58 +235,55 @@ open_socket(const struct conf *cf, bool root)
 	if (smfi_setconn((char *)spec) != MI_SUCCESS ||
 	    smfi_register(mlt_desc) != MI_SUCCESS) {
 		es_log_err("libmilter refused the socket %s", spec);
-		return -1;
+		goto fail;
 	}
-	/* replaces a stale socket file from an earlier run */
-	if (smfi_opensocket(true) != MI_SUCCESS) {
+	/* replaces a stale socket file from an earlier run; bind() gives
+	 * the new one 0777 less the umask: exactly the configured mode */
+	old = umask(~mode & 0777);
+	rc = smfi_opensocket(true);
+	umask(old);
+	if (rc != MI_SUCCESS) {
 		es_log_err("cannot listen on %s (in use, or no permission)",
 		    spec);
-		return -1;
+		goto fail;
 	}
 	if (path == NULL)
 		return 0;
-	if (chmod(path, mode) != 0) {
-		es_log_err("chmod %s: %s", path, strerror(errno));
-		return -1;
+	if (privfile_socket_own(dfd, path, mode, uid, gid, err,
+		sizeof(err)) != 0) {
+		es_log_err("milter_socket: %s", err);
+		goto fail;
 	}
-	if (root && *conf_str(cf, "milter_socket_owner") != '\0') {
-		if (!lookup_owner(conf_str(cf, "milter_socket_owner"), &uid,
-			&gid)) {
-			es_log_err("milter_socket_owner: no such user or group "
-				   "\"%s\"",
-			    conf_str(cf, "milter_socket_owner"));
-			return -1;
-		}
-		if (chown(path, uid, gid) != 0) {
-			es_log_err("chown %s: %s", path, strerror(errno));
-			return -1;
-		}
-	}
+	close(dfd);
 	return 0;
+fail:
+	if (dfd >= 0)
+		close(dfd);
+	return -1;
 }
 
-/* give_store - the SQLite files and their directory to the user. */
-static void
-give_store(const struct conf *cf, uid_t uid, gid_t gid)
+/*
+ * store_dir - as root, the SQLite store's directory: made (mode 0700)
+ * and given to the user when missing, left as it is when it exists.
+ * The store's files are never touched as root (see privfile.c).
+ */
+static int
+store_dir(const char *path, uid_t uid, gid_t gid)
 {
-	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-	const char *path = conf_str(cf, "store_path");
-	char f[PATH_MAX], *slash;
-	size_t i;
+	char dir[PATH_MAX], err[PATH_MAX + 256];
+	const char *name;
+	int fd;
 
-	if (strcmp(conf_str(cf, "store_driver"), "sqlite") != 0)
-		return;
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(f, sizeof(f), "%s%s", path, sfx[i]);
-		if (chown(f, uid, gid) != 0 && errno != ENOENT)
-			es_log_warning("chown %s: %s", f, strerror(errno));
+	if (*path != '/')
+		return 0; /* relative or not a file: nothing to make */
+	if (privfile_split(path, dir, sizeof(dir), &name, err, sizeof(err)) !=
+	        0 ||
+	    privfile_dir(dir, 0700, uid, gid, &fd, err, sizeof(err)) != 0) {
+		es_log_err("store_path: %s", err);
+		return -1;
 	}
-	snprintf(f, sizeof(f), "%s", path);
-	if ((slash = strrchr(f, '/')) != NULL && slash != f) {
-		*slash = '\0';
-		if (chown(f, uid, gid) != 0)
-			es_log_warning("chown %s: %s", f, strerror(errno));
-	}
+	close(fd);
+	return 0;
 }
 
 static int
@@ -298,6 +301,17 @@ drop_root(const struct conf *cf, uid_t uid, gid_t gid)
 	es_log_info("running as %s (uid %u)", conf_str(cf, "user"),
 	    (unsigned)uid);
 	return 0;
+}
+
+/* pid_close - remove the pid file (or say why it stays) */
+static void
+pid_close(struct privfile_pid *pf)
+{
+	char note[PATH_MAX + 128];
+
+	privfile_pid_close(pf, note, sizeof(note));
+	if (note[0] != '\0')
+		es_log_info("%s", note);
 }
 
 /* wait_inflight - after a stop, let messages in flight end. */
@@ -320,17 +334,17 @@ int
 main(int argc, char **argv)
 {
 	struct store_params sp;
-	struct pidfh *pfh = NULL;
+	struct privfile_pid *pf = NULL;
 	struct mlt_slot *slot;
 	struct timespec dl;
 	const char *pidpath;
 	bool fg = false, check = false, root = geteuid() == 0;
 	uid_t uid = 0;
 	gid_t gid = 0;
-	char err[256], *abs_conf;
+	char err[PATH_MAX + 256], note[PATH_MAX + 256], *abs_conf;
 	sigset_t sigs;
 	const char *sock;
-	pid_t other;
+	long other;
 	int ch, rc;
 
 	/* the long forms every admin tries first */
@@ -387,34 +401,47 @@ main(int argc, char **argv)
 	    conf_log_level(boot->cf));
 	signal(SIGPIPE, SIG_IGN);
 	umask(027);
+	/* what root makes for the user goes to the user; without a user
+	 * to drop to, it stays root's */
+	if (!root || *conf_str(boot->cf, "user") == '\0') {
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+	}
 
-	if (open_socket(boot->cf, root) != 0)
-		return EX_UNAVAILABLE;
+	/* the pid file first: its lock says whether another instance runs,
+	 * before that instance's socket would be replaced */
 	pidpath = conf_str(boot->cf, "pid_file");
 	if (*pidpath != '\0') {
-		if (ensure_dir(pidpath, uid, gid, root) != 0)
+		rc = privfile_pid_open(pidpath, uid, gid, &pf, &other, note,
+		    sizeof(note), err, sizeof(err));
+		if (note[0] != '\0')
+			es_log_warning("%s", note);
+		if (rc == ES_EBUSY) {
+			es_log_err("already running as pid %ld (%s)", other,
+			    pidpath);
 			return EX_UNAVAILABLE;
-		if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
-			if (errno == EEXIST)
-				es_log_err("already running as pid %ld (%s)",
-				    (long)other, pidpath);
-			else
-				es_log_err("pid file %s: %s", pidpath,
-				    strerror(errno));
+		}
+		if (rc != 0) {
+			es_log_err("pid_file: %s", err);
 			return EX_UNAVAILABLE;
 		}
 	}
+	(void)smfi_settimeout((int)conf_int(boot->cf, "milter_timeout_s"));
+	if (open_socket(boot->cf, root) != 0) {
+		pid_close(pf);
+		return EX_UNAVAILABLE;
+	}
 	if (!fg && daemon(0, 0) != 0) {
 		es_log_err("daemon: %s", strerror(errno));
-		pidfile_remove(pfh);
+		pid_close(pf);
 		return EX_OSERR;
 	}
-	if (pfh != NULL)
-		pidfile_write(pfh);
+	if (pf != NULL && privfile_pid_write(pf, err, sizeof(err)) != 0)
+		es_log_warning("%s", err);
 
 	conf_store_params(boot->cf, &sp);
 	if (root && strcmp(sp.driver, "sqlite") == 0 &&
-	    ensure_dir(sp.path, uid, gid, true) != 0)
+	    store_dir(sp.path, uid, gid) != 0)
 		goto fail;
 	rc = mlt_pool_init(&sp, (size_t)conf_int(boot->cf, "store_pool_size"),
 	    err, sizeof(err));
@@ -422,22 +449,25 @@ main(int argc, char **argv)
 		es_log_err("store pool: %s", err);
 		goto fail;
 	}
-	/* Open one handle now (as root: a password file may need it), so a
-	 * misconfigured store shows at start; the milter runs on anyway
-	 * and takes on_error's action until the store works. */
+	if (uid != (uid_t)-1 && drop_root(boot->cf, uid, gid) != 0)
+		goto fail;
+	/* Open one handle now, after the drop: SQLite makes and follows the
+	 * store's files with the user's rights only (the MySQL password was
+	 * read with the configuration). A misconfigured store shows at
+	 * start; the milter runs on and takes on_error's action until the
+	 * store works. */
 	mlt_deadline_in(5000, &dl);
-	if ((rc = mlt_pool_get(&dl, &slot, err, sizeof(err))) != 0)
+	if ((rc = mlt_pool_get(&dl, &slot, err, sizeof(err))) != 0) {
 		es_log_err("store %s:%s not usable yet: %s (on_error applies "
 			   "until it is)",
 		    sp.driver, strcmp(sp.driver, "mysql") == 0 ?
 			(sp.mysql_database ? sp.mysql_database : "") :
 			(sp.path ? sp.path : ""), err);
-	else
+		if (strcmp(sp.driver, "sqlite") == 0 &&
+		    privfile_store_why(sp.path, note, sizeof(note)) == 0)
+			es_log_err("store: %s", note);
+	} else {
 		mlt_pool_put(slot, false);
-	if (root && *conf_str(boot->cf, "user") != '\0') {
-		give_store(boot->cf, uid, gid);
-		if (drop_root(boot->cf, uid, gid) != 0)
-			goto fail;
 	}
 	/* the housekeeping thread must not take libmilter's signals */
 	sigemptyset(&sigs);
@@ -445,18 +475,19 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* the alias pipes' corrections: the socket is the milter user's;
+	 * its umask is set while no other thread runs */
+	if (mlt_retrain_start(conf_str(boot->cf, "retrain_socket"), err,
+		sizeof(err)) != 0)
+		es_log_err("%s: alias pipes that hand corrections to the milter "
+			   "exit 75 until it is fixed",
+		    err);
 	if (mlt_pool_maintain_start(1000) != 0) {
 		es_log_err("cannot start the store housekeeping thread");
 		goto fail;
 	}
 	boot->refs++; /* one for main's use of boot, one as current */
 	mlt_runtime_install(boot);
-	/* the alias pipes' corrections; the socket is the milter user's */
-	if (mlt_retrain_start(conf_str(boot->cf, "retrain_socket"), err,
-		sizeof(err)) != 0)
-		es_log_err("%s: alias pipes that hand corrections to the milter "
-			   "exit 75 until it is fixed",
-		    err);
 	es_log_notice("started on %s (store %s, on_error %s)",
 	    conf_str(boot->cf, "milter_socket"), sp.driver,
 	    conf_str(boot->cf, "on_error"));
@@ -466,8 +497,7 @@ main(int argc, char **argv)
 	wait_inflight(boot->timeout_ms + 1000);
 	mlt_pool_maintain_stop();
 	mlt_pool_destroy();
-	if (pfh != NULL)
-		pidfile_remove(pfh);
+	pid_close(pf);
 	sock = conf_str(boot->cf, "milter_socket");
 	if (strncmp(sock, "unix:", 5) == 0)
 		(void)unlink(sock + 5);
@@ -479,7 +509,6 @@ main(int argc, char **argv)
 	free(abs_conf);
 	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 fail:
-	if (pfh != NULL)
-		pidfile_remove(pfh);
+	pid_close(pf);
 	return EX_SOFTWARE;
 }

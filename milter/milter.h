@@ -2,6 +2,7 @@
  * milter.h - the parts of edgespam-milter and how they meet.
  *
  *   main.c      command line, daemon life cycle, signals, privileges
+ *   privfile.c  the files root touches before the drop, on descriptors
  *   runtime.c   the reloadable settings a transaction runs with
  *   pool.c      the store handles and engine work areas threads share
  *   callbacks.c libmilter's callbacks: one message from MAIL to EOM

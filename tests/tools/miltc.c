@@ -9,7 +9,7 @@
  *       [-H HELO] [-a AUTH_AUTHEN] [-i QUEUE_ID] -f SENDER -r RCPT [-r RCPT ...]
  *       [-m MESSAGE_FILE] [-o OUT_FILE] [-R] [-P PROTOCOL] [-t TIMEOUT_S]
  *       [--big-header N] [--many-headers N] [--nul]
- *       [--stop-after STAGE [--then abort|close]]
+ *       [--stop-after STAGE [--then abort|close|stall]]
  *
  * SOCKET is unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST or
  * a bare path. One connection: OPTNEG, CONNECT (macros j, _,
@@ -40,7 +40,11 @@
  * and HELO, the session. --stop-after STAGE (connect, helo, mail, rcpt,
  * header, eoh, body) stops right after that stage; --then close
  * (default) closes the socket, --then abort sends ABORT and runs a
- * normal message on the same connection. --big-header N adds "X-Big:"
+ * normal message on the same connection, --then stall sends the start
+ * of one more BODY command (its length and 16 of its 64 bytes) and
+ * nothing else, as an MTA whose link stops in the middle of a body
+ * chunk, and waits (up to -t) for the milter to close the connection.
+ * --big-header N adds "X-Big:"
  * with N value bytes, --many-headers N adds X-Many-1..N, --nul puts NUL
  * bytes in a header value and in the body.
  *
@@ -53,7 +57,8 @@
  *   header NAME VERDICT                    (only when not continue)
  *   rcpt ADDR continue|noreply|skipped|VERDICT
  *   abort no-recipients
- *   stop STAGE abort|close                 (--stop-after)
+ *   stop STAGE abort|close|stall           (--stop-after)
+ *   stall closed SECONDS                   (the milter closed it)
  *   mod addheader NAME: VALUE
  *   mod chgheader NAME INDEX: VALUE        (no value: delete)
  *   mod insheader INDEX NAME: VALUE
@@ -1838,7 +1843,8 @@ out_write(const char *path, const struct msg *m, const struct result *res)
  * Conversation mode.
  */
 
-enum then { THEN_CLOSE, THEN_ABORT };
+enum then { THEN_CLOSE, THEN_ABORT, THEN_STALL };
+static const char *const then_names[] = {"close", "abort", "stall"};
 
 struct cli {
 	struct env o_env;
@@ -1860,16 +1866,59 @@ delivered(const struct result *res)
 	                         res->r_verdict == SMFIR_CONTINUE);
 }
 
-/* after_stop - --then: close (RUN_CLOSED), or abort and go on */
+/*
+ * stall - send the start of one more BODY command (its length says 64
+ * bytes, 16 follow) and then nothing, as an MTA whose link stops in the
+ * middle of a body chunk; wait for the milter to close the connection
+ * (RUN_CLOSED). Past the timeout, or on data, RUN_ERR.
+ */
+static int
+stall(struct conn *c)
+{
+	char part[5 + 16], b;
+	int64_t t0, deadline;
+	ssize_t r;
+
+	memset(part, 'x', sizeof(part));
+	put32(part, 1 + 64);
+	part[4] = SMFIC_BODY;
+	if (wire_write(c, part, sizeof(part), "stall") != 0)
+		return RUN_ERR;
+	t0 = now_ms();
+	deadline = t0 + c->c_tmo;
+	for (;;) {
+		r = recv(c->c_fd, &b, 1, 0);
+		if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+			say(c, "stall closed %.1f\n",
+			    (double)(now_ms() - t0) / 1000.0);
+			conn_close(c);
+			return RUN_CLOSED;
+		}
+		if (r > 0)
+			return conn_err(c, "stall: the milter sent data");
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return conn_err(c, "stall: read from milter: %s",
+			    strerror(errno));
+		if (wait_fd(c, POLLIN, deadline,
+		        "stall: the milter kept the connection") != 0)
+			return RUN_ERR;
+	}
+}
+
+/* after_stop - --then: close (RUN_CLOSED), stall until the milter
+ * closes, or abort and go on */
 static int
 after_stop(struct conn *c, const struct cli *o, bool helo_sent)
 {
-	say(c, "stop %s %s\n", stage_names[o->o_stop],
-	    o->o_then == THEN_CLOSE ? "close" : "abort");
+	say(c, "stop %s %s\n", stage_names[o->o_stop], then_names[o->o_then]);
 	if (o->o_then == THEN_CLOSE) {
 		conn_close(c);
 		return RUN_CLOSED;
 	}
+	if (o->o_then == THEN_STALL)
+		return stall(c);
 	if (send_cmd(c, SMFIC_ABORT, "ABORT") != 0)
 		return RUN_ERR;
 	return helo_sent ? RUN_DONE : do_helo(c, &o->o_env);
@@ -2421,7 +2470,7 @@ usage(const char *why)
 	      "[-t TIMEOUT_S]\n"
 	      "\t[--big-header N] [--many-headers N] [--nul]\n"
 	      "\t[--stop-after connect|helo|mail|rcpt|header|eoh|body\n"
-	      "\t [--then abort|close]]\n"
+	      "\t [--then abort|close|stall]]\n"
 	      "       miltc -s SOCKET -B CORPUS_DIR [-A] [-j CONNECTIONS] "
 	      "[-n MAX_MESSAGES]\n"
 	      "\t[--duration SECONDS] [--until FILE]\n"
@@ -2565,9 +2614,14 @@ opt_cli(struct cli *o, int ch, const char *arg)
 		o->o_until = arg;
 		break;
 	case 5:
-		if (strcmp(arg, "abort") != 0 && strcmp(arg, "close") != 0)
-			usage("--then: want abort or close");
-		o->o_then = *arg == 'a' ? THEN_ABORT : THEN_CLOSE;
+		if (strcmp(arg, "abort") == 0)
+			o->o_then = THEN_ABORT;
+		else if (strcmp(arg, "close") == 0)
+			o->o_then = THEN_CLOSE;
+		else if (strcmp(arg, "stall") == 0)
+			o->o_then = THEN_STALL;
+		else
+			usage("--then: want abort, close or stall");
 		o->o_then_set = true;
 		break;
 	default:
