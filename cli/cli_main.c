@@ -214,8 +214,9 @@ check_config(struct cli *c, bool explicit_path, bool dump)
 		return rc;
 	/* what edgespam-milter -n checks beyond the file, as root: the
 	 * user it would switch to (one verdict for both programs) */
-	if (geteuid() == 0 &&
-	    (rc = conf_check_accounts(c->cf, c->conf_path, &diag)) != 0) {
+	if ((rc = conf_check_password(c->cf, &diag)) != 0 ||
+	    (geteuid() == 0 &&
+		(rc = conf_check_accounts(c->cf, c->conf_path, &diag)) != 0)) {
 		for (i = 0; i < diag.n; i++)
 			fprintf(stderr, "%s\n", diag.msgs[i]);
 		rc = rc == ES_ENOMEM ? EX_OSERR : EX_CONFIG;

@@ -129,6 +129,7 @@ struct val {
 struct conf {
 	struct val v[NKEYS];
 	char *password; /* mysql_password_file's secret (mysql only) */
+	char *password_why; /* why it could not be read (file:line: ...) */
 };
 
 void
@@ -384,6 +385,7 @@ conf_free(struct conf *cf)
 		es_free(cf->v[i].text);
 		free_list(cf->v[i].list);
 	}
+	es_free(cf->password_why);
 	if (cf->password != NULL) {
 		explicit_bzero(cf->password, strlen(cf->password));
 		es_free(cf->password);
@@ -480,9 +482,14 @@ pw_check(int fd, char *why, size_t len)
 	}
 	if (!S_ISREG(sb.st_mode))
 		return "not a regular file";
-	if ((sb.st_mode & 077) != 0) {
-		snprintf(why, len, "mode %04o lets others read it: make it "
-		    "0600 or stricter", (unsigned)(sb.st_mode & 07777));
+	/* the layout: owner root, group the milter's, mode 0640, so that
+	 * root (the CLI, the milter at start) and the milter's user after
+	 * the drop (a reload) read it, nobody else; or the running user's
+	 * own, 0600 */
+	if ((sb.st_mode & 027) != 0 || ((sb.st_mode & 040) && sb.st_uid != 0)) {
+		snprintf(why, len, "mode %04o lets others read or change it: "
+		    "make it 0600, or root-owned 0640 with the milter's group",
+		    (unsigned)(sb.st_mode & 07777));
 		return why;
 	}
 	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
@@ -541,14 +548,21 @@ read_password(const char *file, char **out, char *why, size_t len)
 	return *out == NULL ? ES_ENOMEM : 0;
 }
 
-/* load_password - for the mysql driver, the secret of
- * mysql_password_file ("" means none); errors name the file. */
+/*
+ * load_password - for the mysql driver, the secret of
+ * mysql_password_file ("" means none). A file that cannot be read is not
+ * an error of the configuration: the reason (naming the file and the
+ * line) waits in cf->password_why until a store is opened, so that a
+ * caller that needs no store (an alias pipe handing its correction to
+ * the milter) runs without the secret; conf_check_password() reports it
+ * for the programs that need it.
+ */
 static int
 load_password(struct conf *cf, const char *path, struct conf_diag *diag)
 {
 	size_t i = 0;
 	const char *file;
-	char why[256];
+	char why[256], msg[1024];
 	int rc;
 
 	if (strcmp(conf_str(cf, "store_driver"), "mysql") != 0)
@@ -559,13 +573,23 @@ load_password(struct conf *cf, const char *path, struct conf_diag *diag)
 	rc = read_password(file, &cf->password, why, sizeof(why));
 	if (rc == 0 || rc == ES_ENOMEM)
 		return rc;
+	(void)diag;
 	find_key("mysql_password_file", &i);
 	if (cf->v[i].line != 0)
-		conf_diag_add(diag, "%s:%u: mysql_password_file: %s: %s", path,
-		    cf->v[i].line, file, why);
+		snprintf(msg, sizeof(msg), "%s:%u: mysql_password_file: %s: %s",
+		    path, cf->v[i].line, file, why);
 	else
-		conf_diag_add(diag, "%s: mysql_password_file (default): %s: %s",
-		    path, file, why);
+		snprintf(msg, sizeof(msg),
+		    "%s: mysql_password_file (default): %s: %s", path, file, why);
+	return (cf->password_why = es_strdup(msg)) == NULL ? ES_ENOMEM : 0;
+}
+
+int
+conf_check_password(const struct conf *cf, struct conf_diag *diag)
+{
+	if (cf->password_why == NULL)
+		return 0;
+	conf_diag_add(diag, "%s", cf->password_why);
 	return ES_EINVAL;
 }
 
@@ -782,6 +806,7 @@ conf_store_params(const struct conf *cf, struct store_params *p)
 	p->mysql_database = conf_str(cf, "mysql_database");
 	p->mysql_user = conf_str(cf, "mysql_user");
 	p->mysql_password = cf->password;
+	p->mysql_password_error = cf->password_why;
 	p->mysql_tls = conf_bool(cf, "mysql_tls");
 	p->mysql_tls_ca = conf_str(cf, "mysql_tls_ca");
 }

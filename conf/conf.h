@@ -83,6 +83,15 @@ bool conf_key_range(size_t i, double *min, double *max, bool *whole);
 /* Typed views used by the programs. */
 const char *conf_recipient_delimiter(const struct conf *cf);
 /*
+ * conf_check_password - for a program that opens a mysql store: the
+ * reason mysql_password_file could not be read (file:line, the file,
+ * why) as an error in diag, and ES_EINVAL; 0 when it was read or is not
+ * needed. conf_load() keeps that reason instead of failing, so that a
+ * caller that needs no store runs without the secret; the store refuses
+ * to open with it (store_params.mysql_password_error).
+ */
+int conf_check_password(const struct conf *cf, struct conf_diag *diag);
+/*
  * conf_retrain_allowed - whether the local user uid (login its name,
  * NULL when it has none) may have user retrained (corrections, sender
  * lists): root, its own name, a login in trusted_users, or an entry of

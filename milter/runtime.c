@@ -118,6 +118,9 @@ mlt_runtime_load(const char *path, FILE *fp)
 	 * exist (edgespam --check-config as root asks the same) */
 	if (rc == 0 && geteuid() == 0)
 		rc = conf_check_accounts(rt->cf, path, &diag);
+	/* the milter needs the database password now and at each reload */
+	if (rc == 0)
+		rc = conf_check_password(rt->cf, &diag);
 	for (i = 0; i < diag.n; i++)
 		fprintf(fp, "%s\n", diag.msgs[i]);
 	if (rc != 0 && diag.n == 0)

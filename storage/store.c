@@ -268,6 +268,12 @@ store_open(const struct store_params *p, struct store **out, char *err,
 	}
 	if ((rc = find_driver(p, &ops, err, errlen)) != 0)
 		return rc;
+	if (p->driver != NULL && strcmp(p->driver, "mysql") == 0 &&
+	    p->mysql_password_error != NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s", p->mysql_password_error);
+		return ES_EINVAL;
+	}
 	st = es_calloc(1, sizeof(*st));
 	if (st == NULL) {
 		if (err != NULL && errlen > 0)

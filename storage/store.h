@@ -51,6 +51,8 @@ struct store_params {
 	const char *mysql_database;
 	const char *mysql_user;
 	const char *mysql_password; /* the secret itself (NULL: none) */
+	const char *mysql_password_error; /* why the secret could not be
+	                             read; the store does not open then */
 	bool mysql_tls;           /* refuse a connection without TLS and
 	                             verify the server's certificate */
 	const char *mysql_tls_ca; /* CA file for that check (NULL or "":

@@ -15,7 +15,11 @@
 #      tempfailed (on_error = tempfail), none lost; afterwards the milter
 #      recovers by itself;
 #   f. purge removes exactly the rows DSPAM's rules select; a second
-#      purge while one runs is refused with 75.
+#      purge while one runs is refused with 75;
+#   g. the password file's one layout (root, group of the milter's
+#      user, 0640): the milter starts as root, drops to its user and
+#      re-reads it on SIGHUP; the CLI as root reads it; nobody else can,
+#      yet nobody's alias pipe corrects through the retrain socket.
 set -u
 . tests/sh/lib.sh
 . tests/sh/lib_mariadb.sh
@@ -366,4 +370,66 @@ got=$(q "SELECT GROUP_CONCAT(signature ORDER BY signature) FROM dspam_signature_
 want=$(q "SELECT GROUP_CONCAT(CONCAT('new', seq) ORDER BY CONCAT('new', seq)) FROM seq_1_to_30")
 [ "$got" = "$want" ] || fail "f. signatures left: $got, want $want"
 grep -q "200280 rows\|[^0-9]200280[^0-9]" "$T/f1.out" || fail "f. purge did not report 200280 rows removed: $(cat "$T/f1.out")"
+
+#
+# g. the password file: root:GROUP 0640, read by root and by the milter's
+# user after the drop (SIGHUP), by nobody else
+#
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	MU=mail
+	chmod 755 "$T"
+	cp "$MDB_PWFILE" "$T/g.password"
+	chown "root:$(id -gn $MU)" "$T/g.password" && chmod 0640 "$T/g.password"
+	write_conf "$T/g.conf" g "user = $MU" "mysql_password_file = $T/g.password" \
+		"retrain_socket = $T/g.retrain.sock" "default_policy = on" \
+		"on_error = accept" "pid_file = $T/grun/g.pid"
+	chmod 644 "$T/g.conf"
+	mkdir -p "$T/grun" && chown "$MU" "$T/grun"
+	sed -i "s|^retrain_socket = .*|retrain_socket = $T/grun/g.retrain.sock|" "$T/g.conf"
+	rm -f "$T/g.sock"
+	"$MILTER" -f -c "$T/g.conf" >> "$T/g.log" 2>&1 &
+	MPID=$!
+	MPIDS="$MPIDS $MPID"
+	wait_socket "$T/g.sock" "$MPID" "$T/g.log" || fail "g. the milter did not start with root's 0640 password file"
+	[ "$(ps -o user= -p "$MPID")" = "$MU" ] || fail "g. the milter runs as $(ps -o user= -p "$MPID")"
+	ham 950 > "$T/g.eml"
+	out=$("$MILTC" -s "unix:$T/g.sock" -c 192.0.2.50 -f a@example.org -r gina@example.org -m "$T/g.eml" -o "$T/g.out") ||
+		fail "g. classify: $out"
+	echo "$out" | grep -q '^mod addheader X-DSPAM-Signature' || fail "g. no verdict: $out"
+	n0=$(grep -c 'reloaded' "$T/g.log")
+	kill -HUP "$MPID"
+	k=0
+	while [ "$(grep -c 'reloaded' "$T/g.log")" -eq "$n0" ]; do
+		k=$((k + 1))
+		[ $k -gt 50 ] && fail "g. no reload after SIGHUP: $(tail -n 5 "$T/g.log")"
+		grep -q 'reload: .*mysql_password_file' "$T/g.log" &&
+			fail "g. the milter's user could not re-read the password: $(tail -n 5 "$T/g.log")"
+		sleep 0.1
+	done
+	out=$("$MILTC" -s "unix:$T/g.sock" -c 192.0.2.50 -f a@example.org -r gina@example.org -m "$T/g.eml") ||
+		fail "g. classify after the reload: $out"
+	echo "$out" | grep -q '^mod addheader X-DSPAM-Result' || fail "g. no verdict after the reload: $out"
+	# root's CLI reads it
+	"$ES" -c "$T/g.conf" stats gina@example.org > "$T/g.stats" 2>&1 || fail "g. root's CLI: $(cat "$T/g.stats")"
+	# nobody cannot: not the file, not the store, not --check-config ...
+	setpriv --reuid=65534 --regid=65534 --clear-groups cat "$T/g.password" >/dev/null 2>&1 &&
+		fail "g. nobody reads the password file"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/g.conf" stats gina@example.org > "$T/g.n1" 2>&1
+	rc=$?
+	[ $rc -ne 0 ] || fail "g. nobody opened the store: $(cat "$T/g.n1")"
+	grep -q 'mysql_password_file.*Permission denied' "$T/g.n1" || fail "g. nobody's refusal does not name the file: $(cat "$T/g.n1")"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/g.conf" --check-config > "$T/g.n2" 2>&1 &&
+		fail "g. --check-config as nobody passed without the password: $(cat "$T/g.n2")"
+	# ... but its alias pipe corrects through the milter
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ES" -c "$T/g.conf" --user gina@example.org --addspam < "$T/g.out" 2> "$T/g.n3" ||
+		fail "g. nobody's correction through the retrain socket: $(cat "$T/g.n3")"
+	[ "$(q "SELECT spam_misclassified FROM dspam_stats s JOIN dspam_virtual_uids u ON u.uid = s.uid WHERE u.username = 'gina@example.org'")" = 1 ] ||
+		fail "g. the correction did not reach the database"
+	# a group-writable or world-readable file is refused at start
+	chmod 0644 "$T/g.password"
+	out=$("$MILTER" -n -c "$T/g.conf" 2>&1) && fail "g. a world-readable password file passed -n: $out"
+	echo "$out" | grep -q "mysql_password_file: $T/g.password: mode 0644" || fail "g. -n does not name the mode: $out"
+	stop_milter "$MPID"
+	echo "g. root:$(id -gn $MU) 0640: the milter as $MU started, reloaded and classified; nobody corrected through the socket"
+fi
 pass
