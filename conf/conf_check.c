@@ -199,6 +199,25 @@ conf_validate(const struct conf *cf, const char *path,
 			    "\"%s\" is not an address or address/prefix", l[i]);
 			bad = 1;
 		}
+	/* LOGIN or LOGIN:PATTERN, neither part empty */
+	l = conf_list(cf, "retrain_peers");
+	for (i = 0; l[i] != NULL; i++) {
+		const char *colon = strchr(l[i], ':');
+
+		if (l[i][0] == ':' || (colon != NULL && colon[1] == '\0')) {
+			report(cf, path, diag, "retrain_peers",
+			    "\"%s\" is not LOGIN or LOGIN:PATTERN (e.g. nobody, "
+			    "vmail:*@example.org)", l[i]);
+			bad = 1;
+		}
+	}
+	if (*conf_str(cf, "retrain_socket") != '\0' &&
+	    *conf_str(cf, "retrain_socket") != '/') {
+		report(cf, path, diag, "retrain_socket",
+		    "\"%s\" is not an absolute path", conf_str(cf,
+			"retrain_socket"));
+		bad = 1;
+	}
 	return bad ? ES_EINVAL : 0;
 }
 

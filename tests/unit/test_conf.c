@@ -552,6 +552,11 @@ test_validate(void **state)
 		{"tokenizer", "sbph", 1, "'sbph' is not one of"},
 		{"algorithm", "naive", 1, "'naive' is not one of"},
 		{"training_mode", "always", 1, "'always' is not one of"},
+		{"retrain_peers", "nobody :x", 1, "\":x\" is not LOGIN"},
+		{"retrain_peers", "vmail:", 1, "\"vmail:\" is not LOGIN"},
+		{"retrain_socket", "run/retrain.sock", 1,
+		    "is not an absolute path"},
+		{"bad_recipient_action", "drop", 1, "'drop' is not one of"},
 	};
 	static const char *const good[] = {
 		"trusted_networks = 10.0.0.0/8 192.0.2.1 ::1 2001:db8::/32",
@@ -559,6 +564,8 @@ test_validate(void **state)
 		"retrain_aliases = *-spam@* spam-*@example.org",
 		"split_reply = 451 4.7.1 Try again later",
 		"default_policy = opt-out",
+		"retrain_peers = nobody vmail:*@example.org *:%l@example.net",
+		"retrain_socket = \"\"",
 	};
 	char text[256], where[128];
 	struct conf_diag d = {0};
