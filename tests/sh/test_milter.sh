@@ -481,5 +481,24 @@ grep -q '^X-DSPAM-Result: Innocent' "$T/o12b" || fail "store failing at eom: the
 grep -q 'QEOM: classification: .*passed unfiltered (on_error)' "$T/milter.log" ||
 	fail "store failing at eom: no log line saying why: $(grep QEOM "$T/milter.log")"
 normal_ok eom-after
+
+# 12c. a failure that is not an outage but repeats (a full disk, a broken
+#     table: here a trigger refuses every signature) is logged once per
+#     store_down_log_interval_s with the count, not once per message
+sqlite3 "$T/db/es.db" "CREATE TRIGGER full BEFORE INSERT ON dspam_signature_data BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;" ||
+	fail "12c: trigger"
+: > "$T/milter.log"
+for k in 1 2 3 4; do
+	ham "full$k" > "$T/f.eml"
+	out=$(mc -f a@example.com -r bob@example.org -m "$T/f.eml") || fail "12c: $out"
+	out_has '^eom continue' "12c: message $k not passed (on_error accept)"
+	out_lacks '^mod addheader X-DSPAM-Result' "12c: message $k got a verdict"
+done
+[ "$(grep -c 'classification: .*disk is full' "$T/milter.log")" -eq 1 ] ||
+	fail "12c: the repeated failure was not logged exactly once: $(cat "$T/milter.log")"
+sqlite3 "$T/db/es.db" "DROP TRIGGER full" || fail "12c: drop trigger"
+normal_ok full-after
+grep -q 'store: working again (3 more failures since the last report)' "$T/milter.log" ||
+	fail "12c: the end of the failures is not logged with their count: $(tail -n 3 "$T/milter.log")"
 stop_milter || fail "stop"
 pass
