@@ -33,7 +33,7 @@ PKGS_RUN   = adduser libmilter1.0.1 libmariadb3 libbsd0 libsqlite3-0
 PKGS_DEB   = debhelper dpkg-dev fakeroot lintian systemd
 PKGS_TEST  = libcmocka-dev clang libclang-rt-14-dev bogofilter sqlite3 \
 	postfix maildrop swaks miltertest mariadb-server mariadb-client \
-	$(PKGS_DEB)
+	systemd-container $(PKGS_DEB)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter

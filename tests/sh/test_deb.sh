@@ -19,21 +19,27 @@
 #    After the checks it purges the package there and checks what purge
 #    removes, then installs it without Postfix and Postfix after it: the
 #    package's dpkg trigger must make the socket's directory.
-# Without systemd as PID 1 (this mode, and CI in a container) the unit
-# is started the way systemd would, from the unit file: its User and
-# Group (setpriv, supplementary groups of the user), NoNewPrivileges, an
-# empty CapabilityBoundingSet, UMask, RuntimeDirectory/StateDirectory,
-# and ProtectSystem=strict with its ReadWritePaths, PrivateTmp and
-# ProtectHome in a mount namespace (every mount read-only but the
-# writable paths). Not emulated: PrivateDevices, the ProtectKernel*/
-# ProtectClock/ProtectHostname switches, RestrictAddressFamilies,
-# RestrictNamespaces, MemoryDenyWriteExecute and SystemCallFilter;
-# systemd-analyze verify checks only that they are valid. Postfix itself
-# does not run: its identity does (the postfix user, from its queue
-# directory, on the relative socket name main.cf uses).
+# Then, when systemd-nspawn is there (package systemd-container), the
+# same install and checks once more in another throwaway root booted with
+# systemd, where systemd itself starts the unit with its whole sandbox
+# (the line says NOT CHECKED when nspawn cannot boot here).
+# Without systemd as PID 1 (the first throwaway root, CI in a
+# container) the unit is started the way systemd would, from the unit
+# file: its User and Group (setpriv, supplementary groups of the user),
+# NoNewPrivileges, an empty CapabilityBoundingSet, UMask,
+# RuntimeDirectory/StateDirectory, and ProtectSystem=strict with its
+# ReadWritePaths, PrivateTmp and ProtectHome in a mount namespace (every
+# mount read-only but the writable paths). Not emulated there:
+# PrivateDevices, the ProtectKernel*/ProtectClock/ProtectHostname
+# switches, RestrictAddressFamilies, RestrictNamespaces,
+# MemoryDenyWriteExecute and SystemCallFilter (the systemd boot, or CI
+# on a systemd machine, applies them). Postfix itself does not run: its
+# identity does (the postfix user, from its queue directory, on the
+# relative socket name main.cf uses).
 #
 #   sh tests/sh/test_deb.sh                  the test
-#   (internal) --throwaway DIR, --inside DIR MODE, --sandbox UNIT [ARGS]
+#   (internal) --throwaway DIR, --nspawn DIR, --inside DIR MODE,
+#              --sandbox UNIT [ARGS]
 set -u
 
 # ---- the unit, as systemd would start it --------------------------------
@@ -128,6 +134,7 @@ inside() {
 	SELF=$D/test_deb.sh
 	MPID=""
 	STARTED=""
+	SYSD_STARTED=""
 	W=$(mktemp -d /tmp/esdeb-w.XXXXXX)
 	trap inside_cleanup EXIT INT TERM
 
@@ -137,6 +144,9 @@ inside() {
 	echo "installed: edgespam $ver"
 	case $ver in "install ok installed "*) ;; *) fail "dpkg status: $ver" ;; esac
 	ver=${ver##* }
+	if [ -d /run/systemd/system ] && systemctl is-failed --quiet edgespam.service; then
+		fail "edgespam.service failed after the install: $(systemctl status edgespam.service 2>&1; journalctl --no-pager -n 30 -u edgespam.service 2>&1)"
+	fi
 
 	# 2. files, owners, modes
 	UNIT=$(dpkg -L edgespam | grep '/systemd/system/edgespam\.service$')
@@ -217,13 +227,24 @@ inside() {
 		fail "systemd-analyze verify: $out"
 	echo "$out" | grep -q edgespam && fail "systemd-analyze verify: $out"
 	echo "systemd-analyze verify: $(basename "$UNIT") $(basename "$PSVC") $(basename "$PTIM") accepted"
+	out=$(systemctl is-enabled edgespam.service edgespam-purge.timer 2>&1)
+	[ "$(echo $out)" = "enabled enabled" ] ||
+		fail "systemctl is-enabled edgespam.service edgespam-purge.timer: $out"
+	echo "enabled: edgespam.service, edgespam-purge.timer"
 
 	# 6. the milter, started as the unit starts it
 	if [ -d /run/systemd/system ]; then
-		systemctl is-active --quiet edgespam.service ||
-			fail "edgespam.service is not running after the install: $(systemctl status edgespam.service 2>&1)"
+		how="the package's postinst"
+		if ! systemctl is-active --quiet edgespam.service; then
+			# a policy-rc.d (container images have one) keeps
+			# postinst from starting services
+			systemctl start edgespam.service ||
+				fail "systemctl start edgespam.service: $(systemctl status edgespam.service 2>&1; journalctl --no-pager -n 30 -u edgespam.service 2>&1)"
+			how="systemctl start (postinst did not start it: $(ls /usr/sbin/policy-rc.d 2>/dev/null || echo 'no policy-rc.d'))"
+			SYSD_STARTED=1
+		fi
 		MPID=$(systemctl show -p MainPID --value edgespam.service)
-		echo "milter: started by systemd (the package's postinst), pid $MPID"
+		echo "milter: started by systemd ($how), pid $MPID"
 	else
 		start_unit
 		echo "milter: started from $(basename "$UNIT"): $(unit_exec "$UNIT"), as $(unit_get "$UNIT" User), pid $MPID"
@@ -312,9 +333,14 @@ inside() {
 	else
 		# as an install leaves the machine: the store the test filled
 		# goes; a milter systemd runs gets an empty one
-		[ -d /run/systemd/system ] && systemctl stop edgespam.service
-		rm -f /var/lib/edgespam/edgespam.db /var/lib/edgespam/edgespam.db-*
-		[ -d /run/systemd/system ] && systemctl start edgespam.service
+		if [ -d /run/systemd/system ]; then
+			systemctl stop edgespam.service
+			rm -f /var/lib/edgespam/edgespam.db /var/lib/edgespam/edgespam.db-*
+			[ -n "$SYSD_STARTED" ] || systemctl start edgespam.service
+			SYSD_STARTED=""
+		else
+			rm -f /var/lib/edgespam/edgespam.db /var/lib/edgespam/edgespam.db-*
+		fi
 		echo "left installed (CI=true); the test's store removed"
 	fi
 	return 0
@@ -386,6 +412,7 @@ stop_unit() {
 
 inside_cleanup() {
 	[ -n "$STARTED" ] && [ -n "$MPID" ] && kill -TERM "$MPID" 2>/dev/null
+	[ -n "$SYSD_STARTED" ] && systemctl stop edgespam.service
 	[ -f "$W/conf.orig" ] && [ -f /etc/edgespam/edgespam.conf ] &&
 		cp -p "$W/conf.orig" /etc/edgespam/edgespam.conf
 	rm -rf "$W"
@@ -398,24 +425,64 @@ fi
 
 # ---- the throwaway root -------------------------------------------------
 
-# throwaway D - (in a private mount namespace) an overlay of / on a tmpfs,
-# the kernel's file systems, a fresh /run and /tmp; then --inside there
+# overlay_root D - (in a private mount namespace) an overlay of / with its
+# changes on a tmpfs, mounted at R=D/ov/root
+overlay_root() {
+	mount -t tmpfs -o mode=0755 tmpfs "$1/ov" || exit 1
+	mkdir -p "$1/ov/upper" "$1/ov/work" "$1/ov/root"
+	R=$1/ov/root
+	mount -t overlay overlay \
+		-o "lowerdir=/,upperdir=$1/ov/upper,workdir=$1/ov/work" "$R" || exit 1
+}
+
+# --throwaway D: the kernel's file systems, a fresh /run and /tmp in the
+# overlay, then --inside there, chrooted
 if [ "${1:-}" = --throwaway ]; then
 	set -e
-	D=$2
-	mount -t tmpfs -o mode=0755 tmpfs "$D/ov"
-	mkdir -p "$D/ov/upper" "$D/ov/work" "$D/ov/root"
-	R=$D/ov/root
-	mount -t overlay overlay -o "lowerdir=/,upperdir=$D/ov/upper,workdir=$D/ov/work" "$R"
+	overlay_root "$2"
 	mount -t proc proc "$R/proc"
 	mount --rbind /dev "$R/dev"
 	mount --rbind /sys "$R/sys"
 	mount -t tmpfs -o mode=0755 tmpfs "$R/run"
 	mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
 	mkdir -m 0755 "$R/tmp/esdeb"
-	cp "$D"/files/* "$R/tmp/esdeb/"
+	cp "$2"/files/* "$R/tmp/esdeb/"
 	set +e
 	exec chroot "$R" sh /tmp/esdeb/test_deb.sh --inside /tmp/esdeb throwaway
+fi
+
+# --nspawn D: boot systemd in the overlay (systemd-nspawn, its own machine
+# id, no policy-rc.d, so postinst starts the unit as on a real machine)
+# and run --inside there from a unit; its output goes to D/nspawn.result,
+# "rc=N" last, and nothing is written when the boot itself fails
+if [ "${1:-}" = --nspawn ]; then
+	set -e
+	mount -t tmpfs -o mode=0755 tmpfs /run
+	overlay_root "$2"
+	mkdir -m 0755 "$R/root/esdeb"
+	cp "$2"/files/* "$R/root/esdeb/"
+	chmod 0755 "$R/root"
+	systemd-id128 new > "$R/etc/machine-id"
+	rm -f "$R/usr/sbin/policy-rc.d"
+	cat > "$R/etc/systemd/system/esdeb.service" <<-EOU
+	[Unit]
+	Description=test_deb.sh under systemd
+	After=basic.target
+	[Service]
+	Type=oneshot
+	ExecStart=/bin/sh -c 'sh /root/esdeb/test_deb.sh --inside /root/esdeb ci > /root/esdeb/result 2>&1; echo "rc=\$?" >> /root/esdeb/result; systemctl poweroff --no-block'
+	EOU
+	cat > "$R/etc/systemd/system/esdeb.target" <<-EOU
+	[Unit]
+	Description=test_deb.sh under systemd
+	Requires=basic.target esdeb.service
+	After=basic.target
+	EOU
+	set +e
+	timeout 300 systemd-nspawn -q -D "$R" --register=no --keep-unit --link-journal=no \
+		-b -- systemd.unit=esdeb.target > "$2/nspawn.log" 2>&1
+	[ -f "$R/root/esdeb/result" ] && cp "$R/root/esdeb/result" "$2/nspawn.result"
+	exit 0
 fi
 
 # ---- the test -----------------------------------------------------------
@@ -488,5 +555,19 @@ else
 		skip "SKIP: built and lintian-clean, but no throwaway root here (no mount namespace or overlayfs); CI=true installs into the machine"
 	fi
 	unshare -m --propagation private sh "$T/files/test_deb.sh" --throwaway "$T" || exit 1
+	# the same install and checks once more on a throwaway root booted
+	# with systemd, where the unit's whole sandbox applies
+	if command -v systemd-nspawn >/dev/null; then
+		unshare -m --propagation private sh "$T/files/test_deb.sh" --nspawn "$T"
+		if [ ! -f "$T/nspawn.result" ]; then
+			echo "systemd boot: NOT CHECKED: systemd-nspawn could not boot the throwaway root: $(tail -n 3 "$T/nspawn.log")"
+		else
+			echo "systemd boot (systemd-nspawn on a throwaway root, the unit started by systemd):"
+			sed 's/^/  /' "$T/nspawn.result"
+			tail -n 1 "$T/nspawn.result" | grep -qx 'rc=0' || fail "under systemd"
+		fi
+	else
+		echo "systemd boot: NOT CHECKED: no systemd-nspawn (package systemd-container)"
+	fi
 fi
 echo ok
