@@ -1,11 +1,14 @@
 # edgespam - top-level build.
 #
-#   make            build every program (build/)
+#   make            build every program, test and tool (build/)
 #   make check      install missing packages, build, run every test
-#   make run        install missing packages, build, start the milter
+#   make run        install what building and running need, build, start
+#                   the milter (never installs test packages)
+#   make deb        build the Debian package build/deb/edgespam_VER_ARCH.deb
 #   make bench      accuracy and speed benchmarks (writes build/bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get install the Debian packages that are missing
+#                   (all of them; deps-run and deps-deb install fewer)
 #   make fmt        clang-format every source file
 #   make golden     regenerate tokenizer golden files (review the diff)
 #
@@ -17,12 +20,20 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 SANITIZE ?=
+# The one place the version is written: the programs' --version, the man
+# pages as installed and the Debian package all take it from conf/VERSION.
+VERSION := $(shell cat conf/VERSION)
 
+# Debian packages: PKGS_BUILD builds the programs, PKGS_RUN runs them
+# (make run also creates the edgespam user with adduser), PKGS_DEB builds
+# and checks the Debian package, PKGS_TEST is what make check needs on top.
 PKGS_BUILD = build-essential pkg-config libmilter-dev \
-	default-libmysqlclient-dev libbsd-dev libsqlite3-dev libcmocka-dev \
-	clang libclang-rt-14-dev
-PKGS_TEST  = bogofilter sqlite3 postfix maildrop swaks miltertest \
-	mariadb-server mariadb-client
+	default-libmysqlclient-dev libbsd-dev libsqlite3-dev
+PKGS_RUN   = adduser libmilter1.0.1 libmariadb3 libbsd0 libsqlite3-0
+PKGS_DEB   = debhelper dpkg-dev fakeroot lintian systemd
+PKGS_TEST  = libcmocka-dev clang libclang-rt-14-dev bogofilter sqlite3 \
+	postfix maildrop swaks miltertest mariadb-server mariadb-client \
+	systemd-container $(PKGS_DEB)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
@@ -36,7 +47,9 @@ MILTER_LIBS = -lmilter -lpthread
 
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
+# CPPFLAGS and LDFLAGS are empty here; a package build passes Debian's
+# hardening flags in them (dpkg-buildflags)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) \
 	-Iclassifier -Istorage -Iconf -Imilter -I$(BUILD)/gen $(BSD_CFLAGS) \
 	$(MYSQL_CFLAGS)
 LDLIBS_ALL = $(SQLITE_LIBS) $(MYSQL_LIBS) $(BSD_LIBS) -lm -lpthread
@@ -67,8 +80,10 @@ GEN = $(patsubst sql/%/schema.sql,$(BUILD)/gen/sql_%_schema.h,\
 # keep objects of test programs between runs
 .SECONDARY:
 
-.PHONY: all deps check unit run bench install fmt golden clean tests tools
+.PHONY: all deps deps-run deps-deb check unit run deb bench install fmt \
+	golden clean programs tests tools
 all: $(PROGRAMS) tests tools
+programs: $(PROGRAMS)
 tests: $(UNIT_BINS)
 tools: $(TOOL_BINS)
 
@@ -92,10 +107,15 @@ $(BUILD)/libconf.a: $(call obj,$(CONF_SRC))
 $(BUILD)/libmilter-es.a: $(call obj,$(MILTER_LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
+# the two programs print the version (--version)
+VERSION_OBJS = $(call obj,milter/main.c cli/cli_main.c)
+$(VERSION_OBJS): ALL_CFLAGS += -DVERSION='"$(VERSION)"'
+$(VERSION_OBJS): conf/VERSION
+
 $(BUILD)/edgespam: $(call obj,$(CLI_SRC)) $(LIBS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)
 $(BUILD)/edgespam-milter: $(call obj,milter/main.c) $(LIBS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,milter/main.c) $(LINK_LIBS) $(MILTER_LIBS) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(call obj,milter/main.c) $(LINK_LIBS) $(MILTER_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -106,7 +126,11 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(TOOL_LIB_SRC)) $(LIB
 
 # deps: install only what is missing; nothing to do when all is there.
 deps:
-	@sh tests/tools/deps.sh $(PKGS_BUILD) $(PKGS_TEST)
+	@sh tests/tools/deps.sh $(PKGS_BUILD) $(PKGS_RUN) $(PKGS_TEST)
+deps-run:
+	@sh tests/tools/deps.sh $(PKGS_BUILD) $(PKGS_RUN)
+deps-deb:
+	@sh tests/tools/deps.sh $(PKGS_BUILD) $(PKGS_DEB)
 
 # unit: run every cmocka suite of this build.
 unit: $(UNIT_BINS) $(TOOL_BINS)
@@ -120,23 +144,47 @@ check: deps
 	$(MAKE) CC=clang BUILD=build-clang all
 	sh tests/run-all.sh
 
-run: deps all
-	sh tests/tools/run-milter.sh
+run: deps-run
+	$(MAKE) programs
+	BUILD=$(BUILD) sh tests/tools/run-milter.sh
 
 bench: deps all
 	sh tests/bench/run.sh
 
-install: all
+install: programs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/edgespam $(DESTDIR)/etc/edgespam
 	install -m 0755 $(BUILD)/edgespam $(DESTDIR)$(PREFIX)/bin/edgespam
 	if [ -f $(BUILD)/edgespam-milter ]; then install -m 0755 $(BUILD)/edgespam-milter $(DESTDIR)$(PREFIX)/sbin/; fi
-	for m in cli/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
-	for m in milter/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+	for m in cli/*.1 milter/*.8; do \
+		[ -f "$$m" ] || continue; \
+		d=$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}; \
+		sed 's/"edgespam [0-9][^"]*"/"edgespam $(VERSION)"/' "$$m" > "$$d/$${m##*/}"; \
+		chmod 0644 "$$d/$${m##*/}"; \
+	done
 	cp -R sql $(DESTDIR)$(PREFIX)/share/edgespam/
 	if [ ! -f $(DESTDIR)/etc/edgespam/edgespam.conf ]; then \
 		install -m 0644 conf/edgespam.conf $(DESTDIR)/etc/edgespam/edgespam.conf; fi
+
+# deb: the Debian package, built by debhelper from conf/debian in a copy
+# of the tree under $(BUILD)/deb (the source tree never gets a debian/).
+# A package newer than every source file is reused.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_DIR   = $(BUILD)/deb
+DEB_STAGE = $(DEB_DIR)/edgespam-$(VERSION)
+DEB       = $(DEB_DIR)/edgespam_$(VERSION)_$(DEB_ARCH).deb
+DEB_TREE  = Makefile README.md classifier cli conf milter sql storage
+deb: deps-deb
+	$(MAKE) $(DEB)
+$(DEB): $(shell find $(DEB_TREE) -type f 2>/dev/null)
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_STAGE)
+	cp -R $(DEB_TREE) $(DEB_STAGE)/
+	cp -R conf/debian $(DEB_STAGE)/debian
+	sed -i 's/@VERSION@/$(VERSION)/' $(DEB_STAGE)/debian/changelog
+	cd $(DEB_STAGE) && dpkg-buildpackage -us -uc -b
+	@test -f $@ && echo "make deb: $@"
 
 fmt:
 	clang-format -i $(CLS_SRC) $(STORE_SRC) $(CONF_SRC) $(CLI_SRC) $(MILTER_SRC) \

@@ -37,7 +37,6 @@
 #include "store.h"
 
 #define DEFAULT_CONF "/etc/edgespam/edgespam.conf"
-#define VERSION "0.1"
 
 static void
 usage(FILE *f)

@@ -88,8 +88,9 @@ static const struct key keys[] = {
         "mail daemon user local0 local1 local2 local3 local4 local5 "
         "local6 local7"},
     {"log_level", K_ENUM, "info", 0, 0, "err warning notice info debug"},
-    {"milter_socket", K_STR, "unix:/run/edgespam/milter.sock", 0, 0, NULL},
-    {"milter_socket_owner", K_STR, "postfix", 0, 0, NULL},
+    {"milter_socket", K_STR, "unix:/var/spool/postfix/edgespam/milter.sock",
+        0, 0, NULL},
+    {"milter_socket_owner", K_STR, "", 0, 0, NULL},
     {"milter_socket_mode", K_INT, "0660", 0, 0777, NULL},
     {"milter_timeout_s", K_INT, "600", 1, 86400, NULL},
     {"user", K_STR, "edgespam", 0, 0, NULL},

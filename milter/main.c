@@ -47,7 +47,6 @@
 #include "privfile.h"
 
 #define DEFAULT_CONF "/etc/edgespam/edgespam.conf"
-#define VERSION "0.1"
 
 static const char *conf_path = DEFAULT_CONF;
 static struct mlt_runtime *boot; /* the settings the daemon started with */
