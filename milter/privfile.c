@@ -518,9 +518,15 @@ privfile_pid_close(struct privfile_pid *pf, char *note, size_t notelen)
 	} else if (unlinkat(pf->pf_dirfd, pf->pf_name, 0) != 0) {
 		/* after the privilege drop the directory may be root's:
 		 * then the file stays, empty, so it names no process */
-		say(note, notelen, 0, "pid file %s emptied, not removed: %s",
-		    pf->pf_path, strerror(errno));
-		(void)ftruncate(pf->pf_fd, 0);
+		int e = errno;
+
+		if (ftruncate(pf->pf_fd, 0) == 0)
+			say(note, notelen, 0, "pid file %s emptied, not "
+			    "removed: %s", pf->pf_path, strerror(e));
+		else
+			say(note, notelen, 0, "pid file %s neither removed (%s) "
+			    "nor emptied (%s)", pf->pf_path, strerror(e),
+			    strerror(errno));
 	}
 	close(pf->pf_fd);
 	close(pf->pf_dirfd);
