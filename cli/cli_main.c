@@ -212,10 +212,12 @@ check_config(struct cli *c, bool explicit_path, bool dump)
 	if (rc != 0)
 		return rc;
 	/* what edgespam-milter -n checks beyond the file, as root: the
-	 * user it would switch to (one verdict for both programs) */
-	if ((rc = conf_check_password(c->cf, &diag)) != 0 ||
+	 * user it would switch to (one verdict for both programs). Only a
+	 * check does: --dump-config shows the settings (make run reads
+	 * them before it creates that user) */
+	if (!dump && ((rc = conf_check_password(c->cf, &diag)) != 0 ||
 	    (geteuid() == 0 &&
-		(rc = conf_check_accounts(c->cf, c->conf_path, &diag)) != 0)) {
+		(rc = conf_check_accounts(c->cf, c->conf_path, &diag)) != 0))) {
 		for (i = 0; i < diag.n; i++)
 			fprintf(stderr, "%s\n", diag.msgs[i]);
 		rc = rc == ES_ENOMEM ? EX_OSERR : EX_CONFIG;

@@ -34,21 +34,20 @@ esac
 queue=/var/spool/postfix
 q=$(postconf -h queue_directory 2>/dev/null) && [ -n "$q" ] && queue=$q
 
+nopostfix=""
 case $path in
 "$queue"/*)
-	if ! getent group postfix >/dev/null || [ ! -d "$queue" ]; then
-		cat >&2 <<MSG
-make run: the milter's socket $path is in Postfix's queue
-directory, but Postfix is not installed. Install it first
-(apt-get install postfix), or run with your own configuration:
-CONF=FILE make run, with milter_socket set elsewhere.
-MSG
-		exit 1
-	fi
-	;;
+	getent group postfix >/dev/null || nopostfix=1 ;;
 esac
 # the user, and the socket's directory as the package makes it
 sh conf/debian/edgespam.postinst configure
+if [ -n "$nopostfix" ]; then
+	# no Postfix yet: the directory is made for it, group edgespam for
+	# now; "make run" again after "apt-get install postfix" gives it to
+	# group postfix (the package does so by a trigger)
+	install -d -m 0755 "$queue"
+	install -d -o edgespam -g edgespam -m 2750 "${path%/*}"
+fi
 "$BUILD/edgespam-milter" -n -c "$CONF"
 # a socket's directory elsewhere (CONF) made the same way
 if [ -n "$path" ] && [ ! -d "${path%/*}" ] && getent group postfix >/dev/null; then
@@ -86,5 +85,10 @@ unix:/*)
 	echo "reach $path: keep the socket below $queue."
 	;;
 esac
+if [ -n "$nopostfix" ]; then
+	echo "Postfix is not installed: the milter runs, but no MTA reaches it"
+	echo "yet. Install Postfix (apt-get install postfix), then run"
+	echo "\"make run\" again: it gives ${path%/*} to group postfix."
+fi
 echo "Stop with Ctrl-C."
 exec "$BUILD/edgespam-milter" -f -c "$CONF"
