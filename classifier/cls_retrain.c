@@ -10,10 +10,15 @@
  * lists the forwarded message's original sender as an exact address.
  * Who may ask for which user is the caller's business (the CLI's trust
  * rules, the retrain socket's peer rules); the user never comes from
- * the message.
+ * the message. The two small socket helpers at the end are the wire
+ * format's framing, shared by the client and the server; they are this
+ * module's only system calls.
  */
 #include "cls_retrain.h"
 
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,4 +241,41 @@ cls_retrain_req_parse(const char *line, struct cls_retrain_req *rq,
 	}
 	*len = (size_t)n;
 	return 0;
+}
+
+bool
+cls_retrain_read_line(int fd, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	while (o + 1 < len) {
+		ssize_t r = recv(fd, buf + o, 1, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		if (buf[o] == '\n') {
+			buf[o] = '\0';
+			return true;
+		}
+		o++;
+	}
+	return false;
+}
+
+bool
+cls_retrain_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
 }

@@ -96,4 +96,15 @@ int cls_retrain_req_line(const struct cls_retrain_req *rq, char *out,
 int cls_retrain_req_parse(const char *line, struct cls_retrain_req *rq,
     size_t *len);
 
+/*
+ * cls_retrain_read_line - one line of the wire format from the stream
+ * socket fd into buf (len bytes), without its '\n' (a byte at a time,
+ * so nothing past the line is consumed). false on an error, the end of
+ * the stream, a timeout of the socket, or a line longer than buf.
+ */
+bool cls_retrain_read_line(int fd, char *buf, size_t len);
+/* cls_retrain_write_all - n bytes to the stream socket fd (no SIGPIPE);
+ * false on failure. */
+bool cls_retrain_write_all(int fd, const char *p, size_t n);
+
 #endif

@@ -57,6 +57,19 @@ cli_may_retrain_for(const struct cli *c, const char *user)
 	    user);
 }
 
+/* sig_ok - whether --signature, when given, is a signature id (says so
+ * when not). */
+static bool
+sig_ok(const struct cli *c)
+{
+	if (c->signature == NULL ||
+	    cls_sig_id_valid(c->signature, strlen(c->signature)))
+		return true;
+	fprintf(stderr, "edgespam: --signature=%s: not a signature id\n",
+	    c->signature);
+	return false;
+}
+
 /* exit_of - the exit code of an outcome. */
 static int
 exit_of(enum cls_retrain_outcome o)
@@ -92,12 +105,8 @@ cli_retrain_direct(struct cli *c, struct cls_engine *e,
 	char text[1024];
 	int rc;
 
-	if (c->signature != NULL &&
-	    !cls_sig_id_valid(c->signature, strlen(c->signature))) {
-		fprintf(stderr, "edgespam: --signature=%s: not a signature id\n",
-		    c->signature);
+	if (!sig_ok(c))
 		return EX_USAGE;
-	}
 	fill(c, op, user, msg, &rq);
 	rc = cls_retrain_run(e, c->st, &c->ecfg, &rq, now, &out, text,
 	    sizeof(text));
@@ -119,45 +128,6 @@ cli_retrain_direct(struct cli *c, struct cls_engine *e,
 	return exit_of(out);
 }
 
-/* write_all - n bytes to fd; false on failure. */
-static bool
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-/* read_line - the reply line (without '\n') into buf; false on failure. */
-static bool
-read_line(int fd, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	while (o + 1 < len) {
-		ssize_t r = recv(fd, buf + o, 1, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		if (buf[o] == '\n') {
-			buf[o] = '\0';
-			return true;
-		}
-		o++;
-	}
-	return false;
-}
-
 int
 cli_retrain_socket(struct cli *c, enum cls_retrain_op op, const char *user,
     const struct es_buf *msg)
@@ -170,12 +140,8 @@ cli_retrain_socket(struct cli *c, enum cls_retrain_op op, const char *user,
 	long code;
 	int fd;
 
-	if (c->signature != NULL &&
-	    !cls_sig_id_valid(c->signature, strlen(c->signature))) {
-		fprintf(stderr, "edgespam: --signature=%s: not a signature id\n",
-		    c->signature);
+	if (!sig_ok(c))
 		return EX_USAGE;
-	}
 	fill(c, op, user, msg, &rq);
 	if (cls_retrain_req_line(&rq, line, sizeof(line)) != 0) {
 		fprintf(stderr, "edgespam: user %s: the request does not fit\n",
@@ -203,8 +169,9 @@ cli_retrain_socket(struct cli *c, enum cls_retrain_op op, const char *user,
 			close(fd);
 		return EX_TEMPFAIL;
 	}
-	if (!write_all(fd, line, strlen(line)) ||
-	    !write_all(fd, rq.msg, rq.len) || !read_line(fd, line, sizeof(line))) {
+	if (!cls_retrain_write_all(fd, line, strlen(line)) ||
+	    !cls_retrain_write_all(fd, rq.msg, rq.len) ||
+	    !cls_retrain_read_line(fd, line, sizeof(line))) {
 		fprintf(stderr, "edgespam: the milter's retrain socket %s: no "
 		                "answer (%s); try again later\n",
 		    path, errno ? strerror(errno) : "closed");

@@ -66,32 +66,8 @@ send_reply(int fd, int code, const char *text)
 	int n = snprintf(line, sizeof(line), "%d %s\n", code, text);
 
 	if (n > 0)
-		(void)send(fd, line, (size_t)n < sizeof(line) ? (size_t)n
-		                                              : sizeof(line) - 1,
-		    MSG_NOSIGNAL);
-}
-
-/* read_line - the request line without '\n'; false on error, timeout or
- * a line longer than buf. */
-static bool
-read_line(int fd, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	while (o + 1 < len) {
-		ssize_t r = recv(fd, buf + o, 1, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		if (buf[o] == '\n') {
-			buf[o] = '\0';
-			return true;
-		}
-		o++;
-	}
-	return false;
+		(void)cls_retrain_write_all(fd, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* read_msg - len bytes of message; the first keep of them into b. */
@@ -182,7 +158,7 @@ conn_main(void *arg)
 	(void)getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &pwp);
 	snprintf(who, sizeof(who), "uid %u (%s)", (unsigned)cred.uid,
 	    pwp != NULL ? pwp->pw_name : "no login");
-	if (!read_line(fd, line, sizeof(line))) {
+	if (!cls_retrain_read_line(fd, line, sizeof(line))) {
 		es_log_warning("retrain: %s: no request line", who);
 		send_reply(fd, EX_PROTOCOL, "no request line");
 		goto done;
