@@ -58,6 +58,19 @@ wait_socket() {
 	done
 }
 
+# milter_programs - MILTER, ES and MILTC of the build under test
+# ($BUILD, default build; MILTC may name another client) and B, the build
+# directory; the test is skipped when one of them is not built
+milter_programs() {
+	B=${BUILD:-build}
+	MILTER=$B/edgespam-milter
+	ES=$B/edgespam
+	MILTC=${MILTC:-$B/tools/miltc}
+	for _p in "$MILTER" "$ES" "$MILTC"; do
+		[ -x "$_p" ] || skip "SKIP: $_p not built"
+	done
+}
+
 # milter_conf FILE SOCK ["key = value"...] - the configuration of a
 # private milter run by the tests: unix socket SOCK, no owner change, no
 # user switch, no pid file, every recipient filtered, warnings only;

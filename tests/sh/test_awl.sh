@@ -15,13 +15,7 @@
 set -u
 . tests/sh/lib.sh
 
-B=${BUILD:-build}
-MILTER=$B/edgespam-milter
-ES=$B/edgespam
-MILTC=${MILTC:-$B/tools/miltc}
-for p in "$MILTER" "$ES" "$MILTC"; do
-	[ -x "$p" ] || skip "SKIP: $p not built"
-done
+milter_programs
 milter_workdir awl
 
 milter_conf "$T/es.conf" "$T/m.sock" "store_path = $T/es.db" \

@@ -9,13 +9,7 @@
 set -u
 . tests/sh/lib.sh
 
-B=${BUILD:-build}
-MILTER=$B/edgespam-milter
-ES=$B/edgespam
-MILTC=${MILTC:-$B/tools/miltc}
-for p in "$MILTER" "$ES" "$MILTC"; do
-	[ -x "$p" ] || skip "$p not built"
-done
+milter_programs
 milter_workdir milter
 
 # write_conf FILE ["key = value"...] - a private milter's configuration

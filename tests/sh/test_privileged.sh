@@ -29,13 +29,7 @@
 set -u
 . tests/sh/lib.sh
 
-B=${BUILD:-build}
-MILTER=$B/edgespam-milter
-ES=$B/edgespam
-MILTC=${MILTC:-$B/tools/miltc}
-for p in "$MILTER" "$ES" "$MILTC"; do
-	[ -x "$p" ] || skip "$p not built"
-done
+milter_programs
 [ "$(id -u)" -eq 0 ] || skip "SKIP: needs root (the milter starts as root and drops to a user)"
 command -v setpriv >/dev/null || skip "SKIP: setpriv not installed"
 U=${PRIV_USER:-nobody}

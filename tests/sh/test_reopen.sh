@@ -11,13 +11,7 @@
 set -u
 . tests/sh/lib.sh
 
-B=${BUILD:-build}
-MILTER=$B/edgespam-milter
-ES=$B/edgespam
-MILTC=${MILTC:-$B/tools/miltc}
-for p in "$MILTER" "$ES" "$MILTC"; do
-	[ -x "$p" ] || skip "SKIP: $p not built"
-done
+milter_programs
 command -v sqlite3 >/dev/null 2>&1 || skip "SKIP: sqlite3 (the shell) is not installed"
 [ -d /proc/self/fd ] || skip "SKIP: no /proc/PID/fd to look at descriptors"
 milter_workdir reopen

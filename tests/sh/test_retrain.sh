@@ -21,13 +21,7 @@ set -u
 [ "$(id -u)" -eq 0 ] || skip "not root: the test runs the CLI as other users"
 command -v setpriv >/dev/null || skip "setpriv missing"
 command -v perl >/dev/null || skip "perl missing"
-B=${BUILD:-build}
-MILTER=$B/edgespam-milter
-ES=$B/edgespam
-MILTC=${MILTC:-$B/tools/miltc}
-for p in "$MILTER" "$ES" "$MILTC"; do
-	[ -x "$p" ] || skip "$p not built"
-done
+milter_programs
 milter_workdir retrain
 chmod 755 "$T"
 ABS_ES=$(cd "$(dirname "$ES")" && pwd)/$(basename "$ES")

@@ -16,13 +16,7 @@ set -u
 [ -n "${SRC_DEBUG:-}" ] && set -x
 . tests/sh/lib.sh
 
-B=${BUILD:-build}
-MILTER=$B/edgespam-milter
-ES=$B/edgespam
-MILTC=${MILTC:-$B/tools/miltc}
-for p in "$MILTER" "$ES" "$MILTC"; do
-	[ -x "$p" ] || skip "SKIP: $p not built"
-done
+milter_programs
 command -v sqlite3 >/dev/null 2>&1 || skip "SKIP: sqlite3 is not installed"
 milter_workdir sources
 
