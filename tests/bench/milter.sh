@@ -5,7 +5,8 @@
 # fresh SQLite store, one opted-in recipient. Prints "key value" lines:
 # milter.cN.rate (messages/s), milter.cN.p50_ms / p99_ms (end-of-message
 # latency), milter.cN.errors, and milter.rss_kb (the milter's peak RSS).
-#   MILTER_MESSAGES=3000 (messages per concurrency level)
+#   MILTER_MESSAGES=3000 (messages per concurrency level),
+#   MILTER_CONNECTIONS="1 8 32" (the levels, each on the same store)
 set -eu
 . tests/sh/lib.sh
 corpus=$1
@@ -19,7 +20,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT INT TERM
 wait_socket "$work/m.sock" $pid "$work/milter.log" ||
 	{ echo "milter bench: the milter did not start" >&2; exit 1; }
-for c in 1 8 32; do
+for c in ${MILTER_CONNECTIONS:-1 8 32}; do
 	echo "bench: milter alone, $c connection(s), $N messages" >&2
 	"$BUILD/tools/miltc" -s "unix:$work/m.sock" -B "$corpus" -j "$c" -n "$N" \
 		-f '<bench@example.com>' -r '<bob@example.org>' > "$work/c$c.txt" || true
