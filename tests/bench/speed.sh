@@ -54,7 +54,9 @@ one_milter() {
 	    2> /dev/null | awk -v w="$1" '
 		$1 == "milter.c8.rate" { print w, "milter_rate", $2 }
 		$1 == "milter.c8.p99_ms" { print w, "milter_p99_ms", $2 }
-		$1 == "milter.c8.errors" { print w, "milter_errors", $2 }' >> "$work/raw"
+		$1 == "milter.c8.errors" { e += $2 }
+		$1 == "milter.c8.norcpt" { e += $2 }
+		END { print w, "milter_errors", e + 0 }' >> "$work/raw"
 }
 
 : > "$work/raw"
@@ -87,7 +89,7 @@ $2 == "load" { load[$1] = load[$1] " " $3; next }
 END {
 	printf "speed, this tree beside %s, %d alternating rounds, same machine, same run (seed %s):\n", rev, rounds, seed
 	split("rate cpu_rate milter_rate milter_p99_ms milter_errors", ks, " ")
-	split("classify+learn msg/s (wall)|classify+learn msg/s (CPU)|milter 8 conn msg/s|milter 8 conn p99 ms|milter errors", names, "|")
+	split("classify+learn msg/s (wall)|classify+learn msg/s (CPU)|milter 8 conn msg/s|milter 8 conn p99 ms|milter errors, refused rcpt", names, "|")
 	for (i = 1; i <= 5; i++) {
 		for (w = 1; w <= 2; w++) {
 			who = w == 1 ? "base" : "this"
