@@ -94,7 +94,7 @@ cls_engine_cfg_default(struct cls_engine_cfg *cfg)
 	strlcpy(cfg->shared.name, "@global", sizeof(cfg->shared.name));
 	cfg->shared.opts.innocent_min = 1000;
 	cfg->shared.opts.spam_min = 250;
-	cfg->shared.spam_threshold = 0.98;
+	cfg->shared.spam_threshold = 0.95;
 	cfg->shared.learn_corrections = false;
 }
 

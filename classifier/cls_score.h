@@ -66,7 +66,10 @@ struct cls_totals {
 struct cls_score_opts {
 	enum cls_algo algo;
 	double spam_threshold;        /* verdict Spam at or above (0.9;
-	                                 hybrid 0.995) */
+	                                 hybrid 0.977, ramped) */
+	unsigned threshold_ramp;      /* hybrid: the threshold's logit is
+	                                 scaled by N / (N + this), N the
+	                                 learned messages; 0 = off (25) */
 	unsigned min_training;        /* messages of each class learned
 	                                 before any Spam verdict (10) */
 	unsigned whitelist_threshold; /* sender innocent hits needed; 0 =
@@ -107,6 +110,17 @@ const char *cls_result_name(enum cls_result r);
 int cls_score(struct cls_stat *toks, size_t n, const struct cls_totals *tot,
     const struct cls_score_opts *o, size_t want_factors,
     struct cls_verdict *v);
+
+/*
+ * cls_score_threshold - the probability at or above which cls_score()
+ * says Spam for a user with learned totals tot: spam_threshold, except
+ * for hybrid with threshold_ramp > 0 and a threshold above 0.5, where
+ * its logit is scaled by N / (N + threshold_ramp), N = spam_learned +
+ * innocent_learned (so a user who has learned little decides at a lower
+ * threshold, as the hybrid's scores grow with learning). Pure.
+ */
+double cls_score_threshold(const struct cls_score_opts *o,
+    const struct cls_totals *tot);
 
 /*
  * cls_hybrid_step - the hybrid method's learning step for a message

@@ -30,6 +30,7 @@ conf_engine_cfg(const struct conf *cf, struct cls_engine_cfg *cfg)
 	cls_tok_opts_default(&cfg->tok, kind);
 	cls_score_opts_default(&cfg->score, algo);
 	cfg->score.spam_threshold = conf_double(cf, "spam_threshold");
+	cfg->score.threshold_ramp = (unsigned)conf_int(cf, "threshold_ramp");
 	cfg->score.min_training = (unsigned)conf_int(cf, "min_training");
 	cfg->score.whitelist_threshold =
 	    (unsigned)conf_int(cf, "whitelist_threshold");

@@ -72,7 +72,7 @@ load() {
 	o=$1
 	shift
 	"$BUILD/tools/miltc" -s "unix:$work/m.sock" -B "$corpus" -j 8 "$@" \
-		-f '<bench@example.com>' -r '<bob@example.org>' > "$o" || true
+		-f 'bench@example.com' -r 'bob@example.org' > "$o" || true
 }
 
 # keys OUT PREFIX - miltc's figures as PREFIX.rate etc.

@@ -4,8 +4,11 @@
 # (build/tools/miltc) at 1, 8 and 32 concurrent connections, TEFT on a
 # fresh SQLite store, one opted-in recipient. Prints "key value" lines:
 # milter.cN.rate (messages/s), milter.cN.p50_ms / p99_ms (end-of-message
-# latency), milter.cN.errors, and milter.rss_kb (the milter's peak RSS).
-#   MILTER_MESSAGES=3000 (messages per concurrency level)
+# latency), milter.cN.errors, milter.cN.norcpt (messages whose recipient
+# the milter refused: then nothing was classified), and milter.rss_kb
+# (the milter's peak RSS).
+#   MILTER_MESSAGES=3000 (messages per concurrency level),
+#   MILTER_CONNECTIONS="1 8 32" (the levels, each on the same store)
 set -eu
 . tests/sh/lib.sh
 corpus=$1
@@ -19,15 +22,16 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT INT TERM
 wait_socket "$work/m.sock" $pid "$work/milter.log" ||
 	{ echo "milter bench: the milter did not start" >&2; exit 1; }
-for c in 1 8 32; do
+for c in ${MILTER_CONNECTIONS:-1 8 32}; do
 	echo "bench: milter alone, $c connection(s), $N messages" >&2
 	"$BUILD/tools/miltc" -s "unix:$work/m.sock" -B "$corpus" -j "$c" -n "$N" \
-		-f '<bench@example.com>' -r '<bob@example.org>' > "$work/c$c.txt" || true
+		-f 'bench@example.com' -r 'bob@example.org' > "$work/c$c.txt" || true
 	awk -v c="$c" '
 		$1 == "rate" { print "milter.c" c ".rate", $2 }
 		$1 == "eom_p50_ms" { print "milter.c" c ".p50_ms", $2 }
 		$1 == "eom_p99_ms" { print "milter.c" c ".p99_ms", $2 }
 		$1 == "errors" { print "milter.c" c ".errors", $2 }
+		$1 == "verdict.norcpt" { print "milter.c" c ".norcpt", $2 }
 		$1 == "messages" { print "milter.c" c ".messages", $2 }' "$work/c$c.txt"
 done
 echo "milter.rss_kb $(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"

@@ -8,7 +8,9 @@
 #   (tests/bench/postfix.sh: root only, else skipped), MARIADB_ROWS,
 #   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped);
 #   the shared dictionary's part alone: sh tests/bench/shared.sh;
-#   BENCH_RAW=FILE prints the table of an earlier raw.txt, measuring nothing
+#   BENCH_RAW=FILE prints the table of an earlier raw.txt, measuring nothing;
+#   over 14 orders: sh tests/bench/orders.sh (mature user), sh
+#   tests/bench/shared-orders.sh (new user)
 set -eu
 BUILD=${BUILD:-build}
 SEED=${SEED:-42}
@@ -70,8 +72,9 @@ awk -v seed="$SEED" '
 END {
 	printf "edgespam benchmark, SpamAssassin corpus (%d messages, %d ham, %d spam), online, seed %s\n\n",
 		v["teft.edgespam.messages"], v["teft.edgespam.ham"], v["teft.edgespam.spam"], seed
-	printf "%-5s %-10s %5s %5s %7s %7s %8s %7s %9s %9s %11s\n",
-		"mode", "filter", "FP", "FN", "FPR%", "FNR%", "1-ROCA%", "lam%", "msg/s", "peakRSS", "store"
+	printf "%-5s %-10s %5s %5s %7s %7s %8s %7s %9s %9s %11s  %s\n",
+		"mode", "filter", "FP", "FN", "FPR%", "FNR%", "1-ROCA%", "lam%", "msg/s", "peakRSS", "store",
+		"least FN% at 0/1/2/4 FP (ranking)"
 	n = split("teft toe", modes, " ")
 	for (i = 1; i <= n; i++) {
 		m = modes[i]
@@ -79,9 +82,10 @@ END {
 		for (j = 1; j <= 2; j++) {
 			f = fs[j]; k = m "." f
 			if (!((k ".fp") in v)) continue
-			printf "%-5s %-10s %5d %5d %7.3f %7.3f %8.4f %7.3f %9.1f %7.1fMB %9.1fMB\n",
+			printf "%-5s %-10s %5d %5d %7.3f %7.3f %8.4f %7.3f %9.1f %7.1fMB %9.1fMB  %.1f / %.1f / %.1f / %.1f\n",
 				m, f, v[k ".fp"], v[k ".fn"], v[k ".fpr"], v[k ".fnr"], v[k ".roca"], v[k ".lam"],
-				v[k ".rate"], v[k ".rss_kb"] / 1024, v[k ".store_bytes"] / 1048576
+				v[k ".rate"], v[k ".rss_kb"] / 1024, v[k ".store_bytes"] / 1048576,
+				v[k ".fn_at_0fp"], v[k ".fn_at_1fp"], v[k ".fn_at_2fp"], v[k ".fn_at_4fp"]
 		}
 	}
 	if ("teft.edgespam_cli.rate" in v)

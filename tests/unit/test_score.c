@@ -73,11 +73,17 @@ static const struct score_case cases[] = {
 	    {{10, 0, 0.3, 0, 1}, {0, 10, 0.1, CLS_TF_HEADER, 1},
 		{0, 0, -0.1, 0, 1}},
 	    3, 0.5374298453437496, 0.99},
-	/* hybrid: body mean ln(99) (f clipped at 0.99), header empty;
+	/* hybrid: body ln(99) / 1^0.75 (f clipped at 0.99), header empty;
 	 * z = 0.5 ln 99; shrink = known 1/2 * N/(N+10) = 1/2 * 2/3;
-	 * score = 1.5 * z / 3 */
+	 * score = 0.75 * z / 3 (1.5 before issue 15: 0.759288) */
 	{"hybrid shrink", CLS_ALGO_HYBRID, 10, 10,
-	    {{10, 0, 0, 0, 1}, {0, 0, 0, 0, 1}}, 2, 0.7592880015730034, 0.99},
+	    {{10, 0, 0, 0, 1}, {0, 0, 0, 0, 1}}, 2, 0.6397755221008989, 0.99},
+	/* hybrid: two body tokens at ln(99): their sum over 2^0.75 (the
+	 * mean, 2^1, before issue 15), z = 0.5 * 2 ln 99 / 2^0.75;
+	 * shrink = known 2/3 * 20/30; score = 0.75 * z * 4/9 */
+	{"hybrid part exponent", CLS_ALGO_HYBRID, 10, 10,
+	    {{10, 0, 0, 0, 1}, {20, 0, 0, 0, 1}, {0, 0, 0, 0, 1}}, 3,
+	    0.7131552895484028, 0.99},
 	/* the sender token never enters the combination */
 	{"hybrid ignores sender token", CLS_ALGO_HYBRID, 10, 10,
 	    {{0, 0, 0, 0, 1}, {0, 50, 5.0, CLS_TF_SENDER, 1}}, 2, 0.5, -1},
@@ -186,6 +192,100 @@ test_verdicts(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* cls_score_threshold: the hybrid's threshold ramped by learning. */
+struct threshold_case {
+	const char *name;
+	enum cls_algo algo;
+	double t;        /* spam_threshold */
+	unsigned ramp;   /* threshold_ramp */
+	uint64_t S, I;   /* learned totals */
+	double want;
+};
+
+static const struct threshold_case tcases[] = {
+	/* logit(0.977) = 3.7471 scaled by N / (N + 25) */
+	{"hybrid, 25 learned: half the logit", CLS_ALGO_HYBRID, 0.977, 25, 10,
+	    15, 0.8669776706864825},
+	{"hybrid, 475 learned: 95% of it", CLS_ALGO_HYBRID, 0.977, 25, 400, 75,
+	    0.9723890302904679},
+	{"hybrid, min_training's 20", CLS_ALGO_HYBRID, 0.977, 25, 10, 10,
+	    0.8410710457675313},
+	{"hybrid, nothing learned: 0.5", CLS_ALGO_HYBRID, 0.977, 25, 0, 0, 0.5},
+	{"hybrid, ramp 0: as set", CLS_ALGO_HYBRID, 0.977, 0, 10, 15, 0.977},
+	{"hybrid, threshold below 0.5: as set", CLS_ALGO_HYBRID, 0.4, 25, 10,
+	    15, 0.4},
+	{"hybrid, threshold 1: as set", CLS_ALGO_HYBRID, 1.0, 25, 10, 15, 1.0},
+	{"graham never ramps", CLS_ALGO_GRAHAM, 0.9, 25, 10, 15, 0.9},
+	{"chi-square never ramps", CLS_ALGO_CHI_SQUARE, 0.9, 25, 10, 15, 0.9},
+};
+
+static void
+test_threshold_ramp(void **state)
+{
+	size_t k, failed = 0;
+
+	(void)state;
+	for (k = 0; k < sizeof(tcases) / sizeof(tcases[0]); k++) {
+		const struct threshold_case *c = &tcases[k];
+		struct cls_score_opts o;
+		struct cls_totals tot = {c->S, c->I};
+		double got;
+
+		cls_score_opts_default(&o, c->algo);
+		o.spam_threshold = c->t;
+		o.threshold_ramp = c->ramp;
+		got = cls_score_threshold(&o, &tot);
+		if (fabs(got - c->want) > TOL) {
+			printf("case %s: got %.12f, want %.12f\n", c->name, got,
+			    c->want);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
+/* The verdict uses the ramped threshold: one body token with f = 0.99
+ * and weight 1, S = I = 10: score 0.75 * 0.5 ln 99 * 20/30 + 1/sqrt(2),
+ * p = 0.864817; Spam only where the threshold is at most that. */
+static void
+test_threshold_verdict(void **state)
+{
+	static const struct {
+		const char *name;
+		double t;
+		unsigned ramp;
+		enum cls_result want;
+	} c[] = {
+		{"0.977 ramped over 20 learned: 0.8411", 0.977, 25, CLS_SPAM},
+		{"0.977 without the ramp", 0.977, 0, CLS_INNOCENT},
+		{"0.85 ramped: 0.6837", 0.85, 25, CLS_SPAM},
+		{"0.99 ramped: 0.8852", 0.99, 25, CLS_INNOCENT},
+	};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct cls_stat st[1];
+		struct cls_score_opts o;
+		struct cls_totals tot = {10, 10};
+		struct cls_verdict v;
+
+		memset(st, 0, sizeof(st));
+		st[0].id = 1;
+		st[0].spam_hits = 10;
+		st[0].weight = 1.0;
+		st[0].count = 1;
+		cls_score_opts_default(&o, CLS_ALGO_HYBRID);
+		o.spam_threshold = c[k].t;
+		o.threshold_ramp = c[k].ramp;
+		assert_int_equal(cls_score(st, 1, &tot, &o, 0, &v), 0);
+		if (fabs(v.probability - 0.864817) > 1e-5 || v.result != c[k].want)
+			fail_msg("case %s: got %s (p %.6f), want %s", c[k].name,
+			    cls_result_name(v.result), v.probability,
+			    cls_result_name(c[k].want));
+	}
+}
+
 static void
 test_factors_order(void **state)
 {
@@ -270,6 +370,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_threshold_ramp),
+		cmocka_unit_test(test_threshold_verdict),
 		cmocka_unit_test(test_factors_order),
 		cmocka_unit_test(test_bnr),
 		cmocka_unit_test(test_hybrid_step),

@@ -210,6 +210,68 @@ bench_lam(size_t fp, size_t nham, size_t fn, size_t nspam)
 	return 100.0 / (1 + exp(-(logit(fpr) + logit(fnr)) / 2));
 }
 
+/* cmp_double_desc - descending order of doubles. */
+static int
+cmp_double_desc(const void *a, const void *b)
+{
+	return cmp_double(b, a);
+}
+
+double
+bench_fn_at_fp(const struct bench_item *v, size_t n, int f, size_t k)
+{
+	double *ham = malloc((n ? n : 1) * sizeof(double)), t;
+	size_t nh = 0, ns = 0, missed = 0, i;
+
+	if (ham == NULL)
+		bench_die("%s", "out of memory");
+	for (i = 0; i < n; i++)
+		if (!v[i].spam)
+			ham[nh++] = v[i].score[f];
+	if (nh <= k) {
+		free(ham);
+		return 0;
+	}
+	qsort(ham, nh, sizeof(double), cmp_double_desc);
+	t = ham[k]; /* every spam at or below it is missed */
+	free(ham);
+	for (i = 0; i < n; i++) {
+		if (!v[i].spam)
+			continue;
+		ns++;
+		missed += v[i].score[f] <= t;
+	}
+	return ns ? 100.0 * (double)missed / (double)ns : 0;
+}
+
+void
+bench_report(const char *prefix, const struct bench_item *v, size_t n, int f)
+{
+	static const size_t ks[] = {0, 1, 2, 4};
+	size_t i, fp = 0, fn = 0, nham = 0, nspam = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].spam) {
+			nspam++;
+			fn += !v[i].verdict[f];
+		} else {
+			nham++;
+			fp += v[i].verdict[f];
+		}
+	}
+	printf("%s.messages %zu\n", prefix, n);
+	printf("%s.ham %zu\n%s.spam %zu\n", prefix, nham, prefix, nspam);
+	printf("%s.fp %zu\n%s.fn %zu\n", prefix, fp, prefix, fn);
+	printf("%s.fpr %.3f\n", prefix, nham ? 100.0 * (double)fp / (double)nham : 0);
+	printf("%s.fnr %.3f\n", prefix,
+	    nspam ? 100.0 * (double)fn / (double)nspam : 0);
+	printf("%s.roca %.4f\n", prefix, bench_roca(v, n, f));
+	printf("%s.lam %.3f\n", prefix, bench_lam(fp, nham, fn, nspam));
+	for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
+		printf("%s.fn_at_%zufp %.3f\n", prefix, ks[i],
+		    bench_fn_at_fp(v, n, f, ks[i]));
+}
+
 void
 bench_conf(const char *path, struct conf **cf, struct cls_engine_cfg *cfg)
 {

@@ -69,4 +69,22 @@ double bench_roca(const struct bench_item *v, size_t n, int f);
  * (n + 0.5) / (N + 1). */
 double bench_lam(size_t fp, size_t nham, size_t fn, size_t nspam);
 
+/*
+ * bench_fn_at_fp - from filter f's ranking of the n items alone: the
+ * least percentage of spam missed by any one threshold that lets at
+ * most k ham through as spam. A spam scoring no higher than the
+ * (k+1)-th highest ham is missed (a tie cannot be split); 0 when there
+ * are at most k ham or no spam.
+ */
+double bench_fn_at_fp(const struct bench_item *v, size_t n, int f, size_t k);
+
+/*
+ * bench_report - the figures of the first n items for filter f as
+ * "prefix.key value" lines on stdout: messages, ham, spam, fp, fn,
+ * fpr, fnr (percent), roca (1-ROCA%), lam (lam%), and fn_at_0fp,
+ * fn_at_1fp, fn_at_2fp, fn_at_4fp (bench_fn_at_fp, percent).
+ */
+void bench_report(const char *prefix, const struct bench_item *v, size_t n,
+    int f);
+
 #endif
