@@ -41,9 +41,17 @@
 #   pf_setup DIR PORT [MILTER [USER...]]  write the instance
 #   pf_setup_relay DIR PORT NEXTHOP_PORT  a relay-only instance in front
 #                                       of one (see the function)
+#   pf_setup_debian DIR PORT FILTER [USER...]  pf_setup's instance shaped
+#                                       like Debian's stock Postfix:
+#                                       chroot, aliases as nobody,
+#                                       maildrop with FILTER (see there)
+#   pf_sasl DIR LOGIN:PASSWORD...       SMTP AUTH against a Cyrus sasldb
+#   pf_milter_dir DIR OWNER             the socket directory in the queue
+#   pf_debian_master, pf_debian_aliases, pf_chroot  its parts
 #   pf_start DIR / pf_stop DIR / pf_reload DIR
 #   pf_cleanup DIR                      for a trap: pf_stop, quietly
 #   pf_send PORT FROM TO [swaks args]   SMTP to 127.0.0.1:PORT
+#   pf_swaks PORT FROM TO [swaks args]  the same, printing the transcript
 #   pf_sendmail DIR FROM TO < msg       local submission
 #   pf_flush DIR, pf_queue_count DIR, pf_wait_queue_empty DIR TIMEOUT_S
 #   pf_wait_relay_empty DIR TIMEOUT_S   the same for a relay (see there)
@@ -369,6 +377,178 @@ EOF
 	} > "$_dir/etc/master.cf"
 }
 
+# ---- an instance shaped like Debian's stock Postfix ----------------------
+#
+# pf_setup_debian DIR PORT FILTER [USER...] - pf_setup's instance (its
+# directories, mailboxes and maps; MILTER unix:edgespam/milter.sock)
+# reshaped as Debian ships and starts Postfix:
+#   - master.cf is Debian's own (/usr/share/postfix/master.cf.dist) with
+#     its chroot column as shipped: smtpd, cleanup, pickup, the rewrite,
+#     bounce and error services run chrooted in the queue directory
+#     DIR/spool; only the smtpd service is renamed to 127.0.0.1:PORT and
+#     the maildrop transport runs FILTER (see pf_debian_master);
+#   - smtpd_milters and non_smtpd_milters are unix:edgespam/milter.sock,
+#     a path relative to the queue directory, as the chrooted smtpd and
+#     cleanup see it: the milter's socket is DIR/spool/edgespam/milter.sock
+#     (make its directory with pf_milter_dir);
+#   - the aliases are in aliases(5) form, root's, in a hash: map made by
+#     postalias, so local(8) runs their pipes as default_privs (nobody)
+#     (see pf_debian_aliases);
+#   - mynetworks is 127.0.0.1/32: a client on 127.0.0.2 is an outsider;
+#   - the chroot is populated by Debian's configure-instance.sh, which
+#     Debian's postfix@.service runs before each start (see pf_chroot).
+# Add SMTP AUTH with pf_sasl before pf_start.
+pf_setup_debian() {
+	if [ $# -lt 3 ]; then
+		pf_msg "usage: pf_setup_debian DIR PORT FILTER [USER...]"
+		return 1
+	fi
+	_dd=$1 _dp=$2 _df=$3
+	shift 3
+	for _c in /usr/share/postfix/master.cf.dist /usr/lib/postfix/configure-instance.sh; do
+		[ -f "$_c" ] || { pf_msg "$_c missing: not Debian's Postfix"; return 1; }
+	done
+	case $_df in /*) ;; *) _df=$(pwd)/$_df ;; esac
+	pf_setup "$_dd" "$_dp" unix:edgespam/milter.sock "$@" || return 1
+	case $_dd in /*) ;; *) _dd=$(cd "$_dd" && pwd) ;; esac
+	pf_postconf "$_dd" -e "mynetworks = 127.0.0.1/32" || return 1
+	pf_debian_master "$_dd" "$_dp" "$_df" || return 1
+	pf_debian_aliases "$_dd" || return 1
+	pf_chroot "$_dd"
+}
+
+# pf_debian_master DIR PORT FILTER - master.cf from Debian's shipped
+# one: every service with its columns as shipped (comments dropped),
+# its "smtp inet" service listening on 127.0.0.1:PORT instead, and its
+# maildrop transport (Debian: maildrop -d ${recipient} as vmail) made
+# to run FILTER, copied to DIR/pipe/maildroprc (owned by the pipe user,
+# mode 0600, as maildrop wants it), in manual mode:
+#   env MAILDIR=DIR/mail/DOMAIN/USER/Maildir [SETTING...] maildrop FILTER
+# where each SETTING is a line of $PF_MAILDROP_ENV (NAME=VALUE, spaces
+# allowed; a "$" must be written "$$" for pipe(8)). maildrop imports
+# its environment in manual mode, so the filter reads them as variables.
+pf_debian_master() {
+	_md=$1 _mp=$2 _mf=$3
+	_mu=$(pf_pipe_user)
+	cp "$_mf" "$_md/pipe/maildroprc" &&
+		chown "$_mu:$(id -gn "$_mu")" "$_md/pipe/maildroprc" &&
+		chmod 600 "$_md/pipe/maildroprc" || return 1
+	_menv=""
+	if [ -n "${PF_MAILDROP_ENV:-}" ]; then
+		_menv=$(printf '%s\n' "$PF_MAILDROP_ENV" |
+			sed -n 's/^\(..*\)$/{ \1 } /p' | tr -d '\n')
+	fi
+	{
+		echo "# master.cf of a test instance: Debian's master.cf.dist, written by tests/sh/lib_postfix.sh"
+		awk -v listen="127.0.0.1:$_mp" '
+			/^#/ || /^[ \t]*$/ { next }
+			/^[^ \t]/ { skip = ($1 == "maildrop") }
+			skip { next }
+			$1 == "smtp" && $2 == "inet" { sub(/^smtp/, listen) }
+			{ print }' /usr/share/postfix/master.cf.dist
+		echo "maildrop  unix  -       n       n       -       -       pipe"
+		echo "  flags=DRXhu user=$_mu argv=/usr/bin/env MAILDIR=$_md/mail/\${domain}/\${user}/Maildir $_menv$(command -v maildrop) $_md/pipe/maildroprc"
+	} > "$_md/etc/master.cf" || return 1
+	# what Debian chroots must still be chrooted here
+	for _s in "127.0.0.1:$_mp/inet" cleanup/unix; do
+		[ "$(postconf -c "$_md/etc" -Fh "$_s/chroot")" = y ] || {
+			pf_msg "$_s is not chrooted in Debian's master.cf.dist"; return 1; }
+	done
+}
+
+# pf_debian_aliases DIR - DIR/pipe/aliases in aliases(5) form, owned by
+# root: bob's retrain aliases as the README writes them, with the
+# absolute path of $EDGESPAM and -c $EDGESPAM_CONF; a hash: map made by
+# postalias (root's too). local(8) runs the commands of a root-owned
+# alias map as default_privs, set to Debian's default, nobody. The
+# postmaster's mailbox belongs to nobody, so a bounce is delivered.
+pf_debian_aliases() {
+	_ad=$1
+	case "$EDGESPAM$EDGESPAM_CONF" in *[[:space:]\"\'\\]*)
+		pf_msg "an alias line cannot name $EDGESPAM or $EDGESPAM_CONF (space, quote or backslash)"
+		return 1 ;;
+	esac
+	{
+		echo "# aliases of a test instance, written by tests/sh/lib_postfix.sh"
+		echo "postmaster: $_ad/mail/postmaster.mbox"
+		echo "MAILER-DAEMON: postmaster"
+		echo "root: postmaster"
+		for _a in spam:addspam fp:falsepositive allow:allow-sender block:block-sender; do
+			echo "bob-${_a%%:*}: \"|$EDGESPAM -c $EDGESPAM_CONF --user bob@$PF_DOMAIN --${_a#*:}\""
+		done
+	} > "$_ad/pipe/aliases" || return 1
+	printf 'bob-allow@%s bob-allow@localhost\nbob-block@%s bob-block@localhost\n' \
+		"$PF_DOMAIN" "$PF_DOMAIN" >> "$_ad/etc/virtual"
+	chown root:root "$_ad/pipe/aliases" && chmod 644 "$_ad/pipe/aliases" &&
+		chown nobody "$_ad/mail/postmaster.mbox" &&
+		postalias -c "$_ad/etc" "hash:$_ad/pipe/aliases" &&
+		pf_postconf "$_ad" -e "alias_maps = hash:$_ad/pipe/aliases" \
+			"alias_database = hash:$_ad/pipe/aliases" "default_privs = nobody"
+}
+
+# pf_chroot DIR - populate the chroot (the queue directory) as Debian
+# does before each start: its /usr/lib/postfix/configure-instance.sh,
+# run on this instance (MAIL_CONFIG names the configuration; "-" its
+# default instance), copies etc/localtime, services, resolv.conf,
+# hosts, host.conf and nsswitch.conf, /dev/random and /dev/urandom, and
+# the NSS, resolver and libgcc_s libraries into DIR/spool.
+pf_chroot() {
+	if ! MAIL_CONFIG=$1/etc sh /usr/lib/postfix/configure-instance.sh - \
+		>"$1/log/configure-instance.out" 2>&1; then
+		cat "$1/log/configure-instance.out" >&2
+		pf_msg "configure-instance.sh failed"
+		return 1
+	fi
+	[ -f "$1/spool/etc/services" ] ||
+		{ pf_msg "configure-instance.sh did not populate $1/spool"; return 1; }
+}
+
+# pf_milter_dir DIR OWNER - the milter socket's directory in the queue
+# directory, DIR/spool/edgespam, as the package makes it: OWNER (the
+# milter's user), group postfix, mode 2750 (smtpd and cleanup reach the
+# socket through the group; nobody else gets in). Prints the socket's
+# path (for milter_socket = unix:PATH).
+pf_milter_dir() {
+	mkdir -p "$1/spool/edgespam" && chown "$2:postfix" "$1/spool/edgespam" &&
+		chmod 2750 "$1/spool/edgespam" || return 1
+	echo "$1/spool/edgespam/milter.sock"
+}
+
+# pf_sasl DIR LOGIN:PASSWORD... - SMTP AUTH (PLAIN and LOGIN; no TLS
+# required, smtpd_tls_auth_only = no) against a Cyrus sasldb, with the
+# instance's own configuration: Debian's Postfix reads it only from
+# $config_directory/sasl/smtpd.conf (a Debian patch; it ignores
+# cyrus_sasl_config_path), here DIR/etc/sasl/smtpd.conf. The sasldb,
+# DIR/etc/sasl/sasldb2 (root:postfix 0640), is made with saslpasswd2
+# -f; LOGIN is user@realm. smtpd loads the plugins before it enters
+# its chroot but opens the sasldb after, so the file is copied to the
+# same path below the queue directory (DIR/spool/DIR/etc/sasl/sasldb2),
+# as a Debian admin copies /etc/sasldb2 to
+# /var/spool/postfix/etc/sasldb2. Authenticated clients may relay.
+pf_sasl() {
+	_sd=$1
+	shift
+	command -v saslpasswd2 >/dev/null ||
+		{ pf_msg "saslpasswd2 not installed (sasl2-bin)"; return 1; }
+	_sdb=$_sd/etc/sasl/sasldb2
+	mkdir -p "$_sd/etc/sasl" && chmod 755 "$_sd/etc/sasl" || return 1
+	printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: %s\n' \
+		"$_sdb" > "$_sd/etc/sasl/smtpd.conf" || return 1
+	rm -f "$_sdb"
+	for _l in "$@"; do
+		_lu=${_l%%:*} _lp=${_l#*:}
+		printf '%s' "$_lp" | saslpasswd2 -f "$_sdb" -p -c -u "${_lu#*@}" "${_lu%%@*}" ||
+			{ pf_msg "saslpasswd2 for $_lu failed"; return 1; }
+	done
+	chown root:postfix "$_sdb" && chmod 640 "$_sdb" &&
+		mkdir -p "$_sd/spool$_sd/etc/sasl" &&
+		cp -p "$_sdb" "$_sd/spool$_sdb" || return 1
+	pf_postconf "$_sd" -e "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = cyrus" \
+		"smtpd_sasl_path = smtpd" "smtpd_tls_auth_only = no" \
+		"smtpd_sasl_security_options = noanonymous" \
+		"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+}
+
 # pf_start DIR - start the instance; returns when its master is ready.
 pf_start() {
 	if ! postfix -c "$1/etc" start >"$1/log/start.out" 2>&1; then
@@ -541,13 +721,21 @@ pf_wait_delivered() {
 # pf_send PORT FROM TO [swaks args...] - one SMTP transaction against
 # 127.0.0.1:PORT; quiet unless swaks fails; returns swaks' exit status.
 pf_send() {
-	_sp=$1 _sf=$2 _st=$3
-	shift 3
-	_out=$(swaks --server 127.0.0.1 --port "$_sp" --helo client.test \
-		--from "$_sf" --to "$_st" --timeout 60 "$@" 2>&1)
+	_out=$(pf_swaks "$@")
 	_rc=$?
 	[ $_rc -eq 0 ] || printf '%s\nswaks exit %s\n' "$_out" "$_rc" >&2
 	return $_rc
+}
+
+# pf_swaks PORT FROM TO [swaks args...] - pf_send's transaction, its
+# whole transcript on stdout (the queue id is on the line
+# "<-  250 2.0.0 Ok: queued as QUEUEID", a refusal on a "<**" line);
+# returns swaks' exit status.
+pf_swaks() {
+	_sp=$1 _sf=$2 _st=$3
+	shift 3
+	swaks --server 127.0.0.1 --port "$_sp" --helo client.test \
+		--from "$_sf" --to "$_st" --timeout 60 "$@" 2>&1
 }
 
 # pf_sendmail DIR FROM TO < message - local submission through this
