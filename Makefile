@@ -33,7 +33,7 @@ PKGS_RUN   = adduser libmilter1.0.1 libmariadb3 libbsd0 libsqlite3-0
 PKGS_DEB   = debhelper dpkg-dev fakeroot lintian systemd
 PKGS_TEST  = libcmocka-dev clang libclang-rt-14-dev bogofilter sqlite3 \
 	postfix maildrop swaks miltertest mariadb-server mariadb-client \
-	systemd-container $(PKGS_DEB)
+	systemd-container spamd spamc sasl2-bin libsasl2-modules $(PKGS_DEB)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
@@ -164,6 +164,7 @@ install: programs
 		chmod 0644 "$$d/$${m##*/}"; \
 	done
 	cp -R sql $(DESTDIR)$(PREFIX)/share/edgespam/
+	install -m 0644 conf/maildroprc $(DESTDIR)$(PREFIX)/share/edgespam/maildroprc
 	if [ ! -f $(DESTDIR)/etc/edgespam/edgespam.conf ]; then \
 		install -m 0644 conf/edgespam.conf $(DESTDIR)/etc/edgespam/edgespam.conf; fi
 
