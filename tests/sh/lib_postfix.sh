@@ -430,6 +430,7 @@ pf_setup_debian() {
 pf_debian_master() {
 	_md=$1 _mp=$2 _mf=$3
 	_mu=$(pf_pipe_user)
+	rm -f "$_md/pipe/maildrop.filter"
 	cp "$_mf" "$_md/pipe/maildroprc" &&
 		chown "$_mu:$(id -gn "$_mu")" "$_md/pipe/maildroprc" &&
 		chmod 600 "$_md/pipe/maildroprc" || return 1

@@ -64,23 +64,9 @@ MILTER=$B/edgespam-milter
 EDGESPAM=$B/edgespam
 [ -x "$MILTER" ] && [ -x "$EDGESPAM" ] || skip "programs not built"
 
-# the milter's own user, as the package makes it
-MU=${E2E_MILTER_USER:-edgespam}
-MADE_USER=""
-case $MU in root | nobody | postfix) fail "E2E_MILTER_USER=$MU: the milter needs a user of its own" ;; esac
-if ! id "$MU" >/dev/null 2>&1; then
-	useradd --system --home-dir /nonexistent --no-create-home \
-		--shell /usr/sbin/nologin "$MU" || fail "useradd $MU"
-	MADE_USER=$MU
-fi
-MG=$(id -gn "$MU")
-# spamd's children run as the package's user
-SU=debian-spamd
-id "$SU" >/dev/null 2>&1 || SU=nobody
-
 T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-debian.XXXXXX")
 chmod 755 "$T"
-MPID="" SPID=""
+MPID="" SPID="" MADE_USER=""
 stop_m() {
 	[ -n "$MPID" ] || return 0
 	kill -TERM "$MPID" 2>/dev/null
@@ -103,6 +89,28 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# the man page lists the rules of conf/maildroprc as they are
+rules() { grep -v '^[[:space:]]*#' | grep -v '^[[:space:]]*$'; }
+awk '/^\.SH MAILDROP AND SPAMASSASSIN/ { s = 1; next }
+	s && /^\.nf$/ { b = 1; next }
+	b && /^\.fi$/ { exit }
+	b { print }' milter/edgespam-milter.8 | sed 's/\\-/-/g; s/\\e/\\/g' | rules > "$T/man.rules"
+rules < conf/maildroprc | diff "$T/man.rules" - > "$T/rules.diff" ||
+	fail "edgespam-milter.8 (MAILDROP AND SPAMASSASSIN) does not list conf/maildroprc's rules: $(head -n 6 "$T/rules.diff")"
+
+# the milter's own user, as the package makes it
+MU=${E2E_MILTER_USER:-edgespam}
+case $MU in root | nobody | postfix) fail "E2E_MILTER_USER=$MU: the milter needs a user of its own" ;; esac
+if ! id "$MU" >/dev/null 2>&1; then
+	useradd --system --home-dir /nonexistent --no-create-home \
+		--shell /usr/sbin/nologin "$MU" || fail "useradd $MU"
+	MADE_USER=$MU
+fi
+MG=$(id -gn "$MU")
+# spamd's children run as the package's user
+SU=debian-spamd
+id "$SU" >/dev/null 2>&1 || SU=nobody
+
 fail_log() {
 	echo "--- maillog:"; pf_log "$T" 30
 	echo "--- milter:"; grep -v ' result=' "$T/milter.log" | tail -n 20
@@ -119,7 +127,6 @@ chown "$MU:$MG" "$T/lib" "$T/run" "$T/ref" && chmod 700 "$T/lib" "$T/ref" &&
 cat > "$EDGESPAM_CONF" <<EOC
 store_path = $DB
 milter_socket = unix:$T/spool/edgespam/milter.sock
-milter_socket_owner = $MU:postfix
 user = $MU
 pid_file = $T/run/edgespam-milter.pid
 retrain_socket = $T/run/retrain.sock
@@ -175,7 +182,7 @@ start_m() {
 es user bob@example.org opt-in >/dev/null || fail "opt bob in"
 train_pair es bob@example.org 12
 start_m
-[ "$(stat -c '%U:%G %a' "$SOCK")" = "$MU:postfix 660" ] || fail "milter socket: $(stat -c '%U:%G %a' "$SOCK")"
+[ "$(stat -c '%G %a' "$SOCK")" = "postfix 660" ] || fail "milter socket: $(stat -c '%U:%G %a' "$SOCK")"
 [ "$(stat -c '%U:%G %a' "$T/spool/edgespam")" = "$MU:postfix 2750" ] || fail "socket directory: $(stat -c '%U:%G %a' "$T/spool/edgespam")"
 [ "$(stat -c '%U %a' "$T/run")" = "$MU 755" ] || fail "retrain socket directory: $(stat -c '%U %a' "$T/run")"
 pf_start "$T" || fail "pf_start"
