@@ -18,42 +18,16 @@ BUILD=${BUILD:-build}
 JOBS=${JOBS:-2}
 tool=$BUILD/tools/bench_shared
 [ -x "$tool" ] || { echo "bench: $tool is not built (make)" >&2; exit 69; }
-[ $# -gt 0 ] || set -- 1 2 3 4 5 6 7 8 9 10 11 12 13 14
-for s in "$@"; do
-	case $s in
-	*[!0-9]* | '') echo "bench: not a seed: $s" >&2; exit 64 ;;
-	esac
-done
+. tests/bench/lib_orders.sh
+orders_seeds "$@"
+set -- $ORDERS
 out=$BUILD/bench/orders
 mkdir -p "$out"
 corpus=$(sh tests/bench/fetch-corpus.sh)
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-orders.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
-# run_seed SEED - one order, in its own store directory
-run_seed() {
-	mkdir -p "$work/$1"
-	if "$tool" -d "$corpus" -w "$work/$1" -s "$1" \
-	    ${BENCH_CONF:+-c "$BENCH_CONF"} > "$out/$1.txt" 2> "$work/$1.err"; then
-		echo "bench: order $1 done" >&2
-	else
-		echo "bench: order $1 failed:" >&2
-		cat "$work/$1.err" >&2
-		: > "$out/$1.txt"
-	fi
-	rm -rf "${work:?}/$1"
-}
-
-n=0
-for s in "$@"; do
-	run_seed "$s" &
-	n=$((n + 1))
-	if [ "$n" -ge "$JOBS" ]; then
-		wait
-		n=0
-	fi
-done
-wait
+orders_run "$tool" "$out"
 
 for s in "$@"; do
 	sed "s/^/$s /" "$out/$s.txt"
