@@ -31,14 +31,23 @@
  * before it plus the decoded text, and the rest of the field is lost
  * (DSPAM's quirk, kept: a compatible tokenizer must lose it too).
  *
+ * The agent's step. Before the library tokenizes, the dspam agent (while
+ * it looks for a signature tag) decodes every base64 or quoted-printable
+ * text part that is no attachment, and, unless the message is
+ * multipart/signed, calls the part 8bit from then on and rewrites each
+ * of its Content-Transfer-Encoding fields to "8bit". DSPAM's token
+ * tables show it: "Content-Transfer-Encoding*8bit" counts every such
+ * part, and their text is "%XX"-decoded as 8bit text is.
+ *
  * The texts (DSPAM's "degenerate"). For each part that has header
  * fields, in order: each field as "Name: value\n", the value with its
  * line breaks, cut to 1023 bytes (DSPAM's buffer; the cut line then
  * runs on into the next field's line); then, for text and message
  * parts and the body of the top part when it is multipart, the body:
- * base64 or quoted-printable decoded unless it is an attachment (the
- * decoding stops at the first NUL it produces, and base64's output
- * gets a final newline), "%XX" decoded when the part says 8bit, HTML
+ * as the agent decoded it, else base64 or quoted-printable decoded
+ * unless it is an attachment (the decoding stops at the first NUL it
+ * produces, and base64's output gets a final newline), "%XX" decoded
+ * when the part is 8bit (by its field or the agent's step), HTML
  * reduced by cls_dspam_html(). Bodies are concatenated with nothing in
  * between.
  *
@@ -93,9 +102,12 @@ struct dpart {
 	enum denc enc;
 	bool html;
 	bool attachment;
+	bool is_signed; /* multipart/signed */
 	size_t first, nfields;
 	bool has_body;
 	size_t body_off, body_len; /* in the message */
+	bool predecoded;           /* the agent decoded it: */
+	size_t dec_off, dec_len;   /* its text in the reader's dec */
 };
 
 struct reader {
@@ -112,6 +124,7 @@ struct reader {
 	size_t cur;    /* the field a continuation line extends */
 	bool have_cur; /* there is one */
 	bool in_content;
+	struct es_buf dec;       /* bodies the agent decoded */
 	struct es_buf tmp, tmp2; /* scratch */
 	int err;
 };
@@ -347,6 +360,7 @@ analyze(struct reader *r, struct dpart *p, const struct dfield *f)
 
 	if (name_is(name, f->name_len, "Content-Type")) {
 		p->html = false;
+		p->is_signed = false;
 		if (prefix(v, n, "text")) {
 			p->type = DT_TEXT;
 			p->html = n >= 5 && prefix(v + 5, n - 5, "html");
@@ -356,6 +370,8 @@ analyze(struct reader *r, struct dpart *p, const struct dfield *f)
 			p->type = DT_MESSAGE;
 		} else if (prefix(v, n, "multipart")) {
 			p->type = DT_MULTIPART;
+			p->is_signed =
+			    n >= 10 && prefix(v + 10, n - 10, "signed");
 			add_bound(r, v, n);
 		} else {
 			p->type = DT_OTHER;
@@ -606,6 +622,58 @@ body_text(const struct dpart *p, size_t i)
 	       (p->type == DT_MULTIPART && i == 0);
 }
 
+/*
+ * predecode - what the dspam agent does before the library tokenizes
+ * (while it looks for a signature tag in the text parts): it decodes
+ * base64 and quoted-printable text parts that are no attachments; in a
+ * message that is not multipart/signed it then calls such a part 8bit
+ * (so its text is "%XX"-decoded later) and every Content-Transfer-
+ * Encoding field of the part reads "8bit" (so the tokens say 8bit
+ * too); in a signed one the encoding stays as written.
+ */
+static void
+predecode(struct reader *r)
+{
+	static const char eight[] = "8bit";
+	struct dpart *p;
+	struct dfield *f;
+	bool is_signed = false;
+	size_t i, k, off;
+
+	for (i = 0; i < r->nparts && r->err == 0; i++) {
+		p = &r->parts[i];
+		if (p->type == DT_MULTIPART && p->is_signed)
+			is_signed = true;
+		if (!body_text(p, i) || p->attachment ||
+		    (p->enc != DE_BASE64 && p->enc != DE_QP))
+			continue;
+		off = r->dec.len;
+		if (p->has_body) {
+			const char *t = r->m + p->body_off;
+
+			note(r, p->enc == DE_BASE64
+			            ? base64(t, p->body_len, &r->dec)
+			            : unhex(t, p->body_len, true, &r->dec));
+		}
+		p->predecoded = true;
+		p->dec_off = off;
+		p->dec_len = r->dec.len - off;
+		if (is_signed)
+			continue;
+		p->enc = DE_8BIT;
+		for (k = 0; k < p->nfields && r->err == 0; k++) {
+			f = &r->fields[p->first + k];
+			if (!name_is(r->fb.data + f->name_off, f->name_len,
+			        "Content-Transfer-Encoding"))
+				continue;
+			f->val_off = r->fb.len;
+			f->val_len = sizeof(eight) - 1;
+			note(
+			    r, es_buf_append(&r->fb, eight, sizeof(eight) - 1));
+		}
+	}
+}
+
 /* field_line - "Name: value\n" of f, cut as DSPAM's buffer cuts it. */
 static int
 field_line(struct reader *r, const struct dfield *f, struct es_buf *head)
@@ -638,7 +706,10 @@ part_body(struct reader *r, const struct dpart *p, struct es_buf *body)
 
 	es_buf_reset(&r->tmp);
 	es_buf_reset(&r->tmp2);
-	if ((p->enc == DE_BASE64 || p->enc == DE_QP) && !p->attachment) {
+	if (p->predecoded) {
+		t = r->dec.data != NULL ? r->dec.data + p->dec_off : NULL;
+		n = p->dec_len;
+	} else if ((p->enc == DE_BASE64 || p->enc == DE_QP) && !p->attachment) {
 		rc = p->enc == DE_BASE64 ? base64(t, n, &r->tmp)
 		                         : unhex(t, n, true, &r->tmp);
 		if (rc != 0)
@@ -673,7 +744,8 @@ degenerate(struct reader *r, struct es_buf *head, struct es_buf *body)
 			continue; /* DSPAM skips a part without a header */
 		for (k = 0; k < p->nfields && rc == 0; k++)
 			rc = field_line(r, &r->fields[p->first + k], head);
-		if (rc == 0 && p->has_body && body_text(p, i))
+		if (rc == 0 && (p->has_body || p->predecoded) &&
+		    body_text(p, i))
 			rc = part_body(r, p, body);
 	}
 	if (rc == 0 && head->len == 0)
@@ -741,12 +813,16 @@ cls_dspam_texts(
 	es_buf_init(&r.fb, 4 * len + 1024);
 	es_buf_init(&r.tmp, 2 * len + 64);
 	es_buf_init(&r.tmp2, 2 * len + 64);
+	es_buf_init(&r.dec, 2 * len + 64);
 	if (r.n > 0)
 		split(&r);
+	if (r.err == 0)
+		predecode(&r);
 	rc = r.err != 0 ? r.err : degenerate(&r, head, body);
 	es_buf_release(&r.fb);
 	es_buf_release(&r.tmp);
 	es_buf_release(&r.tmp2);
+	es_buf_release(&r.dec);
 	es_buf_release(&in);
 	es_free(r.fields);
 	es_free(r.parts);
