@@ -180,6 +180,31 @@ cut_nul(const char *s, size_t n)
 	return s == NULL ? 0 : strnlen(s, n);
 }
 
+/* b64val - the value of a base64 digit, -1 for anything else. */
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	return c == '/' ? 63 : -1;
+}
+
+/* finish - read what was decoded into out from start on as a C string
+ * (DSPAM's strlen()), with the NUL terminator es_buf keeps. */
+static size_t
+finish(struct es_buf *out, size_t start, size_t end)
+{
+	out->len = start + cut_nul(out->data + start, end - start);
+	out->data[out->len] = '\0';
+	return out->len - start;
+}
+
 /*
  * base64 - DSPAM's base64 decoder: bytes outside the alphabet are
  * skipped, the first '=' ends the input, an incomplete final group is
@@ -189,42 +214,39 @@ cut_nul(const char *s, size_t n)
 static int
 base64(const char *in, size_t n, struct es_buf *out)
 {
-	static const char abc[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char b[3];
 	unsigned long bits = 0;
-	size_t i, start = out->len, len;
-	int cnt = 0, rc = 0;
-	const char *p;
+	size_t i, start = out->len;
+	unsigned char *o;
+	int cnt = 0, v, rc;
 
-	for (i = 0; i < n && in[i] != '=' && rc == 0; i++) {
-		if (in[i] == '\0' || (p = strchr(abc, in[i])) == NULL)
+	/* 3 bytes per 4 digits, a final group and a newline */
+	if ((rc = es_buf_reserve(out, n / 4 * 3 + 4)) != 0)
+		return rc;
+	o = (unsigned char *)out->data + start;
+	for (i = 0; i < n && in[i] != '='; i++) {
+		if ((v = b64val((unsigned char)in[i])) < 0)
 			continue;
-		bits = (bits << 6) | (unsigned long)(p - abc);
+		bits = (bits << 6) | (unsigned long)v;
 		if (++cnt == 4) {
-			b[0] = (unsigned char)(bits >> 16);
-			b[1] = (unsigned char)(bits >> 8);
-			b[2] = (unsigned char)bits;
-			rc = es_buf_append(out, b, 3);
+			*o++ = (unsigned char)(bits >> 16);
+			*o++ = (unsigned char)(bits >> 8);
+			*o++ = (unsigned char)bits;
 			bits = 0;
 			cnt = 0;
 		}
 	}
-	if (rc == 0 && i < n && in[i] == '=' && cnt >= 2) {
+	if (i < n && in[i] == '=' && cnt >= 2) {
 		bits <<= 6 * (4 - cnt);
-		b[0] = (unsigned char)(bits >> 16);
-		b[1] = (unsigned char)(bits >> 8);
-		rc = es_buf_append(out, b, (size_t)(cnt - 1));
+		*o++ = (unsigned char)(bits >> 16);
+		if (cnt == 3)
+			*o++ = (unsigned char)(bits >> 8);
 	}
-	if (rc != 0)
-		return rc;
-	len = cut_nul(out->data + start, out->len - start);
-	out->len = start + len;
-	if (out->data != NULL)
+	if (finish(out, start, (size_t)((char *)o - out->data)) > 0 &&
+	    out->data[out->len - 1] != '\n') {
+		out->data[out->len++] = '\n';
 		out->data[out->len] = '\0';
-	if (len > 0 && out->data[out->len - 1] != '\n')
-		rc = es_buf_putc(out, '\n');
-	return rc;
+	}
+	return 0;
 }
 
 /*
@@ -237,10 +259,15 @@ unhex(const char *in, size_t n, bool qp, struct es_buf *out)
 {
 	char esc = qp ? '=' : '%';
 	size_t i, start = out->len;
-	int hi, lo, rc = 0;
-	char c;
+	int hi, lo, rc;
+	char c, *o;
 
-	for (i = 0; i < n && rc == 0; i++) {
+	if (n == 0)
+		return 0;
+	if ((rc = es_buf_reserve(out, n)) != 0) /* never longer */
+		return rc;
+	o = out->data + start;
+	for (i = 0; i < n; i++) {
 		c = in[i];
 		if (c == esc && qp && i + 2 < n && in[i + 1] == '\r' &&
 		    in[i + 2] == '\n') {
@@ -257,13 +284,9 @@ unhex(const char *in, size_t n, bool qp, struct es_buf *out)
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
-		rc = es_buf_putc(out, c);
+		*o++ = c;
 	}
-	if (rc != 0)
-		return rc;
-	out->len = start + cut_nul(out->data + start, out->len - start);
-	if (out->data != NULL)
-		out->data[out->len] = '\0';
+	finish(out, start, (size_t)(o - out->data));
 	return 0;
 }
 

@@ -377,7 +377,8 @@ static size_t
 find_key(const char *s, size_t n, size_t i, const char *key, size_t kl)
 {
 	for (; i + kl <= n; i++)
-		if ((s[i] | 0x20) == key[0] && strncasecmp(s + i, key, kl) == 0)
+		if ((s[i] | 0x20) == key[0] && (s[i + 1] | 0x20) == key[1] &&
+		    strncasecmp(s + i, key, kl) == 0)
 			return i;
 	return n;
 }
