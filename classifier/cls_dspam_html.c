@@ -224,12 +224,12 @@ blank(unsigned char c)
 }
 
 /*
- * link - the link attribute of the tag at i (name length tl) that ends
- * at e: written between spaces when it holds an http:, https: or ftp:
- * address.
+ * write_link - the link attribute of the tag at i (name length tl) that
+ * ends at e: written between spaces when it holds an http:, https: or
+ * ftp: address.
  */
 static void
-link(struct strip *st, size_t i, size_t tl, const char *attr, size_t e)
+write_link(struct strip *st, size_t i, size_t tl, const char *attr, size_t e)
 {
 	size_t first = i + tl + 1, u, al = strlen(attr);
 	unsigned char quote = 0;
@@ -274,7 +274,7 @@ tag(struct strip *st, size_t i, size_t e)
 		tl = strlen(link_tags[k].tag);
 		if (starts(st, i, link_tags[k].tag) && i + tl < st->n &&
 		    blank(at(st, i + tl))) {
-			link(st, i, tl, link_tags[k].attr, e);
+			write_link(st, i, tl, link_tags[k].attr, e);
 			return;
 		}
 	}
