@@ -5,7 +5,9 @@
  * mbox "From " line) from a byte buffer and produces the pieces the
  * tokenizers need: header fields (unfolded, RFC 2047 words decoded),
  * decoded body text of every text part (HTML reduced to text), the URLs
- * found in it, and a short description of every non-text part.
+ * found in it, and a short description of every non-text part; and a
+ * copy of the bytes it read, for DSPAM's tokenizers, which read a
+ * message their own way (cls_dspam_msg.h).
  * It never fails on bad input: malformed mail sets defect flags and the
  * parser continues with what it can use. The only error is ES_ENOMEM.
  * Pure code: no I/O, no globals; every limit comes from struct cls_limits.
@@ -74,6 +76,11 @@ struct cls_msg {
 	unsigned nparts;         /* MIME parts seen (1 for a simple message) */
 	unsigned defects;        /* enum cls_defect bits */
 	void *priv;              /* the parser's storage; do not touch */
+	const char *raw;         /* the bytes parsed (at most max_scan_bytes,
+	                            mbox "From " line included), a copy:
+	                            DSPAM's tokenizers read the message as
+	                            DSPAM did, from these; NULL when none */
+	size_t raw_len;
 };
 
 /* cls_limits_default - fill in the default limits. */

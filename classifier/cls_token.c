@@ -1,6 +1,7 @@
 /*
  * cls_token.c - DSPAM token ids (CRC-64), the per-message token set, and
- * the tokenizers (DSPAM's word, chain and OSB; edgespam's own).
+ * the tokenizers: edgespam's own here, DSPAM's word, chain and OSB in
+ * cls_dspam_tok.c.
  *
  * cls_crc64() is DSPAM 3.10's token id: the reflected CRC-64 with the
  * polynomial constant 0xd800000000000000, initial value 0, no final XOR,
@@ -28,46 +29,30 @@
  *
  * TOKENIZERS
  *
- * Input is a parsed message (struct cls_msg); output is token texts
- * counted in a token set, where each text's id is DSPAM's CRC-64.
+ * cls_tokenize() hands DSPAM's tokenizers (word, chain, osb) to
+ * cls_dspam_tokenize() (cls_dspam_tok.c), which reads the message's raw
+ * bytes as DSPAM 3.10 reads them, so that the token texts, ids and
+ * counts are DSPAM's own. This file has the edgespam tokenizer, which
+ * reads the parsed message (struct cls_msg); output is token texts
+ * counted in a token set, each text's id DSPAM's CRC-64.
  *
- * What is tokenized, in this order:
+ * What the edgespam tokenizer reads, in this order:
  *   1. Header fields of the message's own header (part 0, not embedded),
  *      except names starting with X-DSPAM- (compared case-insensitively:
  *      forged variants in any case are ignored too). Added with
  *      CLS_TF_HEADER, and those of delivery headers (Received,
  *      Return-Path, To, Cc, Delivered-To, X-Original-To, Envelope-To,
  *      X-Envelope-To) also with CLS_TF_ROUTE (the flags of a token are
- *      the union over its occurrences). Header names are used as written.
+ *      the union over its occurrences).
  *   2. URLs (msg->urls), split into pieces.
  *   3. Body text sections (msg->texts).
  *   4. Headers of embedded messages (message/rfc822 parts): tokenized
- *      like body text (name, then value, as one section), because DSPAM
- *      sees an embedded message as part of the body text.
+ *      like body text (name, then value).
  *   5. Part descriptions (msg->attach).
  * Headers of MIME parts (part > 0, not embedded) are skipped: they hold
  * boundaries, charsets and encodings, and the part's type and file name
  * already arrive as attach entries.
- * Every section (a header field, a text, an embedded header field, an
- * attach entry) starts a new chain/OSB window: no pair crosses sections.
- *
- * DSPAM tokenizers (word, chain, osb), as DSPAM 3.10 forms texts:
- *   - words are split on " .,;:\n\t\r@-+*" in text and on the same set
- *     without "." in headers; a NUL byte also splits (DSPAM never sees
- *     one). A word is kept if min_len <= length <= max_len (DSPAM: 1
- *     and 49); no case folding; numbers and 8-bit bytes kept unless
- *     skip_numbers drops all-digit words.
- *   - header word: "Name*word"; body word: "word"; URL piece:
- *     "Url*piece" (URL split on the body delimiters, every piece kept).
- *   - word and chain shorten a word ending in a run of '!' to end in one
- *     '!' ("wow!!!" -> "wow!"), as DSPAM does; OSB does not.
- *   - chain adds "prev+word" ("Name*prev+word" in headers).
- *   - osb adds, for each word w4 and its up to four predecessors
- *     w0..w3 in the section, "w3+w4", "w2+#+w4", "w1+#+#+w4",
- *     "w0+#+#+#+w4" (prefixed "Name*" in headers), and no single words.
- *   - a header name is cut to 127 bytes and a token text to 255 bytes,
- *     as DSPAM's fixed buffers do.
- * edgespam tokenizer (single words, no pairs):
+ * Its tokens:
  *   - words as edgespam_words() below says (min_len..max_len bytes,
  *     default 3..30, no case folding);
  *   - header words prefixed by kind: "subj:" Subject, "from:" From,
@@ -77,9 +62,8 @@
  *   - attach entries whole: "name:file" -> "fn:file", else "ct:" + entry.
  *
  * Speed: token texts are built in a 256-byte stack buffer (no
- * allocation per token), and only when texts are kept. Ids go on from
- * kept CRC states (after the prefix, after "prefix word+"), so a pair
- * hashes only its gap marks and its new word. The set bounds the number
+ * allocation per token), and only when texts are kept; an id goes on
+ * from the CRC state kept after its prefix. The set bounds the number
  * of distinct tokens.
  * Errors: ES_ENOMEM from the set stops tokenizing; tokens refused for
  * the set's bound are only counted (cls_tset_dropped).
@@ -92,6 +76,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cls_dspam_tok.h"
 #include "cls_sender.h"
 #include "cls_source.h"
 #include "es_alloc.h"
@@ -570,45 +555,20 @@ cls_tset_dropped(const struct cls_tset *set)
  * Tokenizers (see the manual at the top of this file).
  */
 
-/* Longest token text, as DSPAM's snprintf into char[256]. */
+/* Longest token text. */
 #define TOK_TEXT_MAX 255
-/* Longest header name in a token, as DSPAM's heading[128]. */
-#define TOK_NAME_MAX 127
-/* OSB window: a word and its four predecessors. */
-#define TOK_OSB_PREV 4
+/* The longest prefix: "head:" and the like. */
+#define TOK_PREFIX_MAX 8
 
-/* Delimiter classes of DSPAM's tokenizers: bit 1 body, bit 2 header. */
-#define DELIM_BODY 1
-#define DELIM_HEAD 2
-static const unsigned char dspam_delim[256] = {
-    [0] = 3,
-    [' '] = 3,
-    ['.'] = 1,
-    [','] = 3,
-    [';'] = 3,
-    [':'] = 3,
-    ['\n'] = 3,
-    ['\t'] = 3,
-    ['\r'] = 3,
-    ['@'] = 3,
-    ['-'] = 3,
-    ['+'] = 3,
-    ['*'] = 3,
-};
-
-/* One tokenizing run: options, output, current section state. */
+/* One run of the edgespam tokenizer: options, output, section state. */
 struct tok {
 	const struct cls_tok_opts *o;
 	struct cls_tset *set;
 	int err; /* ES_ENOMEM once the set failed */
-	char pfx[TOK_NAME_MAX + 8];
-	size_t pfxlen;                  /* "Name*", "subj:" or nothing */
-	uint64_t pfxcrc;                /* CRC state after the prefix */
-	uint32_t flags;                 /* CLS_TF_HEADER in headers */
-	const char *prev[TOK_OSB_PREV]; /* section's last words, oldest first */
-	size_t prevlen[TOK_OSB_PREV];
-	uint64_t prevcrc[TOK_OSB_PREV]; /* CRC state after prefix, word, "+" */
-	size_t nprev;
+	char pfx[TOK_PREFIX_MAX];
+	size_t pfxlen;   /* "subj:" and the like, or nothing */
+	uint64_t pfxcrc; /* CRC state after the prefix */
+	uint32_t flags;  /* CLS_TF_HEADER in headers */
 };
 
 /* cat - append len bytes of s to the text b of *n bytes, cut at the max. */
@@ -659,70 +619,14 @@ add_prefixed(struct tok *t, const char *s, size_t len)
 
 /* section - start a section with a prefix (may be empty) and flags. */
 static void
-section(struct tok *t, const char *p1, size_t l1, const char *p2, size_t l2,
-    uint32_t flags)
+section(struct tok *t, const char *pfx, uint32_t flags)
 {
-	memcpy(t->pfx, p1, l1);
-	t->pfxlen = l1;
-	memcpy(t->pfx + l1, p2, l2);
-	t->pfxlen += l2;
+	size_t l = strlen(pfx);
+
+	memcpy(t->pfx, pfx, l);
+	t->pfxlen = l;
 	t->pfxcrc = crc_step(0, t->pfx, t->pfxlen);
 	t->flags = flags;
-	t->nprev = 0;
-}
-
-/* push - make w the newest word of the section's window; st is the
- * CRC state after prefix, w and "+". */
-static void
-push(struct tok *t, const char *w, size_t len, uint64_t st)
-{
-	if (t->nprev == TOK_OSB_PREV) {
-		memmove(t->prev, t->prev + 1,
-		    (TOK_OSB_PREV - 1) * sizeof(t->prev[0]));
-		memmove(t->prevlen, t->prevlen + 1,
-		    (TOK_OSB_PREV - 1) * sizeof(t->prevlen[0]));
-		memmove(t->prevcrc, t->prevcrc + 1,
-		    (TOK_OSB_PREV - 1) * sizeof(t->prevcrc[0]));
-		t->nprev--;
-	}
-	t->prev[t->nprev] = w;
-	t->prevlen[t->nprev] = len;
-	t->prevcrc[t->nprev] = st;
-	t->nprev++;
-}
-
-/*
- * pair - count prefix + prev[k] + "+" + gaps x "#+" + w. The id goes on
- * from the CRC state kept for prev[k], so the prefix and the earlier
- * word are not hashed again; the text is built only when kept (or when
- * it must be cut at TOK_TEXT_MAX, where the id is of the cut text).
- */
-static void
-pair(struct tok *t, size_t k, size_t gaps, const char *w, size_t len)
-{
-	char b[TOK_TEXT_MAX + 1];
-	size_t n = 0, g, total;
-	uint64_t c = t->prevcrc[k];
-
-	total = t->pfxlen + t->prevlen[k] + 1 + 2 * gaps + len;
-	if (total <= TOK_TEXT_MAX) {
-		for (g = 0; g < gaps; g++)
-			c = crc_step(c, "#+", 2);
-		c = crc_step(c, w, len);
-		if (!t->set->keep_text) {
-			emit(t, c, NULL, 0);
-			return;
-		}
-	}
-	cat(b, &n, t->pfx, t->pfxlen);
-	cat(b, &n, t->prev[k], t->prevlen[k]);
-	cat(b, &n, "+", 1);
-	for (g = 0; g < gaps; g++)
-		cat(b, &n, "#+", 2);
-	cat(b, &n, w, len);
-	if (total > TOK_TEXT_MAX)
-		c = crc_step(0, b, n);
-	emit(t, c, b, n);
 }
 
 /* all_digits - the word is made only of ASCII digits. */
@@ -744,72 +648,6 @@ keep_word(const struct tok *t, const char *w, size_t len)
 	if (len < t->o->min_len || len > t->o->max_len || len == 0)
 		return false;
 	return !(t->o->skip_numbers && all_digits(w, len));
-}
-
-/* dspam_word - one word of a DSPAM tokenizer, with its pairs. */
-static void
-dspam_word(struct tok *t, const char *w, size_t len)
-{
-	uint64_t st;
-	size_t g;
-
-	if (!keep_word(t, w, len))
-		return;
-	if (t->o->kind == CLS_TOK_OSB) {
-		/* nearest predecessor first: w3+w4, w2+#+w4, ... */
-		for (g = 0; g < t->nprev && t->err == 0; g++)
-			pair(t, t->nprev - 1 - g, g, w, len);
-		st = crc_step(crc_step(t->pfxcrc, w, len), "+", 1);
-		push(t, w, len, st);
-		return;
-	}
-	/* DSPAM's end-of-token rule: a run of '!' at the end becomes one */
-	while (len > 1 && w[len - 2] == '!')
-		len--;
-	add_prefixed(t, w, len);
-	if (t->o->kind == CLS_TOK_CHAIN) {
-		if (t->nprev > 0 && t->err == 0)
-			pair(t, t->nprev - 1, 0, w, len);
-		st = crc_step(crc_step(t->pfxcrc, w, len), "+", 1);
-		push(t, w, len, st);
-	}
-}
-
-/* dspam_words - split text on the delimiter class and tokenize words. */
-static void
-dspam_words(struct tok *t, const char *s, size_t len, unsigned delim)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, j;
-
-	while (i < len && t->err == 0) {
-		while (i < len && (dspam_delim[p[i]] & delim))
-			i++;
-		for (j = i; j < len && !(dspam_delim[p[j]] & delim); j++)
-			;
-		if (j > i)
-			dspam_word(t, s + i, j - i);
-		i = j;
-	}
-}
-
-/* dspam_url - "Url*piece" for every piece of a URL. */
-static void
-dspam_url(struct tok *t, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, j;
-
-	section(t, "Url*", 4, "", 0, 0);
-	while (i < len && t->err == 0) {
-		while (i < len && (dspam_delim[p[i]] & DELIM_BODY))
-			i++;
-		for (j = i; j < len && !(dspam_delim[p[j]] & DELIM_BODY); j++)
-			;
-		if (j > i)
-			add_prefixed(t, s + i, j - i);
-		i = j;
-	}
 }
 
 /* es_start - may begin an edgespam word: [A-Za-z$] or 8-bit. */
@@ -889,7 +727,7 @@ edgespam_url(struct tok *t, const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, j;
 
-	section(t, "url:", 4, "", 0, 0);
+	section(t, "url:", 0);
 	while (i < len && t->err == 0) {
 		while (i < len && es_url_sep(p[i]))
 			i++;
@@ -908,11 +746,11 @@ edgespam_attach(struct tok *t, const char *s, size_t len)
 {
 	len = strnlen(s, len); /* the id would stop at a NUL */
 	if (len >= 5 && strncmp(s, "name:", 5) == 0) {
-		section(t, "fn:", 3, "", 0, 0);
+		section(t, "fn:", 0);
 		if (len > 5)
 			add_prefixed(t, s + 5, len - 5);
 	} else if (len > 0) {
-		section(t, "ct:", 3, "", 0, 0);
+		section(t, "ct:", 0);
 		add_prefixed(t, s, len);
 	}
 }
@@ -966,44 +804,12 @@ is_dspam_header(const struct cls_header *h)
 	return h->name_len >= 8 && strncasecmp(h->name, "X-DSPAM-", 8) == 0;
 }
 
-/* text_words - body words of a text section for the tokenizer kind. */
-static void
-text_words(struct tok *t, const char *s, size_t len)
-{
-	if (t->o->kind == CLS_TOK_EDGESPAM)
-		edgespam_words(t, s, len);
-	else
-		dspam_words(t, s, len, DELIM_BODY);
-}
-
-/* own_header - one field of the message's own header. */
-static void
-own_header(struct tok *t, const struct cls_header *h)
-{
-	const char *k;
-	size_t nl;
-	uint32_t fl = CLS_TF_HEADER;
-
-	if (is_route_header(h))
-		fl |= CLS_TF_ROUTE;
-	if (t->o->kind == CLS_TOK_EDGESPAM) {
-		k = edgespam_kind(h);
-		section(t, k, strlen(k), "", 0, fl);
-		edgespam_words(t, h->value, h->value_len);
-		return;
-	}
-	nl = h->name_len > TOK_NAME_MAX ? TOK_NAME_MAX : h->name_len;
-	/* a NUL would end DSPAM's heading and the text's id there */
-	nl = strnlen(h->name, nl);
-	section(t, h->name, nl, "*", 1, fl);
-	dspam_words(t, h->value, h->value_len, DELIM_HEAD);
-}
-
 /* headers - own header fields, or embedded ones as body text. */
 static void
 headers(struct tok *t, const struct cls_msg *msg, bool embedded)
 {
 	const struct cls_header *h;
+	uint32_t fl;
 	size_t i;
 
 	for (i = 0; i < msg->nhdrs && t->err == 0; i++) {
@@ -1011,13 +817,18 @@ headers(struct tok *t, const struct cls_msg *msg, bool embedded)
 		if (h->embedded != embedded || is_dspam_header(h))
 			continue;
 		if (!embedded) {
-			if (h->part == 0)
-				own_header(t, h);
+			if (h->part != 0)
+				continue;
+			fl = CLS_TF_HEADER;
+			if (is_route_header(h))
+				fl |= CLS_TF_ROUTE;
+			section(t, edgespam_kind(h), fl);
+			edgespam_words(t, h->value, h->value_len);
 			continue;
 		}
-		section(t, "", 0, "", 0, 0);
-		text_words(t, h->name, h->name_len);
-		text_words(t, h->value, h->value_len);
+		section(t, "", 0);
+		edgespam_words(t, h->name, h->name_len);
+		edgespam_words(t, h->value, h->value_len);
 	}
 }
 
@@ -1029,30 +840,27 @@ cls_tokenize(const struct cls_msg *msg, const struct cls_tok_opts *o,
 	const struct cls_text *x;
 	size_t i;
 
+	if (o->kind != CLS_TOK_EDGESPAM) {
+		if (msg->raw == NULL)
+			return 0;
+		return cls_dspam_tokenize(msg->raw, msg->raw_len, o, set);
+	}
 	memset(&t, 0, sizeof(t));
 	t.o = o;
 	t.set = set;
 	headers(&t, msg, false);
 	for (i = 0; i < msg->nurls && t.err == 0; i++) {
 		x = &msg->urls[i];
-		if (o->kind == CLS_TOK_EDGESPAM)
-			edgespam_url(&t, x->data, x->len);
-		else
-			dspam_url(&t, x->data, x->len);
+		edgespam_url(&t, x->data, x->len);
 	}
 	for (i = 0; i < msg->ntexts && t.err == 0; i++) {
-		section(&t, "", 0, "", 0, 0);
-		text_words(&t, msg->texts[i].data, msg->texts[i].len);
+		section(&t, "", 0);
+		edgespam_words(&t, msg->texts[i].data, msg->texts[i].len);
 	}
 	headers(&t, msg, true);
 	for (i = 0; i < msg->nattach && t.err == 0; i++) {
 		x = &msg->attach[i];
-		if (o->kind == CLS_TOK_EDGESPAM) {
-			edgespam_attach(&t, x->data, x->len);
-		} else {
-			section(&t, "", 0, "", 0, 0);
-			dspam_words(&t, x->data, x->len, DELIM_BODY);
-		}
+		edgespam_attach(&t, x->data, x->len);
 	}
 	return t.err;
 }

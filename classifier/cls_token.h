@@ -118,10 +118,14 @@ const char *cls_tokenizer_name(enum cls_tokenizer kind);
 int cls_tokenizer_parse(const char *name, enum cls_tokenizer *kind);
 
 /*
- * cls_tokenize - add the tokens of a parsed message to set: header
- * fields of the message's own header (not X-DSPAM-*), body text, URL
- * pieces ("Url*piece") and part descriptions. Returns 0 or ES_ENOMEM;
- * tokens refused for the set's bound are counted by cls_tset_dropped().
+ * cls_tokenize - add the tokens of a parsed message to set. The edgespam
+ * tokenizer reads the parsed fields: header fields of the message's own
+ * header (not X-DSPAM-*), body text, URL pieces and part descriptions.
+ * DSPAM's (word, chain, osb) read msg->raw as DSPAM 3.10 reads a
+ * message, for DSPAM's own token ids and counts (cls_dspam_tok.h); a
+ * message without raw bytes gives them no tokens. Returns 0 or
+ * ES_ENOMEM; tokens refused for the set's bound are counted by
+ * cls_tset_dropped().
  */
 int cls_tokenize(const struct cls_msg *msg, const struct cls_tok_opts *o,
     struct cls_tset *set);
