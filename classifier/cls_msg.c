@@ -7,7 +7,8 @@
  * lives in an arena of blocks owned by the message, so pointers stay
  * valid while the arrays of fields and texts grow. Recursion is bounded
  * by max_depth; every scan is linear in the bytes of its entity.
- * The bytes scanned are also copied whole into the arena (msg->raw).
+ * msg->raw points at the bytes scanned, in the caller's buffer (not
+ * copied): the caller keeps that buffer while it uses the message.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -573,8 +574,8 @@ cls_msg_parse(const char *data, size_t len, const struct cls_limits *lim,
 	}
 	if (memchr(data, '\0', scan) != NULL)
 		m->defects |= CLS_DEF_NUL;
-	m->raw = arena_copy(&p, data, scan);
-	m->raw_len = m->raw != NULL ? scan : 0;
+	m->raw = data;
+	m->raw_len = scan;
 	/* an mbox "From " line is not part of the message */
 	if (scan >= 5 && memcmp(data, "From ", 5) == 0) {
 		const char *nl = memchr(data, '\n', scan);

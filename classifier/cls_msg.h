@@ -77,9 +77,11 @@ struct cls_msg {
 	unsigned defects;        /* enum cls_defect bits */
 	void *priv;              /* the parser's storage; do not touch */
 	const char *raw;         /* the bytes parsed (at most max_scan_bytes,
-	                            mbox "From " line included), a copy:
-	                            DSPAM's tokenizers read the message as
-	                            DSPAM did, from these; NULL when none */
+	                            mbox "From " line included): borrowed,
+	                            the caller's buffer, valid while it is
+	                            (no copy on the hot path); DSPAM's
+	                            tokenizers read the message as DSPAM
+	                            did, from these */
 	size_t raw_len;
 };
 
@@ -90,7 +92,8 @@ void cls_limits_default(struct cls_limits *lim);
  * cls_msg_parse - parse len bytes of data (NUL bytes allowed; data need
  * not be NUL-terminated). On success *out is a new message that the
  * caller frees with cls_msg_free(); all pointers in it point into
- * storage it owns, never into data. Returns 0 or ES_ENOMEM.
+ * storage it owns, except raw, which points into data (keep data while
+ * the message is used). Returns 0 or ES_ENOMEM.
  */
 int cls_msg_parse(const char *data, size_t len, const struct cls_limits *lim,
     struct cls_msg **out);
