@@ -66,6 +66,7 @@
 #include <strings.h>
 
 #include "cls_dspam_html.h"
+#include "cls_mime.h"
 #include "es_alloc.h"
 #include "es_err.h"
 
@@ -180,21 +181,6 @@ cut_nul(const char *s, size_t n)
 	return s == NULL ? 0 : strnlen(s, n);
 }
 
-/* b64val - the value of a base64 digit, -1 for anything else. */
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	return c == '/' ? 63 : -1;
-}
-
 /* finish - read what was decoded into out from start on as a C string
  * (DSPAM's strlen()), with the NUL terminator es_buf keeps. */
 static size_t
@@ -224,7 +210,7 @@ base64(const char *in, size_t n, struct es_buf *out)
 		return rc;
 	o = (unsigned char *)out->data + start;
 	for (i = 0; i < n && in[i] != '='; i++) {
-		if ((v = b64val((unsigned char)in[i])) < 0)
+		if ((v = cls_mime_b64_value((unsigned char)in[i])) < 0)
 			continue;
 		bits = (bits << 6) | (unsigned long)v;
 		if (++cnt == 4) {

@@ -178,27 +178,6 @@ eot(const char *w, size_t len)
 	return len;
 }
 
-/* all_digits - the word is made only of ASCII digits. */
-static bool
-all_digits(const char *w, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (w[i] < '0' || w[i] > '9')
-			return false;
-	return true;
-}
-
-/* keep - the options' length and number rules. */
-static bool
-keep(const struct dtok *d, const char *w, size_t len)
-{
-	if (len == 0 || len < d->o->min_len || len > d->o->max_len)
-		return false;
-	return !(d->o->skip_numbers && all_digits(w, len));
-}
-
 /* remember - w becomes the newest word of the section's window. */
 static void
 remember(struct dtok *d, const char *w, size_t len)
@@ -256,7 +235,7 @@ word(struct dtok *d, const char *w, size_t len)
 	struct text t;
 	size_t g, pl;
 
-	if (!keep(d, w, len) || d->skip)
+	if (!cls_tok_keep(d->o, w, len) || d->skip)
 		return;
 	if (d->o->kind == CLS_TOK_OSB) {
 		for (g = 1; g <= d->nprev && d->err == 0; g++)

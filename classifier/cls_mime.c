@@ -134,8 +134,8 @@ cls_mime_cte(const char *v, size_t n)
 	return CLS_CTE_IDENTITY;
 }
 
-static int
-b64val(unsigned char c)
+int
+cls_mime_b64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -162,7 +162,7 @@ b64(const char *in, size_t n, struct es_buf *out, unsigned *defects,
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
-		int v = b64val(c);
+		int v = cls_mime_b64_value(c);
 
 		if (v < 0) {
 			if (c == '=') {

@@ -30,6 +30,9 @@ void cls_mime_content_type(const char *v, size_t n, char *type,
 /* cls_mime_disposition - the filename parameter, if any, into name. */
 void cls_mime_disposition(const char *v, size_t n, char *name,
     size_t namelen);
+/* cls_mime_b64_value - the value of a base64 digit (RFC 2045 6.8), -1
+ * for any other byte. */
+int cls_mime_b64_value(unsigned char c);
 /* cls_mime_cte - the transfer encoding named by a field value. */
 enum cls_cte cls_mime_cte(const char *v, size_t n);
 

@@ -641,13 +641,12 @@ all_digits(const char *w, size_t len)
 	return true;
 }
 
-/* keep_word - the options' length and number rules. */
-static bool
-keep_word(const struct tok *t, const char *w, size_t len)
+bool
+cls_tok_keep(const struct cls_tok_opts *o, const char *w, size_t len)
 {
-	if (len < t->o->min_len || len > t->o->max_len || len == 0)
+	if (len == 0 || len < o->min_len || len > o->max_len)
 		return false;
-	return !(t->o->skip_numbers && all_digits(w, len));
+	return !(o->skip_numbers && all_digits(w, len));
 }
 
 /* es_start - may begin an edgespam word: [A-Za-z$] or 8-bit. */
@@ -701,7 +700,7 @@ edgespam_words(struct tok *t, const char *s, size_t len)
 			for (end = j; end > i + 1 && es_trail(p[end - 1]);
 			     end--)
 				;
-			if (keep_word(t, s + i, end - i))
+			if (cls_tok_keep(t->o, s + i, end - i))
 				add_prefixed(t, s + i, end - i);
 			i = j;
 		} else if (p[i] >= '0' && p[i] <= '9') {

@@ -110,6 +110,10 @@ struct cls_tok_opts {
 	bool skip_numbers; /* drop words made only of digits (DSPAM: no) */
 };
 
+/* cls_tok_keep - whether o's length and number rules keep the word w
+ * (len bytes): every tokenizer applies them the same way. */
+bool cls_tok_keep(const struct cls_tok_opts *o, const char *w, size_t len);
+
 /* cls_tok_opts_default - DSPAM's settings for the given tokenizer. */
 void cls_tok_opts_default(struct cls_tok_opts *o, enum cls_tokenizer kind);
 /* cls_tokenizer_name, cls_tokenizer_parse - "word", "chain", "osb",
