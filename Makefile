@@ -53,6 +53,12 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) \
 	-Iclassifier -Istorage -Iconf -Imilter -I$(BUILD)/gen $(BSD_CFLAGS) \
 	$(MYSQL_CFLAGS)
 LDLIBS_ALL = $(SQLITE_LIBS) $(MYSQL_LIBS) $(BSD_LIBS) -lm -lpthread
+# Dependencies run one way: classifier/ (pure code, and the store
+# interface it needs, store.h) includes only itself; storage/ implements
+# that interface and sees classifier/ and itself; conf/, cli/ and milter/
+# sit above both. Each folder compiles with only the include paths it may
+# use, so an include the wrong way fails the build.
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANITIZE)
 
 CLS_SRC   := $(sort $(wildcard classifier/*.c))
 STORE_SRC := $(sort $(wildcard storage/*.c))
@@ -90,6 +96,9 @@ tools: $(TOOL_BINS)
 $(BUILD)/obj/%.o: %.c $(GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+$(call obj,$(CLS_SRC)): ALL_CFLAGS = $(BASE_CFLAGS) -Iclassifier $(BSD_CFLAGS)
+$(call obj,$(STORE_SRC)): ALL_CFLAGS = $(BASE_CFLAGS) -Iclassifier -Istorage \
+	-I$(BUILD)/gen $(BSD_CFLAGS) $(MYSQL_CFLAGS)
 
 # A schema is compiled into its driver as one C string per line.
 $(BUILD)/gen/sql_%_schema.h: sql/%/schema.sql

@@ -3,6 +3,10 @@
  * signatures, preferences, per-domain policy, sender allow/block lists
  * and spam sources.
  *
+ * The interface lives here, beside the engine that needs it, so that
+ * classifier/ depends on nothing outside itself; storage/ implements it
+ * (store.c dispatches to the drivers there).
+ *
  * A store is opened from struct store_params, which names the driver:
  * "sqlite" (embedded default), "memory" (tests and benchmarks) or
  * "mysql" (MariaDB or MySQL, for clusters). Every driver passes the
