@@ -1,17 +1,10 @@
 /*
  * cli_sources.c - `edgespam sources [--top N] [--since DAYS]`: the worst
- * spam sources the milter counted (edgespam_sources), one line each.
- *
- * "Worst" is, in this order: the highest score, where score = Spam
- * verdicts + missed spam reported - false positives reported (what the
- * source sent that was spam, as far as the filter and its users know);
- * then the highest spam ratio, Spam verdicts / (Spam + Innocent); then
- * the most recently seen; then the source's text. Addresses and their
- * networks (/24, /64) are ranked together, so a network shows above its
- * addresses when several of them sent spam.
- *
- * Only the best N rows are kept while the store lists them (a sorted
- * array of N, so memory stays bounded by --top, not by the table).
+ * spam sources the milter counted (edgespam_sources), one line each, in
+ * the order cls_srcrank.h defines (score, then spam ratio, then last
+ * seen). Addresses and their networks (/24, /64) are ranked together,
+ * so a network shows above its addresses when several of them sent
+ * spam. Memory stays bounded by --top, not by the table.
  * Site-wide data: only root and trusted_users may list it.
  */
 #include <stdio.h>
@@ -21,85 +14,13 @@
 #include <time.h>
 
 #include "cli.h"
-#include "es_alloc.h"
+#include "cls_srcrank.h"
 #include "es_err.h"
 #include "store.h"
 
 #define TOP_DEFAULT 20
 #define TOP_MAX 100000
 #define SINCE_MAX 36500
-
-struct top {
-	struct store_source *rows;
-	size_t n, max;
-};
-
-/* capped - a count capped at 2^61, so that sums below cannot wrap. */
-static long long
-capped(uint64_t v)
-{
-	const uint64_t cap = (uint64_t)1 << 61;
-
-	return (long long)(v < cap ? v : cap);
-}
-
-/* score - spam verdicts plus missed spam minus false positives. */
-static long long
-score(const struct store_source *r)
-{
-	return capped(r->spam) + capped(r->spam_corrections) -
-	       capped(r->innocent_corrections);
-}
-
-/* ratio - spam verdicts among all verdicts, 0 without any. */
-static double
-ratio(const struct store_source *r)
-{
-	double all = (double)r->spam + (double)r->innocent;
-
-	return all > 0 ? (double)r->spam / all : 0;
-}
-
-/* worse - order of the listing: negative when a ranks above b. */
-static int
-worse(const struct store_source *a, const struct store_source *b)
-{
-	long long sa = score(a), sb = score(b);
-	double ra = ratio(a), rb = ratio(b);
-
-	if (sa != sb)
-		return sa > sb ? -1 : 1;
-	if (ra != rb)
-		return ra > rb ? -1 : 1;
-	if (a->last_seen != b->last_seen)
-		return a->last_seen > b->last_seen ? -1 : 1;
-	return strcmp(a->source, b->source);
-}
-
-/* keep - the store's callback: insert r if it is among the worst max. */
-static int
-keep(const struct store_source *r, void *arg)
-{
-	struct top *t = arg;
-	size_t lo = 0, hi = t->n;
-
-	if (t->n == t->max && worse(r, &t->rows[t->n - 1]) >= 0)
-		return 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (worse(r, &t->rows[mid]) < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	if (t->n < t->max)
-		t->n++;
-	memmove(&t->rows[lo + 1], &t->rows[lo],
-	    (t->n - 1 - lo) * sizeof(t->rows[0]));
-	t->rows[lo] = *r;
-	return 0;
-}
 
 /* when - a time as "YYYY-MM-DD HH:MM" (UTC), "-" for never. */
 static const char *
@@ -148,7 +69,7 @@ sources_usage(FILE *f, int rc)
 
 /* print - the listing. */
 static void
-print(const struct top *t)
+print(const struct cls_srcrank *t)
 {
 	char f[32], l[32];
 
@@ -161,11 +82,11 @@ print(const struct top *t)
 		printf(
 		    "%-26s %7lld %7llu %8llu %6llu %6llu %6llu %6.1f  %-16s  "
 		    "%-16s\n",
-		    r->source, score(r), (unsigned long long)r->spam,
+		    r->source, cls_srcrank_score(r), (unsigned long long)r->spam,
 		    (unsigned long long)r->innocent,
 		    (unsigned long long)r->spam_corrections,
 		    (unsigned long long)r->innocent_corrections,
-		    (unsigned long long)r->spam_streak, 100.0 * ratio(r),
+		    (unsigned long long)r->spam_streak, 100.0 * cls_srcrank_ratio(r),
 		    when(r->first_seen, f, sizeof(f)),
 		    when(r->last_seen, l, sizeof(l)));
 	}
@@ -174,7 +95,7 @@ print(const struct top *t)
 int
 cli_sources(struct cli *c, int argc, char **argv)
 {
-	struct top t = {NULL, 0, TOP_DEFAULT};
+	struct cls_srcrank t;
 	long top = TOP_DEFAULT, days = 0;
 	time_t since = 0;
 	int i, rc;
@@ -215,19 +136,18 @@ cli_sources(struct cli *c, int argc, char **argv)
 		return rc;
 	if (days > 0)
 		since = time(NULL) - (time_t)days * 86400;
-	t.max = (size_t)top;
-	if ((t.rows = es_calloc(t.max, sizeof(*t.rows))) == NULL) {
+	if (cls_srcrank_init(&t, (size_t)top) != 0) {
 		fprintf(stderr, "edgespam: sources: out of memory\n");
 		return EX_OSERR;
 	}
-	rc = store_sources_list(c->st, since, keep, &t);
+	rc = store_sources_list(c->st, since, cls_srcrank_keep, &t);
 	if (rc != 0) {
 		fprintf(stderr, "edgespam: sources: %s: %s\n", es_strerror(rc),
 		    store_errmsg(c->st));
-		es_free(t.rows);
+		cls_srcrank_free(&t);
 		return cli_exit_code(rc);
 	}
 	print(&t);
-	es_free(t.rows);
+	cls_srcrank_free(&t);
 	return EX_OK;
 }
