@@ -28,12 +28,15 @@ VERSION := $(shell cat conf/VERSION)
 # (make run also creates the edgespam user with adduser), PKGS_DEB builds
 # and checks the Debian package, PKGS_TEST is what make check needs on top.
 PKGS_BUILD = build-essential pkg-config libmilter-dev \
-	default-libmysqlclient-dev libbsd-dev libsqlite3-dev
-PKGS_RUN   = adduser libmilter1.0.1 libmariadb3 libbsd0 libsqlite3-0
+	default-libmysqlclient-dev libbsd-dev libsqlite3-dev \
+	libmicrohttpd-dev libgnutls28-dev
+PKGS_RUN   = adduser libmilter1.0.1 libmariadb3 libbsd0 libsqlite3-0 \
+	libmicrohttpd12 libgnutls30
 PKGS_DEB   = debhelper dpkg-dev fakeroot lintian systemd
 PKGS_TEST  = libcmocka-dev clang libclang-rt-14-dev bogofilter sqlite3 \
 	postfix maildrop swaks miltertest mariadb-server mariadb-client \
-	systemd-container spamd spamc sasl2-bin libsasl2-modules $(PKGS_DEB)
+	systemd-container spamd spamc sasl2-bin libsasl2-modules \
+	chromium python3-websocket curl $(PKGS_DEB)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
@@ -44,6 +47,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 MYSQL_CFLAGS := $(shell pkg-config --cflags libmariadb 2>/dev/null || echo -I/usr/include/mariadb)
 MYSQL_LIBS := $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 MILTER_LIBS = -lmilter -lpthread
+WEB_LIBS := $(shell pkg-config --libs libmicrohttpd gnutls 2>/dev/null || \
+	echo -lmicrohttpd -lgnutls)
 
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
@@ -66,6 +71,8 @@ CONF_SRC  := $(sort $(wildcard conf/*.c))
 CLI_SRC   := $(sort $(wildcard cli/*.c))
 MILTER_SRC := $(sort $(wildcard milter/*.c))
 MILTER_LIB_SRC := $(filter-out milter/main.c,$(MILTER_SRC))
+WEB_SRC   := $(sort $(wildcard cli/web/*.c))
+WEB_LIB_SRC := $(filter-out cli/web/web_main.c,$(WEB_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_LIB_SRC := $(sort $(wildcard tests/tools/lib/*.c))
@@ -76,7 +83,8 @@ LIBS = $(BUILD)/libclassifier.a $(BUILD)/libstorage.a $(BUILD)/libconf.a \
 	$(BUILD)/libmilter-es.a
 LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
 
-PROGRAMS = $(if $(CLI_SRC),$(BUILD)/edgespam) $(if $(MILTER_SRC),$(BUILD)/edgespam-milter)
+PROGRAMS = $(if $(CLI_SRC),$(BUILD)/edgespam) $(if $(MILTER_SRC),$(BUILD)/edgespam-milter) \
+	$(if $(WEB_SRC),$(BUILD)/edgespam-web)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 # each sql/DRIVER/schema.sql is compiled into its driver
@@ -115,9 +123,13 @@ $(BUILD)/libconf.a: $(call obj,$(CONF_SRC))
 # the milter's parts without its main(), for unit tests
 $(BUILD)/libmilter-es.a: $(call obj,$(MILTER_LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
+# edgespam-web's parts without its main(), for its program and unit tests
+$(BUILD)/libweb-es.a: $(call obj,$(WEB_LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(call obj,$(WEB_SRC) $(wildcard tests/unit/test_web*.c)): ALL_CFLAGS += -Icli/web
 
 # the two programs print the version (--version)
-VERSION_OBJS = $(call obj,milter/main.c cli/cli_main.c)
+VERSION_OBJS = $(call obj,milter/main.c cli/cli_main.c cli/web/web_main.c)
 $(VERSION_OBJS): ALL_CFLAGS += -DVERSION='"$(VERSION)"'
 $(VERSION_OBJS): conf/VERSION
 
@@ -126,6 +138,13 @@ $(BUILD)/edgespam: $(call obj,$(CLI_SRC)) $(LIBS)
 $(BUILD)/edgespam-milter: $(call obj,milter/main.c) $(LIBS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(call obj,milter/main.c) $(LINK_LIBS) $(MILTER_LIBS) $(LDLIBS_ALL)
 
+$(BUILD)/edgespam-web: $(call obj,cli/web/web_main.c) $(BUILD)/libweb-es.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(call obj,cli/web/web_main.c) $(BUILD)/libweb-es.a $(LINK_LIBS) $(WEB_LIBS) $(LDLIBS_ALL)
+
+# the web view's unit tests link its library
+$(BUILD)/tests/test_web%: $(BUILD)/obj/tests/unit/test_web%.o $(BUILD)/libweb-es.a $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libweb-es.a $(LINK_LIBS) $(CMOCKA_LIBS) $(WEB_LIBS) $(LDLIBS_ALL)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
@@ -166,7 +185,8 @@ install: programs
 		$(DESTDIR)$(PREFIX)/share/edgespam $(DESTDIR)/etc/edgespam
 	install -m 0755 $(BUILD)/edgespam $(DESTDIR)$(PREFIX)/bin/edgespam
 	if [ -f $(BUILD)/edgespam-milter ]; then install -m 0755 $(BUILD)/edgespam-milter $(DESTDIR)$(PREFIX)/sbin/; fi
-	for m in cli/*.1 milter/*.8; do \
+	if [ -f $(BUILD)/edgespam-web ]; then install -m 0755 $(BUILD)/edgespam-web $(DESTDIR)$(PREFIX)/sbin/; fi
+	for m in cli/*.1 milter/*.8 cli/web/*.8; do \
 		[ -f "$$m" ] || continue; \
 		d=$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}; \
 		sed 's/"edgespam [0-9][^"]*"/"edgespam $(VERSION)"/' "$$m" > "$$d/$${m##*/}"; \
@@ -198,7 +218,8 @@ $(DEB): $(shell find $(DEB_TREE) -type f 2>/dev/null)
 
 fmt:
 	clang-format -i $(CLS_SRC) $(STORE_SRC) $(CONF_SRC) $(CLI_SRC) $(MILTER_SRC) \
-		$(wildcard classifier/*.h storage/*.h conf/*.h cli/*.h milter/*.h)
+		$(WEB_SRC) $(wildcard classifier/*.h storage/*.h conf/*.h cli/*.h \
+		milter/*.h cli/web/*.h)
 
 golden: $(BUILD)/tools/tokdump
 	sh tests/tools/golden.sh $(BUILD)/tools/tokdump regen

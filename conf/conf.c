@@ -112,6 +112,11 @@ static const struct key keys[] = {
     {"source_tracking", K_BOOL, "yes", 0, 0, NULL},
     {"greylist_spam_streak", K_INT, "0", 0, 1000000, NULL},
     {"greylist_window_s", K_INT, "3600", 1, 2592000, NULL},
+    {"web_listen", K_STR, "127.0.0.1:8301", 0, 0, NULL},
+    {"web_socket_mode", K_INT, "0660", 0, 0777, NULL},
+    {"web_proxy", K_LIST, "127.0.0.1 ::1", 0, 0, NULL},
+    {"web_user_header", K_STR, "X-Remote-User", 0, 0, NULL},
+    {"web_admins", K_LIST, "", 0, 0, NULL},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
