@@ -348,6 +348,11 @@ dispatch(struct MHD_Connection *conn, struct web_conn *c)
 		web_redirect(r, "lists");
 		return reply(conn, r);
 	}
+	/* browsers ask for it on every page; there is none */
+	if (strcmp(r->path, "/favicon.ico") == 0 && !r->post) {
+		r->status = MHD_HTTP_NO_CONTENT;
+		return reply(conn, r);
+	}
 	if (strcmp(r->path, "/style.css") == 0 && !r->post) {
 		r->status = MHD_HTTP_OK;
 		r->ctype = "text/css; charset=utf-8";
