@@ -2311,7 +2311,7 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0); /* no file: every table missing, and nothing created */
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 9);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -2328,16 +2328,18 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, note_item,
 			     items, &n, err, sizeof(err)),
 	    0);
-	if (n != 9 || strstr(items, "column dspam_token_data.weight") == NULL ||
+	if (n != 10 ||
+	    strstr(items, "column dspam_token_data.weight") == NULL ||
 	    strstr(items, "index dspam_token_data") == NULL ||
 	    strstr(items, "table dspam_stats") == NULL ||
 	    strstr(items, "table edgespam_sender_list") == NULL ||
-	    strstr(items, "table edgespam_sources") == NULL)
+	    strstr(items, "table edgespam_sources") == NULL ||
+	    strstr(items, "table edgespam_history") == NULL)
 		fail_msg("check: got %zu: %s", n, items);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);
@@ -2820,6 +2822,10 @@ static const struct ctest contract[] = {
 	T(test_sources),
 	T(test_sources_list),
 	T(test_purge_sources),
+	T(test_history_list),
+	T(test_history_misuse),
+	T(test_history_correct),
+	T(test_purge_history),
 };
 
 /* Drivers whose data outlives a handle and is shared between handles. */
@@ -2840,10 +2846,6 @@ static const struct ctest sqlite_only[] = {
 
 static const struct ctest memory_only[] = {
 	T(test_memory_fresh),
-	T(test_history_list),
-	T(test_history_misuse),
-	T(test_history_correct),
-	T(test_purge_history),
 };
 
 static const struct ctest mysql_only[] = {
