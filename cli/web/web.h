@@ -97,6 +97,8 @@ int web_store_error(struct web_req *r, const char *what, int rc);
 
 /* The pages (web_pages.c, web_admin.c): each fills r's answer and
  * returns 0, or an es_err code that becomes a 500 page. */
+int web_page_history(struct web_req *r);
+int web_post_correct(struct web_req *r);
 int web_page_lists(struct web_req *r);
 int web_post_lists(struct web_req *r);
 int web_page_prefs(struct web_req *r);

@@ -78,6 +78,8 @@ struct route {
 };
 
 static const struct route routes[] = {
+	{"/history", false, false, web_page_history},
+	{"/correct", true, false, web_post_correct},
 	{"/lists", false, false, web_page_lists},
 	{"/lists", true, false, web_post_lists},
 	{"/prefs", false, false, web_page_prefs},
@@ -143,7 +145,7 @@ web_page_begin(struct web_req *r, const char *title, const char *current)
 	    "<link rel=\"stylesheet\" href=\"style.css\"></head>\n<body><nav>",
 	    title);
 	if (rc == 0)
-		rc = 0;
+		rc = nav_link(r, "history", "History", current);
 	if (rc == 0)
 		rc = nav_link(r, "lists", "Senders", current);
 	if (rc == 0)
@@ -345,7 +347,7 @@ dispatch(struct MHD_Connection *conn, struct web_conn *c)
 	int rc;
 
 	if (strcmp(r->path, "/") == 0 && !r->post) {
-		web_redirect(r, "lists");
+		web_redirect(r, "history");
 		return reply(conn, r);
 	}
 	/* browsers ask for it on every page; there is none */

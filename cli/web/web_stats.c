@@ -21,6 +21,9 @@
 #include "web_html.h"
 #include "web_svg.h"
 
+/* The plots' period, in days. */
+#define DAYS 30
+
 /* nonneg - v, or 0 when negative (a total made up of clamped parts). */
 static long long
 nonneg(long long v)
@@ -69,6 +72,100 @@ totals(struct web_req *r)
 	return rc;
 }
 
+/* The per-day counts of the plots. */
+struct days {
+	int64_t start; /* the first second of the first day */
+	double spam[DAYS], innocent[DAYS], missed[DAYS], fp[DAYS];
+};
+
+/* count - the listing's callback: one row into its day. */
+static int
+count(const struct store_history *h, void *arg)
+{
+	struct days *d = arg;
+	int64_t i = (h->time - d->start) / 86400;
+
+	if (i < 0 || i >= DAYS)
+		return 0;
+	if (h->verdict == STORE_VERDICT_SPAM)
+		d->spam[i]++;
+	else
+		d->innocent[i]++;
+	if (h->correction == STORE_CORRECTION_SPAM &&
+	    h->verdict != STORE_VERDICT_SPAM)
+		d->missed[i]++;
+	else if (h->correction == STORE_CORRECTION_INNOCENT &&
+	    h->verdict == STORE_VERDICT_SPAM)
+		d->fp[i]++;
+	return 0;
+}
+
+/* plots - the two charts of the last DAYS days. */
+static int
+plots(struct web_req *r)
+{
+	static const char *const label_fmt = "%m-%d";
+	struct store_history_query hq;
+	struct days d;
+	char labels[DAYS][8];
+	const char *lp[DAYS];
+	double acc[DAYS], run[DAYS], n = 0, wrong = 0;
+	time_t now = time(NULL), t;
+	struct tm tm;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.start = ((int64_t)now / 86400 - (DAYS - 1)) * 86400;
+	for (int i = 0; i < DAYS; i++) {
+		t = (time_t)(d.start + (int64_t)i * 86400);
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(labels[i], sizeof(labels[i]), label_fmt, &tm) == 0)
+			labels[i][0] = '\0';
+		lp[i] = labels[i];
+	}
+	if (r->uid != 0) {
+		memset(&hq, 0, sizeof(hq));
+		hq.since = d.start;
+		rc = store_history_list(r->w->st, r->uid, &hq, count, &d);
+		if (rc != 0)
+			return web_store_error(r, "history", rc);
+	}
+	for (int i = 0; i < DAYS; i++) {
+		double day = d.spam[i] + d.innocent[i];
+		double err = d.missed[i] + d.fp[i];
+
+		acc[i] = day > 0 ? (day - err) / day : NAN;
+		n += day;
+		wrong += err;
+		run[i] = n > 0 ? (n - wrong) / n : NAN;
+	}
+	{
+		const struct web_svg_series counts[] = {
+			{"Spam", "#c0392b", d.spam},
+			{"Innocent", "#27ae60", d.innocent},
+			{"Missed spam", "#e67e22", d.missed},
+			{"False positives", "#8e44ad", d.fp},
+		};
+		const struct web_svg_series accuracy[] = {
+			{"Accuracy of the day", "#2980b9", acc},
+			{"Running accuracy", "#7f8c8d", run},
+		};
+		const struct web_svg_chart c1 = {"per-day", "Messages per day",
+			false, false, DAYS, lp, 4, counts};
+		const struct web_svg_chart c2 = {"accuracy", "Accuracy per day",
+			true, true, DAYS, lp, 2, accuracy};
+
+		if ((rc = es_buf_printf(&r->out, "<h2>The last %d days (UTC)"
+		         "</h2>\n", DAYS)) != 0 ||
+		    (rc = web_svg_chart(&r->out, &c1)) != 0 ||
+		    (rc = es_buf_puts(&r->out, "<h2>Accuracy</h2>\n<p>Of each "
+		         "day's verdicts, those not corrected since; and over "
+		         "the whole period up to that day.</p>\n")) != 0)
+			return rc;
+		return web_svg_chart(&r->out, &c2);
+	}
+}
+
 int
 web_page_stats(struct web_req *r)
 {
@@ -80,5 +177,7 @@ web_page_stats(struct web_req *r)
 		return rc;
 	if (r->status != 200)
 		return 0;
+	if ((rc = plots(r)) != 0 || r->status != 200)
+		return rc;
 	return web_page_end(r);
 }
