@@ -152,30 +152,33 @@ inside() {
 	UNIT=$(dpkg -L edgespam | grep '/systemd/system/edgespam\.service$')
 	PSVC=$(dpkg -L edgespam | grep '/systemd/system/edgespam-purge\.service$')
 	PTIM=$(dpkg -L edgespam | grep '/systemd/system/edgespam-purge\.timer$')
-	[ -n "$UNIT" ] && [ -n "$PSVC" ] && [ -n "$PTIM" ] ||
+	WSVC=$(dpkg -L edgespam | grep '/systemd/system/edgespam-web\.service$')
+	[ -n "$UNIT" ] && [ -n "$PSVC" ] && [ -n "$PTIM" ] && [ -n "$WSVC" ] ||
 		fail "units not installed: $(dpkg -L edgespam)"
 	n=0
 	for f in /usr/bin/edgespam:755 /usr/sbin/edgespam-milter:755 \
+		/usr/sbin/edgespam-web:755 \
 		/usr/share/man/man1/edgespam.1.gz:644 \
 		/usr/share/man/man8/edgespam-milter.8.gz:644 \
+		/usr/share/man/man8/edgespam-web.8.gz:644 \
 		/usr/share/edgespam/sql/sqlite/schema.sql:644 \
 		/usr/share/edgespam/sql/mysql/schema.sql:644 \
 		/etc/edgespam/edgespam.conf:644 /usr/lib/tmpfiles.d/edgespam.conf:644 \
-		"$UNIT:644" "$PSVC:644" "$PTIM:644"; do
+		"$UNIT:644" "$PSVC:644" "$PTIM:644" "$WSVC:644"; do
 		got=$(stat -c '%U:%G %a' "${f%:*}" 2>&1)
 		[ "$got" = "root:root ${f##*:}" ] || fail "${f%:*}: $got, want root:root ${f##*:}"
 		n=$((n + 1))
 	done
 	echo "files: $n with owner root:root and their modes"
-	for p in /usr/bin/edgespam /usr/sbin/edgespam-milter; do
+	for p in /usr/bin/edgespam /usr/sbin/edgespam-milter /usr/sbin/edgespam-web; do
 		out=$("$p" --version)
 		[ "$out" = "${p##*/} $ver" ] || fail "$p --version: '$out', package $ver"
 	done
-	for m in man1/edgespam.1.gz man8/edgespam-milter.8.gz; do
+	for m in man1/edgespam.1.gz man8/edgespam-milter.8.gz man8/edgespam-web.8.gz; do
 		zcat "/usr/share/man/$m" | head -n 1 | grep -qF "\"edgespam $ver\"" ||
 			fail "$m: not version $ver: $(zcat "/usr/share/man/$m" | head -n 1)"
 	done
-	echo "version: $ver in the package, both programs and both man pages"
+	echo "version: $ver in the package, the three programs and their man pages"
 
 	# 3. the conffile: listed, the sample as shipped, kept when changed
 	dpkg-query -W -f='${Conffiles}\n' edgespam | grep -q '^ /etc/edgespam/edgespam.conf ' ||
@@ -223,10 +226,16 @@ inside() {
 	esac
 
 	# 5. the units
-	out=$(systemd-analyze verify "$UNIT" "$PSVC" "$PTIM" 2>&1) ||
+	out=$(systemd-analyze verify "$UNIT" "$PSVC" "$PTIM" "$WSVC" 2>&1) ||
 		fail "systemd-analyze verify: $out"
 	echo "$out" | grep -q edgespam && fail "systemd-analyze verify: $out"
-	echo "systemd-analyze verify: $(basename "$UNIT") $(basename "$PSVC") $(basename "$PTIM") accepted"
+	echo "systemd-analyze verify: $(basename "$UNIT") $(basename "$PSVC") $(basename "$PTIM") $(basename "$WSVC") accepted"
+	# the web view waits for the site's web server to be set up
+	out=$(systemctl is-enabled edgespam-web.service 2>&1)
+	[ "$out" = disabled ] || fail "systemctl is-enabled edgespam-web.service: $out, want disabled"
+	/usr/sbin/edgespam-web -n > "$W/web-n.log" 2>&1 ||
+		fail "edgespam-web -n with the packaged configuration: $(cat "$W/web-n.log")"
+	echo "edgespam-web.service: installed, not enabled; the packaged configuration passes edgespam-web -n"
 	out=$(systemctl is-enabled edgespam.service edgespam-purge.timer 2>&1)
 	[ "$(echo $out)" = "enabled enabled" ] ||
 		fail "systemctl is-enabled edgespam.service edgespam-purge.timer: $out"
@@ -321,6 +330,34 @@ inside() {
 			fail "the purge, from $(basename "$PSVC"): $(cat "$W/purge.out")"
 	fi
 	echo "purge: $(basename "$PSVC") ran as $(unit_get "$PSVC" User): $(unit_exec "$PSVC")"
+
+	# 8b. the web view, as its unit starts it (Type=simple), on the
+	# packaged configuration: loopback port 8301, the proxy 127.0.0.1
+	if [ -d /run/systemd/system ]; then
+		systemctl start edgespam-web.service ||
+			fail "edgespam-web.service: $(systemctl status edgespam-web.service 2>&1)"
+		WEBPID=$(systemctl show -p MainPID --value edgespam-web.service)
+	else
+		unshare -m --propagation private sh "$SELF" --sandbox "$WSVC" -f > "$W/web.out" 2>&1 &
+		WEBPID=$!
+	fi
+	n=0
+	until curl -s -o /dev/null http://127.0.0.1:8301/; do
+		n=$((n + 1))
+		[ $n -gt 100 ] && fail "edgespam-web from its unit did not answer: $(cat "$W/web.out" 2>/dev/null)"
+		sleep 0.1
+	done
+	out=$(curl -s -H 'X-Remote-User: bob@example.org' http://127.0.0.1:8301/stats)
+	echo "$out" | grep -q 'id="fn">1<' || fail "edgespam-web's statistics for bob: $out"
+	grep -q "^Uid:[[:space:]]*${uid}[[:space:]]*${uid}[[:space:]]*${uid}[[:space:]]*$uid$" "/proc/$WEBPID/status" ||
+		fail "edgespam-web's uids: $(grep Uid: "/proc/$WEBPID/status")"
+	grep -q '^CapEff:[[:space:]]*0*$' "/proc/$WEBPID/status" || fail "edgespam-web's capabilities"
+	if [ -d /run/systemd/system ]; then
+		systemctl stop edgespam-web.service
+	else
+		kill -TERM "$WEBPID" && wait "$WEBPID"
+	fi
+	echo "web: $(basename "$WSVC") served bob's statistics (FN 1) as edgespam, no capabilities"
 
 	# 9. stop
 	if [ -n "$STARTED" ]; then
@@ -532,7 +569,8 @@ errs=$(echo "$lt" | grep -c '^E: ')
 echo "lintian: $errs errors, $(echo "$lt" | grep -c '^W: ') warnings, $(echo "$lt" | grep -c '^I: ') info"
 [ -n "$lt" ] && echo "$lt" | sed 's/^/  /'
 [ "$errs" -eq 0 ] || fail "lintian reports errors"
-for u in conf/debian/edgespam.service conf/debian/edgespam.edgespam-purge.service; do
+for u in conf/debian/edgespam.service conf/debian/edgespam.edgespam-purge.service \
+	conf/debian/edgespam.edgespam-web.service; do
 	echo "systemd-analyze security $u: $(systemd-analyze security --offline=true "$u" 2>/dev/null |
 		sed -n 's/^→ Overall exposure level for [^:]*: //p')"
 done
