@@ -14,7 +14,8 @@
  * the function the alias pipes and the milter's retrain socket run, so
  * the tokens, totals and source counts change exactly as for a message
  * forwarded to user-spam@ or user-fp@ (the engine looks the signature
- * up by uid as well). The row is then marked corrected.
+ * up by uid as well) and marks the row corrected in the correction's
+ * own transaction.
  *
  * Every text of a row came from a message: it is written only through
  * web_html_text().
@@ -324,11 +325,6 @@ web_post_correct(struct web_req *r)
 	es_log_info("user %s: %s (web)", r->user, text);
 	if (out == CLS_RETRAIN_REFUSED)
 		return web_redirect(r, "history?done=gone");
-	rc = store_history_correct(r->w->st, r->uid, sig,
-	    rq.op == CLS_RETRAIN_SPAM ? STORE_CORRECTION_SPAM
-	                              : STORE_CORRECTION_INNOCENT, time(NULL));
-	if (rc != 0 && rc != ES_ENOTFOUND)
-		return web_store_error(r, "history", rc);
 	if (out == CLS_RETRAIN_ALREADY)
 		return web_redirect(r, "history?done=already");
 	return web_redirect(r, rq.op == CLS_RETRAIN_SPAM
