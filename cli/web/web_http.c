@@ -483,7 +483,11 @@ done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* mhd_log - libmicrohttpd's own messages, into our log. */
+/* mhd_log - libmicrohttpd's own messages, into our log (the format is
+ * the library's). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf.h"
 #include "es_err.h"
 #include "store.h"
 #include "web.h"
@@ -155,8 +156,13 @@ plots(struct web_req *r)
 		const struct web_svg_chart c2 = {"accuracy", "Accuracy per day",
 			true, true, DAYS, lp, 2, accuracy};
 
+		long long kept = conf_int(r->w->cf, "purge_history_days");
+
 		if ((rc = es_buf_printf(&r->out, "<h2>The last %d days (UTC)"
-		         "</h2>\n", DAYS)) != 0 ||
+		         "</h2>\n<p>From the history of your filtered mail%s"
+		         "%.0lld%s.</p>\n", DAYS,
+		         kept ? ", which is kept for " : "", kept,
+		         kept ? " days" : "")) != 0 ||
 		    (rc = web_svg_chart(&r->out, &c1)) != 0 ||
 		    (rc = es_buf_puts(&r->out, "<h2>Accuracy</h2>\n<p>Of each "
 		         "day's verdicts, those not corrected since; and over "
