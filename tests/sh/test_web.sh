@@ -203,6 +203,9 @@ fn_after=$(echo "$after" | awk '{print $7}')
 out=$(es user list bob@example.org)
 out_has '^allow friend@example.com$' "the list the browser added"
 out_has '^block @spam.example$' "the list the browser added"
+out_lacks 'gone@example.net' "the entry the browser removed"
+out=$(es user bob@example.org show)
+out_has '^optIn  *= on ' "the opt-in the browser stored"
 for s in history lists stats; do
 	[ -s "$B/web-$s.png" ] || fail "no screenshot $B/web-$s.png"
 done

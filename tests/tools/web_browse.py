@@ -94,6 +94,17 @@ def main():
         b.eval("document.getElementById('list').value = 'block'")
         b.click("#add")
         b.screenshot(os.path.join(shots, "web-lists.png"))
+        b.eval("document.getElementById('pattern').value = 'gone@example.net'")
+        b.eval("document.getElementById('list').value = 'block'")
+        b.click("#add")
+        b.eval("[...document.querySelectorAll('#lists tr')].find(tr => "
+               "tr.cells[1] && tr.cells[1].textContent === 'gone@example.net')"
+               ".querySelector('button').id = 'rm-gone'")
+        st = b.click("#rm-gone")
+        lists = b.eval("document.getElementById('lists').innerText")
+        check(st == 200 and "done=removed" in b.eval("location.search")
+              and "gone@example.net" not in lists
+              and "@spam.example" in lists, "a sender removed", lists)
 
         # filtering: opt in
         b.goto(base + "prefs")
