@@ -51,6 +51,7 @@ struct web_field {
 struct web_req {
 	struct web *w;
 	bool post;
+	const char *method;          /* borrowed from libmicrohttpd */
 	const char *path;            /* borrowed from libmicrohttpd */
 	void *conn;                  /* struct MHD_Connection */
 	char user[CLS_USER_MAX + 1]; /* normalised, from the proxy's header */

@@ -328,11 +328,13 @@ static enum MHD_Result
 refuse(struct MHD_Connection *conn, struct web_conn *c, int status,
     const char *why)
 {
-	char path[128];
+	char path[128], method[16];
 
 	es_log_sanitize(c->r.path, strlen(c->r.path), path, sizeof(path));
-	es_log_warning("refused %s %s%s%s: %d %s", c->r.post ? "POST" : "GET",
-	    path, c->r.user[0] ? " for " : "", c->r.user, status, why);
+	es_log_sanitize(c->r.method, strlen(c->r.method), method,
+	    sizeof(method));
+	es_log_warning("refused %s %s%s%s: %d %s", method, path,
+	    c->r.user[0] ? " for " : "", c->r.user, status, why);
 	web_error(&c->r, status, why);
 	return reply(conn, &c->r);
 }
@@ -411,6 +413,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		c->r.w = w;
 		c->r.conn = conn;
 		c->r.path = url;
+		c->r.method = method;
 		es_buf_init(&c->r.out, WEB_PAGE_MAX);
 		c->r.post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 		if (!c->r.post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&

@@ -31,8 +31,8 @@ WEB=$B/edgespam-web
 	skip "SKIP: $PY cannot import websocket (Debian's python3-websocket)"
 command -v curl >/dev/null 2>&1 || skip "SKIP: curl is not installed"
 command -v sqlite3 >/dev/null 2>&1 || skip "SKIP: sqlite3 is not installed"
-ip addr show lo 2>/dev/null | grep -q 'inet 127\.0\.0\.1/8' ||
-	skip "SKIP: no 127.0.0.0/8 on lo (the proxy needs 127.0.0.2)"
+"$PY" -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null ||
+	skip "SKIP: cannot bind 127.0.0.2 (the proxy's own loopback address)"
 
 milter_workdir web
 WPID="" PPID_="" UPID=""
