@@ -4,7 +4,8 @@
  *
  * The key table (conf.c) checks each value on its own: type, range,
  * enumeration. What it cannot say lives here: a network's syntax, the
- * split reply's form, a retrain alias pattern's '@', and that the
+ * split reply's form, a retrain alias pattern's '@', edgespam-web's
+ * listening address, proxies and header (conf_web.c), and that the
  * policy and engine settings are ones the classifier knows. conf_load()
  * runs conf_validate() after the parse, for every program, so nothing
  * is checked only by one of them: the milter's runtime parses the same
@@ -31,6 +32,7 @@
 #include "cls_engine.h"
 #include "cls_policy.h"
 #include "conf.h"
+#include "conf_web.h"
 #include "es_err.h"
 
 int
@@ -165,6 +167,34 @@ check_engine(const struct conf *cf, const char *path, struct conf_diag *diag)
 	return bad;
 }
 
+/* check_web - edgespam-web's keys (conf_web.h); 1 if any is bad. */
+static int
+check_web(const struct conf *cf, const char *path, struct conf_diag *diag)
+{
+	struct conf_web_listen wl;
+	const char *const *l;
+	char err[256];
+	int bad = 0;
+
+	if (conf_web_listen_parse(conf_str(cf, "web_listen"), &wl, err,
+		sizeof(err)) != 0) {
+		report(cf, path, diag, "web_listen", "%s", err);
+		bad = 1;
+	}
+	for (l = conf_list(cf, "web_proxy"); *l != NULL; l++)
+		if (!conf_web_proxy_ok(*l)) {
+			report(cf, path, diag, "web_proxy", "\"%s\" is not an "
+			    "IP address (names are not looked up)", *l);
+			bad = 1;
+		}
+	if (!conf_web_header_ok(conf_str(cf, "web_user_header"))) {
+		report(cf, path, diag, "web_user_header", "\"%s\" is not a "
+		    "header name", conf_str(cf, "web_user_header"));
+		bad = 1;
+	}
+	return bad;
+}
+
 int
 conf_validate(const struct conf *cf, const char *path,
     struct conf_diag *diag)
@@ -218,6 +248,7 @@ conf_validate(const struct conf *cf, const char *path,
 			"retrain_socket"));
 		bad = 1;
 	}
+	bad |= check_web(cf, path, diag);
 	return bad ? ES_EINVAL : 0;
 }
 

@@ -219,11 +219,6 @@ main(int argc, char **argv)
 	}
 	if ((w.cf = load(conf_path)) == NULL)
 		return EX_CONFIG;
-	if (web_listen_check(conf_str(w.cf, "web_listen"), err,
-		sizeof(err)) != 0) {
-		fprintf(stderr, "%s: web_listen: %s\n", conf_path, err);
-		return EX_CONFIG;
-	}
 	if (root && *conf_str(w.cf, "user") != '\0' &&
 	    !lookup_user(w.cf, conf_path, &uid, &gid))
 		return EX_CONFIG;

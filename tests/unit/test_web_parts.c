@@ -2,8 +2,9 @@
  * test_web_parts.c - edgespam-web's pure parts: the HTML escaping every
  * message-derived text goes through (hostile subjects, broken UTF-8),
  * URL parts, CSRF tokens and the constant-time comparison, the proxy
- * address check, web_listen's parsing (loopback only), and the SVG
- * plots (axis tops, escaping of labels, limits).
+ * address check, web_listen's parsing (loopback only) and the
+ * configuration's checks of the web keys, and the SVG plots (axis tops,
+ * escaping of labels, limits).
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,10 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "conf.h"
 #include "es_buf.h"
 #include "es_err.h"
 #include "web_auth.h"
@@ -204,6 +208,51 @@ test_listen(void **state)
 	}
 }
 
+/* load - conf_load of text; the diagnostics joined into out. */
+static int
+load(const char *text, char *out, size_t outlen)
+{
+	char path[] = "/tmp/test_web_parts.XXXXXX";
+	struct conf_diag d = {NULL, 0};
+	struct conf *cf = NULL;
+	int fd, rc;
+
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	rc = conf_load(path, &cf, &d);
+	unlink(path);
+	out[0] = '\0';
+	for (size_t i = 0; i < d.n; i++) {
+		strlcat(out, d.msgs[i], outlen);
+		strlcat(out, "\n", outlen);
+	}
+	conf_diag_free(&d);
+	conf_free(cf);
+	return rc;
+}
+
+static void
+test_conf_keys(void **state)
+{
+	char out[2048];
+
+	(void)state;
+	assert_int_equal(load("web_listen = [::1]:8301\n"
+	                      "web_proxy = 127.0.0.2 ::1\n"
+	                      "web_user_header = X-Auth-User\n", out,
+	                     sizeof(out)), 0);
+	assert_int_equal(load("web_listen = 0.0.0.0:8301\n"
+	                      "web_proxy = 127.0.0.1 proxy.example\n"
+	                      "web_user_header = \"X Remote\"\n", out,
+	                     sizeof(out)), ES_EINVAL);
+	assert_non_null(strstr(out, ":1: web_listen"));
+	assert_non_null(strstr(out, "not a loopback address"));
+	assert_non_null(strstr(out, ":2: web_proxy"));
+	assert_non_null(strstr(out, "proxy.example"));
+	assert_non_null(strstr(out, ":3: web_user_header"));
+}
+
 static void
 test_svg_top(void **state)
 {
@@ -279,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_proxy),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_conf_keys),
 		cmocka_unit_test(test_svg_top),
 		cmocka_unit_test(test_svg_chart),
 	};
