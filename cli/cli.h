@@ -74,6 +74,9 @@ int cli_db(struct cli *c, int argc, char **argv);
 /* cli_sources - sources [--top N] [--since DAYS]: the worst spam
  * sources (cli_sources.c). */
 int cli_sources(struct cli *c, int argc, char **argv);
+/* cli_history - history USER [--since DAYS] [--verdict V] [--search
+ * TEXT] [--limit N] [--json]: the user's history rows (cli_history.c). */
+int cli_history(struct cli *c, int argc, char **argv);
 
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);
