@@ -29,6 +29,7 @@
 
 #include "es_alloc.h"
 #include "es_err.h"
+#include "store_drivers.h"
 #include "store_int.h"
 #include "store_mem_int.h"
 

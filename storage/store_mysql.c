@@ -38,6 +38,7 @@
  * ALTER TABLE of a big DSPAM table takes long).
  */
 #include "mysql_int.h"
+#include "store_drivers.h"
 
 #include <pthread.h>
 #include <stdio.h>
