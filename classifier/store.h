@@ -233,6 +233,16 @@ int store_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 int store_tokens_put(struct store *st, uint32_t uid,
     const struct store_delta *d, size_t n, time_t now);
 
+/* Callback of store_tokens_list(); non-zero stops the listing. */
+typedef int store_token_fn(const struct store_token *t, void *arg);
+/*
+ * store_tokens_list - fn for each of uid's token rows, in ascending
+ * order of the (unsigned) token id: for dump and merge tools, not for
+ * the mail path. ES_EINVAL from a driver that cannot list.
+ */
+int store_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg);
+
 /* store_totals_get - uid's totals (all zero for a user without any). */
 int store_totals_get(struct store *st, uint32_t uid, struct store_totals *t);
 /* store_totals_add - add deltas to uid's totals, clamping at zero. */

@@ -486,6 +486,20 @@ store_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 }
 
 int
+store_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg)
+{
+	if (fn == NULL)
+		return ES_EINVAL;
+	if (st->st_ops->tokens_list == NULL) {
+		store_seterr(st, "the %s driver cannot list tokens",
+		    st->st_ops->name);
+		return ES_EINVAL;
+	}
+	return st->st_ops->tokens_list(st, uid, fn, arg);
+}
+
+int
 store_tokens_put(struct store *st, uint32_t uid, const struct store_delta *d,
     size_t n, time_t now)
 {
