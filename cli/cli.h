@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "cls_engine.h"
@@ -22,6 +23,8 @@ struct conf;
 struct store;
 
 #define CLI_MAX_USERS 64
+/* The name "edgespam user" takes for uid 0, the default preferences. */
+#define CLI_DEFAULT_USER "@default"
 
 struct cli {
 	const char *conf_path;
@@ -67,6 +70,13 @@ bool cli_known_pref(const char *key);
 void cli_stats_header(void);
 void cli_stats_row(const char *name, const struct store_totals *t);
 int cli_domain(struct cli *c, int argc, char **argv);
+/* cli_dump, cli_merge - DSPAM's dspam_dump and dspam_merge; cli_stats
+ * above takes dspam_stats' flags (all in cli_dspam.c). */
+int cli_dump(struct cli *c, int argc, char **argv);
+int cli_merge(struct cli *c, int argc, char **argv);
+/* cli_train - train USER --spam PATH --innocent PATH, as dspam_train
+ * (cli_train.c). */
+int cli_train(struct cli *c, int argc, char **argv);
 int cli_purge(struct cli *c, int argc, char **argv);
 /* cli_db - db init | check | upgrade: the store's schema (store_schema). */
 int cli_db(struct cli *c, int argc, char **argv);
@@ -74,6 +84,9 @@ int cli_db(struct cli *c, int argc, char **argv);
 /* cli_sources - sources [--top N] [--since DAYS]: the worst spam
  * sources (cli_sources.c). */
 int cli_sources(struct cli *c, int argc, char **argv);
+
+/* cli_json_str - s as a JSON string on f (cli_dspam.c). */
+void cli_json_str(FILE *f, const char *s);
 
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);

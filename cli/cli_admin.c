@@ -1,7 +1,7 @@
 /*
  * cli_admin.c - edgespam's administration commands.
  *
- *   stats [USER]      learned counts and accuracy (all users, or one)
+ *   stats             in cli_dspam.c (the table is printed here)
  *   user USER ...     preferences: set KEY VALUE, unset KEY, opt-in,
  *                     opt-out, default (removes both); show (the
  *                     effective settings, in cli_show.c)
@@ -73,12 +73,6 @@ store_error(const struct cli *c, const char *what, int rc)
 	return cli_exit_code(rc);
 }
 
-/* print_stats's argument: the tool and the first error. */
-struct stats_arg {
-	struct cli *c;
-	int rc;
-};
-
 /* nonneg - a count that cannot go below zero. */
 static long long
 nonneg(long long v)
@@ -114,67 +108,6 @@ cli_stats_row(const char *name, const struct store_totals *t)
 		printf(" %9s\n", "-");
 }
 
-/* print_stats - one user's line. */
-static int
-print_stats(uint32_t uid, const char *name, void *arg)
-{
-	struct stats_arg *sa = arg;
-	struct store_totals t;
-	int rc;
-
-	if ((rc = store_totals_get(sa->c->st, uid, &t)) != 0) {
-		sa->rc = store_error(sa->c, name, rc);
-		return 1;
-	}
-	cli_stats_row(name, &t);
-	return 0;
-}
-
-int
-cli_stats(struct cli *c, int argc, char **argv)
-{
-	struct stats_arg sa = {c, EX_OK};
-	char user[CLS_USER_MAX + 1];
-	uint32_t uid;
-	int rc;
-
-	if (argc > 1) {
-		fputs("usage: edgespam stats [USER]\n", stderr);
-		return EX_USAGE;
-	}
-	if ((rc = cli_open_store(c)) != EX_OK)
-		return rc;
-	cli_stats_header();
-	if (argc == 1) {
-		if (!cli_user_name(c, argv[0], user, sizeof(user))) {
-			fprintf(stderr, "edgespam: %s: not a user name\n",
-			    argv[0]);
-			return EX_USAGE;
-		}
-		if (!cli_may_act_for(c, user)) {
-			fprintf(stderr, "edgespam: not allowed\n");
-			return EX_NOPERM;
-		}
-		if ((rc = store_user_uid(c->st, user, false, &uid)) != 0) {
-			if (rc == ES_ENOTFOUND) {
-				fprintf(stderr, "edgespam: no user %s\n", user);
-				return EX_NOUSER;
-			}
-			return store_error(c, user, rc);
-		}
-		print_stats(uid, user, &sa);
-		return sa.rc;
-	}
-	if (!cli_trusted(c)) {
-		fprintf(stderr, "edgespam: only root and trusted_users may list "
-		                "every user\n");
-		return EX_NOPERM;
-	}
-	if ((rc = store_users(c->st, print_stats, &sa)) != 0 && sa.rc == EX_OK)
-		return store_error(c, "users", rc);
-	return sa.rc;
-}
-
 /* print_pair - "key = value" of a preference or domain listing. */
 static int
 print_pair(const char *key, const char *value, void *arg)
@@ -189,21 +122,26 @@ static const char *
 pref_invalid(const char *key, const char *value)
 {
 	static const char *const onoff[] = {"on", "off", NULL};
-	static const char *const actions[] = {"tag", "reject", NULL};
+	/* DSPAM's quarantine and deliver: maildrop (or the site) decides
+	 * where Spam goes, so both mean tag here */
+	static const char *const actions[] = {"tag", "reject", "quarantine",
+	    "deliver", NULL};
 	static const char *const locs[] = {"headers", "message", "both",
 	    NULL};
-	enum cls_mode mode;
+	struct cls_engine_cfg cfg;
 	char *end;
 	double d;
 
-	if (strcmp(key, "trainingMode") == 0)
-		return cls_mode_parse(value, &mode) == 0
+	if (strcmp(key, "trainingMode") == 0) /* in any case, as DSPAM's TEFT */
+		return cls_engine_pref_apply(&cfg, key, value) == 0
 		    ? NULL
-		    : "one of teft, toe, tum, notrain";
+		    : "one of teft, toe, tum, notrain (any case)";
 	if (strcmp(key, "optIn") == 0 || strcmp(key, "optOut") == 0)
 		return in_list(onoff, value) ? NULL : "on or off";
 	if (strcmp(key, "spamAction") == 0)
-		return in_list(actions, value) ? NULL : "tag or reject";
+		return in_list(actions, value)
+		    ? NULL
+		    : "tag or reject (DSPAM's quarantine and deliver: tag)";
 	if (strcmp(key, "signatureLocation") == 0)
 		return in_list(locs, value) ? NULL
 		                            : "headers, message or both";
@@ -224,13 +162,19 @@ pref_invalid(const char *key, const char *value)
 	return NULL;
 }
 
-/* user_uid - the uid of a user named on the command line. */
+/* user_uid - the uid of a user named on the command line; "@default"
+ * (CLI_DEFAULT_USER) is uid 0, the default preferences. */
 static int
 user_uid(struct cli *c, const char *arg, bool create, char *user,
     size_t userlen, uint32_t *uid)
 {
 	int rc;
 
+	if (strcmp(arg, CLI_DEFAULT_USER) == 0) {
+		strlcpy(user, arg, userlen);
+		*uid = 0;
+		return EX_OK;
+	}
 	if (!cli_user_name(c, arg, user, userlen)) {
 		fprintf(stderr, "edgespam: %s: not a user name\n", arg);
 		return EX_USAGE;
@@ -259,6 +203,65 @@ set_pref(struct cli *c, uint32_t uid, const char *user, const char *key,
 	return EX_OK;
 }
 
+/* default_arg - show_defaults's state: JSON or text, the first row. */
+struct default_arg {
+	bool json;
+	bool first;
+};
+
+/* print_default - one of uid 0's preferences, with a note when edgespam
+ * reads the key but cannot use the value. */
+static int
+print_default(const char *key, const char *value, void *arg)
+{
+	struct default_arg *da = arg;
+	const char *why = pref_invalid(key, value);
+
+	if (!da->json) {
+		printf("  %-20s = %s%s%s%s\n", key, value,
+		    why ? "  (unusable: " : "", why ? why : "", why ? ")" : "");
+		da->first = false;
+		return 0;
+	}
+	printf("%s\n    {\"key\": ", da->first ? "" : ",");
+	cli_json_str(stdout, key);
+	fputs(", \"value\": ", stdout);
+	cli_json_str(stdout, value);
+	printf(", \"usable\": %s}", why ? "false" : "true");
+	da->first = false;
+	return 0;
+}
+
+/* show_defaults - "user @default show [--json]": uid 0's preferences,
+ * which apply to every user that has not set its own (optIn and optOut
+ * excepted: they are per user). */
+static int
+show_defaults(struct cli *c, int argc, char **argv)
+{
+	struct default_arg da = {false, true};
+	int rc;
+
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		da.json = true;
+	else if (argc != 0) {
+		fputs("usage: edgespam user @default show [--json]\n", stderr);
+		return EX_USAGE;
+	}
+	if (da.json)
+		fputs("{\"user\": \"@default\", \"uid\": 0, \"preferences\": [",
+		    stdout);
+	else
+		printf("user: %s (uid 0: the default preferences)\n",
+		    CLI_DEFAULT_USER);
+	if ((rc = store_prefs(c->st, 0, print_default, &da)) != 0)
+		return store_error(c, "preferences of uid 0", rc);
+	if (da.json)
+		fputs(da.first ? "]}\n" : "\n  ]}\n", stdout);
+	else if (da.first)
+		puts("  (none set)");
+	return EX_OK;
+}
+
 int
 cli_user(struct cli *c, int argc, char **argv)
 {
@@ -283,6 +286,9 @@ cli_user(struct cli *c, int argc, char **argv)
 		return cli_lists(c, argv[1], argv[0], argc - 2, argv + 2);
 	if ((rc = cli_open_store(c)) != EX_OK)
 		return rc;
+	if (show && strcmp(argv[0], CLI_DEFAULT_USER) == 0)
+		return show_defaults(c, argc > 2 ? argc - 2 : 0,
+		    argv + (argc > 2 ? 2 : argc));
 	if (show)
 		return cli_user_show(c, argv[0], argc > 2 ? argc - 2 : 0,
 		    argv + (argc > 2 ? 2 : argc));
@@ -309,6 +315,11 @@ cli_user(struct cli *c, int argc, char **argv)
 	}
 	if (strcmp(verb, "unset") == 0 && argc == 3)
 		return set_pref(c, uid, user, argv[2], NULL);
+	if (uid == 0) { /* optIn and optOut are per user (cls_policy.h) */
+		fprintf(stderr, "edgespam: user %s: only show, set and unset\n",
+		    CLI_DEFAULT_USER);
+		return EX_USAGE;
+	}
 	if (argc == 2 && strcmp(verb, "opt-in") == 0) {
 		if ((rc = set_pref(c, uid, user, "optOut", NULL)) != 0)
 			return rc;

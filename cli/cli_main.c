@@ -10,7 +10,8 @@
  *   --user U --allow-sender | --block-sender   the forwarded message's
  *                                       original sender onto a list
  * Administration: stats, user (preferences, sender lists), domain,
- * purge, db, sources; --check-config,
+ * purge, db, sources; DSPAM's tools: dump, merge, train (and stats
+ * with dspam_stats' flags); --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
@@ -43,9 +44,14 @@ usage(FILE *f)
 {
 	fputs(
 	    "usage: edgespam [-c FILE] --user USER [options] < message\n"
-	    "       edgespam [-c FILE] stats [USER]\n"
+	    "       edgespam [-c FILE] stats [-HSrst] [--dspam] [--json] [USER...]\n"
 	    "       edgespam [-c FILE] user USER [show [--json] | set KEY VALUE |"
 	    " unset KEY | opt-in | opt-out | default]\n"
+	    "       edgespam [-c FILE] user @default [show [--json] | set KEY "
+	    "VALUE | unset KEY]\n"
+	    "       edgespam [-c FILE] dump USER [TOKEN...]\n"
+	    "       edgespam [-c FILE] merge USER... --into USER\n"
+	    "       edgespam [-c FILE] train USER --spam PATH --innocent PATH\n"
 	    "       edgespam [-c FILE] user allow | block | unallow | unblock "
 	    "USER PATTERN\n"
 	    "       edgespam [-c FILE] user list USER\n"
@@ -371,6 +377,12 @@ main(int argc, char **argv)
 			rc = cli_db(&c, sargc, sargv);
 		else if (strcmp(cmd, "sources") == 0)
 			rc = cli_sources(&c, sargc, sargv);
+		else if (strcmp(cmd, "dump") == 0)
+			rc = cli_dump(&c, sargc, sargv);
+		else if (strcmp(cmd, "merge") == 0)
+			rc = cli_merge(&c, sargc, sargv);
+		else if (strcmp(cmd, "train") == 0)
+			rc = cli_train(&c, sargc, sargv);
 		else
 			rc = bad("unknown command", cmd);
 	} else if (c.nusers == 0) {
