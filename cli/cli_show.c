@@ -75,6 +75,9 @@ struct show {
 	uint32_t guid;
 	double maturity;
 	double shared_threshold;
+	double effective_threshold; /* what cls_score() compares with now */
+	uint64_t learned_seen;      /* the learned messages it is ramped by */
+	bool too_young;             /* below minTraining: nothing is Spam */
 	struct cls_engine_cfg eff; /* the engine's settings for the user */
 	const struct cls_engine_shared *shared; /* in eff */
 	const struct cls_shared_opts *opts;     /* in eff */
@@ -331,6 +334,24 @@ decide(struct cli *c, struct show *sh, int *rc)
 	opt_setting(c, sh, "optOut", out, rc);
 }
 
+/* effective_threshold - the Spam threshold the scorer uses for the user
+ * now (cls_score_threshold): the shared dictionary's while it takes part,
+ * ramped over the learned messages the scorer sees (the merged counts
+ * while the dictionary takes part, else the user's own ct). */
+static void
+effective_threshold(struct show *sh, const struct cls_totals *ct)
+{
+	struct cls_score_opts o = sh->eff.score;
+	const struct cls_totals *t = sh->merge.active ? &sh->merge.tot : ct;
+
+	if (sh->merge.active)
+		o.spam_threshold = sh->shared_threshold;
+	sh->effective_threshold = cls_score_threshold(&o, t);
+	sh->learned_seen = t->spam_learned + t->innocent_learned;
+	sh->too_young = t->spam_learned < o.min_training ||
+	    t->innocent_learned < o.min_training;
+}
+
 /* gather - everything shown for sh->user (given as arg); 0 or a store
  * error. */
 static int
@@ -388,7 +409,33 @@ gather(struct cli *c, const char *arg, struct show *sh)
 	    ? cls_shared_threshold(eff->score.spam_threshold,
 		  eff->shared.spam_threshold, sh->merge.user_weight)
 	    : eff->score.spam_threshold;
+	effective_threshold(sh, &ct);
 	return 0;
+}
+
+/* threshold_reason - where the Spam threshold in use comes from. */
+static void
+threshold_reason(const struct show *sh, char *out, size_t len)
+{
+	double set = sh->merge.active ? sh->shared_threshold
+	                              : sh->eff.score.spam_threshold;
+	const char *what = sh->merge.active ? "the shared dictionary's"
+	                                    : "spamThreshold";
+
+	if (sh->effective_threshold == set)
+		snprintf(out, len, "%s as set", what);
+	else
+		snprintf(out, len, "%s %.4g, ramped over the %llu messages "
+		    "learned: threshold_ramp = %u", what, set,
+		    (unsigned long long)sh->learned_seen,
+		    sh->eff.score.threshold_ramp);
+	if (sh->too_young) {
+		size_t n = strlen(out);
+
+		snprintf(out + n, len - n, "; nothing is called Spam before "
+		    "%u of each class are learned (minTraining)",
+		    sh->eff.score.min_training);
+	}
 }
 
 /* shared_reason - whether the shared dictionary takes part, and why
@@ -485,6 +532,9 @@ print_text(struct cli *c, const struct show *sh)
 		    sh->s[i].note);
 	cli_stats_header();
 	cli_stats_row(sh->user, &sh->tot);
+	threshold_reason(sh, line, sizeof(line));
+	printf("spam threshold now: %.4g (%s)\n", sh->effective_threshold,
+	    line);
 	shared_reason(sh, line, sizeof(line));
 	printf("shared dictionary: %s (%s)\n",
 	    sh->merge.active ? "yes" : "no", line);
@@ -558,6 +608,11 @@ print_json(const struct show *sh)
 	    (long long)sh->tot.spam_learned, (long long)sh->tot.innocent_learned,
 	    (long long)sh->tot.spam_misclassified,
 	    (long long)sh->tot.innocent_misclassified);
+	threshold_reason(sh, line, sizeof(line));
+	printf(", \"spam_threshold\": {\"now\": %.6g, \"why\": ",
+	    sh->effective_threshold);
+	json_str(line);
+	printf("}");
 	shared_reason(sh, line, sizeof(line));
 	printf(", \"shared_dictionary\": {\"takes_part\": %s, \"user_weight\": "
 	       "%.4f, \"why\": ",

@@ -28,6 +28,7 @@
 
 #include "es_alloc.h"
 #include "es_err.h"
+#include "store_drivers.h"
 #include "store_int.h"
 
 struct mem_tok {

@@ -70,6 +70,7 @@
 
 #include "es_alloc.h"
 #include "es_err.h"
+#include "store_drivers.h"
 #include "store_int.h"
 #include "sqlite_file.h"
 #include "sqlite_walbuf.h"

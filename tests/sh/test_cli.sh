@@ -465,6 +465,7 @@ show_has fresh@in.example '^user: fresh@in.example (not in the store yet' \
     '^spamThreshold *= 0.99 *configuration (spam_threshold = 0.99)$' \
     '^whitelistThreshold *= 10 *built-in$' '^minTraining *= 10 *built-in$' \
     '^fresh@in.example  *0  *0  *0  *0  *0  *0  *-$' \
+    '^spam threshold now: 0.5 (spamThreshold 0.99, ramped over the 0 messages learned: threshold_ramp = 25; nothing is called Spam before 10 of each class are learned (minTraining))$' \
     '^shared dictionary: no (the user is young, weight 0.00, but @global is not in the store)$'
 [ "$(users fresh@in.example)" = 0 ] || fail "user show created the user"
 # b. opted in under an opt-in domain; opted out under opt-out; off
@@ -501,6 +502,8 @@ show_has bob@in.example '^spamThreshold *= 0.97 *user$' \
 # d. learned totals as "stats" shows them; the shared dictionary takes
 #    part for a young user once it has learned both classes
 train_pair ss bob@in.example 2
+# the threshold the scorer uses now: logistic(logit(0.97) * 4 / (4 + 25))
+show_has bob@in.example '^spam threshold now: 0.6176 (spamThreshold 0.97, ramped over the 4 messages learned: threshold_ramp = 25; nothing is called Spam before 10 of each class'
 ss stats bob@in.example > "$S/stats" || fail "show: stats"
 ss user bob@in.example show > "$S/show.out" || fail "show after training"
 grep -qxF "$(sed -n 2p "$S/stats")" "$S/show.out" || fail "show: totals not as stats shows them: $(cat "$S/stats" "$S/show.out")"

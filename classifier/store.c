@@ -1,12 +1,12 @@
 /*
- * store.c - the storage interface's front end: picks the driver named in
- * store_params, checks arguments, tracks transactions and dispatches to
- * the driver's operations (store_int.h).
- *
- * Drivers: "sqlite" (store_sqlite.c), "memory" (store_mem.c) and
- * "mysql" (store_mysql.c). An unknown name is ES_EINVAL, and the
- * message lists the known ones. store_schema() checks or upgrades a
- * driver's schema on a connection of the driver's own.
+ * store.c - the storage interface's front end: checks arguments, tracks
+ * transactions and dispatches to a driver's operations (store_int.h).
+ * It does no I/O of its own: every access goes through the function
+ * pointers of the driver the handle was opened with, so the engine
+ * depends on the interface only. Which driver a store_params names
+ * (store_open(), store_schema()) is decided in storage/store_open.c,
+ * which passes the driver's operations to store_open_ops() and
+ * store_schema_ops() here.
  *
  * What this layer guarantees to every driver, so the drivers agree:
  *  - Names and values have DSPAM's column bounds (store_int.h): user
@@ -58,13 +58,6 @@
 #include "es_alloc.h"
 #include "es_err.h"
 #include "store_int.h"
-
-static const struct store_ops *const drivers[] = {
-	&store_sqlite_ops,
-	&store_mem_ops,
-	&store_mysql_ops,
-};
-#define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
 
 /* Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar. */
 #define EPOCH_SHIFT 719468
@@ -221,57 +214,20 @@ wend(struct store *st, bool implicit, int rc)
 	return rc;
 }
 
-/* find_driver - the driver p names; ES_EINVAL (why in err) if none. */
-static int
-find_driver(const struct store_params *p, const struct store_ops **out,
-    char *err, size_t errlen)
-{
-	char known[128] = "";
-
-	*out = NULL;
-	if (p == NULL || p->driver == NULL) {
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "store: no driver given");
-		return ES_EINVAL;
-	}
-	for (size_t i = 0; i < NDRIVERS; i++) {
-		if (strcmp(p->driver, drivers[i]->name) == 0)
-			*out = drivers[i];
-		if (i > 0)
-			strlcat(known, ", ", sizeof(known));
-		strlcat(known, drivers[i]->name, sizeof(known));
-	}
-	if (*out == NULL) {
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen,
-			    "store: unknown driver \"%.64s\" (known: %s)",
-			    p->driver, known);
-		return ES_EINVAL;
-	}
-	return 0;
-}
-
 int
-store_open(const struct store_params *p, struct store **out, char *err,
-    size_t errlen)
+store_open_ops(const struct store_ops *ops, const struct store_params *p,
+    struct store **out, char *err, size_t errlen)
 {
-	const struct store_ops *ops;
 	struct store *st;
 	int rc;
 
 	if (out != NULL)
 		*out = NULL;
-	if (out == NULL) {
+	if (out == NULL || ops == NULL || p == NULL) {
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "store: no handle given");
-		return ES_EINVAL;
-	}
-	if ((rc = find_driver(p, &ops, err, errlen)) != 0)
-		return rc;
-	if (p->driver != NULL && strcmp(p->driver, "mysql") == 0 &&
-	    p->mysql_password_error != NULL) {
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s", p->mysql_password_error);
+			snprintf(err, errlen, "store: no %s given",
+			    out == NULL ? "handle" : ops == NULL ? "driver"
+			                                        : "parameters");
 		return ES_EINVAL;
 	}
 	st = es_calloc(1, sizeof(*st));
@@ -293,19 +249,21 @@ store_open(const struct store_params *p, struct store **out, char *err,
 }
 
 int
-store_schema(const struct store_params *p, enum store_schema_op op,
-    store_schema_fn *fn, void *arg, size_t *missing, char *err,
-    size_t errlen)
+store_schema_ops(const struct store_ops *ops, const struct store_params *p,
+    enum store_schema_op op, store_schema_fn *fn, void *arg, size_t *missing,
+    char *err, size_t errlen)
 {
-	const struct store_ops *ops;
 	struct store *st;
 	size_t n = 0;
 	int rc;
 
 	if (missing != NULL)
 		*missing = 0;
-	if ((rc = find_driver(p, &ops, err, errlen)) != 0)
-		return rc;
+	if (ops == NULL || p == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "store: no driver given");
+		return ES_EINVAL;
+	}
 	if (op != STORE_SCHEMA_CHECK && op != STORE_SCHEMA_UPGRADE) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "store: unknown schema operation");

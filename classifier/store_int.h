@@ -9,9 +9,14 @@
  * that were already checked (non-NULL pointers, lengths within the
  * bounds documented in store.c, deltas in strictly ascending order).
  *
- * Adding a driver (as "mysql" in store_mysql.c): define a
- * `const struct store_ops store_NAME_ops` and add one row to the driver
- * table in store.c.
+ * It is declared here, beside store.h, as the classifier's side of the
+ * interface: the drivers in storage/ implement it, and nothing here
+ * names them.
+ *
+ * Adding a driver (as "mysql" in storage/store_mysql.c): define a
+ * `const struct store_ops store_NAME_ops`, declare it in
+ * storage/store_drivers.h and add one row to the driver table in
+ * storage/store_open.c.
  */
 #ifndef STORE_INT_H
 #define STORE_INT_H
@@ -175,9 +180,17 @@ struct store {
 	struct store_reopen st_reopen;
 };
 
-extern const struct store_ops store_sqlite_ops;
-extern const struct store_ops store_mem_ops;
-extern const struct store_ops store_mysql_ops;
+/*
+ * store_open_ops - store_open() with the driver chosen: a handle on
+ * ops's database as p says. storage/store_open.c picks ops by p->driver.
+ */
+int store_open_ops(const struct store_ops *ops, const struct store_params *p,
+    struct store **out, char *err, size_t errlen);
+
+/* store_schema_ops - store_schema() with the driver chosen. */
+int store_schema_ops(const struct store_ops *ops, const struct store_params *p,
+    enum store_schema_op op, store_schema_fn *fn, void *arg, size_t *missing,
+    char *err, size_t errlen);
 
 /* store_seterr - set the handle's message for the last failure. */
 void store_seterr(struct store *st, const char *fmt, ...)
