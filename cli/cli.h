@@ -65,6 +65,12 @@ int cli_user(struct cli *c, int argc, char **argv);
 int cli_user_show(struct cli *c, const char *arg, int argc, char **argv);
 /* cli_known_pref - whether key is a preference edgespam reads. */
 bool cli_known_pref(const char *key);
+/* cli_pref_invalid - why value is not usable for the preference key
+ * edgespam reads, or NULL when it is (unknown keys are not checked). */
+const char *cli_pref_invalid(const char *key, const char *value);
+/* cli_import_dspam - import-dspam [--conf FILE] [--userdir DIR]
+ * [--apply]: dspam.conf and DSPAM's opt files (cli_import.c). */
+int cli_import_dspam(struct cli *c, int argc, char **argv);
 /* cli_stats_header, cli_stats_row - the table of "edgespam stats": its
  * heading, and one user's learned counts, TP/TN/FP/FN and accuracy. */
 void cli_stats_header(void);

@@ -116,10 +116,8 @@ print_pair(const char *key, const char *value, void *arg)
 	return 0;
 }
 
-/* pref_invalid - why value is not usable for a preference edgespam
- * reads, or NULL when it is (unknown keys are not checked). */
-static const char *
-pref_invalid(const char *key, const char *value)
+const char *
+cli_pref_invalid(const char *key, const char *value)
 {
 	static const char *const onoff[] = {"on", "off", NULL};
 	/* DSPAM's quarantine and deliver: maildrop (or the site) decides
@@ -215,7 +213,7 @@ static int
 print_default(const char *key, const char *value, void *arg)
 {
 	struct default_arg *da = arg;
-	const char *why = pref_invalid(key, value);
+	const char *why = cli_pref_invalid(key, value);
 
 	if (!da->json) {
 		printf("  %-20s = %s%s%s%s\n", key, value,
@@ -300,7 +298,7 @@ cli_user(struct cli *c, int argc, char **argv)
 	if ((rc = user_uid(c, argv[0], true, user, sizeof(user), &uid)) != 0)
 		return rc;
 	if (strcmp(verb, "set") == 0 && argc == 4) {
-		const char *why = pref_invalid(argv[2], argv[3]);
+		const char *why = cli_pref_invalid(argv[2], argv[3]);
 
 		if (why != NULL) {
 			fprintf(stderr, "edgespam: %s: bad value '%s': %s\n",

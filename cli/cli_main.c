@@ -11,7 +11,7 @@
  *                                       original sender onto a list
  * Administration: stats, user (preferences, sender lists), domain,
  * purge, db, sources; DSPAM's tools: dump, merge, train (and stats
- * with dspam_stats' flags); --check-config,
+ * with dspam_stats' flags), import-dspam; --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
@@ -52,6 +52,8 @@ usage(FILE *f)
 	    "       edgespam [-c FILE] dump USER [TOKEN...]\n"
 	    "       edgespam [-c FILE] merge USER... --into USER\n"
 	    "       edgespam [-c FILE] train USER --spam PATH --innocent PATH\n"
+	    "       edgespam [-c FILE] import-dspam [--conf FILE] [--userdir DIR]"
+	    " [--apply]\n"
 	    "       edgespam [-c FILE] user allow | block | unallow | unblock "
 	    "USER PATTERN\n"
 	    "       edgespam [-c FILE] user list USER\n"
@@ -383,6 +385,8 @@ main(int argc, char **argv)
 			rc = cli_merge(&c, sargc, sargv);
 		else if (strcmp(cmd, "train") == 0)
 			rc = cli_train(&c, sargc, sargv);
+		else if (strcmp(cmd, "import-dspam") == 0)
+			rc = cli_import_dspam(&c, sargc, sargv);
 		else
 			rc = bad("unknown command", cmd);
 	} else if (c.nusers == 0) {

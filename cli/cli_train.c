@@ -92,6 +92,7 @@ struct train {
 	/* progress */
 	size_t done, total, nspam, ninno, fn, fp, skipped;
 	struct timespec t0, last;
+	double cpu0; /* CPU seconds of the process at the start */
 	char *buf; /* message text (reused) */
 	size_t bufcap;
 };
@@ -384,6 +385,16 @@ secs_since(const struct timespec *a)
 	    (double)(now.tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* cpu_now - CPU seconds this process has used. */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* progress - the bar on a terminal, a line now and then elsewhere. */
 static void
 progress(struct train *t, bool last)
@@ -580,7 +591,7 @@ int
 cli_train(struct cli *c, int argc, char **argv)
 {
 	struct train t;
-	double s;
+	double s, cpu;
 	int rc;
 
 	memset(&t, 0, sizeof(t));
@@ -625,14 +636,17 @@ cli_train(struct cli *c, int argc, char **argv)
 	t.tty = isatty(STDERR_FILENO);
 	t.total = t.spam.n + t.inno.n;
 	clock_gettime(CLOCK_MONOTONIC, &t.t0);
+	t.cpu0 = cpu_now();
 	rc = run(&t);
 	progress(&t, true);
 	s = secs_since(&t.t0);
+	cpu = cpu_now() - t.cpu0;
 	printf("train: %s: %zu messages (%zu spam, %zu innocent) in %.1f s, "
-	       "%.1f msg/s; corrected %zu spam missed (FN) and %zu innocent "
-	       "called spam (FP)%s\n",
+	       "%.1f msg/s (%.1f per CPU second); corrected %zu spam missed "
+	       "(FN) and %zu innocent called spam (FP)%s\n",
 	    t.user, t.nspam + t.ninno, t.nspam, t.ninno, s,
-	    s > 0 ? (double)(t.nspam + t.ninno) / s : 0.0, t.fn, t.fp,
+	    s > 0 ? (double)(t.nspam + t.ninno) / s : 0.0,
+	    cpu > 0 ? (double)(t.nspam + t.ninno) / cpu : 0.0, t.fn, t.fp,
 	    rc == EX_OK ? "" : "; stopped by an error");
 	if (t.skipped > 0)
 		printf("train: %zu unreadable messages skipped\n", t.skipped);

@@ -91,7 +91,7 @@ es train carol@example.org --spam "$T/md" --innocent "$T/hamdir" \
 	--innocent "$T/ham.mbox" --verbose > "$T/train.out" 2> "$T/train.err" ||
 	fail "train: $(cat "$T/train.out" "$T/train.err")"
 out=$(cat "$T/train.out")
-out_has "^train: carol@example.org: 12 messages (4 spam, 8 innocent) in .* msg/s; corrected" "summary"
+out_has "^train: carol@example.org: 12 messages (4 spam, 8 innocent) in .* msg/s (.* per CPU second); corrected" "summary"
 # dspam_train's order for 8 innocent and 4 spam: innocent first; a turn
 # takes one message, then as many more as floor(left / other's left) - 1
 # -> n s nn s nn s nn s n
@@ -184,4 +184,55 @@ out=$(es stats -x 2>&1); expect_rc 64 $? "unknown stats flag"
 # edgespam's own table stays the default
 out=$(es stats carol@example.org)
 out_has '^user  *spam  *innocent  *TP' "the default table changed"
+
+# 7. import-dspam: a sample dspam.conf and opt-in tree (tests/data/dspam)
+D=$PWD/tests/data/dspam
+sed "s|@HOME@|$D/home|" "$D/dspam.conf" > "$T/dspam.conf"
+q "DELETE FROM dspam_preferences"
+out=$(es import-dspam --conf "$T/dspam.conf") || fail "import-dspam dry run: $out"
+for want in '^tokenizer = osb  *# .*dspam.conf:18: Tokenizer osb$' \
+    '^algorithm = graham-burton  *# .*dspam.conf:17: Algorithm graham burton$' \
+    '^spam_threshold = 0.9 ' '^training_mode = teft ' '^bnr = yes ' \
+    '^default_policy = opt-in  *# .*dspam.conf:32: Opt in$' \
+    '^trusted_users = root dspam mail ' '^store_driver = mysql ' \
+    '^mysql_host = 127.0.0.1 ' '^mysql_database = dspam ' \
+    '^user @default set spamAction quarantine  *# .*dspam.conf:24: ' \
+    '^user @default set trainingMode TEFT ' \
+    '^user alice@example.org set optIn on  *# .*/opt-in/example.org/alice.dspam$' \
+    '^user bob@example.org set optIn on ' '^user carol@example.net set optIn on ' \
+    '^user postmaster set optIn on  *# .*/opt-in/local/postmaster.dspam$' \
+    '^user dave@example.org set optOut on ' \
+    '^# note: .*dspam.conf:25: Preference spamSubject: not a preference'; do
+	out_has "$want" "import-dspam: no line $want"
+done
+out_lacks 'not-this-one' "import-dspam printed MySQLPass"
+out_lacks 'whitelist_threshold' "Feature whitelist was given: no whitelist_threshold = 0"
+[ "$(q "select count(*) from dspam_preferences")" = 0 ] || fail "the dry run wrote the store"
+out=$(es import-dspam --conf "$T/dspam.conf" --apply) || fail "import-dspam --apply: $out"
+out_has '^# applied: 4 default preferences and 5 user preferences' "apply summary"
+[ "$(q "select value from dspam_preferences where uid = 0 and preference = 'spamAction'")" = quarantine ] ||
+	fail "uid 0's spamAction not written"
+out=$(es user bob@example.org show)
+out_has '^filtered: yes' "bob opted in by his opt-in file is not filtered"
+out=$(es user dave@example.org show)
+out_has '^optOut *= on *user$' "dave's opt-out file"
+# --userdir overrides Home; without either no opt files are read
+sed '/^Home /d' "$T/dspam.conf" > "$T/nohome.conf"
+out=$(es import-dspam --conf "$T/nohome.conf")
+out_has "has no Home and --userdir was not given" "no Home: not said"
+out_lacks '^user alice' "opt files read without a Home"
+out=$(es import-dspam --conf "$T/nohome.conf" --userdir "$D/home")
+out_has '^user alice@example.org set optIn on' "--userdir not read"
+# errors name file:line and the value, and nothing is written
+printf 'Tokenizer sbph\nAlgorithm graham naive\nPreference "spamAction=bounce"\nTrainingMode sometimes\nOpt maybe\n' > "$T/bad.conf"
+q "DELETE FROM dspam_preferences"
+out=$(es import-dspam --conf "$T/bad.conf" --apply 2>&1); expect_rc 65 $? "a bad dspam.conf"
+for want in "bad.conf:1: Tokenizer: 'sbph'" "bad.conf:2: Algorithm: 'graham naive'" \
+    "bad.conf:3: Preference: bad value 'spamAction=bounce'" "bad.conf:4: TrainingMode: 'sometimes'" \
+    "bad.conf:5: Opt: 'maybe'" "4* errors; nothing written"; do
+	out_has "$want" "import-dspam error $want"
+done
+[ "$(q "select count(*) from dspam_preferences")" = 0 ] || fail "a failed import wrote the store"
+out=$(es import-dspam --conf "$T/nosuch.conf" 2>&1); expect_rc 66 $? "a missing dspam.conf"
+out_has "nosuch.conf" "the missing file is not named"
 pass
