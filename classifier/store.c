@@ -264,7 +264,8 @@ store_schema_ops(const struct store_ops *ops, const struct store_params *p,
 			snprintf(err, errlen, "store: no driver given");
 		return ES_EINVAL;
 	}
-	if (op != STORE_SCHEMA_CHECK && op != STORE_SCHEMA_UPGRADE) {
+	if (op != STORE_SCHEMA_CHECK && op != STORE_SCHEMA_UPGRADE &&
+	    op != STORE_SCHEMA_ENGINES && op != STORE_SCHEMA_TO_INNODB) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "store: unknown schema operation");
 		return ES_EINVAL;

@@ -290,7 +290,17 @@ int store_domains(struct store *st, store_pair_fn *fn, void *arg);
 /* What store_schema() does. */
 enum store_schema_op {
 	STORE_SCHEMA_CHECK,   /* report what is missing, change nothing */
-	STORE_SCHEMA_UPGRADE  /* add what is missing, never touching rows */
+	STORE_SCHEMA_UPGRADE, /* add what is missing, never touching rows */
+	/* The tables' storage engines (mysql; other drivers report
+	 * nothing): ENGINES calls fn("engine", "TABLE ENGINE") for each
+	 * table of the schema that exists and counts in *missing those not
+	 * InnoDB (DSPAM ships MyISAM: table locks, no transactions, so a
+	 * crash or a concurrent writer can leave half a message learned).
+	 * TO_INNODB converts each of those (ALTER TABLE ... ENGINE=InnoDB,
+	 * rows kept), calling fn("converting", "TABLE ENGINE, N rows")
+	 * before and fn("converted", "TABLE in S s") after each. */
+	STORE_SCHEMA_ENGINES,
+	STORE_SCHEMA_TO_INNODB
 };
 /*
  * Callback of store_schema(): kind is "table", "column" or "index", what

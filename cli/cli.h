@@ -84,8 +84,13 @@ int cli_merge(struct cli *c, int argc, char **argv);
  * (cli_train.c). */
 int cli_train(struct cli *c, int argc, char **argv);
 int cli_purge(struct cli *c, int argc, char **argv);
-/* cli_db - db init | check | upgrade: the store's schema (store_schema). */
+/* cli_db - db init | check | upgrade [--engine=innodb]: the store's
+ * schema (store_schema). */
 int cli_db(struct cli *c, int argc, char **argv);
+/* cli_db_tokenizer_check - db check: whether the stored tokens look
+ * like another tokenizer's than the configured one (*mismatch, and a
+ * warning printed); c->st open. An exit code (cli_dbcheck.c). */
+int cli_db_tokenizer_check(struct cli *c, bool *mismatch);
 
 /* cli_sources - sources [--top N] [--since DAYS]: the worst spam
  * sources (cli_sources.c). */

@@ -10,10 +10,13 @@
  *   domain ...        per-domain policy: list, DOMAIN show,
  *                     DOMAIN set off|opt-in|opt-out|on, DOMAIN unset
  *   purge             the configured purge rules, in batches
- *   db init|check|upgrade
+ *   db init|check|upgrade [--engine=innodb]
  *                     the store's schema: create it, list what an
- *                     existing one lacks (exit 1 when anything), add
- *                     what is missing without touching a row
+ *                     existing one lacks (exit 1 when anything, a
+ *                     table not InnoDB or tokens of another tokenizer
+ *                     included: cli_dbcheck.c), add what is missing
+ *                     without touching a row; --engine=innodb first
+ *                     converts DSPAM's MyISAM tables
  *
  * Accuracy follows the counting conventions of cls_learn.c:
  * TP = spam_learned + spam_classified - spam_corpusfed - spam_misclassified
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -477,19 +481,73 @@ db_item(const char *kind, const char *what, void *arg)
 	printf("%s %s %s\n", (const char *)arg, kind, what);
 }
 
+/* engine_item - a line for store_schema()'s engine reports. */
+static void
+engine_item(const char *kind, const char *what, void *arg)
+{
+	(void)arg;
+	if (strcmp(kind, "engine") == 0)
+		printf("db check: engine %s\n", what);
+	else
+		printf("db upgrade: %s %s\n", kind, what);
+	fflush(stdout); /* progress: each table as it goes */
+}
+
+/* db_engines - the engine report (check) or conversion (to_innodb);
+ * *other gets the tables that are not InnoDB. An exit code. */
+static int
+db_engines(const struct store_params *p, bool to_innodb, size_t *other)
+{
+	char err[512];
+	int rc;
+
+	rc = store_schema(p, to_innodb ? STORE_SCHEMA_TO_INNODB
+	                               : STORE_SCHEMA_ENGINES,
+	    engine_item, NULL, other, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "edgespam: db %s: %s: %s\n",
+		    to_innodb ? "upgrade --engine=innodb" : "check",
+		    es_strerror(rc), err);
+		es_log_err("db engines: %s", err);
+		return cli_exit_code(rc);
+	}
+	return EX_OK;
+}
+
+/* db_args - the verb and --engine=innodb; false on a usage error. */
+static bool
+db_args(int argc, char **argv, bool *innodb)
+{
+	*innodb = false;
+	if (argc < 1 || (strcmp(argv[0], "init") != 0 &&
+	    strcmp(argv[0], "check") != 0 && strcmp(argv[0], "upgrade") != 0))
+		return false;
+	if (argc == 1)
+		return true;
+	if (strcmp(argv[0], "upgrade") != 0)
+		return false;
+	if (argc == 2 && strcasecmp(argv[1], "--engine=innodb") == 0)
+		*innodb = true;
+	else if (argc == 3 && strcmp(argv[1], "--engine") == 0 &&
+	    strcasecmp(argv[2], "innodb") == 0)
+		*innodb = true;
+	return *innodb;
+}
+
 int
 cli_db(struct cli *c, int argc, char **argv)
 {
 	struct store_params p;
-	bool check, init;
+	bool check, init, innodb, mismatch = false;
 	const char *verb;
 	char err[512];
-	size_t n = 0;
+	size_t n = 0, other = 0;
 	int rc;
 
-	if (argc != 1 || (strcmp(argv[0], "init") != 0 &&
-	    strcmp(argv[0], "check") != 0 && strcmp(argv[0], "upgrade") != 0)) {
-		fputs("usage: edgespam db init | check | upgrade\n", stderr);
+	if (!db_args(argc, argv, &innodb)) {
+		fputs("usage: edgespam db init | check | upgrade "
+		      "[--engine=innodb]\n",
+		    stderr);
 		return EX_USAGE;
 	}
 	if (!cli_trusted(c)) {
@@ -503,6 +561,10 @@ cli_db(struct cli *c, int argc, char **argv)
 	if ((rc = cli_store_as_owner(c)) != EX_OK)
 		return rc;
 	conf_store_params(c->cf, &p);
+	/* MyISAM first: the columns and indexes are then added to InnoDB
+	 * tables, and a failed conversion leaves the schema as it was */
+	if (innodb && (rc = db_engines(&p, true, &other)) != EX_OK)
+		return rc;
 	rc = store_schema(&p, check ? STORE_SCHEMA_CHECK : STORE_SCHEMA_UPGRADE,
 	    db_item, (void *)verb, &n, err, sizeof(err));
 	if (rc != 0) {
@@ -512,6 +574,8 @@ cli_db(struct cli *c, int argc, char **argv)
 		return cli_exit_code(rc);
 	}
 	if (check) {
+		if ((rc = db_engines(&p, false, &other)) != EX_OK)
+			return rc;
 		if (n == 0)
 			printf("db check: the %s schema is complete\n",
 			    p.driver);
@@ -519,10 +583,25 @@ cli_db(struct cli *c, int argc, char **argv)
 			printf("db check: %zu item%s missing: run 'edgespam db "
 			       "upgrade'\n",
 			    n, n == 1 ? "" : "s");
-		return n == 0 ? EX_OK : 1;
+		if (other > 0)
+			printf("db check: %zu table%s not InnoDB (DSPAM's "
+			       "MyISAM locks whole tables and has no "
+			       "transactions): run 'edgespam db upgrade "
+			       "--engine=innodb'\n",
+			    other, other == 1 ? " is" : "s are");
+		if (n == 0 && cli_open_store(c) == EX_OK &&
+		    (rc = cli_db_tokenizer_check(c, &mismatch)) != EX_OK)
+			return rc;
+		return n == 0 && other == 0 && !mismatch ? EX_OK : 1;
 	}
 	printf("db %s: %zu item%s %s\n", argv[0], n, n == 1 ? "" : "s", verb);
+	if (innodb)
+		printf("db upgrade: %zu table%s converted to InnoDB\n", other,
+		    other == 1 ? "" : "s");
 	if (n > 0)
 		es_log_notice("db %s: %zu schema items %s", argv[0], n, verb);
+	if (other > 0)
+		es_log_notice("db upgrade: %zu tables converted to InnoDB",
+		    other);
 	return EX_OK;
 }

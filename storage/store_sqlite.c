@@ -1532,6 +1532,8 @@ sq_schema(struct store *st, const struct store_params *p,
 	sqlite3 *db = NULL;
 	int rc;
 
+	if (op == STORE_SCHEMA_ENGINES || op == STORE_SCHEMA_TO_INNODB)
+		return 0; /* one engine: SQLite's */
 	if ((rc = need_path(st, p)) != 0)
 		return rc;
 	created = no_file_yet(p->path);
