@@ -49,6 +49,9 @@ struct cli {
 	int whitelist; /* -1: from configuration */
 	/* --allow-sender / --block-sender (alias pipe); NONE otherwise */
 	enum store_sender_list sender_list;
+	/* cli_open_store opens with store_params.own_maintenance: the
+	 * command calls store_maintain() itself (train) */
+	bool own_maintenance;
 };
 
 /* cli_die_usage etc. return an exit code after printing to stderr. */
