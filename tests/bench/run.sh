@@ -105,7 +105,7 @@ END {
 			v["teft.edgespam_cli.messages"],
 			v["teft.edgespam_cli.rss_kb"] / 1024
 	if ("train.rate" in v)
-		printf "edgespam train (dspam_train's order, mistakes corrected, fresh SQLite store): %.1f msg/s\n" \
+		printf "edgespam train (the order of dspam_train, mistakes corrected, fresh SQLite store): %.1f msg/s\n" \
 			"  (%.1f per CPU second) over %d messages, beside %.1f msg/s (%.1f per CPU second) in-process above\n",
 			v["train.rate"], v["train.cpu_rate"], v["train.messages"],
 			v["teft.edgespam_solo.rate"], v["teft.edgespam_solo.cpu_rate"]
