@@ -301,6 +301,13 @@ cli_user(struct cli *c, int argc, char **argv)
 	}
 	if ((rc = user_uid(c, argv[0], true, user, sizeof(user), &uid)) != 0)
 		return rc;
+	if (strcmp(verb, "set") == 0 && argc == 4 && uid == 0 &&
+	    (strcmp(argv[2], "optIn") == 0 || strcmp(argv[2], "optOut") == 0)) {
+		fprintf(stderr, "edgespam: %s: %s is per user (uid 0's is not "
+		                "used); set default_policy instead\n",
+		    CLI_DEFAULT_USER, argv[2]);
+		return EX_USAGE;
+	}
 	if (strcmp(verb, "set") == 0 && argc == 4) {
 		const char *why = cli_pref_invalid(argv[2], argv[3]);
 

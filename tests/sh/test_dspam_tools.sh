@@ -67,6 +67,8 @@ assert {"key": "trainingMode", "value": "TUM", "usable": True} in d["preferences
 out=$(es user bob@example.org show)
 out_has '^trainingMode *= tum *default (uid 0)$' "uid 0's TUM not the user's default"
 out=$(es user @default opt-in 2>&1); expect_rc 64 $? "@default opt-in"
+out=$(es user @default set optIn on 2>&1); expect_rc 64 $? "@default set optIn"
+out_has "per user" "@default set optIn: no reason given"
 es user @default unset trainingMode || fail "@default unset"
 es user @default unset spamAction
 [ "$(q "select count(*) from dspam_preferences where uid = 0")" = 0 ] || fail "@default unset left rows"
