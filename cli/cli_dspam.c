@@ -472,6 +472,13 @@ cli_dump(struct cli *c, int argc, char **argv)
 		fputs("usage: edgespam dump USER [TOKEN...]\n", stderr);
 		return EX_USAGE;
 	}
+	/* who may: decided before the store says whether the user exists */
+	if (!cli_shared_user(c, argv[0]) &&
+	    cli_user_name(c, argv[0], user, sizeof(user)) &&
+	    !cli_may_act_for(c, user)) {
+		fprintf(stderr, "edgespam: not allowed\n");
+		return EX_NOPERM;
+	}
 	if ((rc = cli_open_store(c)) != EX_OK)
 		return rc;
 	if ((rc = named_uid(c, argv[0], false, user, sizeof(user), &uid)) !=

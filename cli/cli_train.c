@@ -352,6 +352,7 @@ load(struct train *t, const struct tmsg *m)
 		}
 		es_free(t->buf);
 		t->buf = b;
+		t->bufcap = len + 1; /* what an mbox message may reuse */
 		return (long)len;
 	}
 	if (m->len + 1 > t->bufcap) {

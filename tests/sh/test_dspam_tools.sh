@@ -105,6 +105,22 @@ grep -c '^\[test: nonspam\] .*ham.mbox#' "$T/train.out" | grep -qx 2 || fail "mb
 # the quoted line reached the tokenizer unquoted: the word "mbox," with
 # innocent hits (From-quoting removed), and no token of the Pine text
 es dump carol@example.org DELETE 2>/dev/null && fail "the Pine pseudo message was trained"
+# an mbox message, then a file, then a shorter mbox message that still
+# exceeds the file's buffer: the text buffer reused across messages must
+# be as large as it claims (an ASan build of the old code overflowed it)
+big() { # big N LINES: a ham with LINES lines of text
+	ham "$1"
+	awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "line L%d of the long quarterly report, please review it\n", i }'
+}
+{ printf 'From a@example.org Mon Jan  1 00:00:00 2024\n'; big 60 2000
+  printf '\nFrom a@example.org Mon Jan  1 00:00:00 2024\n'; big 61 1700; } > "$T/big.mbox"
+mkdir -p "$T/small"
+spam 60 > "$T/small/1"
+spam 61 > "$T/small/2"
+out=$(es train frank@example.org --spam "$T/small" --innocent "$T/big.mbox" 2>&1) || fail "train big mbox: $out"
+out_has "4 messages (2 spam, 2 innocent)" "train big mbox: $out"
+[ "$(es dump frank@example.org L1699 L1999 | sed -n 's/.* I: \([0-9]*\) .*/\1/p' | tr '\n' ' ')" = "00002 00001 " ] ||
+	fail "the long messages were not learned whole: $(es dump frank@example.org L1699 L1999 2>&1)"
 # a missing path is refused before anything is trained
 out=$(es train carol@example.org --spam "$T/nope" --innocent "$T/hamdir" 2>&1); expect_rc 66 $? "missing path"
 out_has "nope" "the missing path is not named"
