@@ -33,6 +33,10 @@
  * (signature or --source=error) trains the dictionary too, as corpus,
  * in the same transaction, when cfg->shared.learn_corrections is set.
  *
+ * History: a correction marks the history row of its signature (the
+ * milter's, store.h) corrected, in the same transaction; a signature
+ * without a row (history off, or purged) is corrected all the same.
+ *
  * Corrections replay the signature: tokens the classification changed
  * lose what they got (counts never below zero), every token learns the
  * right class, and the hybrid weight step stored in the signature is
@@ -1002,6 +1006,19 @@ legacy_prob(struct cls_engine *e, struct store *st, uint32_t uid,
 	return 0;
 }
 
+/* correct_history - mark the history row of the signature corrected
+ * (none: history off, or purged, is no failure). */
+static int
+correct_history(struct store *st, uint32_t uid, const char *sig_id,
+    enum cls_class cls, time_t now)
+{
+	int rc = store_history_correct(st, uid, sig_id,
+	    cls == CLS_CLASS_SPAM ? STORE_CORRECTION_SPAM
+	                          : STORE_CORRECTION_INNOCENT, now);
+
+	return rc == ES_ENOTFOUND ? 0 : rc;
+}
+
 /* correct_source - count a correction against the client address the
  * signature recorded (nothing when it recorded none). */
 static int
@@ -1091,6 +1108,7 @@ cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
 		sig_load(e, &sig);
 	if ((rc = store_totals_add(st, uid, &td)) != 0 ||
 	    (rc = correct_source(st, &sig, cls, now)) != 0 ||
+	    (rc = correct_history(st, uid, sig_id, cls, now)) != 0 ||
 	    (rc = store_sig_delete(st, uid, sig_id)) != 0 ||
 	    (rc = shared_learn(e, st, uid, cfg, sig.ntokens, cls, now)) != 0 ||
 	    (rc = store_commit(st)) != 0) {

@@ -240,7 +240,8 @@ int cls_engine_train(struct cls_engine *e, struct store *st, uint32_t uid,
  * the client address (ESG2) counts the correction for that source:
  * spam_corrections for cls spam (missed spam), innocent_corrections for
  * cls innocent (a false positive, which also ends the source's spam
- * streak).
+ * streak). The signature's history row, when there is one, is marked
+ * corrected to cls at now (store_history_correct).
  */
 int cls_engine_correct(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, const char *sig_id, enum cls_class cls,

@@ -31,12 +31,13 @@
  *  - The list functions stop when the callback returns non-zero and
  *    then return 0. A callback must not use the same handle.
  *  - store_purge() runs the rules in the order signatures, unused, rare,
- *    single, sources; a row that two rules select is counted under the first.
+ *    single, sources, history; a row that two rules select is counted
+ *    under the first.
  *    Each batch is one write transaction; a rule ends with the first
  *    batch that deletes fewer than rules->batch rows. A purge date is
  *    "before today minus days" (DSPAM: `last_hit < CURRENT_DATE() -
- *    INTERVAL n DAY`); for sources, a last_seen before that day's
- *    first second. Rows of DSPAM's control token ("$$CONTROL$$",
+ *    INTERVAL n DAY`); for sources and history rows, a time before
+ *    that day's first second. Rows of DSPAM's control token ("$$CONTROL$$",
  *    STORE_CONTROL_TOKEN) are never purged: DSPAM keeps its own state
  *    in that row.
  *
@@ -730,6 +731,8 @@ purge_all(struct store *st, const struct store_purge_rules *rules,
 		    &stats->single},
 		{STORE_PURGE_SOURCES, "sources", rules->source_days,
 		    &stats->sources},
+		{STORE_PURGE_HISTORY, "history", rules->history_days,
+		    &stats->history},
 	};
 	int rc;
 
@@ -972,4 +975,31 @@ store_sources_list(struct store *st, time_t since, store_source_fn *fn,
 	if (st->st_ops->sources_list == NULL)
 		return 0;
 	return st->st_ops->sources_list(st, (int64_t)since, fn, arg);
+}
+
+/* ---- for the front end's other files ---- */
+
+int
+store_write_begin(struct store *st, bool *implicit)
+{
+	return wbegin(st, implicit);
+}
+
+int
+store_write_end(struct store *st, bool implicit, int rc)
+{
+	return wend(st, implicit, rc);
+}
+
+int
+store_check_text(struct store *st, const char *what, const char *s,
+    size_t min, size_t max)
+{
+	return check_str(st, what, s, min, max);
+}
+
+int
+store_now_day(struct store *st, time_t now, int32_t *day)
+{
+	return now_day(st, now, day);
 }

@@ -1,7 +1,7 @@
 /*
  * store.h - the storage interface: per-user token statistics, totals,
- * signatures, preferences, per-domain policy, sender allow/block lists
- * and spam sources.
+ * signatures, preferences, per-domain policy, sender allow/block lists,
+ * spam sources and the history of filtered messages.
  *
  * The interface lives here, beside the engine that needs it, so that
  * classifier/ depends on nothing outside itself; storage/ implements it
@@ -102,6 +102,7 @@ struct store_purge_rules {
 	size_t batch;           /* rows per delete transaction (1000) */
 	unsigned pause_ms;      /* pause between batches */
 	unsigned source_days;   /* sources (edgespam_sources) not seen */
+	unsigned history_days;  /* history rows (edgespam_history) older */
 };
 
 struct store_purge_stats {
@@ -110,6 +111,7 @@ struct store_purge_stats {
 	uint64_t rare;
 	uint64_t single;
 	uint64_t sources;
+	uint64_t history;
 };
 
 /* Progress callback of purge: rule name and rows removed so far by it. */
@@ -329,7 +331,8 @@ int store_schema(const struct store_params *p, enum store_schema_op op,
  * rows, each its own transaction (the caller holds none), pausing
  * rules->pause_ms between batches. Rows are selected relative to now.
  * progress (may be NULL) is called after each batch; stats gets the
- * rows removed per rule. Only one purge runs on a database at a time:
+ * rows removed per rule. History rows go by their time, as sources do
+ * (before the cutoff day's first second). Only one purge runs on a database at a time:
  * while another handle purges, this one returns ES_EBUSY at once.
  */
 int store_purge(struct store *st, const struct store_purge_rules *rules,
@@ -437,5 +440,135 @@ int store_sources_get(struct store *st, struct store_source *rows, size_t n);
  */
 int store_sources_list(struct store *st, time_t since, store_source_fn *fn,
     void *arg);
+
+/*
+ * History (edgespam_history): one row per message the milter filtered
+ * for a user, kept for the user's own view (`edgespam history`, the web
+ * view) and purged by age (history_days). Rows are never rewritten but
+ * for their correction (store_history_correct) and their action
+ * (store_history_set_action). Times are seconds since the epoch (UTC).
+ *
+ * The store keeps the texts as given, checking only their lengths
+ * (ES_EINVAL beyond the bounds below, never a silent cut): making them
+ * printable and cutting them to STORE_HISTORY_TEXT_CHARS characters is
+ * the caller's business (cls_text.h). Texts must not contain NUL.
+ */
+#define STORE_HISTORY_QID_MAX 64    /* the MTA's queue id */
+#define STORE_HISTORY_CLIENT_MAX 64 /* SMTP client address */
+#define STORE_HISTORY_TEXT_CHARS 200 /* characters of sender, From:,
+                                        Subject (what the caller cuts to) */
+#define STORE_HISTORY_TEXT_MAX 800  /* bytes: 200 UTF-8 characters */
+#define STORE_HISTORY_SIG_MAX 32    /* a signature id, as dspam's */
+#define STORE_HISTORY_SEARCH_MAX 200 /* bytes of a search text */
+
+enum store_verdict {
+	STORE_VERDICT_ANY = 0,  /* queries only: no filter */
+	STORE_VERDICT_INNOCENT = 1,
+	STORE_VERDICT_SPAM = 2,
+	STORE_VERDICT_WHITELISTED = 3
+};
+
+/* What the milter did with the message. */
+enum store_action {
+	STORE_ACTION_NONE = 0,      /* only what an unknown text maps to */
+	STORE_ACTION_TAGGED = 1,    /* passed on with the X-DSPAM fields */
+	STORE_ACTION_REJECTED = 2,  /* refused with 5xx (spamAction reject) */
+	STORE_ACTION_TEMPFAILED = 3 /* deferred with 4xx after classifying */
+};
+
+/* A correction of the verdict, through the row's signature. */
+enum store_correction {
+	STORE_CORRECTION_NONE = 0,
+	STORE_CORRECTION_SPAM = 1,    /* missed spam */
+	STORE_CORRECTION_INNOCENT = 2 /* false positive */
+};
+
+/*
+ * One history row. In store_history_add() the caller fills everything
+ * but id, correction and corrected (the strings may be NULL for ""); in
+ * a listing the strings point into the store's memory and are valid
+ * only during the callback.
+ */
+struct store_history {
+	int64_t id;              /* the store's number for the row, > 0,
+	                            rising with each row added */
+	uint32_t uid;
+	int64_t time;            /* when the message was filtered */
+	const char *queue_id;    /* "" when the MTA gave none */
+	const char *client;      /* SMTP client address, "" local */
+	const char *sender;      /* envelope sender, "" for <> */
+	const char *from;        /* the From: field, printable */
+	const char *subject;     /* the Subject: field, printable */
+	enum store_verdict verdict; /* never ANY in a row */
+	double probability;      /* 0..1 */
+	const char *signature;   /* "" when none was stored */
+	enum store_action action;
+	enum store_correction correction;
+	int64_t corrected;       /* when corrected; 0 never */
+};
+
+/*
+ * What store_history_list() returns: uid's rows, newest first (time
+ * descending, then id descending), that match every filter given.
+ */
+struct store_history_query {
+	int64_t since;           /* time >= since (0: all) */
+	int64_t until;           /* time < until (0: no bound) */
+	enum store_verdict verdict; /* ANY: every verdict */
+	const char *search;      /* NULL or "": none; else a substring of
+	                            sender, from or subject, ASCII letters
+	                            matched without regard to case; at most
+	                            STORE_HISTORY_SEARCH_MAX bytes; '%' and
+	                            '_' are ordinary characters */
+	int64_t id;              /* > 0: that row only */
+	size_t limit;            /* at most this many rows (0: no limit) */
+	size_t offset;           /* skip this many matching rows first */
+};
+
+/* Callback of store_history_list(); non-zero stops the listing. */
+typedef int store_history_fn(const struct store_history *row, void *arg);
+
+/*
+ * store_history_add - add row for uid (row->uid and row->id are
+ * ignored); *id (may be NULL) gets the new row's id. Part of the
+ * caller's write transaction when one is open, so the milter adds the
+ * row in the transaction that learns the message.
+ */
+int store_history_add(struct store *st, uint32_t uid,
+    const struct store_history *row, int64_t *id);
+/* store_history_list - fn for each of uid's rows that q selects. */
+int store_history_list(struct store *st, uint32_t uid,
+    const struct store_history_query *q, store_history_fn *fn, void *arg);
+/* store_history_count - *n = the number of rows q selects, ignoring
+ * q->limit and q->offset (for paging). */
+int store_history_count(struct store *st, uint32_t uid,
+    const struct store_history_query *q, uint64_t *n);
+/*
+ * store_history_correct - mark uid's rows of signature (1..32 bytes)
+ * corrected as c (SPAM or INNOCENT; NONE clears it) at now. ES_ENOTFOUND
+ * (nothing changes) when uid has no row of that signature: history off,
+ * or purged, which a caller correcting a signature may ignore.
+ */
+int store_history_correct(struct store *st, uint32_t uid,
+    const char *signature, enum store_correction c, time_t now);
+/*
+ * store_history_set_action - set the action of uid's row id (when the
+ * MTA refused a change after the row was written); ES_ENOTFOUND when
+ * uid has no such row.
+ */
+int store_history_set_action(struct store *st, uint32_t uid, int64_t id,
+    enum store_action action);
+
+/* store_verdict_text, store_action_text, store_correction_text - the
+ * column's text ("spam", "tagged", "innocent", "" for NONE), or NULL
+ * for a value outside the enum. */
+const char *store_verdict_text(enum store_verdict v);
+const char *store_action_text(enum store_action a);
+const char *store_correction_text(enum store_correction c);
+/* store_verdict_of, store_action_of, store_correction_of - the value a
+ * text names; 0 (ANY, none, NONE) for an unknown text. */
+enum store_verdict store_verdict_of(const char *text);
+enum store_action store_action_of(const char *text);
+enum store_correction store_correction_of(const char *text);
 
 #endif

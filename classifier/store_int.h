@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -46,8 +47,10 @@ enum store_purge_rule {
 	STORE_PURGE_UNUSED,     /* tokens: last_hit < cutoff */
 	STORE_PURGE_RARE,       /* tokens: 2*innocent + spam < 5 */
 	STORE_PURGE_SINGLE,     /* tokens: exactly one hit in total */
-	STORE_PURGE_SOURCES     /* sources: last_seen before the cutoff
+	STORE_PURGE_SOURCES,    /* sources: last_seen before the cutoff
 	                           day's first second */
+	STORE_PURGE_HISTORY     /* history: time before the cutoff day's
+	                           first second */
 };
 
 enum store_tx {
@@ -168,6 +171,25 @@ struct store_ops {
 	    enum store_sender_list *lists);
 	int (*senders)(struct store *st, uint32_t uid, store_pair_fn *fn,
 	    void *arg);
+
+	/*
+	 * History (store_history.c checked the arguments: texts within
+	 * their bounds and never NULL, enums valid, q->search NULL when
+	 * empty). history_add sets *id; history_correct and
+	 * history_set_action set *changed when a row was there.
+	 */
+	int (*history_add)(struct store *st, uint32_t uid,
+	    const struct store_history *row, int64_t *id);
+	int (*history_list)(struct store *st, uint32_t uid,
+	    const struct store_history_query *q, store_history_fn *fn,
+	    void *arg);
+	int (*history_count)(struct store *st, uint32_t uid,
+	    const struct store_history_query *q, uint64_t *n);
+	int (*history_correct)(struct store *st, uint32_t uid,
+	    const char *signature, enum store_correction c, int64_t now,
+	    bool *changed);
+	int (*history_set_action)(struct store *st, uint32_t uid, int64_t id,
+	    enum store_action action, bool *changed);
 };
 
 /* The handle; drivers keep their state behind st_drv. */
@@ -198,6 +220,26 @@ void store_seterr(struct store *st, const char *fmt, ...)
 
 /* store_set_reopen - note r for the next store_reopened() of st. */
 void store_set_reopen(struct store *st, const struct store_reopen *r);
+
+/*
+ * store_write_begin, store_write_end - a write made outside a
+ * transaction gets one of its own: begin opens it unless one is open
+ * (*implicit says whether it did); end commits it when rc is 0, else
+ * rolls it back, and returns rc or the commit's error. For the parts of
+ * the front end kept in files of their own (store_history.c).
+ */
+int store_write_begin(struct store *st, bool *implicit);
+int store_write_end(struct store *st, bool implicit, int rc);
+/* store_check_text - s is min..max bytes long; ES_EINVAL (message set)
+ * when NULL or not. */
+int store_check_text(struct store *st, const char *what, const char *s,
+    size_t min, size_t max);
+/* store_now_day - the UTC day of now; ES_EINVAL outside 1970..9999. */
+int store_now_day(struct store *st, time_t now, int32_t *day);
+/* store_history_match - whether row passes q's filters but limit and
+ * offset (for drivers that filter in C: memory). */
+bool store_history_match(const struct store_history *row,
+    const struct store_history_query *q);
 
 /* store_sender_list_text - "allow", "block", or NULL for another value. */
 const char *store_sender_list_text(enum store_sender_list l);

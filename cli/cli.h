@@ -98,6 +98,9 @@ int cli_db_tokenizer_check(struct cli *c, bool *mismatch);
 /* cli_sources - sources [--top N] [--since DAYS]: the worst spam
  * sources (cli_sources.c). */
 int cli_sources(struct cli *c, int argc, char **argv);
+/* cli_history - history USER [--since DAYS] [--verdict V] [--search
+ * TEXT] [--limit N] [--json]: the user's history rows (cli_history.c). */
+int cli_history(struct cli *c, int argc, char **argv);
 
 /* cli_json_str - s as a JSON string on f (cli_dspam.c). */
 void cli_json_str(FILE *f, const char *s);

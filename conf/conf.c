@@ -84,6 +84,7 @@ static const struct key keys[] = {
     {"purge_rare_days", K_INT, "30", 0, 36500, NULL},
     {"purge_single_days", K_INT, "15", 0, 36500, NULL},
     {"purge_source_days", K_INT, "90", 0, 36500, NULL},
+    {"purge_history_days", K_INT, "14", 0, 36500, NULL},
     {"purge_batch", K_INT, "1000", 1, 1000000, NULL},
     {"purge_pause_ms", K_INT, "10", 0, 60000, NULL},
     {"log_facility", K_ENUM, "mail", 0, 0,
@@ -111,6 +112,7 @@ static const struct key keys[] = {
     {"retrain_peers", K_LIST, "nobody", 0, 0, NULL},
     {"store_down_log_interval_s", K_INT, "60", 1, 3600, NULL},
     {"source_tracking", K_BOOL, "yes", 0, 0, NULL},
+    {"history", K_BOOL, "yes", 0, 0, NULL},
     {"greylist_spam_streak", K_INT, "0", 0, 1000000, NULL},
     {"greylist_window_s", K_INT, "3600", 1, 2592000, NULL},
 };
@@ -835,6 +837,7 @@ conf_purge_rules(const struct conf *cf, struct store_purge_rules *r)
 	r->rare_days = (unsigned)conf_int(cf, "purge_rare_days");
 	r->single_days = (unsigned)conf_int(cf, "purge_single_days");
 	r->source_days = (unsigned)conf_int(cf, "purge_source_days");
+	r->history_days = (unsigned)conf_int(cf, "purge_history_days");
 	r->batch = (size_t)conf_int(cf, "purge_batch");
 	r->pause_ms = (unsigned)conf_int(cf, "purge_pause_ms");
 }

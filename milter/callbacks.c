@@ -19,6 +19,15 @@
  *             change takes on_error's action; a failure after it defers
  *             the message, so it is never delivered half-modified.
  *
+ * History (history = yes): a filtered message gets one row for its user,
+ * written with its learning (pool.c): time, queue id, client address,
+ * envelope sender, the first From: and Subject: fields (RFC 2047
+ * decoded, made printable and cut to 200 characters by cls_text.h),
+ * verdict, probability, signature and the action: rejected under
+ * spamAction reject, else tagged; tempfailed, in a second write, when
+ * the MTA then refuses our header change. A message the store failed
+ * for (on_error) has no row: nothing of it was written.
+ *
  * Every path that cannot strip the forged fields defers the message:
  * an X-DSPAM-Result the sender wrote must never reach maildrop.
  */
@@ -44,6 +53,7 @@
 
 #include "cls_source.h"
 #include "cls_sender.h"
+#include "cls_text.h"
 #include "cls_user.h"
 #include "es_alloc.h"
 #include "es_buf.h"
@@ -84,6 +94,12 @@ struct msg {
 	char env_addr[CLS_SENDER_MAX + 1];  /* MAIL FROM */
 	char from_addr[CLS_SENDER_MAX + 1]; /* the first From: field */
 	bool have_from;
+	/* history (history = yes): printable, cut (cls_text.h) */
+	char h_sender[STORE_HISTORY_TEXT_MAX + 1];  /* MAIL FROM */
+	char h_from[STORE_HISTORY_TEXT_MAX + 1];    /* the first From: */
+	char h_subject[STORE_HISTORY_TEXT_MAX + 1]; /* the first Subject: */
+	bool have_subject;
+	struct store_history hist; /* the row written (hist.id > 0) */
 };
 
 struct conn {
@@ -388,8 +404,17 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	}
 	if (argv[0] != NULL) {
+		size_t n = strlen(argv[0]);
+		const char *a = argv[0];
+
 		es_log_sanitize(argv[0], strlen(argv[0]), m->sender,
 		    sizeof(m->sender));
+		if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+			a++;
+			n -= 2;
+		}
+		cls_text_printable(a, n, STORE_HISTORY_TEXT_CHARS, m->h_sender,
+		    sizeof(m->h_sender), NULL);
 		/* the null sender or a junk address: no list entry */
 		if (cls_sender_address(argv[0], strlen(argv[0]), m->env_addr,
 			sizeof(m->env_addr)) != 0)
@@ -823,6 +848,18 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		if (cls_sender_address(value, strlen(value), m->from_addr,
 			sizeof(m->from_addr)) != 0)
 			m->from_addr[0] = '\0';
+		if (m->rt->history)
+			(void)cls_text_header(value, strlen(value),
+			    STORE_HISTORY_TEXT_CHARS, m->h_from,
+			    sizeof(m->h_from));
+	}
+	if (m->filtered && m->rt->history && !m->have_subject &&
+	    strcasecmp(name, "Subject") == 0) {
+		m->have_subject = true;
+		/* out of memory leaves it printable, not decoded */
+		(void)cls_text_header(value, strlen(value),
+		    STORE_HISTORY_TEXT_CHARS, m->h_subject,
+		    sizeof(m->h_subject));
 	}
 	if (strcasecmp(name, "Content-Type") == 0 &&
 	    strncasecmp(value + strspn(value, " \t"), "multipart/", 10) == 0)
@@ -933,6 +970,70 @@ strip(SMFICTX *ctx, struct msg *m)
 static int msg_lists(struct msg *m, struct store *st, uint32_t uid,
     struct cls_sender_decision *d, char *pat, size_t patlen);
 
+/* hist_fill - m->hist: the history row of m for uid (texts in c, m). */
+static void
+hist_fill(const struct conn *c, struct msg *m, uint32_t uid, time_t now,
+    enum cls_result result, double prob, enum store_action action)
+{
+	struct store_history *h = &m->hist;
+
+	memset(h, 0, sizeof(*h));
+	h->uid = uid;
+	h->time = (int64_t)now;
+	h->queue_id = c->qid;
+	h->client = c->have_src ? c->src.addr : "";
+	h->sender = m->h_sender;
+	h->from = m->h_from;
+	h->subject = m->h_subject;
+	h->verdict = result == CLS_SPAM ? STORE_VERDICT_SPAM
+	    : result == CLS_WHITELISTED ? STORE_VERDICT_WHITELISTED
+	                                : STORE_VERDICT_INNOCENT;
+	/* the store refuses what is not a probability */
+	h->probability = prob >= 0.0 && prob <= 1.0 ? prob : prob > 1.0;
+	h->signature = "";
+	h->action = action;
+}
+
+/*
+ * hist_listed - the history row of a message a sender list decided, in
+ * a write of its own on slot s (nothing else of it is written). A
+ * failure is logged; the message goes on.
+ */
+static void
+hist_listed(struct conn *c, struct msg *m, struct mlt_slot *s, uint32_t uid,
+    const struct cls_sender_decision *d, bool reject, time_t now,
+    const struct timespec *dl)
+{
+	char err[256] = "";
+	bool allow = d->list == CLS_SENDER_ALLOW;
+	int rc;
+
+	hist_fill(c, m, uid, now, allow ? CLS_WHITELISTED : CLS_SPAM,
+	    allow ? 0.0 : 1.0,
+	    !allow && reject ? STORE_ACTION_REJECTED : STORE_ACTION_TAGGED);
+	if ((rc = mlt_pool_history(s, dl, &m->hist, err, sizeof(err))) != 0)
+		mlog(c, LOG_WARNING, "history row not written: %s",
+		    err[0] ? err : es_strerror(rc));
+}
+
+/* hist_tempfailed - mark m's history row (if written) tempfailed. */
+static void
+hist_tempfailed(struct conn *c, struct msg *m)
+{
+	struct timespec dl;
+	char err[256] = "";
+	int rc;
+
+	if (m->hist.id <= 0)
+		return;
+	mlt_deadline_in(m->rt->timeout_ms, &dl);
+	if ((rc = mlt_pool_history_action(m->hist.uid, m->hist.id,
+		 STORE_ACTION_TEMPFAILED, &dl, err, sizeof(err))) != 0)
+		mlog(c, LOG_WARNING, "history row %lld not marked tempfailed: "
+		    "%s", (long long)m->hist.id,
+		    err[0] ? err : es_strerror(rc));
+}
+
 /*
  * classify - process the message for m->user: the user's sender lists
  * first (when one decides, dec->list says which and nothing is scored
@@ -952,6 +1053,7 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 	unsigned char rnd[16];
 	char act[16];
 	uint32_t uid = 0;
+	time_t now = time(NULL);
 	int rc, urc;
 
 	*reject = false;
@@ -975,6 +1077,9 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 			 sizeof(act))) == 0)
 			*reject = strcmp(act, "reject") == 0;
 		if (urc == 0) {
+			if (rt->history)
+				hist_listed(c, m, s, uid, dec, *reject, now,
+				    &dl);
 			mlt_pool_put(s, false);
 			return 0;
 		}
@@ -1024,7 +1129,12 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 		mlt_pool_put(s, rc == ES_ESTORE);
 		return rc;
 	}
-	rc = mlt_pool_learn(s, rnd, time(NULL), &dl, res, err, errlen);
+	if (rt->history)
+		hist_fill(c, m, uid, now, res->result, res->probability,
+		    *reject && res->result == CLS_SPAM ? STORE_ACTION_REJECTED
+		                                       : STORE_ACTION_TAGGED);
+	rc = mlt_pool_learn(s, rnd, now, &dl, res,
+	    rt->history ? &m->hist : NULL, err, errlen);
 	mlt_pool_put(s, false);
 	return rc;
 }
@@ -1158,6 +1268,7 @@ listed(SMFICTX *ctx, struct conn *c, struct msg *m,
 	if (!strip(ctx, m) || !add_fields(ctx, m, &res)) {
 		mlog(c, LOG_ERR, "the MTA refused a header change: deferred so "
 				 "that nothing half-changed is delivered");
+		hist_tempfailed(c, m);
 		return SMFIS_TEMPFAIL;
 	}
 	mlog(c, LOG_INFO, "user=%s from=%s result=%s list=%s pattern=%s "
@@ -1236,6 +1347,7 @@ cb_eom(SMFICTX *ctx)
 	if (!strip(ctx, m) || !add_fields(ctx, m, &res)) {
 		mlog(c, LOG_ERR, "the MTA refused a header change: deferred so "
 				 "that nothing half-changed is delivered");
+		hist_tempfailed(c, m);
 		st = SMFIS_TEMPFAIL;
 		goto out;
 	}

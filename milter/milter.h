@@ -53,6 +53,7 @@ struct mlt_runtime {
 	unsigned store_down_log_s;
 	size_t max_scan;
 	bool track_sources;       /* source_tracking */
+	bool history;             /* history */
 	unsigned grey_streak;     /* greylist_spam_streak; 0 = off */
 	unsigned grey_window_s;   /* greylist_window_s */
 };
@@ -107,12 +108,30 @@ void mlt_pool_put(struct mlt_slot *slot, bool broken);
  * writer, where it may share one transaction with other messages'
  * writes; on MySQL in a transaction of the slot's own connection,
  * written again after a deadlock or a lost connection until deadline.
+ * hist (NULL: none) is a history row for hist->uid added in the same
+ * transaction, its signature set to the one just stored (res->sig); on
+ * success hist->id is the row's id, else 0. hist's texts are the
+ * caller's and need to live only until the call returns.
  * 0, or an es_err code with err set; ES_ETRANSIENT when it could not
  * be written before deadline. Call it without holding the write lock.
  */
 int mlt_pool_learn(struct mlt_slot *slot, const unsigned char rnd[16],
     time_t now, const struct timespec *deadline,
-    struct cls_engine_result *res, char *err, size_t errlen);
+    struct cls_engine_result *res, struct store_history *hist, char *err,
+    size_t errlen);
+/*
+ * mlt_pool_history - add hist (for hist->uid, no signature) through the
+ * same writer, alone: for a message nothing was learned from. hist->id
+ * as above.
+ */
+int mlt_pool_history(struct mlt_slot *slot, const struct timespec *deadline,
+    struct store_history *hist, char *err, size_t errlen);
+/*
+ * mlt_pool_history_action - set the action of uid's history row id, in
+ * a write of its own on a slot of its own (call it holding no slot).
+ */
+int mlt_pool_history_action(uint32_t uid, int64_t id, enum store_action action,
+    const struct timespec *deadline, char *err, size_t errlen);
 void mlt_pool_destroy(void);
 /* The housekeeping thread (store_maintain every interval_ms). */
 int mlt_pool_maintain_start(unsigned interval_ms);

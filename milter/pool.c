@@ -30,6 +30,13 @@
  * is not written (its uid, its tokens, may not be the new file's): it
  * fails with ES_ETRANSIENT and takes on_error's action, as when the
  * store is down.
+ *
+ * History (history = yes): a message's history row is written by the
+ * same writer in the same transaction as its learning, after it, so the
+ * row carries the signature just stored; a row without learning (a
+ * message a sender list decided) goes the same way on its own, and on
+ * SQLite shares the group's commit. Only changing a row's action later
+ * (the MTA refused our header change) is a write of its own.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -75,6 +82,8 @@ static bool row_locks; /* the database locks rows, not the whole file */
 
 struct learn_req {
 	struct cls_engine *eng;
+	bool learn;             /* the engine's plan; else history only */
+	struct store_history *hist; /* the row to add after it, or NULL */
 	const unsigned char *rnd;
 	time_t now;
 	struct store_file file; /* the file the message was read from */
@@ -309,6 +318,25 @@ mlt_pool_put(struct mlt_slot *s, bool broken)
 }
 
 /*
+ * stage_history - add hist (when not NULL) in st's open transaction,
+ * with the signature the learning just stored; hist->id gets its id.
+ */
+static int
+stage_history(struct store *st, bool learned, struct store_history *hist,
+    const struct cls_engine_result *res, char *err, size_t errlen)
+{
+	int rc;
+
+	if (hist == NULL)
+		return 0;
+	hist->id = 0;
+	hist->signature = learned ? res->sig : "";
+	if ((rc = store_history_add(st, hist->uid, hist, &hist->id)) != 0)
+		snprintf(err, errlen, "history: %s", store_errmsg(st));
+	return rc;
+}
+
+/*
  * write_one - stage r in the open transaction of writer_st, unless the
  * writer has moved to another database file since r was read.
  */
@@ -316,6 +344,7 @@ static int
 write_one(struct learn_req *r)
 {
 	struct store_file f;
+	int rc;
 
 	store_file_id(writer_st, &f);
 	if (!same_file(&f, &r->file)) {
@@ -323,8 +352,11 @@ write_one(struct learn_req *r)
 		    "or replaced while the message was read; not written");
 		return ES_ETRANSIENT;
 	}
-	return cls_engine_stage_scored(r->eng, writer_st, r->rnd, r->now,
-	    r->res, r->err, r->errlen);
+	if (r->learn && (rc = cls_engine_stage_scored(r->eng, writer_st,
+			     r->rnd, r->now, r->res, r->err, r->errlen)) != 0)
+		return rc;
+	return stage_history(writer_st, r->learn, r->hist, r->res, r->err,
+	    r->errlen);
 }
 
 /*
@@ -443,7 +475,8 @@ lead(struct learn_req *r)
 		pthread_mutex_unlock(&write_lock);
 		pthread_mutex_lock(&q_lock);
 		for (size_t i = 0; i < n; i++) {
-			cls_engine_scored_done(g[i]->eng);
+			if (g[i]->learn)
+				cls_engine_scored_done(g[i]->eng);
 			g[i]->done = true;
 		}
 		pthread_cond_broadcast(&q_cv);
@@ -479,9 +512,9 @@ past(const struct timespec *deadline, unsigned ms)
  * lose it whenever the commit had not happened, which is the likelier.
  */
 static int
-learn_own(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
-    const struct timespec *deadline, struct cls_engine_result *res,
-    char *err, size_t errlen)
+learn_own(struct mlt_slot *s, bool learn, const unsigned char rnd[16],
+    time_t now, const struct timespec *deadline, struct cls_engine_result *res,
+    struct store_history *hist, char *err, size_t errlen)
 {
 	unsigned pause_ms = 2, tries = 0;
 	int rc;
@@ -491,8 +524,10 @@ learn_own(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
 		tries++;
 		if ((rc = store_begin(s->st, true)) != 0)
 			snprintf(err, errlen, "begin: %s", store_errmsg(s->st));
-		else if ((rc = cls_engine_stage_scored(s->eng, s->st, rnd, now,
-			      res, err, errlen)) == 0 &&
+		else if ((!learn || (rc = cls_engine_stage_scored(s->eng, s->st,
+				      rnd, now, res, err, errlen)) == 0) &&
+		    (rc = stage_history(s->st, learn, hist, res, err,
+			 errlen)) == 0 &&
 		    (rc = store_commit(s->st)) != 0)
 			snprintf(err, errlen, "commit: %s",
 			    store_errmsg(s->st));
@@ -513,23 +548,32 @@ learn_own(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
 		}
 		pause_ms *= 2; /* 2, 4, ... 32 ms: LEARN_TRIES bounds it */
 	}
-	cls_engine_scored_done(s->eng);
+	if (rc != 0 && hist != NULL)
+		hist->id = 0;
+	if (learn)
+		cls_engine_scored_done(s->eng);
 	return rc;
 }
 
-int
-mlt_pool_learn(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
-    const struct timespec *deadline, struct cls_engine_result *res,
-    char *err, size_t errlen)
+/*
+ * pool_write - r through the writer: on MySQL in a transaction of the
+ * slot's own (learn_own), else queued for the group writer.
+ */
+static int
+pool_write(struct mlt_slot *s, bool learn, const unsigned char rnd[16],
+    time_t now, const struct timespec *deadline,
+    struct cls_engine_result *res, struct store_history *hist, char *err,
+    size_t errlen)
 {
-	struct learn_req r = {.eng = s->eng, .rnd = rnd, .now = now,
-	    .file = slot_file[s - slots], .res = res, .err = err,
-	    .errlen = errlen, .rc = ES_EINTERNAL};
+	struct learn_req r = {.eng = s->eng, .learn = learn, .hist = hist,
+	    .rnd = rnd, .now = now, .file = slot_file[s - slots], .res = res,
+	    .err = err, .errlen = errlen, .rc = ES_EINTERNAL};
 	int rc;
 
 	err[0] = '\0';
 	if (row_locks)
-		return learn_own(s, rnd, now, deadline, res, err, errlen);
+		return learn_own(s, learn, rnd, now, deadline, res, hist, err,
+		    errlen);
 	pthread_mutex_lock(&q_lock);
 	*q_tail = &r;
 	q_tail = &r.next;
@@ -555,15 +599,59 @@ mlt_pool_learn(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
 			if ((*pp = r.next) == NULL)
 				q_tail = pp;
 			pthread_mutex_unlock(&q_lock);
-			cls_engine_scored_done(s->eng);
+			if (learn)
+				cls_engine_scored_done(s->eng);
 			res->sig[0] = '\0';
+			if (hist != NULL)
+				hist->id = 0;
 			snprintf(err, errlen, "other messages held the store's "
 			    "writer for the whole time budget");
 			return ES_ETRANSIENT;
 		}
 	}
 	pthread_mutex_unlock(&q_lock);
+	if (r.rc != 0 && hist != NULL)
+		hist->id = 0;
 	return r.rc;
+}
+
+int
+mlt_pool_learn(struct mlt_slot *s, const unsigned char rnd[16], time_t now,
+    const struct timespec *deadline, struct cls_engine_result *res,
+    struct store_history *hist, char *err, size_t errlen)
+{
+	return pool_write(s, true, rnd, now, deadline, res, hist, err, errlen);
+}
+
+int
+mlt_pool_history(struct mlt_slot *s, const struct timespec *deadline,
+    struct store_history *hist, char *err, size_t errlen)
+{
+	static const unsigned char none[16];
+	struct cls_engine_result res;
+
+	memset(&res, 0, sizeof(res));
+	return pool_write(s, false, none, (time_t)hist->time, deadline, &res,
+	    hist, err, errlen);
+}
+
+int
+mlt_pool_history_action(uint32_t uid, int64_t id, enum store_action action,
+    const struct timespec *deadline, char *err, size_t errlen)
+{
+	struct mlt_slot *s;
+	int rc;
+
+	if ((rc = mlt_pool_get(deadline, &s, err, errlen)) != 0)
+		return rc;
+	if ((rc = mlt_pool_lock_write(s, deadline, err, errlen)) != 0) {
+		mlt_pool_put(s, false);
+		return rc;
+	}
+	if ((rc = store_history_set_action(s->wst, uid, id, action)) != 0)
+		snprintf(err, errlen, "%s", store_errmsg(s->wst));
+	mlt_pool_put(s, rc == ES_ESTORE);
+	return rc;
 }
 
 void

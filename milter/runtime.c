@@ -88,6 +88,7 @@ build(struct mlt_runtime *rt, FILE *fp)
 	    (unsigned)conf_int(rt->cf, "store_down_log_interval_s");
 	rt->max_scan = (size_t)conf_int(rt->cf, "max_scan_bytes");
 	rt->track_sources = conf_bool(rt->cf, "source_tracking");
+	rt->history = conf_bool(rt->cf, "history");
 	rt->grey_streak = (unsigned)conf_int(rt->cf, "greylist_spam_streak");
 	rt->grey_window_s = (unsigned)conf_int(rt->cf, "greylist_window_s");
 	return 0;

@@ -47,6 +47,13 @@
 #define SOURCE_COLS                                                         \
 	"spam, innocent, spam_corrections, innocent_corrections, "          \
 	"spam_streak, first_seen, last_seen, last_spam"
+#define HIST_COLS                                                           \
+	"id, uid, created, queue_id, client, sender, from_hdr, subject, "   \
+	"verdict, probability, signature, action, correction, corrected"
+/* uid, since, until, verdict twice ('' for any), id twice (0 for any) */
+#define HIST_WHERE                                                          \
+	" FROM edgespam_history WHERE uid = ? AND created >= ? AND "        \
+	"created < ? AND (? = '' OR verdict = ?) AND (? = 0 OR id = ?)"
 #define PSEL_TOKENS                                                         \
 	"SELECT uid, CAST(token AS UNSIGNED) FROM dspam_token_data "        \
 	"WHERE last_hit < ? AND token <> ?"
@@ -137,6 +144,23 @@ static const char *const my_sql[M_COUNT] = {
 		       "WHERE last_seen >= ? ORDER BY source",
 	[M_SRC_PURGE] = "DELETE FROM edgespam_sources WHERE last_seen < ? "
 			"ORDER BY last_seen LIMIT ?",
+	[M_HIST_ADD] = "INSERT INTO edgespam_history (uid, created, queue_id, "
+		       "client, sender, from_hdr, subject, verdict, "
+		       "probability, signature, action) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[M_HIST_LIST] = "SELECT " HIST_COLS HIST_WHERE
+			" ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+	[M_HIST_COUNT] = "SELECT COUNT(*)" HIST_WHERE,
+	[M_HIST_CORRECT] = "UPDATE edgespam_history SET correction = ?, "
+			   "corrected = ? WHERE uid = ? AND signature = ?",
+	[M_HIST_SIG_EXISTS] = "SELECT COUNT(*) FROM edgespam_history "
+			      "WHERE uid = ? AND signature = ?",
+	[M_HIST_ACTION] = "UPDATE edgespam_history SET action = ? "
+			  "WHERE uid = ? AND id = ?",
+	[M_HIST_ID_EXISTS] = "SELECT COUNT(*) FROM edgespam_history "
+			     "WHERE uid = ? AND id = ?",
+	[M_HIST_PURGE] = "DELETE FROM edgespam_history WHERE created < ? "
+			 "ORDER BY created LIMIT ?",
 };
 
 /* ---- errors ---- */

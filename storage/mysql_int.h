@@ -14,6 +14,7 @@
  *   mysql_prefs.c    users, preferences, domain policies, sender lists
  *   mysql_sources.c  source (client address) statistics
  *   mysql_purge.c    the purge rules and the purge lock
+ *   mysql_history.c  history rows (edgespam_history)
  */
 #ifndef MYSQL_INT_H
 #define MYSQL_INT_H
@@ -74,6 +75,14 @@ enum my_stmt {
 	M_SRC_GET,
 	M_SRC_LIST,
 	M_SRC_PURGE,
+	M_HIST_ADD,
+	M_HIST_LIST,
+	M_HIST_COUNT,
+	M_HIST_CORRECT,
+	M_HIST_SIG_EXISTS,
+	M_HIST_ACTION,
+	M_HIST_ID_EXISTS,
+	M_HIST_PURGE,
 	M_COUNT
 };
 
@@ -348,5 +357,20 @@ int my_purge_batch(struct store *st, enum store_purge_rule rule,
     int32_t cutoff, size_t batch, uint64_t *deleted);
 int my_purge_lock(struct store *st);
 void my_purge_unlock(struct store *st);
+
+/* mysql_history.c */
+int my_history_add(struct store *st, uint32_t uid,
+    const struct store_history *row, int64_t *id);
+int my_history_list(struct store *st, uint32_t uid,
+    const struct store_history_query *q, store_history_fn *fn, void *arg);
+int my_history_count(struct store *st, uint32_t uid,
+    const struct store_history_query *q, uint64_t *n);
+int my_history_correct(struct store *st, uint32_t uid, const char *sig,
+    enum store_correction c, int64_t now, bool *changed);
+int my_history_set_action(struct store *st, uint32_t uid, int64_t id,
+    enum store_action action, bool *changed);
+/* my_history_purge - one batch of the history rule (mysql_purge.c). */
+int my_history_purge(struct store *st, int32_t cutoff, size_t batch,
+    uint64_t *deleted);
 
 #endif /* MYSQL_INT_H */

@@ -150,6 +150,8 @@ my_purge_batch(struct store *st, enum store_purge_rule rule, int32_t cutoff,
 	*deleted = 0;
 	if (rule == STORE_PURGE_SOURCES)
 		return src_purge(st, cutoff, batch, deleted);
+	if (rule == STORE_PURGE_HISTORY)
+		return my_history_purge(st, cutoff, batch, deleted);
 	c.rule = rule;
 	store_day_iso(cutoff, c.date);
 	while (*deleted < batch) {

@@ -32,7 +32,7 @@ static const char schema_sql[] =
 static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy", "edgespam_sender_list",
-    "edgespam_sources"};
+    "edgespam_sources", "edgespam_history"};
 #define NTABLES (sizeof(my_tables) / sizeof(my_tables[0]))
 
 /*
@@ -83,6 +83,15 @@ static const struct my_item {
 	{"edgespam_sources", NULL, "last_seen", false,
 	    "ALTER TABLE edgespam_sources "
 	    "ADD KEY edgespam_sources_last_seen (last_seen)"},
+	{"edgespam_history", NULL, "uid,created", false,
+	    "ALTER TABLE edgespam_history "
+	    "ADD KEY edgespam_history_uid_created (uid, created)"},
+	{"edgespam_history", NULL, "created", false,
+	    "ALTER TABLE edgespam_history "
+	    "ADD KEY edgespam_history_created (created)"},
+	{"edgespam_history", NULL, "uid,signature", false,
+	    "ALTER TABLE edgespam_history "
+	    "ADD KEY edgespam_history_signature (uid, signature)"},
 };
 #define NITEMS (sizeof(my_items) / sizeof(my_items[0]))
 

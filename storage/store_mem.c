@@ -6,8 +6,9 @@
  * Tokens live in a chained hash table keyed by (uid, token), which grows
  * with the row count (if growing fails for lack of memory the chains
  * just get longer). Users, totals, signatures, preferences, domain
- * policies and sources live in sorted arrays of rows keyed by (uid,
- * text), so that the list functions return them in order.
+ * policies, sources and history rows (mem_history.c) live in sorted
+ * arrays of rows keyed by (uid, text), so that the list functions
+ * return them in order.
  *
  * Transactions: every change appends an undo record (the row's old
  * values, or the row itself when it was deleted) before it is made;
@@ -30,6 +31,7 @@
 #include "es_err.h"
 #include "store_drivers.h"
 #include "store_int.h"
+#include "store_mem_int.h"
 
 struct mem_tok {
 	struct mem_tok *next;
@@ -39,22 +41,6 @@ struct mem_tok {
 	uint64_t innocent;
 	int32_t last_hit;
 	double weight;
-};
-
-/* A row of the small tables; val is NUL-terminated after len bytes. */
-struct mem_row {
-	uint32_t uid;
-	char *key;
-	char *val;
-	size_t len;
-	int32_t day;
-	uint32_t ref; /* users: the user's uid */
-};
-
-struct mem_table {
-	struct mem_row **rows;
-	size_t n;
-	size_t cap;
 };
 
 enum mem_undo_kind {
@@ -92,6 +78,8 @@ struct mem_store {
 	size_t capundo;
 	struct mem_table sources; /* uid 0, key = source, val = store_source */
 	struct mem_table senders; /* key = pattern, val = "allow"|"block" */
+	struct mem_table history; /* mem_history.c's rows */
+	int64_t history_id;       /* the last history id given */
 };
 
 #define MEM_BUCKETS_MIN 1024
@@ -505,6 +493,7 @@ mem_close(struct store *st)
 	table_free(&m->sources);
 	table_free(&m->domains);
 	table_free(&m->senders);
+	table_free(&m->history);
 	es_free(m->undo);
 	es_free(m);
 	st->st_drv = NULL;
@@ -1024,6 +1013,8 @@ mem_purge_batch(struct store *st, enum store_purge_rule rule,
 	*deleted = 0;
 	if (rule == STORE_PURGE_SOURCES)
 		return source_purge(st, cutoff, batch, deleted);
+	if (rule == STORE_PURGE_HISTORY)
+		return mem_history_purge(st, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_SIGNATURES) {
 		for (size_t i = 0; i < sigs->n && *deleted < batch;) {
 			struct mem_row *r = sigs->rows[i];
@@ -1086,4 +1077,41 @@ const struct store_ops store_mem_ops = {
 	.sender_remove = mem_sender_remove,
 	.sender_find = mem_sender_find,
 	.senders = mem_senders,
+	.history_add = mem_history_add,
+	.history_list = mem_history_list,
+	.history_count = mem_history_count,
+	.history_correct = mem_history_correct,
+	.history_set_action = mem_history_set_action,
 };
+
+/* ---- for mem_history.c ---- */
+
+struct mem_table *
+mem_history_table(struct store *st, int64_t **last_id)
+{
+	*last_id = &drv(st)->history_id;
+	return &drv(st)->history;
+}
+
+int
+mem_row_put(struct store *st, struct mem_table *tab, uint32_t uid,
+    const char *key, const void *val, size_t len)
+{
+	return row_put(st, tab, uid, key, val, len, 0, NULL);
+}
+
+int
+mem_row_delete(struct store *st, struct mem_table *tab, uint32_t uid,
+    const char *key)
+{
+	return row_delete(st, tab, uid, key);
+}
+
+size_t
+mem_row_first(const struct mem_table *tab, uint32_t uid)
+{
+	size_t pos;
+
+	row_find(tab, uid, "", &pos);
+	return pos;
+}

@@ -195,4 +195,9 @@ const struct store_ops store_mysql_ops = {
 	.sources_add = my_sources_add,
 	.sources_get = my_sources_get,
 	.sources_list = my_sources_list,
+	.history_add = my_history_add,
+	.history_list = my_history_list,
+	.history_count = my_history_count,
+	.history_correct = my_history_correct,
+	.history_set_action = my_history_set_action,
 };

@@ -27,6 +27,8 @@
  *
  * Sources (edgespam_sources) keep their times as INTEGER seconds since
  * the epoch; a message's two source rows are upserted one statement each.
+ * History rows (edgespam_history) are sqlite_history.c's, on this
+ * connection, with statements it prepares on first use.
  *
  * store_schema(): check lists the tables, the weight column and the
  * purge indexes a database lacks; upgrade adds the column with ALTER
@@ -73,6 +75,7 @@
 #include "store_drivers.h"
 #include "store_int.h"
 #include "sqlite_file.h"
+#include "sqlite_history.h"
 #include "sqlite_walbuf.h"
 
 static const char schema_sql[] =
@@ -274,6 +277,7 @@ struct sq_store {
 	bool own_maint;         /* store_params.own_maintenance */
 	struct sq_files files;  /* what db has open, for the reopen check */
 	unsigned long seq;      /* sq_files_seq() when db was opened */
+	struct sqh hist;        /* sqlite_history.c's statements */
 };
 
 /* drv - the driver state of st. */
@@ -399,6 +403,7 @@ conn_close(struct sq_store *s, bool moved)
 		sqlite3_finalize(s->get[i]);
 		s->get[i] = NULL;
 	}
+	sqh_finalize(&s->hist);
 	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	if (s->db != NULL && moved)
@@ -1190,12 +1195,15 @@ sq_purge_batch(struct store *st, enum store_purge_rule rule,
 		[STORE_PURGE_SINGLE] = S_PURGE_SINGLE,
 	};
 	struct sq_store *s = drv(st);
-	sqlite3_stmt *q = s->stmt[which[rule == STORE_PURGE_SOURCES ?
-	        STORE_PURGE_SIGNATURES : rule]];
+	sqlite3_stmt *q = s->stmt[which[rule == STORE_PURGE_SOURCES ||
+	            rule == STORE_PURGE_HISTORY ? STORE_PURGE_SIGNATURES
+	                                        : rule]];
 	char date[11];
 	int rc;
 
 	*deleted = 0;
+	if (rule == STORE_PURGE_HISTORY)
+		return sqh_purge(st, s->db, &s->hist, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_SOURCES) {
 		q = s->stmt[S_PURGE_SRC];
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)cutoff * 86400);
@@ -1425,12 +1433,15 @@ sq_sources_list(struct store *st, int64_t since, store_source_fn *fn,
 static const char *const sq_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy",
-    "edgespam_sender_list", "edgespam_sources"};
-/* The purge's indexes: {table, index}. */
+    "edgespam_sender_list", "edgespam_sources", "edgespam_history"};
+/* The purge's indexes, and the history's: {table, index}. */
 static const char *const sq_indexes[][2] = {
 	{"dspam_token_data", "dspam_token_data_last_hit"},
 	{"dspam_signature_data", "dspam_signature_data_created_on"},
 	{"edgespam_sources", "edgespam_sources_last_seen"},
+	{"edgespam_history", "edgespam_history_uid_created"},
+	{"edgespam_history", "edgespam_history_created"},
+	{"edgespam_history", "edgespam_history_signature"},
 };
 
 /* sq_count - the single integer sql (with text parameters a, b) yields. */
@@ -1574,6 +1585,51 @@ sq_schema(struct store *st, const struct store_params *p,
 	return rc;
 }
 
+/* ---- history (sqlite_history.c) ---- */
+
+int
+sq_fail(struct store *st, int rc, const char *what)
+{
+	return fail(st, rc, what);
+}
+
+static int
+sq_history_add(struct store *st, uint32_t uid,
+    const struct store_history *row, int64_t *id)
+{
+	return sqh_add(st, drv(st)->db, &drv(st)->hist, uid, row, id);
+}
+
+static int
+sq_history_list(struct store *st, uint32_t uid,
+    const struct store_history_query *q, store_history_fn *fn, void *arg)
+{
+	return sqh_list(st, drv(st)->db, &drv(st)->hist, uid, q, fn, arg);
+}
+
+static int
+sq_history_count(struct store *st, uint32_t uid,
+    const struct store_history_query *q, uint64_t *n)
+{
+	return sqh_count(st, drv(st)->db, &drv(st)->hist, uid, q, n);
+}
+
+static int
+sq_history_correct(struct store *st, uint32_t uid, const char *sig,
+    enum store_correction c, int64_t now, bool *changed)
+{
+	return sqh_correct(st, drv(st)->db, &drv(st)->hist, uid, sig, c, now,
+	    changed);
+}
+
+static int
+sq_history_set_action(struct store *st, uint32_t uid, int64_t id,
+    enum store_action action, bool *changed)
+{
+	return sqh_set_action(st, drv(st)->db, &drv(st)->hist, uid, id,
+	    action, changed);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1611,4 +1667,9 @@ const struct store_ops store_sqlite_ops = {
 	.sources_add = sq_sources_add,
 	.sources_get = sq_sources_get,
 	.sources_list = sq_sources_list,
+	.history_add = sq_history_add,
+	.history_list = sq_history_list,
+	.history_count = sq_history_count,
+	.history_correct = sq_history_correct,
+	.history_set_action = sq_history_set_action,
 };

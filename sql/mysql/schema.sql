@@ -111,3 +111,32 @@ CREATE TABLE IF NOT EXISTS edgespam_sources (
   PRIMARY KEY (source),
   KEY edgespam_sources_last_seen (last_seen)
 ) ENGINE=InnoDB;
+
+-- edgespam's own: the history of filtered messages, one row per message
+-- and filtered user, for the user's own view (edgespam history, the web
+-- view). Texts are printable UTF-8 (at most 200 characters), kept as the
+-- bytes given; verdict is 'spam', 'innocent' or 'whitelisted'; action
+-- 'tagged', 'rejected' or 'tempfailed'; correction '' (none), 'spam' or
+-- 'innocent'; created and corrected are seconds since the epoch (UTC).
+-- Indexes: a user's rows newest first; the purge by age (history_days);
+-- corrections by signature.
+CREATE TABLE IF NOT EXISTS edgespam_history (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  uid INT UNSIGNED NOT NULL,
+  created BIGINT NOT NULL,
+  queue_id VARBINARY(64) NOT NULL DEFAULT '',
+  client VARBINARY(64) NOT NULL DEFAULT '',
+  sender VARBINARY(800) NOT NULL DEFAULT '',
+  from_hdr VARBINARY(800) NOT NULL DEFAULT '',
+  subject VARBINARY(800) NOT NULL DEFAULT '',
+  verdict VARBINARY(11) NOT NULL,
+  probability DOUBLE NOT NULL,
+  signature VARBINARY(32) NOT NULL DEFAULT '',
+  action VARBINARY(10) NOT NULL,
+  correction VARBINARY(8) NOT NULL DEFAULT '',
+  corrected BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (id),
+  KEY edgespam_history_uid_created (uid, created),
+  KEY edgespam_history_created (created),
+  KEY edgespam_history_signature (uid, signature)
+) ENGINE=InnoDB;

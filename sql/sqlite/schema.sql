@@ -96,3 +96,33 @@ CREATE TABLE IF NOT EXISTS edgespam_sources (
 );
 CREATE INDEX IF NOT EXISTS edgespam_sources_last_seen
   ON edgespam_sources (last_seen);
+
+-- edgespam's own: the history of filtered messages, one row per message
+-- and filtered user, for the user's own view (edgespam history, the web
+-- view). Texts are printable UTF-8, at most 200 characters; verdict is
+-- 'spam', 'innocent' or 'whitelisted'; action 'tagged', 'rejected' or
+-- 'tempfailed'; correction '' (none), 'spam' or 'innocent'; created and
+-- corrected are seconds since the epoch (UTC). Purged after history_days.
+CREATE TABLE IF NOT EXISTS edgespam_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  queue_id TEXT NOT NULL DEFAULT '',
+  client TEXT NOT NULL DEFAULT '',
+  sender TEXT NOT NULL DEFAULT '',
+  from_hdr TEXT NOT NULL DEFAULT '',
+  subject TEXT NOT NULL DEFAULT '',
+  verdict TEXT NOT NULL,
+  probability REAL NOT NULL,
+  signature TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  correction TEXT NOT NULL DEFAULT '',
+  corrected INTEGER NOT NULL DEFAULT 0
+);
+-- a user's rows newest first; the purge by age; corrections by signature
+CREATE INDEX IF NOT EXISTS edgespam_history_uid_created
+  ON edgespam_history (uid, created);
+CREATE INDEX IF NOT EXISTS edgespam_history_created
+  ON edgespam_history (created);
+CREATE INDEX IF NOT EXISTS edgespam_history_signature
+  ON edgespam_history (uid, signature);

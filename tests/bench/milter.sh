@@ -8,15 +8,19 @@
 # the milter refused: then nothing was classified), and milter.rss_kb
 # (the milter's peak RSS).
 #   MILTER_MESSAGES=3000 (messages per concurrency level),
-#   MILTER_CONNECTIONS="1 8 32" (the levels, each on the same store)
+#   MILTER_CONNECTIONS="1 8 32" (the levels, each on the same store),
+#   MILTER_PREFIX=milter (the keys' first part, and the work directory),
+#   MILTER_HISTORY=yes|no (the history setting; default: the default)
 set -eu
 . tests/sh/lib.sh
 corpus=$1
-work=$2/milter
+prefix=${MILTER_PREFIX:-milter}
+work=$2/$prefix
 BUILD=${BUILD:-build}
 N=${MILTER_MESSAGES:-3000}
 mkdir -p "$work/db"
-milter_conf "$work/es.conf" "$work/m.sock" "store_path = $work/db/es.db"
+milter_conf "$work/es.conf" "$work/m.sock" "store_path = $work/db/es.db" \
+	${MILTER_HISTORY:+"history = $MILTER_HISTORY"}
 "$BUILD/edgespam-milter" -f -c "$work/es.conf" 2> "$work/milter.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT INT TERM
@@ -26,15 +30,15 @@ for c in ${MILTER_CONNECTIONS:-1 8 32}; do
 	echo "bench: milter alone, $c connection(s), $N messages" >&2
 	"$BUILD/tools/miltc" -s "unix:$work/m.sock" -B "$corpus" -j "$c" -n "$N" \
 		-f 'bench@example.com' -r 'bob@example.org' > "$work/c$c.txt" || true
-	awk -v c="$c" '
-		$1 == "rate" { print "milter.c" c ".rate", $2 }
-		$1 == "eom_p50_ms" { print "milter.c" c ".p50_ms", $2 }
-		$1 == "eom_p99_ms" { print "milter.c" c ".p99_ms", $2 }
-		$1 == "errors" { print "milter.c" c ".errors", $2 }
-		$1 == "verdict.norcpt" { print "milter.c" c ".norcpt", $2 }
-		$1 == "messages" { print "milter.c" c ".messages", $2 }' "$work/c$c.txt"
+	awk -v c="$c" -v p="$prefix" '
+		$1 == "rate" { print p ".c" c ".rate", $2 }
+		$1 == "eom_p50_ms" { print p ".c" c ".p50_ms", $2 }
+		$1 == "eom_p99_ms" { print p ".c" c ".p99_ms", $2 }
+		$1 == "errors" { print p ".c" c ".errors", $2 }
+		$1 == "verdict.norcpt" { print p ".c" c ".norcpt", $2 }
+		$1 == "messages" { print p ".c" c ".messages", $2 }' "$work/c$c.txt"
 done
-echo "milter.rss_kb $(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
+echo "$prefix.rss_kb $(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
 kill -TERM $pid
 wait $pid || true
 trap - EXIT INT TERM

@@ -5,7 +5,8 @@
 # $BUILD/bench/results.txt (BUILD defaults to build).
 #   edgespam train over the corpus: tests/bench/train.sh;
 #   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample),
-#   MILTER_MESSAGES (tests/bench/milter.sh), POSTFIX_MESSAGES
+#   MILTER_MESSAGES (tests/bench/milter.sh), HISTORY_MESSAGES,
+#   HISTORY_CONNECTIONS, HISTORY_ROUNDS (tests/bench/history.sh), POSTFIX_MESSAGES
 #   (tests/bench/postfix.sh: root only, else skipped), MARIADB_ROWS,
 #   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped);
 #   the shared dictionary's part alone: sh tests/bench/shared.sh;
@@ -53,6 +54,11 @@ else
 	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/milter.sh ]; then
 		sh tests/bench/milter.sh "$corpus" "$work" >> "$raw" || \
 			echo "bench: milter benchmark failed" >&2
+	fi
+	# What the history costs the milter: history = no against yes.
+	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/history.sh ]; then
+		sh tests/bench/history.sh "$corpus" "$work" >> "$raw" || \
+			echo "bench: history benchmark failed" >&2
 	fi
 	# The whole path through Postfix, with and without the milter (root only).
 	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/postfix.sh ]; then
@@ -126,6 +132,16 @@ END {
 					v[k "p50_ms"], v[k "p99_ms"], v[k "errors"]
 		}
 		printf "milter peak RSS: %.1f MB\n", v["milter.rss_kb"] / 1024
+	}
+	if ("history.on.rate" in v) {
+		printf "\nedgespam-milter with history = no and = yes (SQLite, %d connections, %d messages, median of %d alternating rounds):\n",
+			v["history.connections"], v["history.messages"], v["history.rounds"]
+		printf "%-12s %9s %8s %7s\n", "history", "msg/s", "p99 ms", "errors"
+		printf "%-12s %9.1f %8.2f %7d\n", "no", v["history.off.rate"], v["history.off.p99_ms"], v["history.off.errors"]
+		printf "%-12s %9.1f %8.2f %7d\n", "yes", v["history.on.rate"], v["history.on.p99_ms"], v["history.on.errors"]
+		if (v["history.off.rate"] > 0)
+			printf "rate with history: %+.1f%%; rows written in the last run: %d of %d messages\n",
+				100 * (v["history.on.rate"] / v["history.off.rate"] - 1), v["history.on.rows"], v["history.messages"]
 	}
 	if ("mariadb.c8.rate" in v) {
 		printf "\nedgespam-milter on MariaDB beside SQLite (fresh stores, 8 connections, same corpus):\n"
