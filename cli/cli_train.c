@@ -24,10 +24,15 @@
  * Whitelisted counts as innocent), corrected through its signature
  * (source error), which counts the miss in the user's totals.
  *
- * Speed: one store handle for the whole run and the engine's
- * in-process path (one transaction per message, plus one per
- * correction), so the rate is that of tests/tools/bench_accuracy's
- * in-process figure, not of a process per message. The store is opened
+ * Speed: one store handle for the whole run, the engine in-process,
+ * and one commit for every TRAIN_BATCH messages (--batch=N; 1: one
+ * transaction per message, the engine's own path): each message is
+ * scored inside the batch's write transaction, whose reads see what
+ * the batch staged before it, so the counts come out exactly as with
+ * a commit per message (test_dspam_tools.sh compares the two). A
+ * message whose verdict is wrong ends the batch and goes the one
+ * message path (classified, learned, corrected through its
+ * signature). The store is opened
  * with own_maintenance: its log is checkpointed here every
  * TRAIN_CHECKPOINT_EVERY messages, between transactions, rather than
  * inside a message's commit. On a terminal a
@@ -64,6 +69,11 @@
 /* Messages between two checkpoints of the store's log (SQLite's WAL),
  * done here between transactions instead of inside a commit. */
 #define TRAIN_CHECKPOINT_EVERY 200
+/* Messages per commit (--batch): one write transaction holds the
+ * store's write lock this long, so other writers (the milter) wait at
+ * most for TRAIN_BATCH messages' worth of work. */
+#define TRAIN_BATCH 32
+#define TRAIN_BATCH_MAX 10000
 #define TRAIN_MAX_PATHS 64
 /* A larger file is no message (and an mbox larger than this is read
  * in pieces by nobody here): CLI_MAX_INPUT's 256 MiB. */
@@ -101,6 +111,11 @@ struct train {
 	double cpu0; /* CPU seconds of the process at the start */
 	char *buf; /* message text (reused) */
 	size_t bufcap;
+	/* batches: messages staged in the open write transaction */
+	size_t batch;      /* messages per commit; 1: the engine's own */
+	size_t staged;
+	bool in_tx;
+	size_t last_maint; /* t->done at the last checkpoint */
 };
 
 /* push - append m to l; false on out of memory. */
@@ -429,6 +444,83 @@ progress(struct train *t, bool last)
 	}
 }
 
+/* verdict_line - dspam_train's line for one message (--verbose). */
+static void
+verdict_line(const struct train *t, const struct tmsg *m, bool spam,
+    bool ok, enum cls_result result)
+{
+	char where[64] = "";
+
+	if (!t->verbose)
+		return;
+	if (m->path == NULL)
+		snprintf(where, sizeof(where), "#%zu", m->no);
+	printf("[test: %s] %-32s%s result: %s%s%s\n",
+	    spam ? "spam   " : "nonspam", m->path ? m->path : m->name, where,
+	    ok ? "PASS" : "FAIL (", ok ? "" : cls_result_name(result),
+	    ok ? "" : ")");
+}
+
+/* batch_end - commit the open batch (none open: nothing to do). */
+static int
+batch_end(struct train *t, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!t->in_tx)
+		return 0;
+	t->in_tx = false;
+	if ((rc = store_commit(t->c->st)) != 0) {
+		snprintf(err, errlen, "commit: %s: %s (the last %zu messages "
+		                      "were not stored)",
+		    es_strerror(rc), store_errmsg(t->c->st), t->staged);
+		store_rollback(t->c->st);
+	}
+	t->staged = 0;
+	return rc;
+}
+
+/*
+ * batch_one - one message inside the open batch (opened here when
+ * none is): scored in the batch's write transaction, and staged there
+ * when the verdict is right. A wrong verdict is staged nowhere: *wrong
+ * is set and the batch committed, for train_one's path. 0 or an es_err
+ * code (the caller rolls back).
+ */
+static int
+batch_one(struct train *t, long len, const unsigned char rnd[16],
+    struct cls_engine_result *r, bool spam, bool *wrong, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	*wrong = false;
+	if (!t->in_tx) {
+		if ((rc = store_begin(t->c->st, true)) != 0) {
+			snprintf(err, errlen, "begin: %s",
+			    store_errmsg(t->c->st));
+			return rc;
+		}
+		t->in_tx = true;
+	}
+	if ((rc = cls_engine_tokenize(t->e, &t->cfg, NULL, t->buf, (size_t)len,
+		 r, err, errlen)) != 0 ||
+	    (rc = cls_engine_score_in_tx(t->e, t->c->st, t->uid, &t->cfg, r,
+		 err, errlen)) != 0)
+		return rc;
+	if (spam != (r->result == CLS_SPAM)) {
+		cls_engine_scored_done(t->e);
+		*wrong = true;
+		return batch_end(t, err, errlen);
+	}
+	rc = cls_engine_stage_scored(t->e, t->c->st, rnd, time(NULL), r, err,
+	    errlen);
+	cls_engine_scored_done(t->e);
+	if (rc == 0 && ++t->staged >= t->batch)
+		rc = batch_end(t, err, errlen);
+	return rc;
+}
+
 /* train_one - process one message of class want and correct a wrong
  * verdict; EX_OK, or the exit code of a store failure. */
 static int
@@ -437,7 +529,7 @@ train_one(struct train *t, const struct tmsg *m, bool spam)
 	struct cls_engine_result r;
 	unsigned char rnd[16];
 	char err[512], sig[CLS_SIG_ID_LEN + 1];
-	bool ok;
+	bool ok, wrong = true;
 	long len;
 	int rc;
 
@@ -450,22 +542,32 @@ train_one(struct train *t, const struct tmsg *m, bool spam)
 		    strerror(errno));
 		return EX_OSERR;
 	}
+	if (t->batch > 1) {
+		if ((rc = batch_one(t, len, rnd, &r, spam, &wrong, err,
+			 sizeof(err))) != 0) {
+			if (t->in_tx)
+				store_rollback(t->c->st);
+			t->in_tx = false;
+			goto fail;
+		}
+		if (!wrong) {
+			verdict_line(t, m, spam, true, r.result);
+			if (spam)
+				t->nspam++;
+			else
+				t->ninno++;
+			return EX_OK;
+		}
+	}
+	/* one message, its own transactions: classified and learned by
+	 * the mode, then corrected through its signature when wrong */
 	rc = cls_engine_process(t->e, t->c->st, t->uid, &t->cfg,
 	    CLS_ENGINE_PROCESS, t->buf, (size_t)len, rnd, time(NULL), &r, err,
 	    sizeof(err));
 	if (rc != 0)
 		goto fail;
 	ok = spam == (r.result == CLS_SPAM);
-	if (t->verbose) {
-		char where[64];
-
-		if (m->path == NULL)
-			snprintf(where, sizeof(where), "#%zu", m->no);
-		printf("[test: %s] %-32s%s result: %s%s%s\n",
-		    spam ? "spam   " : "nonspam", m->path ? m->path : m->name,
-		    m->path ? "" : where, ok ? "PASS" : "FAIL (",
-		    ok ? "" : cls_result_name(r.result), ok ? "" : ")");
-	}
+	verdict_line(t, m, spam, ok, r.result);
 	if (spam)
 		t->nspam++;
 	else
@@ -494,11 +596,28 @@ fail:
 	return cli_exit_code(rc);
 }
 
+/* checkpoint - the store's log, between transactions, now and then. */
+static int
+checkpoint(struct train *t)
+{
+	int rc;
+
+	if (t->in_tx || t->done - t->last_maint < TRAIN_CHECKPOINT_EVERY)
+		return EX_OK;
+	t->last_maint = t->done;
+	if ((rc = store_maintain(t->c->st, true)) != 0) {
+		fprintf(stderr, "edgespam: train: %s\n", store_errmsg(t->c->st));
+		return cli_exit_code(rc);
+	}
+	return EX_OK;
+}
+
 /* run - dspam_train's alternation over the two lists. */
 static int
 run(struct train *t)
 {
 	size_t si = 0, ii = 0, k, take;
+	char err[512];
 	int rc;
 
 	while (si < t->spam.n || ii < t->inno.n) {
@@ -520,14 +639,14 @@ run(struct train *t)
 					return rc;
 				t->done++;
 				progress(t, false);
-				if (t->done % TRAIN_CHECKPOINT_EVERY == 0 &&
-				    (rc = store_maintain(t->c->st, true)) != 0) {
-					fprintf(stderr, "edgespam: train: %s\n",
-					    store_errmsg(t->c->st));
-					return cli_exit_code(rc);
-				}
+				if ((rc = checkpoint(t)) != EX_OK)
+					return rc;
 			}
 		}
+	}
+	if ((rc = batch_end(t, err, sizeof(err))) != 0) {
+		fprintf(stderr, "edgespam: train: %s\n", err);
+		return cli_exit_code(rc);
 	}
 	return EX_OK;
 }
@@ -555,7 +674,7 @@ static int
 usage(void)
 {
 	fputs("usage: edgespam train USER --spam PATH --innocent PATH "
-	      "[--mode=MODE] [--verbose]\n"
+	      "[--mode=MODE] [--batch=N] [--verbose]\n"
 	      "  PATH: a Maildir, a directory of messages, an mbox or one "
 	      "message;\n"
 	      "  --spam and --innocent may be given several times\n",
@@ -591,6 +710,13 @@ train_args(struct train *t, int argc, char **argv)
 			if (cls_mode_parse(a + 7, &t->c->mode) != 0)
 				return usage();
 			t->c->have_mode = true;
+		} else if (strncmp(a, "--batch=", 8) == 0) {
+			char *end;
+			unsigned long b = strtoul(a + 8, &end, 10);
+
+			if (*end != '\0' || b < 1 || b > TRAIN_BATCH_MAX)
+				return usage();
+			t->batch = b;
 		} else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
 			t->verbose = true;
 		} else {
@@ -609,6 +735,7 @@ cli_train(struct cli *c, int argc, char **argv)
 
 	memset(&t, 0, sizeof(t));
 	t.c = c;
+	t.batch = TRAIN_BATCH;
 	if (argc < 3 || argv[0][0] == '-')
 		return usage();
 	if (!cli_user_name(c, argv[0], t.user, sizeof(t.user))) {

@@ -121,6 +121,30 @@ out=$(es train frank@example.org --spam "$T/small" --innocent "$T/big.mbox" 2>&1
 out_has "4 messages (2 spam, 2 innocent)" "train big mbox: $out"
 [ "$(es dump frank@example.org L1699 L1999 | sed -n 's/.* I: \([0-9]*\) .*/\1/p' | tr '\n' ' ')" = "00002 00001 " ] ||
 	fail "the long messages were not learned whole: $(es dump frank@example.org L1699 L1999 2>&1)"
+# batches (one commit for many messages) count exactly as one
+# transaction per message (--batch=1, the engine's own path)
+mkdir -p "$T/bs" "$T/bh"
+i=1
+while [ $i -le 40 ]; do
+	spam "b$i" > "$T/bs/$i"
+	ham "b$i" > "$T/bh/$i"
+	i=$((i + 1))
+done
+es train batch@example.org --spam "$T/bs" --innocent "$T/bh" --batch=7 > "$T/b7.out" || fail "train --batch=7"
+es train single@example.org --spam "$T/bs" --innocent "$T/bh" --batch=1 > "$T/b1.out" || fail "train --batch=1"
+rows() { q "select token, spam_hits, innocent_hits, weight from dspam_token_data t join dspam_virtual_uids u on u.uid = t.uid where username = '$1' order by token"; }
+rows batch@example.org > "$T/b7.rows"
+rows single@example.org > "$T/b1.rows"
+[ -s "$T/b7.rows" ] && cmp -s "$T/b7.rows" "$T/b1.rows" ||
+	fail "batched training differs from one transaction per message: $(diff "$T/b1.rows" "$T/b7.rows" | head -5)"
+tot() { q "select spam_learned, innocent_learned, spam_misclassified, innocent_misclassified, spam_classified, innocent_classified from dspam_stats s join dspam_virtual_uids u on u.uid = s.uid where username = '$1'"; }
+[ "$(tot batch@example.org)" = "$(tot single@example.org)" ] ||
+	fail "batched totals $(tot batch@example.org), want $(tot single@example.org)"
+sed 's/batch@/X@/; s/ in .*;/;/' "$T/b7.out" > "$T/b7.sum"
+sed 's/single@/X@/; s/ in .*;/;/' "$T/b1.out" > "$T/b1.sum"
+cmp -s "$T/b7.sum" "$T/b1.sum" || fail "summaries differ: $(cat "$T/b7.out" "$T/b1.out")"
+grep -q 'corrected [1-9]' "$T/b1.out" || fail "no verdict was wrong: the one-message path went untested: $(cat "$T/b1.out")"
+out=$(es train x@example.org --spam "$T/bs" --innocent "$T/bh" --batch=0 2>&1); expect_rc 64 $? "--batch=0"
 # a missing path is refused before anything is trained
 out=$(es train carol@example.org --spam "$T/nope" --innocent "$T/hamdir" 2>&1); expect_rc 66 $? "missing path"
 out_has "nope" "the missing path is not named"
