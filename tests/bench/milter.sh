@@ -5,8 +5,8 @@
 # fresh SQLite store, one opted-in recipient. Prints "key value" lines:
 # milter.cN.rate (messages/s), milter.cN.p50_ms / p99_ms (end-of-message
 # latency), milter.cN.errors, milter.cN.norcpt (messages whose recipient
-# the milter refused: then nothing was classified), and milter.rss_kb
-# (the milter's peak RSS).
+# the milter refused: then nothing was classified), milter.rss_kb
+# (the milter's peak RSS) and milter.wchar_kb (KiB it wrote).
 #   MILTER_MESSAGES=3000 (messages per concurrency level),
 #   MILTER_CONNECTIONS="1 8 32" (the levels, each on the same store),
 #   MILTER_PREFIX=milter (the keys' first part, and the work directory),
@@ -39,6 +39,8 @@ for c in ${MILTER_CONNECTIONS:-1 8 32}; do
 		$1 == "messages" { print p ".c" c ".messages", $2 }' "$work/c$c.txt"
 done
 echo "$prefix.rss_kb $(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
+# what the milter handed to write(2): WAL frames, checkpoints, its log
+echo "$prefix.wchar_kb $(awk '/^wchar:/ { print int($2 / 1024) }' "/proc/$pid/io")"
 kill -TERM $pid
 wait $pid || true
 trap - EXIT INT TERM

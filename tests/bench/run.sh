@@ -142,6 +142,10 @@ END {
 		if (v["history.off.rate"] > 0)
 			printf "rate with history: %+.1f%%; rows written in the last run: %d of %d messages\n",
 				100 * (v["history.on.rate"] / v["history.off.rate"] - 1), v["history.on.rows"], v["history.messages"]
+		if (v["history.off.wchar_kb"] > 0)
+			printf "written per message: %.1f KiB without, %.1f KiB with history (%+.1f%%)\n",
+				v["history.off.wchar_kb"] / v["history.messages"], v["history.on.wchar_kb"] / v["history.messages"],
+				100 * (v["history.on.wchar_kb"] / v["history.off.wchar_kb"] - 1)
 	}
 	if ("mariadb.c8.rate" in v) {
 		printf "\nedgespam-milter on MariaDB beside SQLite (fresh stores, 8 connections, same corpus):\n"
