@@ -553,30 +553,25 @@ shared_merge(struct cls_engine *e, struct store *st, uint32_t uid,
 }
 
 /*
- * begin_and_score - open the transaction (write or read), read the
- * user's totals and the statistics of the n tokens in e (merged with
- * the shared dictionary's while the user is young), score them. *ct
- * gets the user's own totals. On failure the transaction is rolled back.
+ * read_and_score - inside the open transaction: read the user's totals
+ * and the statistics of the n tokens in e (merged with the shared
+ * dictionary's while the user is young), score them. *ct gets the
+ * user's own totals. On failure the caller rolls back.
  */
 static int
-begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
-    const struct cls_engine_cfg *cfg, bool write, size_t n,
-    struct store_totals *tot, struct cls_totals *ct, struct cls_verdict *v,
+read_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, size_t n, struct store_totals *tot,
+    struct cls_totals *ct, struct cls_verdict *v,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
 	struct cls_engine_cfg scfg;
 	struct cls_totals sct;
 	int rc;
 
-	if ((rc = store_begin(st, write)) != 0)
-		return store_fail(st, rc, err, errlen, "begin");
 	if ((rc = user_totals(st, uid, tot, ct)) != 0 ||
 	    (rc = load_stats(e, st, uid, n)) != 0 ||
-	    (rc = shared_merge(e, st, uid, cfg, n, ct, &sct, res)) != 0) {
-		rc = store_fail(st, rc, err, errlen, "read statistics");
-		store_rollback(st);
-		return rc;
-	}
+	    (rc = shared_merge(e, st, uid, cfg, n, ct, &sct, res)) != 0)
+		return store_fail(st, rc, err, errlen, "read statistics");
 	if (res->shared && cfg->shared.spam_threshold > 0) {
 		scfg = *cfg;
 		scfg.score.spam_threshold = cls_shared_threshold(
@@ -586,7 +581,25 @@ begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
 	}
 	if ((rc = score_message(e, n, &sct, cfg, v, res)) != 0)
 		fail(rc, err, errlen, "score", NULL);
-	if (rc != 0)
+	return rc;
+}
+
+/*
+ * begin_and_score - open the transaction (write or read), then
+ * read_and_score(). On failure the transaction is rolled back.
+ */
+static int
+begin_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, bool write, size_t n,
+    struct store_totals *tot, struct cls_totals *ct, struct cls_verdict *v,
+    struct cls_engine_result *res, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_begin(st, write)) != 0)
+		return store_fail(st, rc, err, errlen, "begin");
+	if ((rc = read_and_score(e, st, uid, cfg, n, tot, ct, v, res, err,
+		 errlen)) != 0)
 		store_rollback(st);
 	return rc;
 }
@@ -827,6 +840,32 @@ cls_engine_score_tokenized(struct cls_engine *e, struct store *st,
 		 &tot, &ct, &v, res, err, errlen)) != 0)
 		return rc;
 	store_rollback(st); /* a read transaction: nothing to keep */
+	cls_learn_classified(cfg->mode, v.result, &ct, &e->plan);
+	e->step = weight_step(cfg, e->plan.step, v.probability, v.lr_scale);
+	e->prob = v.probability;
+	e->verdict = v.result;
+	e->scored_uid = uid;
+	e->scored = true;
+	return 0;
+}
+
+int
+cls_engine_score_in_tx(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, struct cls_engine_result *res,
+    char *err, size_t errlen)
+{
+	struct store_totals tot;
+	struct cls_totals ct;
+	struct cls_verdict v;
+	int rc;
+
+	if (!e->ready)
+		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
+	e->ready = false;
+	e->scored = false;
+	if ((rc = read_and_score(e, st, uid, cfg, cls_tset_len(e->set), &tot,
+		 &ct, &v, res, err, errlen)) != 0)
+		return rc;
 	cls_learn_classified(cfg->mode, v.result, &ct, &e->plan);
 	e->step = weight_step(cfg, e->plan.step, v.probability, v.lr_scale);
 	e->prob = v.probability;

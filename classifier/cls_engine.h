@@ -206,6 +206,17 @@ int cls_engine_stage_scored(struct cls_engine *e, struct store *st,
     const unsigned char rnd[16], time_t now, struct cls_engine_result *res,
     char *err, size_t errlen);
 void cls_engine_scored_done(struct cls_engine *e);
+/*
+ * cls_engine_score_in_tx - cls_engine_score_tokenized() inside a write
+ * transaction the caller opened and ends: its reads see what that
+ * transaction has written, so messages scored and staged
+ * (cls_engine_stage_scored) one after another in it come out as if
+ * each had been committed before the next (batch training, one commit
+ * for many messages). On failure the caller rolls back.
+ */
+int cls_engine_score_in_tx(struct cls_engine *e, struct store *st,
+    uint32_t uid, const struct cls_engine_cfg *cfg,
+    struct cls_engine_result *res, char *err, size_t errlen);
 
 /*
  * cls_engine_count_source - source tracking for the message

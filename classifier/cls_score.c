@@ -20,6 +20,9 @@
  *    prod (1 - p)), computed with logarithms.
  *  - burton: the same with up to 27 entries, where a token that occurs
  *    more than once in the message may fill two.
+ *  - graham-burton (DSPAM's "Algorithm graham burton"): both; DSPAM
+ *    calls a message Spam when either reaches 0.9, so the larger of the
+ *    two probabilities is the result.
  *  - robinson: over tokens with |f - 0.5| > 0.1, P = 1 - (prod(1-f))^(1/n)
  *    and Q = 1 - (prod f)^(1/n); result (1 + (P - Q)/(P + Q)) / 2.
  *  - chi-square: over tokens with |f - 0.5| > 0.375, H and S are the
@@ -78,6 +81,7 @@
  */
 #include "cls_score.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -104,6 +108,7 @@ static const char *const algo_names[] = {
 	[CLS_ALGO_ROBINSON] = "robinson",
 	[CLS_ALGO_CHI_SQUARE] = "chi-square",
 	[CLS_ALGO_HYBRID] = "hybrid",
+	[CLS_ALGO_GRAHAM_BURTON] = "graham-burton",
 };
 
 void
@@ -130,10 +135,45 @@ cls_algo_name(enum cls_algo algo)
 int
 cls_algo_parse(const char *name, enum cls_algo *algo)
 {
-	size_t i;
+	char word[16];
+	size_t i, n;
+	unsigned seen = 0; /* bit i: algo_names[i] named */
+	const char *p = name;
 
 	for (i = 0; i < sizeof(algo_names) / sizeof(algo_names[0]); i++)
 		if (strcmp(name, algo_names[i]) == 0) {
+			*algo = (enum cls_algo)i;
+			return 0;
+		}
+	/* DSPAM's dspam.conf form: names separated by blanks or commas */
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		for (n = 0; p[n] != '\0' && p[n] != ' ' && p[n] != '\t' &&
+		     p[n] != ','; n++)
+			if (n + 1 < sizeof(word))
+				word[n] = (char)tolower((unsigned char)p[n]);
+		if (n + 1 > sizeof(word))
+			return ES_EINVAL;
+		word[n] = '\0';
+		p += n;
+		for (i = 0; i < sizeof(algo_names) / sizeof(algo_names[0]); i++)
+			if (strcmp(word, algo_names[i]) == 0)
+				break;
+		if (i == sizeof(algo_names) / sizeof(algo_names[0]))
+			return ES_EINVAL;
+		seen |= 1u << i;
+	}
+	if (seen == 0)
+		return ES_EINVAL;
+	if (seen == ((1u << CLS_ALGO_GRAHAM) | (1u << CLS_ALGO_BURTON))) {
+		*algo = CLS_ALGO_GRAHAM_BURTON;
+		return 0;
+	}
+	for (i = 0; i < sizeof(algo_names) / sizeof(algo_names[0]); i++)
+		if (seen == 1u << i) {
 			*algo = (enum cls_algo)i;
 			return 0;
 		}
@@ -265,22 +305,22 @@ chi2_tail_log(double x2, size_t k)
 	return ls > 0 ? 0 : ls;
 }
 
-/* graham_burton - the Graham and Burton combinations. */
+/* combine - Graham's (cap 15) or Burton's (cap 27, a repeated token
+ * may fill two entries) product of the most interesting probabilities. */
 static void
-graham_burton(struct cls_stat *toks, size_t n, double S, double I,
-    const struct cls_score_opts *o, struct cls_verdict *v)
+combine(struct cls_stat *toks, size_t n, const struct cls_score_opts *o,
+    bool burton, struct cls_verdict *v)
 {
-	size_t cap = o->algo == CLS_ALGO_BURTON ? BURTON_TOKENS : GRAHAM_TOKENS;
+	size_t cap = burton ? BURTON_TOKENS : GRAHAM_TOKENS;
 	size_t idx[BURTON_TOKENS], k = 0, i;
 	double keys[BURTON_TOKENS], lp = 0, lq = 0;
 
 	for (i = 0; i < n; i++) {
-		toks[i].prob = prob_bcr(&toks[i], S, I);
 		if (!usable(&toks[i], o))
 			continue;
 		top_insert(idx, keys, &k, cap, i, fabs(toks[i].prob - 0.5));
 		/* Burton lets a repeated token fill a second entry. */
-		if (o->algo == CLS_ALGO_BURTON && toks[i].count > 1)
+		if (burton && toks[i].count > 1)
 			top_insert(idx, keys, &k, cap, i,
 			    fabs(toks[i].prob - 0.5));
 	}
@@ -296,6 +336,32 @@ graham_burton(struct cls_stat *toks, size_t n, double S, double I,
 	}
 	v->score = lp - lq;
 	v->probability = logistic(lp - lq);
+}
+
+/*
+ * graham_burton - the Graham and Burton combinations. Both together
+ * (DSPAM's "Algorithm graham burton") call a message Spam when either
+ * reaches the threshold, so the spammier of the two is the result.
+ */
+static void
+graham_burton(struct cls_stat *toks, size_t n, double S, double I,
+    const struct cls_score_opts *o, struct cls_verdict *v)
+{
+	struct cls_verdict b;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		toks[i].prob = prob_bcr(&toks[i], S, I);
+	combine(toks, n, o, o->algo == CLS_ALGO_BURTON, v);
+	if (o->algo != CLS_ALGO_GRAHAM_BURTON)
+		return;
+	memset(&b, 0, sizeof(b));
+	combine(toks, n, o, true, &b);
+	if (b.probability > v->probability) {
+		v->probability = b.probability;
+		v->score = b.score;
+		v->used = b.used;
+	}
 }
 
 /* robinson_chi - Robinson's geometric mean and the Fisher combination. */
@@ -457,6 +523,7 @@ cls_score(struct cls_stat *toks, size_t n, const struct cls_totals *tot,
 	switch (o->algo) {
 	case CLS_ALGO_GRAHAM:
 	case CLS_ALGO_BURTON:
+	case CLS_ALGO_GRAHAM_BURTON:
 		graham_burton(toks, n, S, I, o, v);
 		break;
 	case CLS_ALGO_ROBINSON:

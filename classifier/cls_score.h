@@ -12,6 +12,8 @@
  *               Bayes product.
  *   burton      Graham with up to 27 tokens, a repeated token counting
  *               twice.
+ *   graham-burton  both (DSPAM's "Algorithm graham burton"): Spam when
+ *               either says Spam.
  *   robinson    Robinson's geometric-mean combination of all tokens.
  *   chi-square  Robinson-Fisher: inverse chi-square of the token
  *               probabilities (what bogofilter does).
@@ -35,7 +37,9 @@ enum cls_algo {
 	CLS_ALGO_BURTON,
 	CLS_ALGO_ROBINSON,
 	CLS_ALGO_CHI_SQUARE,
-	CLS_ALGO_HYBRID
+	CLS_ALGO_HYBRID,
+	CLS_ALGO_GRAHAM_BURTON /* DSPAM's "graham burton": Spam when either
+	                          reaches the threshold */
 };
 
 enum cls_result {
@@ -95,7 +99,12 @@ struct cls_verdict {
 
 /* cls_score_opts_default - DSPAM-like defaults for the given method. */
 void cls_score_opts_default(struct cls_score_opts *o, enum cls_algo algo);
-/* cls_algo_name, cls_algo_parse - "graham", ..., "hybrid". */
+/*
+ * cls_algo_name, cls_algo_parse - "graham", ..., "hybrid",
+ * "graham-burton". parse also takes DSPAM's form, a list of names
+ * separated by blanks or commas in any case ("Algorithm graham burton"):
+ * one name, or graham with burton. Other lists are ES_EINVAL.
+ */
 const char *cls_algo_name(enum cls_algo algo);
 int cls_algo_parse(const char *name, enum cls_algo *algo);
 /* cls_result_name - "Innocent", "Spam", "Whitelisted". */

@@ -265,7 +265,8 @@ store_schema_ops(const struct store_ops *ops, const struct store_params *p,
 			snprintf(err, errlen, "store: no driver given");
 		return ES_EINVAL;
 	}
-	if (op != STORE_SCHEMA_CHECK && op != STORE_SCHEMA_UPGRADE) {
+	if (op != STORE_SCHEMA_CHECK && op != STORE_SCHEMA_UPGRADE &&
+	    op != STORE_SCHEMA_ENGINES && op != STORE_SCHEMA_TO_INNODB) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "store: unknown schema operation");
 		return ES_EINVAL;
@@ -442,6 +443,20 @@ store_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 		toks[i].weight = 0.0;
 	}
 	return st->st_ops->tokens_get(st, uid, toks, n);
+}
+
+int
+store_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg)
+{
+	if (fn == NULL)
+		return ES_EINVAL;
+	if (st->st_ops->tokens_list == NULL) {
+		store_seterr(st, "the %s driver cannot list tokens",
+		    st->st_ops->name);
+		return ES_EINVAL;
+	}
+	return st->st_ops->tokens_list(st, uid, fn, arg);
 }
 
 int

@@ -235,6 +235,16 @@ int store_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 int store_tokens_put(struct store *st, uint32_t uid,
     const struct store_delta *d, size_t n, time_t now);
 
+/* Callback of store_tokens_list(); non-zero stops the listing. */
+typedef int store_token_fn(const struct store_token *t, void *arg);
+/*
+ * store_tokens_list - fn for each of uid's token rows, in ascending
+ * order of the (unsigned) token id: for dump and merge tools, not for
+ * the mail path. ES_EINVAL from a driver that cannot list.
+ */
+int store_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg);
+
 /* store_totals_get - uid's totals (all zero for a user without any). */
 int store_totals_get(struct store *st, uint32_t uid, struct store_totals *t);
 /* store_totals_add - add deltas to uid's totals, clamping at zero. */
@@ -282,7 +292,17 @@ int store_domains(struct store *st, store_pair_fn *fn, void *arg);
 /* What store_schema() does. */
 enum store_schema_op {
 	STORE_SCHEMA_CHECK,   /* report what is missing, change nothing */
-	STORE_SCHEMA_UPGRADE  /* add what is missing, never touching rows */
+	STORE_SCHEMA_UPGRADE, /* add what is missing, never touching rows */
+	/* The tables' storage engines (mysql; other drivers report
+	 * nothing): ENGINES calls fn("engine", "TABLE ENGINE") for each
+	 * table of the schema that exists and counts in *missing those not
+	 * InnoDB (DSPAM ships MyISAM: table locks, no transactions, so a
+	 * crash or a concurrent writer can leave half a message learned).
+	 * TO_INNODB converts each of those (ALTER TABLE ... ENGINE=InnoDB,
+	 * rows kept), calling fn("converting", "TABLE ENGINE, N rows")
+	 * before and fn("converted", "TABLE in S s") after each. */
+	STORE_SCHEMA_ENGINES,
+	STORE_SCHEMA_TO_INNODB
 };
 /*
  * Callback of store_schema(): kind is "table", "column" or "index", what

@@ -85,6 +85,10 @@ struct store_ops {
 	    struct store_token *toks, size_t n);
 	int (*tokens_put)(struct store *st, uint32_t uid,
 	    const struct store_delta *d, size_t n, int32_t day);
+	/* tokens_list - optional (NULL: ES_EINVAL): uid's rows in
+	 * ascending unsigned token order. */
+	int (*tokens_list)(struct store *st, uint32_t uid, store_token_fn *fn,
+	    void *arg);
 
 	int (*totals_get)(struct store *st, uint32_t uid,
 	    struct store_totals *t);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "cls_engine.h"
@@ -22,6 +23,8 @@ struct conf;
 struct store;
 
 #define CLI_MAX_USERS 64
+/* The name "edgespam user" takes for uid 0, the default preferences. */
+#define CLI_DEFAULT_USER "@default"
 
 struct cli {
 	const char *conf_path;
@@ -46,6 +49,9 @@ struct cli {
 	int whitelist; /* -1: from configuration */
 	/* --allow-sender / --block-sender (alias pipe); NONE otherwise */
 	enum store_sender_list sender_list;
+	/* cli_open_store opens with store_params.own_maintenance: the
+	 * command calls store_maintain() itself (train) */
+	bool own_maintenance;
 };
 
 /* cli_die_usage etc. return an exit code after printing to stderr. */
@@ -62,14 +68,32 @@ int cli_user(struct cli *c, int argc, char **argv);
 int cli_user_show(struct cli *c, const char *arg, int argc, char **argv);
 /* cli_known_pref - whether key is a preference edgespam reads. */
 bool cli_known_pref(const char *key);
+/* cli_pref_invalid - why value is not usable for the preference key
+ * edgespam reads, or NULL when it is (unknown keys are not checked). */
+const char *cli_pref_invalid(const char *key, const char *value);
+/* cli_import_dspam - import-dspam [--conf FILE] [--userdir DIR]
+ * [--apply]: dspam.conf and DSPAM's opt files (cli_import.c). */
+int cli_import_dspam(struct cli *c, int argc, char **argv);
 /* cli_stats_header, cli_stats_row - the table of "edgespam stats": its
  * heading, and one user's learned counts, TP/TN/FP/FN and accuracy. */
 void cli_stats_header(void);
 void cli_stats_row(const char *name, const struct store_totals *t);
 int cli_domain(struct cli *c, int argc, char **argv);
+/* cli_dump, cli_merge - DSPAM's dspam_dump and dspam_merge; cli_stats
+ * above takes dspam_stats' flags (all in cli_dspam.c). */
+int cli_dump(struct cli *c, int argc, char **argv);
+int cli_merge(struct cli *c, int argc, char **argv);
+/* cli_train - train USER --spam PATH --innocent PATH, as dspam_train
+ * (cli_train.c). */
+int cli_train(struct cli *c, int argc, char **argv);
 int cli_purge(struct cli *c, int argc, char **argv);
-/* cli_db - db init | check | upgrade: the store's schema (store_schema). */
+/* cli_db - db init | check | upgrade [--engine=innodb]: the store's
+ * schema (store_schema). */
 int cli_db(struct cli *c, int argc, char **argv);
+/* cli_db_tokenizer_check - db check: whether the stored tokens look
+ * like another tokenizer's than the configured one (*mismatch, and a
+ * warning printed); c->st open. An exit code (cli_dbcheck.c). */
+int cli_db_tokenizer_check(struct cli *c, bool *mismatch);
 
 /* cli_sources - sources [--top N] [--since DAYS]: the worst spam
  * sources (cli_sources.c). */
@@ -77,6 +101,9 @@ int cli_sources(struct cli *c, int argc, char **argv);
 /* cli_history - history USER [--since DAYS] [--verdict V] [--search
  * TEXT] [--limit N] [--json]: the user's history rows (cli_history.c). */
 int cli_history(struct cli *c, int argc, char **argv);
+
+/* cli_json_str - s as a JSON string on f (cli_dspam.c). */
+void cli_json_str(FILE *f, const char *s);
 
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);

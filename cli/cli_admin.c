@@ -1,7 +1,7 @@
 /*
  * cli_admin.c - edgespam's administration commands.
  *
- *   stats [USER]      learned counts and accuracy (all users, or one)
+ *   stats             in cli_dspam.c (the table is printed here)
  *   user USER ...     preferences: set KEY VALUE, unset KEY, opt-in,
  *                     opt-out, default (removes both); show (the
  *                     effective settings, in cli_show.c)
@@ -10,10 +10,13 @@
  *   domain ...        per-domain policy: list, DOMAIN show,
  *                     DOMAIN set off|opt-in|opt-out|on, DOMAIN unset
  *   purge             the configured purge rules, in batches
- *   db init|check|upgrade
+ *   db init|check|upgrade [--engine=innodb]
  *                     the store's schema: create it, list what an
- *                     existing one lacks (exit 1 when anything), add
- *                     what is missing without touching a row
+ *                     existing one lacks (exit 1 when anything, a
+ *                     table not InnoDB or tokens of another tokenizer
+ *                     included: cli_dbcheck.c), add what is missing
+ *                     without touching a row; --engine=innodb first
+ *                     converts DSPAM's MyISAM tables
  *
  * Accuracy follows the counting conventions of cls_learn.c:
  * TP = spam_learned + spam_classified - spam_corpusfed - spam_misclassified
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,12 +77,6 @@ store_error(const struct cli *c, const char *what, int rc)
 	return cli_exit_code(rc);
 }
 
-/* print_stats's argument: the tool and the first error. */
-struct stats_arg {
-	struct cli *c;
-	int rc;
-};
-
 /* nonneg - a count that cannot go below zero. */
 static long long
 nonneg(long long v)
@@ -114,67 +112,6 @@ cli_stats_row(const char *name, const struct store_totals *t)
 		printf(" %9s\n", "-");
 }
 
-/* print_stats - one user's line. */
-static int
-print_stats(uint32_t uid, const char *name, void *arg)
-{
-	struct stats_arg *sa = arg;
-	struct store_totals t;
-	int rc;
-
-	if ((rc = store_totals_get(sa->c->st, uid, &t)) != 0) {
-		sa->rc = store_error(sa->c, name, rc);
-		return 1;
-	}
-	cli_stats_row(name, &t);
-	return 0;
-}
-
-int
-cli_stats(struct cli *c, int argc, char **argv)
-{
-	struct stats_arg sa = {c, EX_OK};
-	char user[CLS_USER_MAX + 1];
-	uint32_t uid;
-	int rc;
-
-	if (argc > 1) {
-		fputs("usage: edgespam stats [USER]\n", stderr);
-		return EX_USAGE;
-	}
-	if ((rc = cli_open_store(c)) != EX_OK)
-		return rc;
-	cli_stats_header();
-	if (argc == 1) {
-		if (!cli_user_name(c, argv[0], user, sizeof(user))) {
-			fprintf(stderr, "edgespam: %s: not a user name\n",
-			    argv[0]);
-			return EX_USAGE;
-		}
-		if (!cli_may_act_for(c, user)) {
-			fprintf(stderr, "edgespam: not allowed\n");
-			return EX_NOPERM;
-		}
-		if ((rc = store_user_uid(c->st, user, false, &uid)) != 0) {
-			if (rc == ES_ENOTFOUND) {
-				fprintf(stderr, "edgespam: no user %s\n", user);
-				return EX_NOUSER;
-			}
-			return store_error(c, user, rc);
-		}
-		print_stats(uid, user, &sa);
-		return sa.rc;
-	}
-	if (!cli_trusted(c)) {
-		fprintf(stderr, "edgespam: only root and trusted_users may list "
-		                "every user\n");
-		return EX_NOPERM;
-	}
-	if ((rc = store_users(c->st, print_stats, &sa)) != 0 && sa.rc == EX_OK)
-		return store_error(c, "users", rc);
-	return sa.rc;
-}
-
 /* print_pair - "key = value" of a preference or domain listing. */
 static int
 print_pair(const char *key, const char *value, void *arg)
@@ -183,27 +120,30 @@ print_pair(const char *key, const char *value, void *arg)
 	return 0;
 }
 
-/* pref_invalid - why value is not usable for a preference edgespam
- * reads, or NULL when it is (unknown keys are not checked). */
-static const char *
-pref_invalid(const char *key, const char *value)
+const char *
+cli_pref_invalid(const char *key, const char *value)
 {
 	static const char *const onoff[] = {"on", "off", NULL};
-	static const char *const actions[] = {"tag", "reject", NULL};
+	/* DSPAM's quarantine and deliver: maildrop (or the site) decides
+	 * where Spam goes, so both mean tag here */
+	static const char *const actions[] = {"tag", "reject", "quarantine",
+	    "deliver", NULL};
 	static const char *const locs[] = {"headers", "message", "both",
 	    NULL};
-	enum cls_mode mode;
+	struct cls_engine_cfg cfg;
 	char *end;
 	double d;
 
-	if (strcmp(key, "trainingMode") == 0)
-		return cls_mode_parse(value, &mode) == 0
+	if (strcmp(key, "trainingMode") == 0) /* in any case, as DSPAM's TEFT */
+		return cls_engine_pref_apply(&cfg, key, value) == 0
 		    ? NULL
-		    : "one of teft, toe, tum, notrain";
+		    : "one of teft, toe, tum, notrain (any case)";
 	if (strcmp(key, "optIn") == 0 || strcmp(key, "optOut") == 0)
 		return in_list(onoff, value) ? NULL : "on or off";
 	if (strcmp(key, "spamAction") == 0)
-		return in_list(actions, value) ? NULL : "tag or reject";
+		return in_list(actions, value)
+		    ? NULL
+		    : "tag or reject (DSPAM's quarantine and deliver: tag)";
 	if (strcmp(key, "signatureLocation") == 0)
 		return in_list(locs, value) ? NULL
 		                            : "headers, message or both";
@@ -224,13 +164,19 @@ pref_invalid(const char *key, const char *value)
 	return NULL;
 }
 
-/* user_uid - the uid of a user named on the command line. */
+/* user_uid - the uid of a user named on the command line; "@default"
+ * (CLI_DEFAULT_USER) is uid 0, the default preferences. */
 static int
 user_uid(struct cli *c, const char *arg, bool create, char *user,
     size_t userlen, uint32_t *uid)
 {
 	int rc;
 
+	if (strcmp(arg, CLI_DEFAULT_USER) == 0) {
+		strlcpy(user, arg, userlen);
+		*uid = 0;
+		return EX_OK;
+	}
 	if (!cli_user_name(c, arg, user, userlen)) {
 		fprintf(stderr, "edgespam: %s: not a user name\n", arg);
 		return EX_USAGE;
@@ -259,6 +205,65 @@ set_pref(struct cli *c, uint32_t uid, const char *user, const char *key,
 	return EX_OK;
 }
 
+/* default_arg - show_defaults's state: JSON or text, the first row. */
+struct default_arg {
+	bool json;
+	bool first;
+};
+
+/* print_default - one of uid 0's preferences, with a note when edgespam
+ * reads the key but cannot use the value. */
+static int
+print_default(const char *key, const char *value, void *arg)
+{
+	struct default_arg *da = arg;
+	const char *why = cli_pref_invalid(key, value);
+
+	if (!da->json) {
+		printf("  %-20s = %s%s%s%s\n", key, value,
+		    why ? "  (unusable: " : "", why ? why : "", why ? ")" : "");
+		da->first = false;
+		return 0;
+	}
+	printf("%s\n    {\"key\": ", da->first ? "" : ",");
+	cli_json_str(stdout, key);
+	fputs(", \"value\": ", stdout);
+	cli_json_str(stdout, value);
+	printf(", \"usable\": %s}", why ? "false" : "true");
+	da->first = false;
+	return 0;
+}
+
+/* show_defaults - "user @default show [--json]": uid 0's preferences,
+ * which apply to every user that has not set its own (optIn and optOut
+ * excepted: they are per user). */
+static int
+show_defaults(struct cli *c, int argc, char **argv)
+{
+	struct default_arg da = {false, true};
+	int rc;
+
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		da.json = true;
+	else if (argc != 0) {
+		fputs("usage: edgespam user @default show [--json]\n", stderr);
+		return EX_USAGE;
+	}
+	if (da.json)
+		fputs("{\"user\": \"@default\", \"uid\": 0, \"preferences\": [",
+		    stdout);
+	else
+		printf("user: %s (uid 0: the default preferences)\n",
+		    CLI_DEFAULT_USER);
+	if ((rc = store_prefs(c->st, 0, print_default, &da)) != 0)
+		return store_error(c, "preferences of uid 0", rc);
+	if (da.json)
+		fputs(da.first ? "]}\n" : "\n  ]}\n", stdout);
+	else if (da.first)
+		puts("  (none set)");
+	return EX_OK;
+}
+
 int
 cli_user(struct cli *c, int argc, char **argv)
 {
@@ -283,6 +288,9 @@ cli_user(struct cli *c, int argc, char **argv)
 		return cli_lists(c, argv[1], argv[0], argc - 2, argv + 2);
 	if ((rc = cli_open_store(c)) != EX_OK)
 		return rc;
+	if (show && strcmp(argv[0], CLI_DEFAULT_USER) == 0)
+		return show_defaults(c, argc > 2 ? argc - 2 : 0,
+		    argv + (argc > 2 ? 2 : argc));
 	if (show)
 		return cli_user_show(c, argv[0], argc > 2 ? argc - 2 : 0,
 		    argv + (argc > 2 ? 2 : argc));
@@ -293,8 +301,15 @@ cli_user(struct cli *c, int argc, char **argv)
 	}
 	if ((rc = user_uid(c, argv[0], true, user, sizeof(user), &uid)) != 0)
 		return rc;
+	if (strcmp(verb, "set") == 0 && argc == 4 && uid == 0 &&
+	    (strcmp(argv[2], "optIn") == 0 || strcmp(argv[2], "optOut") == 0)) {
+		fprintf(stderr, "edgespam: %s: %s is per user (uid 0's is not "
+		                "used); set default_policy instead\n",
+		    CLI_DEFAULT_USER, argv[2]);
+		return EX_USAGE;
+	}
 	if (strcmp(verb, "set") == 0 && argc == 4) {
-		const char *why = pref_invalid(argv[2], argv[3]);
+		const char *why = cli_pref_invalid(argv[2], argv[3]);
 
 		if (why != NULL) {
 			fprintf(stderr, "edgespam: %s: bad value '%s': %s\n",
@@ -309,6 +324,11 @@ cli_user(struct cli *c, int argc, char **argv)
 	}
 	if (strcmp(verb, "unset") == 0 && argc == 3)
 		return set_pref(c, uid, user, argv[2], NULL);
+	if (uid == 0) { /* optIn and optOut are per user (cls_policy.h) */
+		fprintf(stderr, "edgespam: user %s: only show, set and unset\n",
+		    CLI_DEFAULT_USER);
+		return EX_USAGE;
+	}
 	if (argc == 2 && strcmp(verb, "opt-in") == 0) {
 		if ((rc = set_pref(c, uid, user, "optOut", NULL)) != 0)
 			return rc;
@@ -470,19 +490,73 @@ db_item(const char *kind, const char *what, void *arg)
 	printf("%s %s %s\n", (const char *)arg, kind, what);
 }
 
+/* engine_item - a line for store_schema()'s engine reports. */
+static void
+engine_item(const char *kind, const char *what, void *arg)
+{
+	(void)arg;
+	if (strcmp(kind, "engine") == 0)
+		printf("db check: engine %s\n", what);
+	else
+		printf("db upgrade: %s %s\n", kind, what);
+	fflush(stdout); /* progress: each table as it goes */
+}
+
+/* db_engines - the engine report (check) or conversion (to_innodb);
+ * *other gets the tables that are not InnoDB. An exit code. */
+static int
+db_engines(const struct store_params *p, bool to_innodb, size_t *other)
+{
+	char err[512];
+	int rc;
+
+	rc = store_schema(p, to_innodb ? STORE_SCHEMA_TO_INNODB
+	                               : STORE_SCHEMA_ENGINES,
+	    engine_item, NULL, other, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "edgespam: db %s: %s: %s\n",
+		    to_innodb ? "upgrade --engine=innodb" : "check",
+		    es_strerror(rc), err);
+		es_log_err("db engines: %s", err);
+		return cli_exit_code(rc);
+	}
+	return EX_OK;
+}
+
+/* db_args - the verb and --engine=innodb; false on a usage error. */
+static bool
+db_args(int argc, char **argv, bool *innodb)
+{
+	*innodb = false;
+	if (argc < 1 || (strcmp(argv[0], "init") != 0 &&
+	    strcmp(argv[0], "check") != 0 && strcmp(argv[0], "upgrade") != 0))
+		return false;
+	if (argc == 1)
+		return true;
+	if (strcmp(argv[0], "upgrade") != 0)
+		return false;
+	if (argc == 2 && strcasecmp(argv[1], "--engine=innodb") == 0)
+		*innodb = true;
+	else if (argc == 3 && strcmp(argv[1], "--engine") == 0 &&
+	    strcasecmp(argv[2], "innodb") == 0)
+		*innodb = true;
+	return *innodb;
+}
+
 int
 cli_db(struct cli *c, int argc, char **argv)
 {
 	struct store_params p;
-	bool check, init;
+	bool check, init, innodb, mismatch = false;
 	const char *verb;
 	char err[512];
-	size_t n = 0;
+	size_t n = 0, other = 0;
 	int rc;
 
-	if (argc != 1 || (strcmp(argv[0], "init") != 0 &&
-	    strcmp(argv[0], "check") != 0 && strcmp(argv[0], "upgrade") != 0)) {
-		fputs("usage: edgespam db init | check | upgrade\n", stderr);
+	if (!db_args(argc, argv, &innodb)) {
+		fputs("usage: edgespam db init | check | upgrade "
+		      "[--engine=innodb]\n",
+		    stderr);
 		return EX_USAGE;
 	}
 	if (!cli_trusted(c)) {
@@ -496,6 +570,10 @@ cli_db(struct cli *c, int argc, char **argv)
 	if ((rc = cli_store_as_owner(c)) != EX_OK)
 		return rc;
 	conf_store_params(c->cf, &p);
+	/* MyISAM first: the columns and indexes are then added to InnoDB
+	 * tables, and a failed conversion leaves the schema as it was */
+	if (innodb && (rc = db_engines(&p, true, &other)) != EX_OK)
+		return rc;
 	rc = store_schema(&p, check ? STORE_SCHEMA_CHECK : STORE_SCHEMA_UPGRADE,
 	    db_item, (void *)verb, &n, err, sizeof(err));
 	if (rc != 0) {
@@ -505,6 +583,8 @@ cli_db(struct cli *c, int argc, char **argv)
 		return cli_exit_code(rc);
 	}
 	if (check) {
+		if ((rc = db_engines(&p, false, &other)) != EX_OK)
+			return rc;
 		if (n == 0)
 			printf("db check: the %s schema is complete\n",
 			    p.driver);
@@ -512,10 +592,25 @@ cli_db(struct cli *c, int argc, char **argv)
 			printf("db check: %zu item%s missing: run 'edgespam db "
 			       "upgrade'\n",
 			    n, n == 1 ? "" : "s");
-		return n == 0 ? EX_OK : 1;
+		if (other > 0)
+			printf("db check: %zu table%s not InnoDB (DSPAM's "
+			       "MyISAM locks whole tables and has no "
+			       "transactions): run 'edgespam db upgrade "
+			       "--engine=innodb'\n",
+			    other, other == 1 ? " is" : "s are");
+		if (n == 0 && cli_open_store(c) == EX_OK &&
+		    (rc = cli_db_tokenizer_check(c, &mismatch)) != EX_OK)
+			return rc;
+		return n == 0 && other == 0 && !mismatch ? EX_OK : 1;
 	}
 	printf("db %s: %zu item%s %s\n", argv[0], n, n == 1 ? "" : "s", verb);
+	if (innodb)
+		printf("db upgrade: %zu table%s converted to InnoDB\n", other,
+		    other == 1 ? "" : "s");
 	if (n > 0)
 		es_log_notice("db %s: %zu schema items %s", argv[0], n, verb);
+	if (other > 0)
+		es_log_notice("db upgrade: %zu tables converted to InnoDB",
+		    other);
 	return EX_OK;
 }

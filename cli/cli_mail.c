@@ -131,6 +131,7 @@ cli_open_store(struct cli *c)
 	if ((rc = cli_store_as_owner(c)) != EX_OK)
 		return rc;
 	conf_store_params(c->cf, &p);
+	p.own_maintenance = c->own_maintenance;
 	if ((rc = store_open(&p, &c->st, err, sizeof(err))) != 0) {
 		fprintf(stderr, "edgespam: cannot open the store: %s\n", err);
 		if (geteuid() != getuid()) /* see cli_store_as_owner */

@@ -10,7 +10,8 @@
  *   --user U --allow-sender | --block-sender   the forwarded message's
  *                                       original sender onto a list
  * Administration: stats, user (preferences, sender lists), domain,
- * purge, db, sources, history; --check-config,
+ * purge, db, sources, history; DSPAM's tools: dump, merge, train (and
+ * stats with dspam_stats' flags), import-dspam; --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
@@ -43,9 +44,16 @@ usage(FILE *f)
 {
 	fputs(
 	    "usage: edgespam [-c FILE] --user USER [options] < message\n"
-	    "       edgespam [-c FILE] stats [USER]\n"
+	    "       edgespam [-c FILE] stats [-HSrst] [--dspam] [--json] [USER...]\n"
 	    "       edgespam [-c FILE] user USER [show [--json] | set KEY VALUE |"
 	    " unset KEY | opt-in | opt-out | default]\n"
+	    "       edgespam [-c FILE] user @default [show [--json] | set KEY "
+	    "VALUE | unset KEY]\n"
+	    "       edgespam [-c FILE] dump USER [TOKEN...]\n"
+	    "       edgespam [-c FILE] merge USER... --into USER\n"
+	    "       edgespam [-c FILE] train USER --spam PATH --innocent PATH\n"
+	    "       edgespam [-c FILE] import-dspam [--conf FILE] [--userdir DIR]"
+	    " [--apply]\n"
 	    "       edgespam [-c FILE] user allow | block | unallow | unblock "
 	    "USER PATTERN\n"
 	    "       edgespam [-c FILE] user list USER\n"
@@ -54,7 +62,8 @@ usage(FILE *f)
 	    "       edgespam [-c FILE] domain [list | DOMAIN [show | set POLICY |"
 	    " unset]]\n"
 	    "       edgespam [-c FILE] purge\n"
-	    "       edgespam [-c FILE] db init | check | upgrade\n"
+	    "       edgespam [-c FILE] db init | check | upgrade "
+	    "[--engine=innodb]\n"
 	    "       edgespam [-c FILE] sources [--top N] [--since DAYS]\n"
 	    "       edgespam [-c FILE] history USER [--since DAYS] [--verdict V]"
 	    " [--search TEXT]\n"
@@ -374,6 +383,14 @@ main(int argc, char **argv)
 			rc = cli_db(&c, sargc, sargv);
 		else if (strcmp(cmd, "sources") == 0)
 			rc = cli_sources(&c, sargc, sargv);
+		else if (strcmp(cmd, "dump") == 0)
+			rc = cli_dump(&c, sargc, sargv);
+		else if (strcmp(cmd, "merge") == 0)
+			rc = cli_merge(&c, sargc, sargv);
+		else if (strcmp(cmd, "train") == 0)
+			rc = cli_train(&c, sargc, sargv);
+		else if (strcmp(cmd, "import-dspam") == 0)
+			rc = cli_import_dspam(&c, sargc, sargv);
 		else if (strcmp(cmd, "history") == 0)
 			rc = cli_history(&c, sargc, sargv);
 		else

@@ -177,6 +177,12 @@ caller_setting(struct cli *c, struct show *sh, const char *key,
 			snprintf(st->source, sizeof(st->source), "built-in");
 	}
 	if (strcmp(key, "spamAction") == 0 &&
+	    (strcmp(st->value, "quarantine") == 0 ||
+		strcmp(st->value, "deliver") == 0))
+		snprintf(st->note, sizeof(st->note),
+		    "DSPAM's %s: acts as tag (maildrop files the tagged "
+		    "message)", st->value[0] == 'q' ? "quarantine" : "deliver");
+	else if (strcmp(key, "spamAction") == 0 &&
 	    strcmp(st->value, "reject") != 0 && strcmp(st->value, "tag") != 0)
 		snprintf(st->note, sizeof(st->note), "not reject: acts as tag");
 	if (strcmp(key, "signatureLocation") == 0 &&

@@ -54,8 +54,9 @@ static const struct key keys[] = {
     {"mysql_tls", K_BOOL, "no", 0, 0, NULL},
     {"mysql_tls_ca", K_STR, "", 0, 0, NULL},
     {"tokenizer", K_ENUM, "edgespam", 0, 0, "word chain osb edgespam"},
-    {"algorithm", K_ENUM, "hybrid", 0, 0,
-        "graham burton robinson chi-square hybrid"},
+    /* a K_STR checked by conf_validate() (cls_algo_parse), so that
+     * DSPAM's "graham burton" is taken as DSPAM means it */
+    {"algorithm", K_STR, "hybrid", 0, 0, NULL},
     {"bnr", K_BOOL, "no", 0, 0, NULL},
     {"spam_threshold", K_DBL, "0.977", 0, 1, NULL},
     {"threshold_ramp", K_INT, "25", 0, 1000000, NULL},

@@ -150,7 +150,9 @@ check_engine(const struct conf *cf, const char *path, struct conf_diag *diag)
 		bad = 1;
 	}
 	if (cls_algo_parse(conf_str(cf, "algorithm"), &algo) != 0) {
-		report(cf, path, diag, "algorithm", "'%s' is no algorithm",
+		report(cf, path, diag, "algorithm",
+		    "'%s' is no algorithm (graham, burton, robinson, "
+		    "chi-square, hybrid, or DSPAM's graham burton)",
 		    conf_str(cf, "algorithm"));
 		bad = 1;
 	}

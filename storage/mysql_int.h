@@ -332,6 +332,8 @@ int my_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
     size_t n);
 int my_tokens_put(struct store *st, uint32_t uid,
     const struct store_delta *d, size_t n, int32_t day);
+int my_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg);
 int my_totals_get(struct store *st, uint32_t uid, struct store_totals *t);
 int my_totals_add(struct store *st, uint32_t uid,
     const struct store_totals *d);

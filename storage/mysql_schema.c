@@ -5,12 +5,18 @@
  * column detected) and store_schema(): db init, upgrade and check list
  * and add the missing tables, columns and indexes (an index counts when
  * one of the table's indexes has its columns, whatever its name).
- * Upgrade only adds; it never drops or changes a column.
+ * Upgrade only adds; it never drops or changes a column. The engine
+ * operations list each table's storage engine and convert DSPAM's
+ * MyISAM tables to InnoDB, one ALTER TABLE per table (MariaDB copies
+ * the rows; the table is locked for writes meanwhile).
  */
 #include "mysql_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <mysql.h>
 
@@ -297,6 +303,91 @@ check_items(struct store *st, const struct my_cols *c,
 	return 0;
 }
 
+/* One table's engine and its (estimated, for MyISAM exact) rows. */
+struct my_engine {
+	char table[65];
+	char engine[65];
+	unsigned long long rows;
+};
+
+/* table_engines - the engines of the schema's tables that exist. */
+static int
+table_engines(struct store *st, struct my_engine *out, size_t *n)
+{
+	static const char sql[] = "SELECT TABLE_NAME, IFNULL(ENGINE, ''), "
+	    "IFNULL(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE "
+	    "TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	*n = 0;
+	if (mysql_query(drv(st)->db, sql) != 0 ||
+	    (res = mysql_store_result(drv(st)->db)) == NULL)
+		return my_fail_db(st, "table engines");
+	while ((row = mysql_fetch_row(res)) != NULL && *n < NTABLES) {
+		size_t t;
+
+		for (t = 0; t < NTABLES; t++)
+			if (row[0] != NULL && strcmp(row[0], my_tables[t]) == 0)
+				break;
+		if (t == NTABLES)
+			continue; /* not ours */
+		snprintf(out[*n].table, sizeof(out[*n].table), "%s", row[0]);
+		snprintf(out[*n].engine, sizeof(out[*n].engine), "%s",
+		    row[1] ? row[1] : "");
+		out[*n].rows = row[2] ? strtoull(row[2], NULL, 10) : 0;
+		(*n)++;
+	}
+	mysql_free_result(res);
+	return 0;
+}
+
+/* engines - STORE_SCHEMA_ENGINES and STORE_SCHEMA_TO_INNODB. */
+static int
+engines(struct store *st, enum store_schema_op op, store_schema_fn *fn,
+    void *arg, size_t *other)
+{
+	struct my_engine e[NTABLES];
+	char what[256], ddl[128];
+	struct timespec t0, t1;
+	size_t n;
+	int rc;
+
+	if ((rc = table_engines(st, e, &n)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		bool innodb = strcasecmp(e[i].engine, "InnoDB") == 0;
+
+		if (!innodb)
+			(*other)++;
+		if (op == STORE_SCHEMA_ENGINES) {
+			snprintf(what, sizeof(what), "%.64s %.64s", e[i].table,
+			    e[i].engine);
+			if (fn != NULL)
+				fn("engine", what, arg);
+			continue;
+		}
+		if (innodb)
+			continue;
+		snprintf(what, sizeof(what), "%.64s %.64s, %llu rows", e[i].table,
+		    e[i].engine, e[i].rows);
+		if (fn != NULL)
+			fn("converting", what, arg);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		snprintf(ddl, sizeof(ddl), "ALTER TABLE %.64s ENGINE=InnoDB",
+		    e[i].table);
+		if (mysql_query(drv(st)->db, ddl) != 0)
+			return my_fail_db(st, ddl);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		snprintf(what, sizeof(what), "%.64s in %.1f s", e[i].table,
+		    (double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		if (fn != NULL)
+			fn("converted", what, arg);
+	}
+	return 0;
+}
+
 int
 my_schema(struct store *st, const struct store_params *p,
     enum store_schema_op op, store_schema_fn *fn, void *arg,
@@ -308,7 +399,11 @@ my_schema(struct store *st, const struct store_params *p,
 	*missing = 0;
 	if ((rc = my_init(st, p)) == 0)
 		drv(st)->schema_io = true;
-	if (rc == 0 && (rc = my_connect(st)) == 0 &&
+	if (rc == 0 && (op == STORE_SCHEMA_ENGINES ||
+	    op == STORE_SCHEMA_TO_INNODB)) {
+		if ((rc = my_connect(st)) == 0)
+			rc = engines(st, op, fn, arg, missing);
+	} else if (rc == 0 && (rc = my_connect(st)) == 0 &&
 	    (rc = scan_columns(st, &c)) == 0) {
 		for (size_t t = 0; t < NTABLES && rc == 0; t++) {
 			if (c.table[t])

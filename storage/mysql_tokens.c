@@ -15,9 +15,12 @@
 #include "mysql_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mysql.h>
+
+#include "es_alloc.h"
 
 /* time_day - a DATE as days since the epoch (0 when unreadable). */
 static int32_t
@@ -136,6 +139,101 @@ my_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 			return rc;
 	}
 	return 0;
+}
+
+/* The rows of a listing, gathered before the caller sees any. */
+struct my_listtok {
+	uint32_t uid;
+	struct store_token *v;
+	size_t n, cap;
+};
+
+/* listtok_order - qsort order by id. */
+static int
+listtok_order(const void *a, const void *b)
+{
+	uint64_t x = ((const struct store_token *)a)->token;
+	uint64_t y = ((const struct store_token *)b)->token;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * step_list - read every row of uid. A CHAR token column (DSPAM's)
+ * would sort as text, so the rows are sorted here, not by the server;
+ * the whole listing is read before the callback sees a row, which also
+ * makes the step safe to repeat after a reconnect.
+ */
+static int
+step_list(struct store *st, void *ctx)
+{
+	static const char sql[] = "SELECT token, spam_hits, innocent_hits, "
+	    "last_hit, weight FROM dspam_token_data WHERE uid = ?";
+	struct my_listtok *c = ctx;
+	MYSQL_STMT *q = NULL;
+	struct my_tokrow r;
+	MYSQL_BIND in[1], out[5];
+	int rc;
+
+	c->n = 0;
+	if ((rc = my_prep(st, &q, sql)) != 0)
+		return rc;
+	b_u32(&in[0], &c->uid);
+	if ((rc = my_run(st, q, in, "token list")) != 0)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	b_out(&out[0], MYSQL_TYPE_LONGLONG, &r.id, 0, &r.len[0], &r.nul[0]);
+	b_out(&out[1], MYSQL_TYPE_LONGLONG, &r.spam, 0, &r.len[1], &r.nul[1]);
+	b_out(&out[2], MYSQL_TYPE_LONGLONG, &r.inno, 0, &r.len[2], &r.nul[2]);
+	b_out(&out[3], MYSQL_TYPE_DATE, &r.last, sizeof(r.last), &r.len[3],
+	    &r.nul[3]);
+	b_out(&out[4], MYSQL_TYPE_DOUBLE, &r.weight, 0, &r.len[4], &r.nul[4]);
+	for (int i = 0; i < 3; i++)
+		out[i].is_unsigned = 1;
+	if (mysql_stmt_bind_result(q, out) != 0)
+		rc = my_fail_stmt(st, q, "token list");
+	while (rc == 0 && (rc = my_fetch(st, q, "token list")) == 1) {
+		rc = 0;
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 4096;
+			void *p = es_reallocarray(c->v, cap, sizeof(*c->v));
+
+			if (p == NULL) {
+				rc = my_nomem(st, "token list");
+				break;
+			}
+			c->v = p;
+			c->cap = cap;
+		}
+		c->v[c->n].token = r.id;
+		c->v[c->n].spam_hits = r.nul[1] ? 0 : r.spam;
+		c->v[c->n].innocent_hits = r.nul[2] ? 0 : r.inno;
+		c->v[c->n].last_hit = time_day(&r.last, r.nul[3]);
+		c->v[c->n].weight = r.nul[4] ? 0.0 : r.weight;
+		c->n++;
+	}
+	mysql_stmt_free_result(q);
+out:
+	mysql_stmt_close(q);
+	return rc;
+}
+
+int
+my_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg)
+{
+	struct my_listtok c = {uid, NULL, 0, 0};
+	int rc;
+
+	if ((rc = my_with_retry(st, step_list, &c)) == 0) {
+		if (c.n > 0)
+			qsort(c.v, c.n, sizeof(*c.v), listtok_order);
+		for (size_t i = 0; i < c.n; i++)
+			if (fn(&c.v[i], arg) != 0)
+				break;
+	}
+	es_free(c.v);
+	return rc;
 }
 
 struct my_put {

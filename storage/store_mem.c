@@ -591,6 +591,47 @@ mem_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 	return 0;
 }
 
+/* tok_cmp - qsort order of token rows by id. */
+static int
+tok_cmp(const void *a, const void *b)
+{
+	const struct mem_tok *x = *(struct mem_tok *const *)a;
+	const struct mem_tok *y = *(struct mem_tok *const *)b;
+
+	return x->token < y->token ? -1 : x->token > y->token;
+}
+
+static int
+mem_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg)
+{
+	struct mem_store *m = drv(st);
+	struct mem_tok **v = NULL, *t;
+	struct store_token out;
+	size_t n = 0, b;
+
+	if (m->ntoks > 0 &&
+	    (v = es_reallocarray(NULL, m->ntoks, sizeof(*v))) == NULL)
+		return oom(st);
+	for (b = 0; b < m->nbuckets; b++)
+		for (t = m->buckets[b]; t != NULL; t = t->next)
+			if (t->uid == uid)
+				v[n++] = t;
+	if (n > 0)
+		qsort(v, n, sizeof(*v), tok_cmp);
+	for (b = 0; b < n; b++) {
+		out.token = v[b]->token;
+		out.spam_hits = v[b]->spam;
+		out.innocent_hits = v[b]->innocent;
+		out.last_hit = v[b]->last_hit;
+		out.weight = v[b]->weight;
+		if (fn(&out, arg) != 0)
+			break;
+	}
+	es_free(v);
+	return 0;
+}
+
 /* add_clamp - v + d, at least 0 and at most UINT64_MAX. */
 static uint64_t
 add_clamp(uint64_t v, int32_t d)
@@ -1015,6 +1056,7 @@ const struct store_ops store_mem_ops = {
 	.user_uid = mem_user_uid,
 	.users = mem_users,
 	.tokens_get = mem_tokens_get,
+	.tokens_list = mem_tokens_list,
 	.tokens_put = mem_tokens_put,
 	.totals_get = mem_totals_get,
 	.totals_add = mem_totals_add,

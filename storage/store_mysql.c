@@ -171,6 +171,7 @@ const struct store_ops store_mysql_ops = {
 	.users = my_users,
 	.tokens_get = my_tokens_get,
 	.tokens_put = my_tokens_put,
+	.tokens_list = my_tokens_list,
 	.totals_get = my_totals_get,
 	.totals_add = my_totals_add,
 	.sig_put = my_sig_put,

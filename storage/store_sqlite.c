@@ -897,6 +897,48 @@ sq_tokens_get(struct store *st, uint32_t uid, struct store_token *toks,
 	return 0;
 }
 
+/*
+ * sq_tokens_list - the ids are stored as signed 64-bit integers, so the
+ * rows at or above 2^63 (negative here) come last, in a second pass.
+ */
+static int
+sq_tokens_list(struct store *st, uint32_t uid, store_token_fn *fn,
+    void *arg)
+{
+	static const char *const sql[2] = {
+	    "SELECT token, spam_hits, innocent_hits, last_hit, weight FROM "
+	    "dspam_token_data WHERE uid = ?1 AND token >= 0 ORDER BY token",
+	    "SELECT token, spam_hits, innocent_hits, last_hit, weight FROM "
+	    "dspam_token_data WHERE uid = ?1 AND token < 0 ORDER BY token"};
+	struct store_token t;
+	sqlite3_stmt *q;
+	int rc;
+
+	for (int pass = 0; pass < 2; pass++) {
+		rc = sqlite3_prepare_v2(drv(st)->db, sql[pass], -1, &q, NULL);
+		if (rc != SQLITE_OK)
+			return fail(st, rc, "prepare token list");
+		sqlite3_bind_int64(q, 1, uid);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			t.token = (uint64_t)sqlite3_column_int64(q, 0);
+			t.spam_hits = col_count(q, 1);
+			t.innocent_hits = col_count(q, 2);
+			if (store_iso_day(col_text(q, 3), &t.last_hit) != 0)
+				t.last_hit = 0;
+			t.weight = sqlite3_column_double(q, 4);
+			if (fn(&t, arg) != 0) {
+				sqlite3_finalize(q);
+				return 0;
+			}
+		}
+		rc = rc == SQLITE_DONE ? 0 : fail(st, rc, "token list");
+		sqlite3_finalize(q);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* tok_bind - bind delta d of uid for S_TOK_PUT or S_TOK_TOUCH. */
 static void
 tok_bind(sqlite3_stmt *q, uint32_t uid, const struct store_delta *d,
@@ -1501,6 +1543,8 @@ sq_schema(struct store *st, const struct store_params *p,
 	sqlite3 *db = NULL;
 	int rc;
 
+	if (op == STORE_SCHEMA_ENGINES || op == STORE_SCHEMA_TO_INNODB)
+		return 0; /* one engine: SQLite's */
 	if ((rc = need_path(st, p)) != 0)
 		return rc;
 	created = no_file_yet(p->path);
@@ -1596,6 +1640,7 @@ const struct store_ops store_sqlite_ops = {
 	.user_uid = sq_user_uid,
 	.users = sq_users,
 	.tokens_get = sq_tokens_get,
+	.tokens_list = sq_tokens_list,
 	.tokens_put = sq_tokens_put,
 	.totals_get = sq_totals_get,
 	.totals_add = sq_totals_add,

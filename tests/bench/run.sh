@@ -3,6 +3,7 @@
 # on the public SpamAssassin corpus, online, in one fixed seeded order.
 # Prints a table and writes it, with the raw figures, to
 # $BUILD/bench/results.txt (BUILD defaults to build).
+#   edgespam train over the corpus: tests/bench/train.sh;
 #   SEED=42 (shuffle), CLI_MESSAGES=500 (process-per-message sample),
 #   MILTER_MESSAGES (tests/bench/milter.sh), HISTORY_MESSAGES,
 #   HISTORY_CONNECTIONS, HISTORY_ROUNDS (tests/bench/history.sh), POSTFIX_MESSAGES
@@ -39,6 +40,11 @@ else
 			-w "$work" -b "$bogo" -o "$out/scores-$mode.txt" $extra |
 			sed "s/^/$mode./" >> "$raw"
 	done
+
+	# edgespam train (dspam_train) over the corpus, beside the
+	# in-process rate above.
+	sh tests/bench/train.sh "$corpus" "$work" >> "$raw" || \
+		echo "bench: train benchmark failed" >&2
 
 	# The shared dictionary: a new user with and without it.
 	sh tests/bench/shared.sh "$corpus" "$work" >> "$raw" || \
@@ -104,6 +110,11 @@ END {
 			v["teft.edgespam.rate"], v["teft.edgespam.cpu_rate"], v["teft.edgespam_cli.rate"],
 			v["teft.edgespam_cli.messages"],
 			v["teft.edgespam_cli.rss_kb"] / 1024
+	if ("train.rate" in v)
+		printf "edgespam train (the order of dspam_train, mistakes corrected, fresh SQLite store): %.1f msg/s\n" \
+			"  (%.1f per CPU second) over %d messages, beside %.1f msg/s (%.1f per CPU second) in-process above\n",
+			v["train.rate"], v["train.cpu_rate"], v["train.messages"],
+			v["teft.edgespam_solo.rate"], v["teft.edgespam_solo.cpu_rate"]
 	e = "teft.edgespam."; b = "teft.bogofilter."
 	if ((b "roca") in v) {
 		printf "\nTEFT: 1-ROCA%% ratio %.3f, lam%% ratio %.3f (edgespam / bogofilter; target <= 0.5), FP %d vs %d\n",

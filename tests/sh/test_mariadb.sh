@@ -160,6 +160,11 @@ q "$(cat "$T/old-rows.sql")" || fail "c. inserting DSPAM's token rows"
 rows0=$(count dspam_token_data)
 out=$(es db upgrade 2>&1) || fail "c. db upgrade of a DSPAM database failed: $out"
 [ "$(count dspam_token_data)" -eq "$rows0" ] || fail "c. db upgrade changed the token rows: $(count dspam_token_data), want $rows0"
+# DSPAM's tables stay MyISAM until converted: db check says so (exit 1)
+out=$(es db check 2>&1) && fail "c. db check calls DSPAM's MyISAM tables fine: $out"
+echo "$out" | grep -q '^db check: engine dspam_token_data MyISAM$' || fail "c. db check: no engine line: $out"
+out=$(es db upgrade --engine=innodb 2>&1) || fail "c. db upgrade --engine=innodb: $out"
+[ "$(count dspam_token_data)" -eq "$rows0" ] || fail "c. --engine=innodb changed the token rows"
 out=$(es db check 2>&1) || fail "c. db check after upgrading DSPAM's database: $out"
 out=$(es --user olduser@example.org --classify < "$T/old-spam.eml" 2>&1) || fail "c. classify: $out"
 echo "$out" | grep -q 'result="Spam"' || fail "c. DSPAM's spam rows did not make the message Spam: $out"

@@ -85,6 +85,14 @@ static const struct score_case cases[] = {
 	    {{10, 0, 0, 0, 1}, {20, 0, 0, 0, 1}, {0, 0, 0, 0, 1}}, 3,
 	    0.7131552895484028, 0.99},
 	/* the sender token never enters the combination */
+	/* DSPAM's "graham burton": Spam when either says so, so the
+	 * spammier of the two: Graham 0.6, Burton (token twice) 0.6923 */
+	{"graham-burton takes the larger", CLS_ALGO_GRAHAM_BURTON, 10, 10,
+	    {{3, 1, 0, 0, 2}}, 1, 0.36 / 0.52, 0.6},
+	/* ... and Graham's when it is the larger: an innocent token twice
+	 * (Burton 0.4^2 / (0.16 + 0.36)) against Graham's 0.4 */
+	{"graham-burton graham larger", CLS_ALGO_GRAHAM_BURTON, 10, 10,
+	    {{1, 1, 0, 0, 2}}, 1, 0.4, 0.4},
 	{"hybrid ignores sender token", CLS_ALGO_HYBRID, 10, 10,
 	    {{0, 0, 0, 0, 1}, {0, 50, 5.0, CLS_TF_SENDER, 1}}, 2, 0.5, -1},
 };
@@ -352,12 +360,46 @@ test_hybrid_step(void **state)
 	assert_true(fabs(cls_hybrid_step(0.25, 0.5, false) + 0.75) < TOL);
 }
 
+/* DSPAM's dspam.conf form of Algorithm, and edgespam's names. */
+static const struct {
+	const char *in;
+	int want_rc;
+	enum cls_algo want;
+} algo_cases[] = {
+	{"graham burton", 0, CLS_ALGO_GRAHAM_BURTON},
+	{"Burton, Graham", 0, CLS_ALGO_GRAHAM_BURTON},
+	{"graham-burton", 0, CLS_ALGO_GRAHAM_BURTON},
+	{"GRAHAM", 0, CLS_ALGO_GRAHAM},
+	{" graham  graham ", 0, CLS_ALGO_GRAHAM},
+	{"chi-square", 0, CLS_ALGO_CHI_SQUARE},
+	{"graham robinson", ES_EINVAL, CLS_ALGO_GRAHAM},
+	{"graham naive", ES_EINVAL, CLS_ALGO_GRAHAM},
+	{"", ES_EINVAL, CLS_ALGO_GRAHAM},
+	{" , ", ES_EINVAL, CLS_ALGO_GRAHAM},
+	{"averyveryverylongname", ES_EINVAL, CLS_ALGO_GRAHAM},
+};
+
 static void
 test_names(void **state)
 {
 	enum cls_algo a;
+	size_t k;
 
 	(void)state;
+	for (k = 0; k < sizeof(algo_cases) / sizeof(algo_cases[0]); k++) {
+		int rc;
+
+		a = CLS_ALGO_GRAHAM;
+		rc = cls_algo_parse(algo_cases[k].in, &a);
+		if (rc != algo_cases[k].want_rc ||
+		    (rc == 0 && a != algo_cases[k].want))
+			fail_msg("case \"%s\": got rc %d algo %d, want rc %d "
+			         "algo %d",
+			    algo_cases[k].in, rc, (int)a, algo_cases[k].want_rc,
+			    (int)algo_cases[k].want);
+	}
+	assert_string_equal(cls_algo_name(CLS_ALGO_GRAHAM_BURTON),
+	    "graham-burton");
 	assert_int_equal(cls_algo_parse("chi-square", &a), 0);
 	assert_int_equal(a, CLS_ALGO_CHI_SQUARE);
 	assert_string_equal(cls_algo_name(CLS_ALGO_HYBRID), "hybrid");

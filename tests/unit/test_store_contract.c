@@ -474,6 +474,64 @@ test_tokens_put_get(void **state)
 	}
 }
 
+/* list_rows - collects what store_tokens_list() hands over. */
+struct list_rows {
+	uint64_t token[8];
+	uint64_t spam[8];
+	size_t n;
+	size_t stop_after; /* return non-zero after this many (0: never) */
+};
+
+static int
+list_row(const struct store_token *t, void *arg)
+{
+	struct list_rows *l = arg;
+
+	if (l->n < 8) {
+		l->token[l->n] = t->token;
+		l->spam[l->n] = t->spam_hits;
+	}
+	l->n++;
+	return l->stop_after != 0 && l->n == l->stop_after;
+}
+
+/* store_tokens_list: one user's rows only, in unsigned id order (ids at
+ * and above 2^63 last), and the callback may stop it. */
+static void
+test_tokens_list(void **state)
+{
+	static const uint64_t ids[] = {UINT64_MAX, 5, 0x8000000000000000ULL,
+	    0, 0x7fffffffffffffffULL};
+	static const uint64_t want[] = {0, 5, 0x7fffffffffffffffULL,
+	    0x8000000000000000ULL, UINT64_MAX};
+	struct store *st = S(state);
+	uint32_t a = user(st, "lister"), b = user(st, "other");
+	struct list_rows l;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		put1(st, a, ids[i], (int32_t)i + 1, 0, 0, (time_t)TODAY * DAY);
+	put1(st, b, 6, 1, 1, 0, (time_t)TODAY * DAY);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_tokens_list(st, a, list_row, &l), 0);
+	assert_int_equal(l.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (l.token[i] != want[i])
+			fail_msg("row %zu: got token %llu, want %llu", i,
+			    (unsigned long long)l.token[i],
+			    (unsigned long long)want[i]);
+	}
+	assert_int_equal(l.spam[0], 4); /* id 0 was the fourth put */
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 2;
+	assert_int_equal(store_tokens_list(st, a, list_row, &l), 0);
+	assert_int_equal(l.n, 2);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_tokens_list(st, user(st, "empty"), list_row,
+			     &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(store_tokens_list(st, a, NULL, NULL), ES_EINVAL);
+}
+
 static void
 test_tokens_last_hit(void **state)
 {
@@ -2801,6 +2859,7 @@ static const struct ctest contract[] = {
 	T(test_users),
 	T(test_tokens_unknown),
 	T(test_tokens_put_get),
+	T(test_tokens_list),
 	T(test_tokens_last_hit),
 	T(test_tokens_unsorted),
 	T(test_tokens_large_batch),
