@@ -75,6 +75,10 @@ int cli_db(struct cli *c, int argc, char **argv);
  * sources (cli_sources.c). */
 int cli_sources(struct cli *c, int argc, char **argv);
 
+/* cli_maildir - maildir-retrain --user USER MAILDIR | --all: retraining
+ * by moving mail between Maildir folders (cli_maildir.c). */
+int cli_maildir(struct cli *c, int argc, char **argv);
+
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);
 /* cli_store_as_owner - before root opens an SQLite store: act as the

@@ -10,7 +10,7 @@
  *   --user U --allow-sender | --block-sender   the forwarded message's
  *                                       original sender onto a list
  * Administration: stats, user (preferences, sender lists), domain,
- * purge, db, sources; --check-config,
+ * purge, db, sources, maildir-retrain; --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
@@ -56,6 +56,8 @@ usage(FILE *f)
 	    "       edgespam [-c FILE] purge\n"
 	    "       edgespam [-c FILE] db init | check | upgrade\n"
 	    "       edgespam [-c FILE] sources [--top N] [--since DAYS]\n"
+	    "       edgespam [-c FILE] maildir-retrain --user USER MAILDIR | "
+	    "--all\n"
 	    "       edgespam [-c FILE] --check-config | --dump-config\n"
 	    "\n"
 	    "message options:\n"
@@ -371,6 +373,8 @@ main(int argc, char **argv)
 			rc = cli_db(&c, sargc, sargv);
 		else if (strcmp(cmd, "sources") == 0)
 			rc = cli_sources(&c, sargc, sargv);
+		else if (strcmp(cmd, "maildir-retrain") == 0)
+			rc = cli_maildir(&c, sargc, sargv);
 		else
 			rc = bad("unknown command", cmd);
 	} else if (c.nusers == 0) {
