@@ -348,6 +348,7 @@ list_sub(struct scan_ctx *s, int dfd, unsigned fi, int si, long of)
 			close(dup_fd);
 		return ES_ENOMEM;
 	}
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -493,6 +494,7 @@ list_folders(int root, const struct md_opts *o, struct md_state *out,
 			close(fd);
 		return ES_ENOMEM;
 	}
+	rewinddir(d); /* the descriptor's offset is shared with root's */
 	rc = 0;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||

@@ -180,7 +180,8 @@ int md_sig_set(struct md_state *st, const char *sig, char cls);
 struct md_action {
 	char sig[CLS_SIG_ID_LEN + 1]; /* "": train msg (an index) as spam */
 	char cls;                     /* MD_V_SPAM or MD_V_INNOCENT */
-	bool back;                    /* a correction of a correction */
+	bool back;                    /* back to the verdict, undoing a
+	                                 correction */
 	size_t msg;                   /* a message with this signature */
 };
 

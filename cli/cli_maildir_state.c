@@ -470,7 +470,8 @@ md_plan(const struct md_state *st, bool train_unsigned,
 		memset(&a, 0, sizeof(a));
 		memcpy(a.sig, m->sig, sizeof(a.sig));
 		a.cls = want;
-		a.back = last != MD_V_NONE;
+		/* back to the verdict: the earlier correction is undone */
+		a.back = last != MD_V_NONE && want == verdict;
 		a.msg = idx[i];
 		if ((rc = add_act(acts, nacts, &a)) != 0)
 			goto out;
