@@ -463,7 +463,8 @@ one_maildir(struct run *r, const char *user, const char *path, int root)
 	struct md_state old, st;
 	struct md_counts cnt;
 	struct md_action *acts = NULL;
-	size_t nacts = 0, conflicts = 0, before[4];
+	size_t nacts = 0, conflicts = 0, before[5], i;
+	bool relisted;
 	struct passwd *pw;
 	struct stat sb;
 	char err[512];
@@ -519,14 +520,25 @@ one_maildir(struct run *r, const char *user, const char *path, int root)
 	r->total.skipped += cnt.skipped;
 	r->total.errors += cnt.errors;
 	rc = EX_OK;
+	/* where nothing moved, nothing is to be done: the plan is made when
+	 * a folder was listed again (a failed action leaves the state so
+	 * that every folder is, below) */
+	relisted = changed(&old, &st, 0);
+	before[4] = r->total.errors;
 	if (become(r, &r->store) != 0) {
 		rc = EX_OSERR;
-	} else if (md_plan(&st, conf_bool(r->c->cf, "maildir_train_unsigned"),
-	               &acts, &nacts, &conflicts) != 0) {
+	} else if (relisted &&
+	    md_plan(&st, conf_bool(r->c->cf, "maildir_train_unsigned"), &acts,
+		&nacts, &conflicts) != 0) {
 		rc = EX_OSERR;
 	} else {
 		r->skipped += conflicts;
 		apply(r, user, root, &st, acts, nacts, now);
+	}
+	if (r->total.errors > before[4] || rc != EX_OK) {
+		for (i = 0; i < st.nfolders; i++)
+			memset(&st.folders[i].mt, 0, sizeof(st.folders[i].mt));
+		nacts++; /* written */
 	}
 	if (become(r, &r->mail) == 0) {
 		if (changed(&old, &st, nacts)) {

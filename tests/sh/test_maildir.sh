@@ -13,7 +13,8 @@
 #      -> trained as spam; a copy in both INBOX and .Spam (an IMAP move
 #      half done) -> left alone;
 #   3. a second run reads nothing and changes nothing;
-#   4. the copy's original expunged -> corrected then;
+#   4. the copy's original expunged -> corrected then; the store locked
+#      during a run: 75, and the next run makes the correction;
 #   5. moved back -> corrected back: the counts are as if the first
 #      correction never happened; again for the other direction;
 #   6. a user not filtered, a Maildir without .Spam: not touched; --user
@@ -37,6 +38,7 @@ store_path = $T/db/es.db
 default_policy = opt-in
 retrain_socket = ""
 log_level = warning
+store_busy_timeout_ms = 300
 maildir_path = $T/mail/%d/%u/Maildir
 EOF
 chmod 644 "$T/es.conf"
@@ -125,7 +127,7 @@ same ref1 "after the moves"
 
 # 3. again: nothing read, nothing changed
 run
-want "scanned 11, read 0, corrected as spam 0, corrected as innocent 0, trained 0, skipped 1, vanished 0, errors 0"
+want "scanned 11, read 0, corrected as spam 0, corrected as innocent 0, trained 0, skipped 0, vanished 0, errors 0"
 same ref1 "second run"
 
 # 4. the copy's original expunged: corrected now
@@ -135,6 +137,33 @@ run
 want "corrected as spam 1, corrected as innocent 0, trained 0"
 same ref1 "after the expunge"
 
+# 4b. the store busy during the run: the correction fails and is made by
+# the next run, although nothing moved in between
+mv "$M/new/1004.M4P1.host" "$M/.Spam/cur/1004.M4P1.host:2,S"
+ref ref1 --addspam < "$T/h4"
+mkfifo "$T/lock.in"
+setpriv --reuid=mail --regid=mail --clear-groups sqlite3 "$T/db/es.db" < "$T/lock.in" > "$T/lock.out" 2>&1 &
+LPID=$!
+exec 3> "$T/lock.in"
+echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&3
+i=0
+until grep -q locked "$T/lock.out"; do
+	i=$((i + 1)); [ $i -le 50 ] || fail "could not lock the store: $(cat "$T/lock.out")"
+	sleep 0.1
+done
+out=$(es maildir-retrain --all 2>&1)
+rc=$?
+echo "COMMIT;" >&3
+exec 3>&-
+wait $LPID
+expect_rc 75 $rc "a run with the store locked: $out"
+want "corrected as spam 0, corrected as innocent 0, trained 0, skipped 0, vanished 0, errors 1"
+run
+want "read 0, corrected as spam 1, corrected as innocent 0, trained 0, skipped 0, vanished 0, errors 0"
+same ref1 "after the retry"
+run
+want "read 0, corrected as spam 0, corrected as innocent 0, trained 0, skipped 0"
+
 # 5. moved back: corrected back, as if the correction never happened
 mv "$M/.Spam/cur/1001.M1P1.host:2,S" "$M/cur/1001.M1P1.host:2,S"
 rm -rf "$T/ref2" && cp -a "$T/ref0" "$T/ref2"
@@ -142,6 +171,7 @@ sed "s|^store_path = .*|store_path = $T/ref2/es.db|" "$T/es.conf" > "$T/ref2.con
 ref ref2 --falsepositive < "$T/s1"
 ref ref2 --addspam < "$T/u1"
 ref ref2 --addspam < "$T/h3"
+ref ref2 --addspam < "$T/h4"
 run
 want "corrected as spam 0, corrected as innocent 1, trained 0"
 same ref2 "after moving ham 1 back"
@@ -153,6 +183,7 @@ rm -rf "$T/ref3" && cp -a "$T/ref0" "$T/ref3"
 sed "s|^store_path = .*|store_path = $T/ref3/es.db|" "$T/es.conf" > "$T/ref3.conf"
 ref ref3 --addspam < "$T/u1"
 ref ref3 --addspam < "$T/h3"
+ref ref3 --addspam < "$T/h4"
 run
 want "corrected as spam 1, corrected as innocent 0, trained 0"
 same ref3 "after moving spam 1 back"
