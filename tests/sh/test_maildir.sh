@@ -18,7 +18,10 @@
 #   5. moved back -> corrected back: the counts are as if the first
 #      correction never happened; again for the other direction;
 #   6. a user not filtered, a Maildir without .Spam: not touched; --user
-#      by someone not allowed: 77.
+#      by someone not allowed: 77;
+#   7. (with the milter built) nobody's own run over its Maildir hands
+#      the corrections to the milter's retrain socket; a move back is
+#      skipped there (the milter used the signature up).
 set -u
 . tests/sh/lib.sh
 
@@ -214,4 +217,68 @@ run
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$ES" -c "$T/es.conf" maildir-retrain --user $U "$M" 2>&1)
 expect_rc 77 $? "nobody for $U: $out"
 same ref3 "after the refusals"
+
+# 7. a user's own run, through the milter's retrain socket: the same
+# correction; a move back finds the signature used up (skipped)
+MILTER=$B/edgespam-milter
+if [ ! -x "$MILTER" ]; then
+	echo "section 7 not run: $MILTER not built"
+	pass
+fi
+S=$T/s7
+mkdir -p "$S/db"
+chmod 755 "$S"
+cat > "$S/es.conf" <<EOC
+milter_socket = unix:$S/m.sock
+milter_socket_owner = ""
+user = ""
+pid_file = ""
+store_path = $S/db/es.db
+default_policy = opt-in
+log_level = info
+retrain_socket = $S/retrain.sock
+retrain_peers = nobody:*@example.org
+trusted_users = root
+EOC
+chmod 644 "$S/es.conf"
+e7() { "$ES" -c "$S/es.conf" "$@"; }
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$ES" -c "$S/es.conf" "$@"; }
+e7 user $U opt-in >/dev/null || fail "opt in (7)"
+train_pair e7 $U 12
+P=$S/Maildir
+mkdir -p "$P/cur" "$P/new" "$P/.Spam/cur" "$P/.Spam/new"
+ham 301 | e7 --user $U --stdout > "$P/new/1.M1P1.host" || fail "classify (7)"
+grep -q '^X-DSPAM-Result: Innocent' "$P/new/1.M1P1.host" || fail "ham 301 not Innocent"
+ham 302 > "$P/new/2.M1P1.host"
+chown -R nobody:nogroup "$P"
+"$MILTER" -f -c "$S/es.conf" >> "$S/milter.log" 2>&1 &
+MPID=$!
+trap 'kill $MPID 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+i=0
+while [ ! -S "$S/retrain.sock" ]; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "no retrain socket: $(cat "$S/milter.log")"
+	sleep 0.1
+done
+out=$(as_nobody maildir-retrain --user $U "$P" 2>&1) || fail "nobody's first run: $out"
+want "corrected as spam 0, corrected as innocent 0, trained 0"
+c0=$(counts "$S/es.conf")
+mv "$P/new/1.M1P1.host" "$P/.Spam/cur/1.M1P1.host:2,S"
+mv "$P/new/2.M1P1.host" "$P/.Spam/cur/2.M1P1.host:2,S"
+out=$(as_nobody maildir-retrain --user $U "$P" 2>&1) || fail "nobody's run: $out"
+want "corrected as spam 1, corrected as innocent 0, trained 1"
+grep -q "signature [0-9a-f]* corrected to spam" "$S/milter.log" ||
+	fail "the milter made no correction: $(tail -n 5 "$S/milter.log")"
+c1=$(counts "$S/es.conf")
+# spam learned +2 (the correction, the training), innocent -1, FN +2
+set -- $c0
+want1="$(($1 + 2)) $(($2 - 1)) $3 $(($4 - 1)) $5 $(($6 + 2))"
+[ "$c1" = "$want1" ] || fail "counts through the socket: $c0 -> $c1, want $want1"
+mv "$P/.Spam/cur/1.M1P1.host:2,S" "$P/cur/1.M1P1.host:2,S"
+out=$(as_nobody maildir-retrain --user $U "$P" 2>&1) || fail "nobody's run back: $out"
+want "corrected as spam 0, corrected as innocent 0, trained 0, skipped 1"
+[ "$(counts "$S/es.conf")" = "$c1" ] || fail "the move back changed counts through the socket"
+out=$(as_nobody maildir-retrain --user carol@example.net "$P" 2>&1)
+expect_rc 77 $? "nobody for carol@example.net: $out"
+kill $MPID
+wait $MPID 2>/dev/null
 pass
