@@ -1,8 +1,8 @@
 /*
  * cli_maildir.c - "edgespam maildir-retrain": retraining by moving mail.
  *
- *   maildir-retrain --user USER MAILDIR
- *   maildir-retrain --all
+ *   maildir-retrain [--watch] --user USER MAILDIR
+ *   maildir-retrain [--watch] --all
  *
  * A user who moves a message classified Innocent or Whitelisted into the
  * spam folder (maildir_spam_folder, ".Spam") has it corrected as spam; a
@@ -33,6 +33,10 @@
  * opened one by one without following symbolic links; a Maildir owned by
  * root is not scanned by --all.
  *
+ * --watch runs a pass, then waits for mail to move in the Maildirs it
+ * scanned (inotify, cli_maildir_watch.c) or for MD_WATCH_PERIOD, and
+ * runs the next; it ends only on an error or a signal.
+ *
  * Output: progress on standard error when it is a terminal; one summary
  * line on standard output (per Maildir with --user, the total with
  * --all); each Maildir with something done is logged. Exit codes: 0, 64
@@ -57,6 +61,7 @@
 
 #include "cli.h"
 #include "cli_maildir_scan.h"
+#include "cli_maildir_watch.h"
 #include "cls_policy.h"
 #include "cls_retrain.h"
 #include "conf.h"
@@ -85,7 +90,12 @@ struct run {
 	int worst;          /* the worst exit code */
 	const char *user;   /* the Maildir's user, for messages */
 	size_t shown;       /* progress: files read so far */
+	struct md_watch *watch; /* --watch: the Maildirs scanned */
 };
+
+/* --watch: a whole pass at least this often (seconds), for what inotify
+ * cannot see (new users, a Maildir made later, lost watches) */
+#define MD_WATCH_PERIOD 600
 
 /* become - act as id (effective ids, groups first), when root. */
 static int
@@ -553,6 +563,17 @@ one_maildir(struct run *r, const char *user, const char *path, int root)
 	}
 	close(lfd);
 	(void)become(r, &r->store);
+	if (r->watch != NULL) {
+		/* as root: /proc/self/fd is root's once the ids changed */
+		static const struct ident root_id = {0, 0};
+
+		if (become(r, &root_id) == 0 &&
+		    md_watch_add(r->watch, root, &st) > 0 && r->tty)
+			fprintf(stderr, "edgespam: %s: some folders cannot be "
+			    "watched (fs.inotify.max_user_watches); they are "
+			    "looked at every %d s\n", user, MD_WATCH_PERIOD);
+		(void)become(r, &r->store);
+	}
 	if (r->spam + r->innocent + r->trained != before[0] + before[1] +
 	    before[2])
 		es_log_info("maildir-retrain: user %s: %zu messages, corrected "
@@ -832,25 +853,27 @@ cli_maildir(struct cli *c, int argc, char **argv)
 	struct run r;
 	const char *user = NULL, *path = NULL;
 	char name[CLS_USER_MAX + 1];
-	bool all = false;
+	bool all = false, watch = false;
 	int i, rc;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0)
 			all = true;
+		else if (strcmp(argv[i], "--watch") == 0)
+			watch = true;
 		else if (strcmp(argv[i], "--user") == 0 && i + 2 < argc) {
 			user = argv[++i];
 			path = argv[++i];
 		} else {
 			fprintf(stderr, "edgespam: maildir-retrain: unknown "
 			    "argument %s\nusage: edgespam maildir-retrain "
-			    "--user USER MAILDIR | --all\n", argv[i]);
+			    "[--watch] --user USER MAILDIR | --all\n", argv[i]);
 			return EX_USAGE;
 		}
 	}
 	if (all == (user != NULL)) {
 		fprintf(stderr, "usage: edgespam maildir-retrain "
-		    "--user USER MAILDIR | --all\n");
+		    "[--watch] --user USER MAILDIR | --all\n");
 		return EX_USAGE;
 	}
 	if (all && *conf_str(c->cf, "maildir_path") == '\0') {
@@ -900,7 +923,25 @@ cli_maildir(struct cli *c, int argc, char **argv)
 	r.store.gid = getegid();
 	if ((r.e = cls_engine_new()) == NULL)
 		return EX_OSERR;
-	pass(&r, user, path);
+	if (watch && (r.watch = md_watch_new()) == NULL) {
+		fprintf(stderr, "edgespam: --watch: inotify: %s\n",
+		    strerror(errno));
+		cls_engine_free(r.e);
+		return EX_OSERR;
+	}
+	for (;;) {
+		r.worst = EX_OK;
+		pass(&r, user, path);
+		if (r.watch == NULL)
+			break;
+		if (md_watch_wait(r.watch, MD_WATCH_PERIOD) < 0) {
+			fprintf(stderr, "edgespam: --watch: %s\n",
+			    strerror(errno));
+			r.worst = EX_OSERR;
+			break;
+		}
+	}
+	md_watch_free(r.watch);
 	cls_engine_free(r.e);
 	return r.worst;
 }

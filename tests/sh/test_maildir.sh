@@ -17,6 +17,7 @@
 #      during a run: 75, and the next run makes the correction;
 #   5. moved back -> corrected back: the counts are as if the first
 #      correction never happened; again for the other direction;
+#      --watch notices a move by itself (inotify);
 #   6. a user not filtered, a Maildir without .Spam: not touched; --user
 #      by someone not allowed: 77;
 #   7. (with the milter built) nobody's own run over its Maildir hands
@@ -33,7 +34,8 @@ ES=$B/edgespam
 [ -x "$ES" ] || skip "SKIP: $ES not built"
 id mail >/dev/null 2>&1 && id nobody >/dev/null 2>&1 || skip "SKIP: no users mail and nobody"
 T=$(mktemp -d "${TMPDIR:-/tmp}/edgespam-maildir.XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+WPID=""
+trap '[ -n "$WPID" ] && kill $WPID 2>/dev/null; rm -rf "$T"' EXIT INT TERM
 chmod 755 "$T"
 mkdir "$T/db" && chown mail:mail "$T/db" && chmod 700 "$T/db"
 cat > "$T/es.conf" <<EOF
@@ -196,6 +198,28 @@ ref ref3 --falsepositive < "$T/s1"
 run
 want "corrected as spam 0, corrected as innocent 1, trained 0"
 same ref3 "after moving spam 1 out again"
+
+# --watch: the pass after a move comes by itself
+"$ES" -c "$T/es.conf" maildir-retrain --watch --user $U "$M" > "$T/watch.out" 2>&1 &
+WPID=$!
+i=0
+until [ "$(grep -c '^maildir-retrain:' "$T/watch.out")" -ge 1 ]; do
+	i=$((i + 1)); [ $i -le 100 ] || { fail "--watch made no first pass: $(cat "$T/watch.out")"; }
+	sleep 0.1
+done
+mv "$M/.Work.Projects/cur/1002.M2P1.host:2,S" "$M/.Spam/cur/1002.M2P1.host:2,S"
+ref ref3 --addspam < "$T/h2"
+i=0
+until [ "$(grep -c '^maildir-retrain:' "$T/watch.out")" -ge 2 ]; do
+	i=$((i + 1)); [ $i -le 300 ] || { fail "--watch did not see the move: $(cat "$T/watch.out")"; }
+	sleep 0.1
+done
+kill $WPID
+wait $WPID 2>/dev/null
+WPID=""
+out=$(sed -n 2p "$T/watch.out")
+want "corrected as spam 1, corrected as innocent 0, trained 0"
+same ref3 "after a move under --watch"
 
 # --user on one Maildir: the same state, nothing new
 out=$(es maildir-retrain --user $U "$M" 2>&1) || fail "--user: $out"
