@@ -432,11 +432,13 @@ lock_state(struct run *r, const char *user, int root)
 
 	fd = openat(root, MD_STATE_NEW, O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC, 0600);
+	/* one link: the state is written through this descriptor */
 	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    sb.st_uid != r->mail.uid) {
+	    sb.st_uid != r->mail.uid || sb.st_nlink != 1) {
 		fprintf(stderr, "edgespam: %s: %s in the Maildir: %s\n", user,
 		    MD_STATE_NEW, fd < 0 ? strerror(errno)
-		                         : "not a file of the Maildir's owner");
+		                         : "not a file of the Maildir's owner "
+		                           "with one link");
 		if (fd >= 0)
 			close(fd);
 		return -1;
