@@ -389,13 +389,21 @@ list_sub(struct scan_ctx *s, int dfd, unsigned fi, int si, long of)
 static int
 carry(struct scan_ctx *s, long of, unsigned fi)
 {
-	const struct md_msg *om = s->old->msgs, *end = om + s->old->nmsgs;
+	const struct md_msg *om, *end = s->old->msgs + s->old->nmsgs;
+	size_t lo = 0, hi = s->old->nmsgs, mid;
 	struct md_msg m;
 	int rc;
 
-	for (; om < end; om++) {
-		if (om->folder != (unsigned)of)
-			continue;
+	/* the folder's first message: old is sorted by folder */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->old->msgs[mid].folder < (unsigned)of)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (om = s->old->msgs + lo; om < end && om->folder == (unsigned)of;
+	     om++) {
 		m = *om;
 		m.folder = fi;
 		m.fresh = false;
