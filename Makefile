@@ -148,6 +148,12 @@ $(BUILD)/tests/test_web%: $(BUILD)/obj/tests/unit/test_web%.o $(BUILD)/libweb-es
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+# the Maildir scanner of maildir-retrain is the CLI's, tested on its own
+MAILDIR_OBJS = $(call obj,cli/cli_maildir_scan.c cli/cli_maildir_state.c)
+$(BUILD)/obj/tests/unit/test_maildir.o: ALL_CFLAGS += -Icli
+$(BUILD)/tests/test_maildir: $(BUILD)/obj/tests/unit/test_maildir.o $(MAILDIR_OBJS) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(MAILDIR_OBJS) $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(TOOL_LIB_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(call obj,$(TOOL_LIB_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)

@@ -105,6 +105,10 @@ int cli_history(struct cli *c, int argc, char **argv);
 /* cli_json_str - s as a JSON string on f (cli_dspam.c). */
 void cli_json_str(FILE *f, const char *s);
 
+/* cli_maildir - maildir-retrain --user USER MAILDIR | --all: retraining
+ * by moving mail between Maildir folders (cli_maildir.c). */
+int cli_maildir(struct cli *c, int argc, char **argv);
+
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);
 /* cli_store_as_owner - before root opens an SQLite store: act as the

@@ -10,8 +10,8 @@
  *   --user U --allow-sender | --block-sender   the forwarded message's
  *                                       original sender onto a list
  * Administration: stats, user (preferences, sender lists), domain,
- * purge, db, sources, history; DSPAM's tools: dump, merge, train (and
- * stats with dspam_stats' flags), import-dspam; --check-config,
+ * purge, db, sources, history, maildir-retrain; DSPAM's tools: dump, merge,
+ * train (and stats with dspam_stats' flags), import-dspam; --check-config,
  * --dump-config. DSPAM's flags that make no sense here (--profile,
  * --debug, --client, --rcpt-to, --mail-from) are accepted and ignored
  * so old alias and maildrop lines keep working; --daemon is refused.
@@ -68,6 +68,8 @@ usage(FILE *f)
 	    "       edgespam [-c FILE] history USER [--since DAYS] [--verdict V]"
 	    " [--search TEXT]\n"
 	    "                                  [--limit N] [--json]\n"
+	    "       edgespam [-c FILE] maildir-retrain [--watch] "
+	    "--user USER MAILDIR | --all\n"
 	    "       edgespam [-c FILE] --check-config | --dump-config\n"
 	    "\n"
 	    "message options:\n"
@@ -393,6 +395,8 @@ main(int argc, char **argv)
 			rc = cli_import_dspam(&c, sargc, sargv);
 		else if (strcmp(cmd, "history") == 0)
 			rc = cli_history(&c, sargc, sargv);
+		else if (strcmp(cmd, "maildir-retrain") == 0)
+			rc = cli_maildir(&c, sargc, sargv);
 		else
 			rc = bad("unknown command", cmd);
 	} else if (c.nusers == 0) {

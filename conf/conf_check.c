@@ -197,6 +197,64 @@ check_web(const struct conf *cf, const char *path, struct conf_diag *diag)
 	return bad;
 }
 
+/* folder_ok - a Maildir++ folder name: '.', then 1..200 printable bytes
+ * without '/' (a name is a directory beside cur/). */
+static bool
+folder_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 2 || n > 200 || s[0] != '.' || (n == 2 && s[1] == '.'))
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    s[i] == '/')
+			return false;
+	return true;
+}
+
+/* check_maildir - the maildir-retrain settings: folder names, and a
+ * path pattern that is absolute with only %u, %d, %U and %%. */
+static int
+check_maildir(const struct conf *cf, const char *path,
+    struct conf_diag *diag)
+{
+	const char *s = conf_str(cf, "maildir_spam_folder"), *p;
+	size_t w;
+	int bad = 0;
+
+	if (!folder_ok(s, strlen(s))) {
+		report(cf, path, diag, "maildir_spam_folder", "\"%s\" is not a "
+		    "Maildir++ folder name (e.g. .Spam)", s);
+		bad = 1;
+	}
+	for (p = conf_str(cf, "maildir_trash_folders"); *p != '\0'; p += w) {
+		if (*p == '/') {
+			w = 1;
+			continue;
+		}
+		w = strcspn(p, "/");
+		if (!folder_ok(p, w)) {
+			report(cf, path, diag, "maildir_trash_folders", "\"%.*s\" "
+			    "is not a Maildir++ folder name (names are separated "
+			    "by /, e.g. .Trash/.Deleted Items)", (int)w, p);
+			bad = 1;
+		}
+	}
+	s = conf_str(cf, "maildir_path");
+	for (p = s; *p != '\0'; p++)
+		if (*p == '%' && (p[1] == '\0' || !strchr("udU%", p[1])))
+			break;
+		else if (*p == '%')
+			p++;
+	if (*s != '\0' && (*s != '/' || *p != '\0')) {
+		report(cf, path, diag, "maildir_path", "\"%s\" is not an "
+		    "absolute path with only %%u, %%d, %%U and %%%%", s);
+		bad = 1;
+	}
+	return bad;
+}
+
 int
 conf_validate(const struct conf *cf, const char *path,
     struct conf_diag *diag)
@@ -251,6 +309,7 @@ conf_validate(const struct conf *cf, const char *path,
 		bad = 1;
 	}
 	bad |= check_web(cf, path, diag);
+	bad |= check_maildir(cf, path, diag);
 	return bad ? ES_EINVAL : 0;
 }
 

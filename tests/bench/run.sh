@@ -9,6 +9,7 @@
 #   HISTORY_CONNECTIONS, HISTORY_ROUNDS (tests/bench/history.sh), POSTFIX_MESSAGES
 #   (tests/bench/postfix.sh: root only, else skipped), MARIADB_ROWS,
 #   MARIADB_WINDOW (tests/bench/mariadb.sh: root only, else skipped);
+#   MAILDIR_MESSAGES, MAILDIR_COLD (tests/bench/maildir.sh);
 #   the shared dictionary's part alone: sh tests/bench/shared.sh;
 #   BENCH_RAW=FILE prints the table of an earlier raw.txt, measuring nothing;
 #   over 14 orders: sh tests/bench/orders.sh (mature user), sh
@@ -64,6 +65,12 @@ else
 	if [ -x "$BUILD/edgespam-milter" ] && [ -f tests/bench/postfix.sh ]; then
 		sh tests/bench/postfix.sh "$corpus" "$work" >> "$raw" || \
 			echo "bench: postfix benchmark failed" >&2
+	fi
+
+	# maildir-retrain on a generated 100,000-message Maildir
+	if [ -f tests/bench/maildir.sh ]; then
+		sh tests/bench/maildir.sh "$work" >> "$raw" || \
+			echo "bench: maildir-retrain benchmark failed" >&2
 	fi
 
 	# The milter on MariaDB, and the purge under load (needs root: a private
@@ -165,6 +172,10 @@ END {
 		printf "  purge removed %d rows in %.1f s (%.0f rows/s); errors %d\n",
 			v["mariadb.purge_rows"], v["mariadb.purge_s"], v["mariadb.purge_rows_per_s"], v["mariadb.errors"]
 	}
+	if ("maildir.second_s" in v)
+		printf "\nmaildir-retrain, generated Maildir of %d messages: first run %.2f s (%.2f s CPU), unchanged second run %.2f s (%.2f s CPU), after moving 100 %.2f s; state file %.1f MB\n",
+			v["maildir.messages"], v["maildir.first_s"], v["maildir.first_cpu_s"], v["maildir.second_s"],
+			v["maildir.second_cpu_s"], v["maildir.moved_s"], v["maildir.state_bytes"] / 1048576
 	if ("postfix.without.rate" in v)
 		printf "\nthrough Postfix (smtp-source, 8 sessions, maildrop): %.1f msg/s without the milter (%d messages), %.1f msg/s with it (%d messages)\n",
 			v["postfix.without.rate"], v["postfix.without.messages"], v["postfix.with.rate"], v["postfix.with.messages"]

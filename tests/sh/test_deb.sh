@@ -570,7 +570,8 @@ echo "lintian: $errs errors, $(echo "$lt" | grep -c '^W: ') warnings, $(echo "$l
 [ -n "$lt" ] && echo "$lt" | sed 's/^/  /'
 [ "$errs" -eq 0 ] || fail "lintian reports errors"
 for u in conf/debian/edgespam.service conf/debian/edgespam.edgespam-purge.service \
-	conf/debian/edgespam.edgespam-web.service; do
+	conf/debian/edgespam.edgespam-web.service \
+	conf/debian/edgespam.edgespam-maildir-retrain.service; do
 	echo "systemd-analyze security $u: $(systemd-analyze security --offline=true "$u" 2>/dev/null |
 		sed -n 's/^→ Overall exposure level for [^:]*: //p')"
 done

@@ -560,6 +560,15 @@ test_validate(void **state)
 		{"retrain_socket", "run/retrain.sock", 1,
 		    "is not an absolute path"},
 		{"bad_recipient_action", "drop", 1, "'drop' is not one of"},
+		{"maildir_path", "var/mail/%u", 1, "is not an absolute path"},
+		{"maildir_path", "/var/mail/%x/Maildir", 1,
+		    "only %u, %d, %U and %%"},
+		{"maildir_path", "/var/mail/%", 1, "only %u, %d, %U and %%"},
+		{"maildir_spam_folder", "Spam", 1, "\"Spam\" is not a Maildir++"},
+		{"maildir_spam_folder", ".Sp/am", 1, "is not a Maildir++"},
+		{"maildir_spam_folder", "..", 1, "is not a Maildir++"},
+		{"maildir_trash_folders", ".Trash/Deleted", 1,
+		    "\"Deleted\" is not a Maildir++"},
 	};
 	static const char *const good[] = {
 		"trusted_networks = 10.0.0.0/8 192.0.2.1 ::1 2001:db8::/32",
@@ -569,6 +578,10 @@ test_validate(void **state)
 		"default_policy = opt-out",
 		"retrain_peers = nobody vmail:*@example.org *:%l@example.net",
 		"retrain_socket = \"\"",
+		"maildir_path = /var/mail/virtual/%d/%u/Maildir",
+		"maildir_path = /home/%U/100%%/Maildir",
+		"maildir_trash_folders = .Trash//.Deleted Items/",
+		"maildir_spam_folder = .Junk E-mail",
 	};
 	char text[256], where[128];
 	struct conf_diag d = {0};
