@@ -33,7 +33,7 @@
  *             user is protected from its first message.
  *   weights   the hybrid method's learned weights (its online logistic
  *             regression) are the user's own; the dictionary's are not
- *             read. They correct what the token statistics get wrong,
+ *             used. They correct what the token statistics get wrong,
  *             and the dictionary's correct its own corpus: on the
  *             benchmark's tuning orders 1-6 (tests/bench/shared-orders.sh)
  *             adding (1 - w) times them, as before, ranked the first 500
