@@ -98,7 +98,7 @@ cls_engine_cfg_default(struct cls_engine_cfg *cfg)
 	strlcpy(cfg->shared.name, "@global", sizeof(cfg->shared.name));
 	cfg->shared.opts.innocent_min = 1000;
 	cfg->shared.opts.spam_min = 250;
-	cfg->shared.spam_threshold = 0.95;
+	cfg->shared.spam_threshold = 0.85;
 	cfg->shared.learn_corrections = false;
 }
 
@@ -545,7 +545,7 @@ shared_merge(struct cls_engine *e, struct store *st, uint32_t uid,
 		return rc;
 	for (i = 0; i < n; i++)
 		cls_shared_token(&m, &e->stats[i], e->gtoks[i].spam_hits,
-		    e->gtoks[i].innocent_hits, e->gtoks[i].weight);
+		    e->gtoks[i].innocent_hits);
 	*sct = m.tot;
 	res->shared = true;
 	res->user_weight = m.user_weight;

@@ -94,7 +94,6 @@ cls_shared_plan(const struct cls_shared_opts *o,
 		m->kg_i *= f;
 		ti = (double)CLS_SHARED_MAX;
 	}
-	m->kw = 1.0 - w;
 	m->tot.spam_learned = capped(ts);
 	m->tot.innocent_learned = capped(ti);
 	m->kr_s = user->spam_learned > 0 ?
@@ -107,7 +106,7 @@ cls_shared_plan(const struct cls_shared_opts *o,
 
 void
 cls_shared_token(const struct cls_merge *m, struct cls_stat *t, uint64_t gs,
-    uint64_t gi, double gw)
+    uint64_t gi)
 {
 	if (!m->active || (t->flags & CLS_TF_SENDER))
 		return;
@@ -120,7 +119,6 @@ cls_shared_token(const struct cls_merge *m, struct cls_stat *t, uint64_t gs,
 	    (double)gs * m->kg_s);
 	t->innocent_hits = capped((double)t->innocent_hits * m->ku_i +
 	    (double)gi * m->kg_i);
-	t->weight += m->kw * gw;
 }
 
 double

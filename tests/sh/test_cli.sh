@@ -508,7 +508,7 @@ ss stats bob@in.example > "$S/stats" || fail "show: stats"
 ss user bob@in.example show > "$S/show.out" || fail "show after training"
 grep -qxF "$(sed -n 2p "$S/stats")" "$S/show.out" || fail "show: totals not as stats shows them: $(cat "$S/stats" "$S/show.out")"
 ham 1 | ss --user @global --class=innocent --source=corpus && spam 1 | ss --user @global --class=spam --source=corpus || fail "show: train @global"
-show_has bob@in.example '^shared dictionary: yes (@global takes part, user weight 0.00: 2 of 250 spam, 2 of 1000 innocent learned; Spam threshold 0.950'
+show_has bob@in.example '^shared dictionary: yes (@global takes part, user weight 0.00: 2 of 250 spam, 2 of 1000 innocent learned; Spam threshold 0.850'
 if command -v python3 >/dev/null; then
 	ss user carol@out.example show --json | python3 -c '
 import json, sys

@@ -3,7 +3,7 @@
  * user's online accuracy with and without it.
  *
  *   bench_shared -d CORPUS -w WORKDIR [-s SEED] [-c CONF]
- *       [-t DIRS] [-r DIRS]
+ *       [-t DIRS] [-r DIRS] [-m FILE]
  *
  * CORPUS holds directories of one message per NAME.txt file; a directory
  * whose name starts with "spam" holds spam. The shared dictionary (the
@@ -25,6 +25,11 @@
  * window (first 100, first 500, all) the messages, ham, spam, FP, FN
  * (and their rates), 1-ROCA%, lam% and the least spam missed at 0, 1, 2
  * and 4 false positives by the ranking; and per run how many messages used the dictionary.
+ *
+ * -m FILE also writes one line per message and run, to see which
+ * messages a run gets wrong: "run index class verdict logit
+ * user-weight path" (class and verdict: spam or ham; user-weight 1
+ * when the dictionary took no part).
  */
 #include <sys/stat.h>
 
@@ -79,6 +84,9 @@ train_dictionary(struct cls_engine *e, struct store *st, uint32_t uid,
 	}
 }
 
+/* The per-message trace of -m, or NULL. */
+static FILE *trace;
+
 /*
  * online - a new user named name receives every message of c in order:
  * processed, and corrected through its signature when wrong. Scores and
@@ -110,6 +118,11 @@ online(struct cls_engine *e, struct store *st, const char *name,
 		it->score[0] = r.score;
 		it->verdict[0] = r.result == CLS_SPAM;
 		used += r.shared;
+		if (trace != NULL)
+			fprintf(trace, "%s %zu %s %s %.3f %.3f %s\n", name, i,
+			    it->spam ? "spam" : "ham",
+			    it->verdict[0] ? "spam" : "ham", r.score,
+			    r.shared ? r.user_weight : 1.0, it->path);
 		if (it->verdict[0] != it->spam) {
 			strlcpy(sig, r.sig, sizeof(sig));
 			if (cls_engine_correct(e, st, uid, cfg, sig,
@@ -146,7 +159,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_shared -d CORPUS -w WORKDIR [-s SEED] "
-	                "[-c CONF] [-t DIRS] [-r DIRS]\n");
+	                "[-c CONF] [-t DIRS] [-r DIRS] [-m FILE]\n");
 	exit(64);
 }
 
@@ -170,7 +183,7 @@ main(int argc, char **argv)
 	int ch;
 
 	bench_prog = "bench_shared";
-	while ((ch = getopt(argc, argv, "d:w:s:c:t:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:w:s:c:t:r:m:")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'w': work = optarg; break;
@@ -178,6 +191,10 @@ main(int argc, char **argv)
 		case 'c': conf_path = optarg; break;
 		case 't': tdirs = optarg; break;
 		case 'r': rdirs = optarg; break;
+		case 'm':
+			if ((trace = fopen(optarg, "w")) == NULL)
+				bench_die("cannot write %s", optarg);
+			break;
 		default: usage();
 		}
 	}
@@ -244,6 +261,8 @@ main(int argc, char **argv)
 	cls_engine_free(e);
 	store_close(st);
 	conf_free(cf);
+	if (trace != NULL && fclose(trace) != 0)
+		bench_die("%s", "cannot write the trace");
 	bench_free(&train);
 	bench_free(&run);
 	return 0;

@@ -36,19 +36,24 @@ static const struct {
 	struct tok m;
 } cases[] = {
     /* w = 0: the dictionary alone, as a prior of 250 / 1000 messages;
-     * its counts are kept, so the scorer sees exactly its ratios */
+     * its counts are kept, so the scorer sees exactly its ratios; its
+     * hybrid weight is never taken: the weight stays the user's */
     {"brand-new user: dictionary only", {250, 1000}, {0, 0}, {500, 2500},
         {0, 0, 0}, {10, 20, 0.5}, 0, true, 0.0, {500, 2500},
-        {10, 20, 0.5}},
+        {10, 20, 0}},
     /* w = 0.5: priors 125 / 500, user counts scaled by 500/125 = 4 and
-     * 2500/500 = 5; spam frequency 22/1000 = 0.5*3/125 + 0.5*10/500 */
+     * 2500/500 = 5; spam frequency 22/1000 = 0.5*3/125 + 0.5*10/500;
+     * the user's weight 0.2 as it is */
     {"half-mature", {250, 1000}, {125, 500}, {500, 2500}, {3, 1, 0.2},
-        {10, 20, 0.4}, 0, true, 0.5, {1000, 5000}, {22, 25, 0.4}},
+        {10, 20, 0.4}, 0, true, 0.5, {1000, 5000}, {22, 25, 0.2}},
+    {"half-mature, negative weights", {250, 1000}, {125, 500},
+        {500, 2500}, {3, 1, -0.7}, {10, 20, -3}, 0, true, 0.5,
+        {1000, 5000}, {22, 25, -0.7}},
     /* spam mature, innocent at 10%: w = 0.1 from the innocent side;
      * priors 225 / 900; factors 500/225, 2500/900 */
     {"mature in spam only", {250, 1000}, {300, 100}, {500, 2500},
         {6, 2, 0}, {0, 9, -1}, 0, true, 0.1, {1167, 2778},
-        {13, 15, -0.9}},
+        {13, 15, 0}},
     {"mature in innocent only", {250, 1000}, {25, 5000}, {500, 2500},
         {1, 40, 0}, {5, 0, 0}, 0, true, 0.1, {556, 16389}, {7, 111, 0}},
     {"fully mature: user alone", {250, 1000}, {250, 1000}, {500, 2500},
@@ -63,7 +68,7 @@ static const struct {
         {0, 0, 0}, {7, 0, 0}, 0, false, 0.0, {0, 0}, {0, 0, 0}},
     /* a dictionary smaller than the prior counts as what it has */
     {"small dictionary", {250, 1000}, {0, 0}, {20, 50}, {0, 0, 0},
-        {3, 4, 0.25}, 0, true, 0.0, {20, 50}, {3, 4, 0.25}},
+        {3, 4, 0.25}, 0, true, 0.0, {20, 50}, {3, 4, 0}},
     {"small dictionary, young user", {250, 1000}, {25, 100}, {20, 50},
         {2, 3, 0}, {3, 4, 0}, 0, true, 0.1, {45, 150}, {5, 7, 0}},
     {"sender token keeps the user's counts", {250, 1000}, {0, 0},
@@ -113,8 +118,7 @@ test_merge_table(void **state)
 		t.flags = cases[k].flags;
 		cls_shared_plan(&cases[k].o, &cases[k].user, &cases[k].shared,
 		    &m);
-		cls_shared_token(&m, &t, cases[k].g.s, cases[k].g.i,
-		    cases[k].g.w);
+		cls_shared_token(&m, &t, cases[k].g.s, cases[k].g.i);
 		if (m.active != cases[k].active ||
 		    !near(m.user_weight, cases[k].w) ||
 		    m.tot.spam_learned != cases[k].tot.spam_learned ||
@@ -161,7 +165,7 @@ test_user_share_is_maturity(void **state)
 		memset(&t, 0, sizeof(t));
 		t.innocent_hits = k / 2;
 		cls_shared_plan(&o, &u, &g, &m);
-		cls_shared_token(&m, &t, 0, 4000, 0);
+		cls_shared_token(&m, &t, 0, 4000);
 		fu = k ? (double)(k / 2) / k : 0;
 		fg = 4000.0 / 20000.0;
 		fm = m.user_weight * fu + (1 - m.user_weight) * fg;
