@@ -32,7 +32,7 @@ PKGS_BUILD = build-essential pkg-config libmilter-dev \
 PKGS_RUN   = adduser libmilter1.0.1 libmariadb3 libbsd0 libsqlite3-0
 PKGS_DEB   = debhelper dpkg-dev fakeroot lintian systemd
 PKGS_TEST  = libcmocka-dev clang libclang-rt-14-dev bogofilter sqlite3 \
-	postfix maildrop swaks miltertest mariadb-server mariadb-client \
+	postfix maildrop swaks miltertest mariadb-server mariadb-client galera-4 rsync \
 	systemd-container spamd spamc sasl2-bin libsasl2-modules $(PKGS_DEB)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
