@@ -113,6 +113,15 @@ void mlt_pool_put(struct mlt_slot *slot, bool broken);
 int mlt_pool_learn(struct mlt_slot *slot, const unsigned char rnd[16],
     time_t now, const struct timespec *deadline,
     struct cls_engine_result *res, char *err, size_t errlen);
+/*
+ * mlt_pool_conflict_pause - after try number `tries` of a write on st
+ * failed with rc: when it was a conflict with another writer
+ * (store_conflict(): a deadlock, a Galera certification failure) and
+ * the deadline leaves time, sleep a growing pause with a random part
+ * and return true (try again); else false.
+ */
+bool mlt_pool_conflict_pause(struct store *st, int rc, unsigned tries,
+    const struct timespec *deadline);
 void mlt_pool_destroy(void);
 /* The housekeeping thread (store_maintain every interval_ms). */
 int mlt_pool_maintain_start(unsigned interval_ms);
