@@ -34,7 +34,7 @@ PKGS_RUN   = adduser libmilter1.0.1 libmariadb3 libbsd0 libsqlite3-0 \
 	libmicrohttpd12 libgnutls30
 PKGS_DEB   = debhelper dpkg-dev fakeroot lintian systemd
 PKGS_TEST  = libcmocka-dev clang libclang-rt-14-dev bogofilter sqlite3 \
-	postfix maildrop swaks miltertest mariadb-server mariadb-client \
+	postfix maildrop swaks miltertest mariadb-server mariadb-client galera-4 rsync \
 	systemd-container spamd spamc sasl2-bin libsasl2-modules \
 	chromium python3-websocket curl $(PKGS_DEB)
 

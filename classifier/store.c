@@ -74,6 +74,19 @@ store_seterr(struct store *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(st->st_err, sizeof(st->st_err), fmt, ap);
 	va_end(ap);
+	st->st_conflict = false;
+}
+
+void
+store_set_conflict(struct store *st)
+{
+	st->st_conflict = true;
+}
+
+bool
+store_conflict(const struct store *st)
+{
+	return st != NULL && st->st_conflict;
 }
 
 /*

@@ -196,6 +196,16 @@ void store_file_id(const struct store *st, struct store_file *f);
 
 /* store_errmsg - the driver's message for the last failure, or "". */
 const char *store_errmsg(const struct store *st);
+/*
+ * store_conflict - whether the last failure (ES_ETRANSIENT) was a
+ * conflict with another writer that rolled the whole transaction back:
+ * a deadlock, or on a Galera cluster a certification failure (another
+ * node committed a write to the same rows first). Running the
+ * transaction again is then expected to succeed, so a caller may retry
+ * it for as long as it can wait, where after a server that is down or
+ * busy a few tries are enough.
+ */
+bool store_conflict(const struct store *st);
 /* store_driver_name - "sqlite", "memory", ... */
 const char *store_driver_name(const struct store *st);
 

@@ -199,6 +199,7 @@ struct store {
 	enum store_tx st_tx;
 	char st_err[STORE_ERR_MAX];
 	bool st_reopened;           /* st_reopen not yet taken */
+	bool st_conflict;           /* the last failure: store_conflict() */
 	struct store_reopen st_reopen;
 };
 
@@ -214,9 +215,13 @@ int store_schema_ops(const struct store_ops *ops, const struct store_params *p,
     enum store_schema_op op, store_schema_fn *fn, void *arg, size_t *missing,
     char *err, size_t errlen);
 
-/* store_seterr - set the handle's message for the last failure. */
+/* store_seterr - set the handle's message for the last failure (which is
+ * not a conflict until store_set_conflict() says so). */
 void store_seterr(struct store *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* store_set_conflict - the failure just set was a conflict between
+ * writers (see store_conflict() in store.h). */
+void store_set_conflict(struct store *st);
 
 /* store_set_reopen - note r for the next store_reopened() of st. */
 void store_set_reopen(struct store *st, const struct store_reopen *r);

@@ -1107,7 +1107,14 @@ classify(struct conn *c, struct msg *m, struct cls_engine_result *res,
 			mlt_pool_put(s, false);
 			return rc;
 		}
-		if ((rc = store_user_uid(s->wst, m->user, true, &uid)) != 0) {
+		/* on a Galera cluster the first messages of a new user
+		 * through several nodes conflict: create it again */
+		for (unsigned n = 1;; n++) {
+			rc = store_user_uid(s->wst, m->user, true, &uid);
+			if (!mlt_pool_conflict_pause(s->wst, rc, n, &dl))
+				break;
+		}
+		if (rc != 0) {
 			snprintf(err, errlen, "%s", store_errmsg(s->wst));
 			mlt_pool_put(s, rc == ES_ESTORE);
 			return rc;

@@ -132,6 +132,15 @@ int mlt_pool_history(struct mlt_slot *slot, const struct timespec *deadline,
  */
 int mlt_pool_history_action(uint32_t uid, int64_t id, enum store_action action,
     const struct timespec *deadline, char *err, size_t errlen);
+/*
+ * mlt_pool_conflict_pause - after try number `tries` of a write on st
+ * failed with rc: when it was a conflict with another writer
+ * (store_conflict(): a deadlock, a Galera certification failure) and
+ * the deadline leaves time, sleep a growing pause with a random part
+ * and return true (try again); else false.
+ */
+bool mlt_pool_conflict_pause(struct store *st, int rc, unsigned tries,
+    const struct timespec *deadline);
 void mlt_pool_destroy(void);
 /* The housekeeping thread (store_maintain every interval_ms). */
 int mlt_pool_maintain_start(unsigned interval_ms);

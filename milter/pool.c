@@ -484,6 +484,8 @@ lead(struct learn_req *r)
 }
 
 #define LEARN_TRIES 6
+/* The longest pause between two tries after a conflict, in ms. */
+#define LEARN_PAUSE_MAX_MS 64
 
 /* past - deadline has come, or will have in ms milliseconds. */
 static bool
@@ -501,11 +503,17 @@ past(const struct timespec *deadline, unsigned ms)
  * with row locks). A deadlock or lock wait timeout rolls the whole
  * transaction back, as does a lost connection: ES_ETRANSIENT, and the
  * message is written again after a growing pause with a random part,
- * so two writers that collided do not collide again in step, up to
- * LEARN_TRIES times (some 60 ms in all) and never past the deadline. A
- * server that is down answers the same way; it gets a few quick tries,
- * not the whole time budget, and the message then takes on_error's
- * action at once. One case stays ambiguous: a connection lost after
+ * so two writers that collided do not collide again in step. A
+ * conflict with another writer (store_conflict(): a deadlock, or a
+ * Galera certification failure, which on a cluster with several
+ * writing nodes is routine: every message of a user writes the user's
+ * totals row) is retried until the deadline, the pause doubling from
+ * 2 ms up to LEARN_PAUSE_MAX_MS; anything else, such as a server that
+ * is down, gets LEARN_TRIES quick tries (some 60 ms in all), not the
+ * whole time budget, and the message then takes on_error's action at
+ * once. A message written after a retry is logged (info) with the
+ * number of tries and the first failure, so that a site sees how
+ * often its writers collide. One case stays ambiguous: a connection lost after
  * the server committed but before its answer arrived. Writing the
  * message again then counts its tokens twice (one message's worth, and
  * only when the connection fails in that instant); not writing it would
@@ -517,6 +525,7 @@ learn_own(struct mlt_slot *s, bool learn, const unsigned char rnd[16],
     struct store_history *hist, char *err, size_t errlen)
 {
 	unsigned pause_ms = 2, tries = 0;
+	char first[256] = "";
 	int rc;
 
 	for (;;) {
@@ -535,8 +544,10 @@ learn_own(struct mlt_slot *s, bool learn, const unsigned char rnd[16],
 			break;
 		store_rollback(s->st);
 		res->sig[0] = '\0';
-		if (rc != ES_ETRANSIENT || tries == LEARN_TRIES ||
-		    past(deadline, pause_ms))
+		if (tries == 1)
+			snprintf(first, sizeof(first), "%s", err);
+		if (rc != ES_ETRANSIENT || past(deadline, pause_ms) ||
+		    (tries >= LEARN_TRIES && !store_conflict(s->st)))
 			break;
 		{
 			unsigned ms = pause_ms / 2 + (unsigned)rnd[tries % 16] %
@@ -546,13 +557,35 @@ learn_own(struct mlt_slot *s, bool learn, const unsigned char rnd[16],
 
 			nanosleep(&ts, NULL);
 		}
-		pause_ms *= 2; /* 2, 4, ... 32 ms: LEARN_TRIES bounds it */
+		if (pause_ms < LEARN_PAUSE_MAX_MS)
+			pause_ms *= 2;
 	}
+	if (rc == 0 && tries > 1)
+		es_log_info("store: a message written after %u tries; the "
+		    "first failed: %s", tries, first);
 	if (rc != 0 && hist != NULL)
 		hist->id = 0;
 	if (learn)
 		cls_engine_scored_done(s->eng);
 	return rc;
+}
+
+bool
+mlt_pool_conflict_pause(struct store *st, int rc, unsigned tries,
+    const struct timespec *deadline)
+{
+	unsigned pause_ms = 2u << (tries < 5 ? tries - 1 : 5);
+	struct timespec t;
+
+	if (rc != ES_ETRANSIENT || !store_conflict(st) || tries == 0 ||
+	    past(deadline, pause_ms))
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	pause_ms = pause_ms / 2 + (unsigned)(t.tv_nsec / 1000) % (pause_ms / 2 + 1);
+	t.tv_sec = pause_ms / 1000;
+	t.tv_nsec = (long)(pause_ms % 1000) * 1000000L;
+	nanosleep(&t, NULL);
+	return true;
 }
 
 /*

@@ -17,8 +17,16 @@
  * driver retries, after a short backoff, only an autocommit statement
  * or the first statement of a transaction (after starting the
  * transaction again), where nothing else is lost; later in a
- * transaction it is ES_ETRANSIENT and the caller rolls back and retries
- * the message. A lock wait timeout (1205) is ES_ETRANSIENT at once: the
+ * transaction it is ES_ETRANSIENT with store_conflict() true, and the
+ * caller rolls back and retries the message. A Galera cluster reports
+ * a certification failure the same way, with the same code: at COMMIT
+ * when another node's write to the same rows was certified first, or at
+ * the next statement when such a write, applied here, aborted ours
+ * (a brute-force abort); the driver treats it exactly as a deadlock
+ * and says which it may be. A node that is not synced (1047, not
+ * prepared for application use) is ES_ETRANSIENT but no conflict: a
+ * retry helps only once the node has rejoined.
+ * A lock wait timeout (1205) is ES_ETRANSIENT at once: the
  * busy timeout has already been spent waiting. Too many connections,
  * a read-only or not yet synced server are ES_ETRANSIENT too; an
  * unreachable server at open is ES_ETRANSIENT with a message naming the
@@ -214,7 +222,12 @@ fail_err(struct store *st, unsigned e, const char *msg, const char *what)
 	m->last_errno = e;
 	if (lost(e))
 		m->broken = true;
-	store_seterr(st, "mysql: %s: %s (%u)", what, msg, e);
+	store_seterr(st, "mysql: %s: %s (%u%s)", what, msg, e,
+	    e == ER_LOCK_DEADLOCK && m->galera ?
+		", a certification conflict between Galera nodes or a deadlock" :
+		"");
+	if (e == ER_LOCK_DEADLOCK)
+		store_set_conflict(st);
 	return map(e);
 }
 
@@ -327,6 +340,40 @@ exec_once(struct store *st, const char *sql, unsigned v, const char *what)
 	return rc;
 }
 
+/*
+ * galera_setup - note whether the server is a Galera node (wsrep_on; a
+ * server without the variable, such as MySQL, is not), and on a Galera
+ * node let the schema connection of db init/check/upgrade read only
+ * after its node has applied what the cluster committed before
+ * (wsrep_sync_wait = 1): a table created through another node a moment
+ * ago is then seen. Data connections keep the server's setting: stale
+ * reads there cost a little accuracy, never a count (writes are
+ * increments), and a causal wait on every read would slow each message.
+ */
+static int
+galera_setup(struct store *st)
+{
+	struct my_store *m = drv(st);
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	m->galera = false;
+	if (mysql_query(m->db, "SELECT @@wsrep_on") != 0) {
+		if (mysql_errno(m->db) == ER_UNKNOWN_SYSTEM_VARIABLE)
+			return 0;
+		return my_fail_db(st, "session setup");
+	}
+	if ((r = mysql_store_result(m->db)) == NULL)
+		return my_fail_db(st, "session setup");
+	row = mysql_fetch_row(r);
+	m->galera = row != NULL && row[0] != NULL && strcmp(row[0], "1") == 0;
+	mysql_free_result(r);
+	if (m->galera && m->schema_io &&
+	    mysql_query(m->db, "SET SESSION wsrep_sync_wait = 1") != 0)
+		return my_fail_db(st, "session setup");
+	return 0;
+}
+
 /* my_connect - a new connection with the session settings. */
 int
 my_connect(struct store *st)
@@ -367,6 +414,8 @@ my_connect(struct store *st)
 	}
 	rc = exec_once(st, "SET SESSION innodb_lock_wait_timeout = ?",
 	    m->lock_wait_s, "session lock wait");
+	if (rc == 0)
+		rc = galera_setup(st);
 	if (rc != 0)
 		my_disconnect(m);
 	return rc;

@@ -127,6 +127,7 @@ struct my_store {
 	unsigned tx_stmts;     /* statements done in this transaction */
 	unsigned last_errno;   /* of the last failure */
 	bool tok_text;         /* dspam_token_data.token is CHAR (DSPAM) */
+	bool galera;           /* the server is a Galera node (wsrep_on) */
 	bool purge_locked;
 };
 

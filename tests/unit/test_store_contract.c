@@ -2188,6 +2188,8 @@ test_lock_is_transient(void **state)
 	if (ms < wait_ms * 0.8 || ms > wait_ms + 2000)
 		fail_msg("begin: got %.1f ms, want about %.0f", ms, wait_ms);
 	assert_true(strlen(store_errmsg(other)) > 0);
+	/* a wait that ran out is no conflict: retrying at once won't help */
+	assert_false(store_conflict(other));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(store_tokens_put(other, uid, &d, 1, TODAY * DAY),
 	    ES_ETRANSIENT);
@@ -2783,6 +2785,7 @@ struct writer {
 	struct store *st;
 	uint32_t uid;
 	int rc;
+	bool conflict; /* store_conflict() after the failure */
 	char err[256];
 };
 
@@ -2842,6 +2845,76 @@ test_mysql_deadlock(void **state)
 	want_tok("5 by both", get1(f->st, w.uid, 5), 2, 0, TODAY);
 	want_tok("30 by both", get1(f->st, w.uid, 30), 2, 0, TODAY);
 	want_tok("31 by A", get1(f->st, w.uid, 31), 1, 0, TODAY);
+}
+
+/* B of test_mysql_conflict: 5, then 30, which A holds. */
+static void *
+conflict_writer(void *arg)
+{
+	struct writer *w = arg;
+	struct store_delta five = {5, 1, 0, 0}, thirty = {30, 1, 0, 0};
+
+	if ((w->rc = store_begin(w->st, true)) == 0 &&
+	    (w->rc = store_tokens_put(w->st, w->uid, &five, 1,
+		 TODAY * DAY)) == 0)
+		w->rc = store_tokens_put(w->st, w->uid, &thirty, 1,
+		    TODAY * DAY);
+	strlcpy(w->err, store_errmsg(w->st), sizeof(w->err));
+	w->conflict = store_conflict(w->st);
+	if (w->rc == 0)
+		w->rc = store_commit(w->st);
+	else
+		store_rollback(w->st);
+	return NULL;
+}
+
+/*
+ * A deadlock later in a transaction (as a Galera certification failure
+ * at commit, which the server reports with the same code) cannot be
+ * repeated by the driver: the transaction's earlier work is gone. It is
+ * ES_ETRANSIENT with store_conflict() true, so that the caller runs the
+ * whole transaction again (the milter does, until its deadline). B
+ * writes 5, then waits for 30, which A holds; A then asks for 5, and
+ * InnoDB rolls back B, the lighter one.
+ */
+static void
+test_mysql_conflict(void **state)
+{
+	struct fix *f = *state;
+	struct store_delta a[31], five = {5, 1, 0, 0};
+	struct writer w = {0};
+	struct timespec pause = {0, 300000000L};
+	char err[256];
+	pthread_t t;
+
+	w.uid = user(f->st, "u");
+	for (size_t i = 0; i < 31; i++)
+		a[i] = (struct store_delta){30 + i, 1, 0, 0};
+	assert_int_equal(store_open(&f->params, &w.st, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(f->st, true), 0);
+	assert_int_equal(store_tokens_put(f->st, w.uid, a, 31, TODAY * DAY),
+	    0);
+	assert_int_equal(pthread_create(&t, NULL, conflict_writer, &w), 0);
+	nanosleep(&pause, NULL); /* B holds 5 and waits for 30 */
+	if (store_tokens_put(f->st, w.uid, &five, 1, TODAY * DAY) != 0)
+		fail_msg("A was chosen: %s", store_errmsg(f->st));
+	assert_false(store_conflict(f->st));
+	assert_int_equal(store_commit(f->st), 0);
+	pthread_join(t, NULL);
+	if (w.rc != ES_ETRANSIENT)
+		fail_msg("B: got %d (%s), want ES_ETRANSIENT", w.rc, w.err);
+	if (!w.conflict)
+		fail_msg("B: store_conflict() is false after \"%s\"", w.err);
+	if (strstr(w.err, "(1213") == NULL)
+		fail_msg("B's message does not give the code: \"%s\"", w.err);
+	/* B's write of 5 was rolled back with it; the caller's retry counts */
+	want_tok("5 by A only", get1(f->st, w.uid, 5), 1, 0, TODAY);
+	assert_int_equal(store_begin(w.st, true), 0);
+	assert_int_equal(store_tokens_put(w.st, w.uid, &five, 1, TODAY * DAY),
+	    0);
+	assert_int_equal(store_commit(w.st), 0);
+	want_tok("5 by both", get1(f->st, w.uid, 5), 2, 0, TODAY);
+	store_close(w.st);
 }
 
 /* ---- the tables ---- */
@@ -2912,6 +2985,7 @@ static const struct ctest mysql_only[] = {
 	T(test_mysql_unreachable),
 	T(test_mysql_reconnect),
 	T(test_mysql_deadlock),
+	T(test_mysql_conflict),
 	T(test_mysql_dspam_db),
 };
 
