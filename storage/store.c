@@ -775,7 +775,7 @@ purge_rule(struct store *st, enum store_purge_rule rule, const char *name,
     store_progress_fn *progress, void *arg, uint64_t *total,
     struct store_pace *pace)
 {
-	double t0;
+	double t0, took;
 	uint64_t n;
 	int rc;
 
@@ -791,16 +791,17 @@ purge_rule(struct store *st, enum store_purge_rule rule, const char *name,
 		else
 			st->st_ops->rollback(st);
 		st->st_tx = STORE_TX_NONE;
+		took = now_ms() - t0;
 		if (rc != 0)
 			return rc;
 		*total += n;
 		if (progress != NULL)
 			progress(name, *total, arg);
 		if (n < r->batch) {
-			store_pace_batch(pace, now_ms() - t0, true);
+			store_pace_batch(pace, took, true);
 			return 0;
 		}
-		pace_rest(st, pace, now_ms() - t0);
+		pace_rest(st, pace, took);
 	}
 }
 
