@@ -39,7 +39,9 @@
  *    INTERVAL n DAY`); for sources and history rows, a time before
  *    that day's first second. Rows of DSPAM's control token ("$$CONTROL$$",
  *    STORE_CONTROL_TOKEN) are never purged: DSPAM keeps its own state
- *    in that row.
+ *    in that row. Between batches the purge rests as store_pace.c says
+ *    (a multiple of the batch's time, and while a probe read is slower
+ *    than before the purge began); the probe is a totals read of uid 0.
  *
  * store_refresh(), store_reopened() and store_file_id() pass on what a
  * driver with a database file (sqlite) does when the file is deleted
@@ -59,6 +61,7 @@
 #include "es_alloc.h"
 #include "es_err.h"
 #include "store_int.h"
+#include "store_pace.h"
 
 /* Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar. */
 #define EPOCH_SHIFT 719468
@@ -679,29 +682,92 @@ store_domains(struct store *st, store_pair_fn *fn, void *arg)
 	return st->st_ops->domains(st, fn, arg);
 }
 
-/* pause_ms - sleep ms milliseconds (an interrupted sleep just ends). */
+/* sleep_ms - sleep ms milliseconds (an interrupted sleep just ends). */
 static void
-pause_ms(unsigned ms)
+sleep_ms(double ms)
 {
 	struct timespec ts;
 
-	if (ms == 0)
+	if (ms <= 0)
 		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000) * 1e6);
+	if (ts.tv_nsec > 999999999L)
+		ts.tv_nsec = 999999999L;
 	nanosleep(&ts, NULL);
+}
+
+/* now_ms - a monotonic clock in milliseconds. */
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * probe - the time (ms) of one read of the kind every message starts
+ * with (a user's totals; uid 0 is DSPAM's defaults), on the purge's own
+ * handle; -1 when the read failed (then nothing waits for it).
+ */
+static double
+probe(struct store *st)
+{
+	struct store_totals t;
+	double t0 = now_ms();
+
+	if (st->st_ops->totals_get(st, 0, &t) != 0)
+		return -1;
+	return now_ms() - t0;
+}
+
+/* pace_base - the probe's baseline before the first batch. */
+static void
+pace_base(struct store *st, struct store_pace *p)
+{
+	double ms[STORE_PACE_BASE_PROBES];
+	size_t n = 0;
+
+	if (p->sp_slack_pct == 0)
+		return;
+	for (size_t i = 0; i < STORE_PACE_BASE_PROBES; i++) {
+		double t = probe(st);
+
+		if (t >= 0)
+			ms[n++] = t;
+		sleep_ms(10);
+	}
+	store_pace_base(p, ms, n);
+}
+
+/* pace_rest - rest after a batch of batch_ms as the pacer says. */
+static void
+pace_rest(struct store *st, struct store_pace *p, double batch_ms)
+{
+	double wait;
+
+	sleep_ms(store_pace_batch(p, batch_ms, false));
+	if (p->sp_base_ms <= 0)
+		return;
+	while ((wait = store_pace_probe(p, probe(st))) > 0)
+		sleep_ms(wait);
 }
 
 /* purge_rule - run one rule in batches until a batch comes up short. */
 static int
 purge_rule(struct store *st, enum store_purge_rule rule, const char *name,
     int32_t cutoff, const struct store_purge_rules *r,
-    store_progress_fn *progress, void *arg, uint64_t *total)
+    store_progress_fn *progress, void *arg, uint64_t *total,
+    struct store_pace *pace)
 {
+	double t0, took;
 	uint64_t n;
 	int rc;
 
 	for (;;) {
+		t0 = now_ms();
 		if ((rc = st->st_ops->begin(st, true)) != 0)
 			return rc;
 		st->st_tx = STORE_TX_WRITE;
@@ -712,14 +778,17 @@ purge_rule(struct store *st, enum store_purge_rule rule, const char *name,
 		else
 			st->st_ops->rollback(st);
 		st->st_tx = STORE_TX_NONE;
+		took = now_ms() - t0;
 		if (rc != 0)
 			return rc;
 		*total += n;
 		if (progress != NULL)
 			progress(name, *total, arg);
-		if (n < r->batch)
+		if (n < r->batch) {
+			store_pace_batch(pace, took, true);
 			return 0;
-		pause_ms(r->pause_ms);
+		}
+		pace_rest(st, pace, took);
 	}
 }
 
@@ -727,7 +796,7 @@ purge_rule(struct store *st, enum store_purge_rule rule, const char *name,
 static int
 purge_all(struct store *st, const struct store_purge_rules *rules,
     int32_t today, store_progress_fn *progress, void *arg,
-    struct store_purge_stats *stats)
+    struct store_purge_stats *stats, struct store_pace *pace)
 {
 	const struct {
 		enum store_purge_rule rule;
@@ -759,7 +828,7 @@ purge_all(struct store *st, const struct store_purge_rules *rules,
 		if (cutoff < 0)
 			cutoff = 0;
 		rc = purge_rule(st, run[i].rule, run[i].name, (int32_t)cutoff,
-		    rules, progress, arg, run[i].count);
+		    rules, progress, arg, run[i].count, pace);
 		if (rc != 0)
 			return rc;
 	}
@@ -772,6 +841,7 @@ store_purge(struct store *st, const struct store_purge_rules *rules,
     struct store_purge_stats *stats)
 {
 	struct store_purge_stats local;
+	struct store_pace pace;
 	int32_t today;
 	int rc;
 
@@ -793,9 +863,15 @@ store_purge(struct store *st, const struct store_purge_rules *rules,
 	if (st->st_ops->purge_lock != NULL &&
 	    (rc = st->st_ops->purge_lock(st)) != 0)
 		return rc;
-	rc = purge_all(st, rules, today, progress, arg, stats);
+	store_pace_init(&pace, rules->pace, rules->pause_ms, rules->slack_pct);
+	pace_base(st, &pace);
+	rc = purge_all(st, rules, today, progress, arg, stats, &pace);
 	if (st->st_ops->purge_unlock != NULL)
 		st->st_ops->purge_unlock(st);
+	stats->work_s = pace.sp_work_ms / 1e3;
+	stats->rest_s = pace.sp_rest_ms / 1e3;
+	stats->waits = pace.sp_waits;
+	stats->probe_base_ms = pace.sp_base_ms;
 	return rc;
 }
 

@@ -103,6 +103,10 @@ struct store_purge_rules {
 	unsigned pause_ms;      /* pause between batches */
 	unsigned source_days;   /* sources (edgespam_sources) not seen */
 	unsigned history_days;  /* history rows (edgespam_history) older */
+	/* pacing (classifier/store_pace.c); 0 and 0: only pause_ms */
+	unsigned pace;          /* rest pace times as long as a batch took */
+	unsigned slack_pct;     /* wait while a probe read is this much (%)
+	                           slower than before the purge */
 };
 
 struct store_purge_stats {
@@ -112,6 +116,10 @@ struct store_purge_stats {
 	uint64_t single;
 	uint64_t sources;
 	uint64_t history;
+	double work_s;          /* time in batches */
+	double rest_s;          /* time in pauses and waits */
+	uint64_t waits;         /* waits for the probe read to come down */
+	double probe_base_ms;   /* the probe read before the purge (0: none) */
 };
 
 /* Progress callback of purge: rule name and rows removed so far by it. */
@@ -338,8 +346,11 @@ int store_schema(const struct store_params *p, enum store_schema_op op,
 
 /*
  * store_purge - delete what the rules select, in batches of rules->batch
- * rows, each its own transaction (the caller holds none), pausing
- * rules->pause_ms between batches. Rows are selected relative to now.
+ * rows, each its own transaction (the caller holds none), resting
+ * between batches rules->pace times as long as the batch took (at least
+ * rules->pause_ms), and, with rules->slack_pct, longer while a probe read
+ * is slower than before the purge (classifier/store_pace.c). Rows are
+ * selected relative to now.
  * progress (may be NULL) is called after each batch; stats gets the
  * rows removed per rule. History rows go by their time, as sources do
  * (before the cutoff day's first second). Only one purge runs on a database at a time:

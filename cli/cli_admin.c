@@ -472,12 +472,14 @@ cli_purge(struct cli *c, int argc, char **argv)
 	    ps.history;
 	printf("purge: signatures %llu, unused tokens %llu, rare tokens %llu, "
 	       "single-hit tokens %llu, history %llu, sources %llu; %llu rows "
-	       "in %.1f s (%.0f rows/s)\n",
+	       "in %.1f s (%.0f rows/s), working %.1f s, resting %.1f s (%llu "
+	       "waits for the probe read, %.2f ms before the purge)\n",
 	    (unsigned long long)ps.signatures, (unsigned long long)ps.unused,
 	    (unsigned long long)ps.rare, (unsigned long long)ps.single,
 	    (unsigned long long)ps.history, (unsigned long long)ps.sources,
 	    (unsigned long long)total, secs,
-	    secs > 0 ? (double)total / secs : 0);
+	    secs > 0 ? (double)total / secs : 0, ps.work_s, ps.rest_s,
+	    (unsigned long long)ps.waits, ps.probe_base_ms);
 	es_log_notice("purge: %llu rows removed in %.1f s",
 	    (unsigned long long)total, secs);
 	return EX_OK;

@@ -91,6 +91,8 @@ static const struct key keys[] = {
     {"purge_history_days", K_INT, "14", 0, 36500, NULL},
     {"purge_batch", K_INT, "1000", 1, 1000000, NULL},
     {"purge_pause_ms", K_INT, "10", 0, 60000, NULL},
+    {"purge_pace", K_INT, "8", 0, 1000, NULL},
+    {"purge_latency_slack", K_INT, "20", 0, 1000, NULL},
     {"log_facility", K_ENUM, "mail", 0, 0,
         "mail daemon user local0 local1 local2 local3 local4 local5 "
         "local6 local7"},
@@ -849,6 +851,8 @@ conf_purge_rules(const struct conf *cf, struct store_purge_rules *r)
 	r->history_days = (unsigned)conf_int(cf, "purge_history_days");
 	r->batch = (size_t)conf_int(cf, "purge_batch");
 	r->pause_ms = (unsigned)conf_int(cf, "purge_pause_ms");
+	r->pace = (unsigned)conf_int(cf, "purge_pace");
+	r->slack_pct = (unsigned)conf_int(cf, "purge_latency_slack");
 }
 
 int

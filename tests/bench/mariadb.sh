@@ -13,13 +13,21 @@
 #   mariadb.fill_rows, mariadb.fill_s
 #   mariadb.p99_before_ms, mariadb.rate_before
 #   mariadb.p99_during_ms, mariadb.rate_during
+#   mariadb.p99_after_ms, mariadb.rate_after  (the same load for
+#                          MARIADB_WINDOW s after the purge)
+#   mariadb.p99_ratio      p99 during / p99 before (issue 17: <= 1.3)
 #   mariadb.purge_rows, mariadb.purge_s, mariadb.purge_rows_per_s
 #   mariadb.errors   miltc errors plus messages that got on_error's
 #                    action (deferred: on_error = tempfail) in the purge
-#                    runs
+#                    runs (before, during, after)
 # Exits 77 (with the reason on stderr) without root or MariaDB.
 #   MILTER_MESSAGES=3000, MARIADB_ROWS=10000000, MARIADB_WINDOW=20,
-#   MARIADB_POOL=1G (innodb_buffer_pool_size of the private server)
+#   MARIADB_POOL=1G (innodb_buffer_pool_size of the private server),
+#   MARIADB_PURGE_CONF="key = value; ..." (purge settings for this run,
+#   e.g. "purge_pace = 0" for the old fixed pause), MARIADB_PURGE_ONLY=1
+#   (skip the fresh-store comparison: only the purge under load).
+# The purge's figures also go, with the date and settings, to
+# $BUILD/bench/mariadb-purge.txt (appended; one block per run).
 set -eu
 corpus=$1
 work=$2/mariadb
@@ -90,15 +98,19 @@ val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$1"
 
 conf "$work/mysql.conf" mysql
 conf "$work/sqlite.conf" sqlite
+# the run's purge settings ("k = v; k = v") go to the MariaDB config
+echo "${MARIADB_PURGE_CONF:-}" | tr ';' '\n' | sed 's/^ *//' | grep . >> "$work/mysql.conf" || true
 "$BUILD/edgespam" -c "$work/mysql.conf" db init >&2
-for d in mysql sqlite; do
-	echo "bench: mariadb: milter on $d, 8 connections, $N messages" >&2
-	start "$work/$d.conf"
-	load "$work/$d-c8.txt" -n "$N"
-	stop
-done
-keys "$work/mysql-c8.txt" mariadb.c8
-keys "$work/sqlite-c8.txt" mariadb.sqlite_c8
+if [ "${MARIADB_PURGE_ONLY:-0}" != 1 ]; then
+	for d in mysql sqlite; do
+		echo "bench: mariadb: milter on $d, 8 connections, $N messages" >&2
+		start "$work/$d.conf"
+		load "$work/$d-c8.txt" -n "$N"
+		stop
+	done
+	keys "$work/mysql-c8.txt" mariadb.c8
+	keys "$work/sqlite-c8.txt" mariadb.sqlite_c8
+fi
 
 # the purge under load
 echo "bench: mariadb: filling dspam_token_data with $ROWS rows" >&2
@@ -128,16 +140,34 @@ rm -f "$work/purge.done"
 ppid=$!
 load "$work/during.txt" --until "$work/purge.done"
 wait $ppid || true
+# the same load again after the purge: when it is as slow as during the
+# purge, the machine got busier, not the purge heavier
+echo "bench: mariadb: load for $WINDOW s after the purge" >&2
+load "$work/after.txt" --duration "$WINDOW"
 stop
 [ "$(cat "$work/purge.rc")" = 0 ] || { echo "bench: mariadb: purge failed: $(cat "$work/purge.txt")" >&2; exit 1; }
-echo "mariadb.p99_before_ms $(val "$work/before.txt" eom_p99_ms)"
-echo "mariadb.rate_before $(val "$work/before.txt" rate)"
-echo "mariadb.p99_during_ms $(val "$work/during.txt" eom_p99_ms)"
-echo "mariadb.rate_during $(val "$work/during.txt" rate)"
-# "purge: ... ; N rows in S s (R rows/s)"
-sed -n 's/.*; \([0-9]*\) rows in \([0-9.]*\) s (\([0-9.]*\) rows\/s).*/mariadb.purge_rows \1\nmariadb.purge_s \2\nmariadb.purge_rows_per_s \3/p' "$work/purge.txt"
-e=0
-for f in before during; do
-	e=$((e + $(val "$work/$f.txt" errors) + $(val "$work/$f.txt" deferred)))
-done
-echo "mariadb.errors $e"
+b99=$(val "$work/before.txt" eom_p99_ms)
+d99=$(val "$work/during.txt" eom_p99_ms)
+a99=$(val "$work/after.txt" eom_p99_ms)
+{
+	echo "mariadb.p99_before_ms $b99"
+	echo "mariadb.rate_before $(val "$work/before.txt" rate)"
+	echo "mariadb.p99_during_ms $d99"
+	echo "mariadb.rate_during $(val "$work/during.txt" rate)"
+	echo "mariadb.p99_after_ms $a99"
+	echo "mariadb.rate_after $(val "$work/after.txt" rate)"
+	echo "$d99 $b99" | awk '$2 > 0 { printf "mariadb.p99_ratio %.2f\n", $1 / $2 }'
+	# "purge: ... ; N rows in S s (R rows/s)"
+	sed -n 's/.*; \([0-9]*\) rows in \([0-9.]*\) s (\([0-9.]*\) rows\/s).*/mariadb.purge_rows \1\nmariadb.purge_s \2\nmariadb.purge_rows_per_s \3/p' "$work/purge.txt"
+	e=0
+	for f in before during after; do
+		e=$((e + $(val "$work/$f.txt" errors) + $(val "$work/$f.txt" deferred)))
+	done
+	echo "mariadb.errors $e"
+} > "$work/purge.keys"
+cat "$work/purge.keys"
+mkdir -p "$BUILD/bench"
+{
+	echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC') rows $ROWS window $WINDOW s, load average $(cut -d' ' -f1-3 /proc/loadavg), purge settings: ${MARIADB_PURGE_CONF:-defaults}"
+	cat "$work/purge.keys"
+} >> "$BUILD/bench/mariadb-purge.txt"

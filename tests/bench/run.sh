@@ -167,8 +167,9 @@ END {
 	}
 	if ("mariadb.purge_rows" in v) {
 		printf "\npurge on MariaDB under load (%d token rows, half unused; 8 connections):\n", v["mariadb.fill_rows"]
-		printf "  p99 %.2f ms (%.1f msg/s) before, %.2f ms (%.1f msg/s) during the purge;\n",
-			v["mariadb.p99_before_ms"], v["mariadb.rate_before"], v["mariadb.p99_during_ms"], v["mariadb.rate_during"]
+		printf "  p99 %.2f ms (%.1f msg/s) before, %.2f ms (%.1f msg/s) during the purge (%.2fx), %.2f ms (%.1f msg/s) after;\n",
+			v["mariadb.p99_before_ms"], v["mariadb.rate_before"], v["mariadb.p99_during_ms"], v["mariadb.rate_during"],
+			v["mariadb.p99_ratio"], v["mariadb.p99_after_ms"], v["mariadb.rate_after"]
 		printf "  purge removed %d rows in %.1f s (%.0f rows/s); errors %d\n",
 			v["mariadb.purge_rows"], v["mariadb.purge_s"], v["mariadb.purge_rows_per_s"], v["mariadb.errors"]
 	}

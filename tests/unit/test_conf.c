@@ -65,6 +65,9 @@ test_defaults(void **state)
 	assert_int_equal(r.single_days, 15);
 	assert_int_equal(r.history_days, 14);
 	assert_int_equal(r.batch, 1000);
+	assert_int_equal(r.pause_ms, 10);
+	assert_int_equal(r.pace, 8);
+	assert_int_equal(r.slack_pct, 20);
 	assert_string_equal(conf_trusted_users(cf)[0], "root");
 	assert_string_equal(conf_trusted_users(cf)[3], "edgespam");
 	assert_null(conf_trusted_users(cf)[4]);

@@ -1350,18 +1350,23 @@ test_purge_batches(void **state)
 		const char *name;
 		size_t rows, batch;
 		size_t calls;
+		unsigned pace, slack; /* paced: the same rows go */
 	} c[] = {
-		{"partial last batch", 25, 10, 3},
-		{"exact multiple", 20, 10, 3},
-		{"one batch", 5, 10, 1},
-		{"batch of one", 3, 1, 4},
+		{"partial last batch", 25, 10, 3, 0, 0},
+		{"exact multiple", 20, 10, 3, 0, 0},
+		{"one batch", 5, 10, 1, 0, 0},
+		{"batch of one", 3, 1, 4, 0, 0},
+		{"paced", 25, 10, 3, 2, 20},
+		/* a 1% slack makes the probe wait after most batches */
+		{"paced, probe waits", 7, 2, 4, 1, 1},
 	};
 	struct store *st = S(state);
 	uint32_t uid = user(st, "u");
 
 	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
 		struct store_purge_rules r = {.unused_days = 30,
-		    .batch = c[k].batch, .pause_ms = k == 0 ? 1 : 0};
+		    .batch = c[k].batch, .pause_ms = k == 0 ? 1 : 0,
+		    .pace = c[k].pace, .slack_pct = c[k].slack};
 		struct store_purge_stats ps;
 		struct progress pg = {0};
 
@@ -1393,6 +1398,15 @@ test_purge_batches(void **state)
 		}
 		want_tok(c[k].name, get1(st, uid, 1000 * (k + 1) + 999), 1, 1,
 		    TODAY);
+		/* the pacer's figures: a baseline only when probing, rests
+		 * between batches only when there were several */
+		if ((c[k].slack > 0) != (ps.probe_base_ms > 0) ||
+		    ps.work_s <= 0 || (c[k].pace > 0 && ps.rest_s <= 0) ||
+		    (c[k].slack == 0 && ps.waits != 0))
+			fail_msg("case %s: probe %.3f ms, work %.6f s, rest "
+				 "%.6f s, %llu waits",
+			    c[k].name, ps.probe_base_ms, ps.work_s, ps.rest_s,
+			    (unsigned long long)ps.waits);
 	}
 }
 
@@ -1401,8 +1415,8 @@ test_purge_all_rules(void **state)
 {
 	struct store *st = S(state);
 	uint32_t uid = user(st, "u");
-	struct store_purge_rules r = {14, 90, 30, 15, 2, 0, 0, 0};
-	struct store_purge_rules off = {0, 0, 0, 0, 10, 0, 0, 0};
+	struct store_purge_rules r = {14, 90, 30, 15, 2, 0, 0, 0, 0, 0};
+	struct store_purge_rules off = {0, 0, 0, 0, 10, 0, 0, 0, 0, 0};
 	struct store_purge_stats ps;
 	struct progress pg = {0};
 
