@@ -76,6 +76,8 @@ WEB_LIB_SRC := $(filter-out cli/web/web_main.c,$(WEB_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_LIB_SRC := $(sort $(wildcard tests/tools/lib/*.c))
+# miltc, the milter protocol test client, is one program from its folder
+MILTC_SRC := $(sort $(wildcard tests/tools/miltc/*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -86,7 +88,8 @@ LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
 PROGRAMS = $(if $(CLI_SRC),$(BUILD)/edgespam) $(if $(MILTER_SRC),$(BUILD)/edgespam-milter) \
 	$(if $(WEB_SRC),$(BUILD)/edgespam-web)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC)) \
+	$(if $(MILTC_SRC),$(BUILD)/tools/miltc)
 # each sql/DRIVER/schema.sql is compiled into its driver
 GEN = $(patsubst sql/%/schema.sql,$(BUILD)/gen/sql_%_schema.h,\
 	$(wildcard sql/*/schema.sql))
@@ -157,6 +160,9 @@ $(BUILD)/tests/test_maildir: $(BUILD)/obj/tests/unit/test_maildir.o $(MAILDIR_OB
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(TOOL_LIB_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(call obj,$(TOOL_LIB_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)
+$(BUILD)/tools/miltc: $(call obj,$(MILTC_SRC)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(MILTC_SRC)) $(LINK_LIBS) $(LDLIBS_ALL)
 
 # deps: install only what is missing; nothing to do when all is there.
 deps:
