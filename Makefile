@@ -78,6 +78,8 @@ TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_LIB_SRC := $(sort $(wildcard tests/tools/lib/*.c))
 # miltc, the milter protocol test client, is one program from its folder
 MILTC_SRC := $(sort $(wildcard tests/tools/miltc/*.c))
+# the store contract suite is one cmocka program from its folder
+SC_SRC    := $(sort $(wildcard tests/unit/store_contract/*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -87,7 +89,8 @@ LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
 
 PROGRAMS = $(if $(CLI_SRC),$(BUILD)/edgespam) $(if $(MILTER_SRC),$(BUILD)/edgespam-milter) \
 	$(if $(WEB_SRC),$(BUILD)/edgespam-web)
-UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+UNIT_BINS = $(sort $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) \
+	$(if $(SC_SRC),$(BUILD)/tests/test_store_contract))
 TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC)) \
 	$(if $(MILTC_SRC),$(BUILD)/tools/miltc)
 # each sql/DRIVER/schema.sql is compiled into its driver
@@ -151,6 +154,9 @@ $(BUILD)/tests/test_web%: $(BUILD)/obj/tests/unit/test_web%.o $(BUILD)/libweb-es
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+$(BUILD)/tests/test_store_contract: $(call obj,$(SC_SRC)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(SC_SRC)) $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
 # the Maildir scanner of maildir-retrain is the CLI's, tested on its own
 MAILDIR_OBJS = $(call obj,cli/cli_maildir_scan.c cli/cli_maildir_state.c)
 $(BUILD)/obj/tests/unit/test_maildir.o: ALL_CFLAGS += -Icli

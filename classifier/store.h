@@ -11,7 +11,7 @@
  * "sqlite" (embedded default), "memory" (tests and benchmarks) or
  * "mysql" (MariaDB or MySQL, for clusters). Every driver passes the
  * contract suite in
- * tests/unit/test_store_contract.c. Drivers move data and decide nothing
+ * tests/unit/store_contract/. Drivers move data and decide nothing
  * about spam: which counts change is the classifier's business.
  *
  * Table and column names follow DSPAM's schema (see sql/); users are
