@@ -58,6 +58,9 @@
  *   - header words prefixed by kind: "subj:" Subject, "from:" From,
  *     "rtrn:" Return-Path, "to:" To, "rcvd:" Received, "head:" any other
  *     (names compared case-insensitively); body words unprefixed;
+ *   - for each IPv4 address in a Received field (cls_net.c), the
+ *     network tokens "ip16:a.b" and "ip24:a.b.c" (the word rule drops
+ *     the address itself: its dots split it into numbers);
  *   - URLs split on runs of / : ? = & into "url:piece";
  *   - attach entries whole: "name:file" -> "fn:file", else "ct:" + entry.
  *
@@ -77,6 +80,7 @@
 #include <strings.h>
 
 #include "cls_dspam_tok.h"
+#include "cls_net.h"
 #include "cls_sender.h"
 #include "cls_source.h"
 #include "es_alloc.h"
@@ -803,6 +807,31 @@ is_dspam_header(const struct cls_header *h)
 	return h->name_len >= 8 && strncasecmp(h->name, "X-DSPAM-", 8) == 0;
 }
 
+/*
+ * received_nets - the network tokens of a Received field: for each IPv4
+ * address in it (cls_net_ipv4), "ip16:" and "ip24:" with its first two
+ * and three parts, under the field's flags.
+ */
+static void
+received_nets(struct tok *t, const struct cls_header *h, uint32_t fl)
+{
+	uint8_t a[CLS_NET_MAX][4];
+	char b[24];
+	size_t n, i;
+	int len;
+
+	n = cls_net_ipv4(h->value, h->value_len, a, CLS_NET_MAX);
+	for (i = 0; i < n && t->err == 0; i++) {
+		section(t, "ip16:", fl);
+		len = snprintf(b, sizeof(b), "%u.%u", a[i][0], a[i][1]);
+		add_prefixed(t, b, (size_t)len);
+		section(t, "ip24:", fl);
+		len = snprintf(b, sizeof(b), "%u.%u.%u", a[i][0], a[i][1],
+		    a[i][2]);
+		add_prefixed(t, b, (size_t)len);
+	}
+}
+
 /* headers - own header fields, or embedded ones as body text. */
 static void
 headers(struct tok *t, const struct cls_msg *msg, bool embedded)
@@ -823,6 +852,8 @@ headers(struct tok *t, const struct cls_msg *msg, bool embedded)
 				fl |= CLS_TF_ROUTE;
 			section(t, edgespam_kind(h), fl);
 			edgespam_words(t, h->value, h->value_len);
+			if (name_is(h, "Received"))
+				received_nets(t, h, fl);
 			continue;
 		}
 		section(t, "", 0);

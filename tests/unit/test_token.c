@@ -557,6 +557,69 @@ test_tok_route_flag(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The edgespam tokenizer's network tokens: "ip16:" and "ip24:" for the
+ * IPv4 addresses of the message's own Received fields, with the field's
+ * flags; none from other fields, embedded headers or the body, and none
+ * from DSPAM's tokenizers. */
+static void
+test_tok_received_nets(void **state)
+{
+	static struct cls_header h[] = {
+	    HDR("Received", "from a (a [192.0.2.17]) by b (198.51.100.3)"),
+	    HDR("Received", "from c by d (Exim 4.05.1.2) id 1.2.3"),
+	    HDR("Subject", "see 203.0.113.9"),
+	    PART_HDR("Received", "from e [203.0.113.10]", 0, true)};
+	static struct cls_text t[] = {TXT("body 203.0.113.11")};
+	static const struct cls_msg m = {
+	    h, NELEM(h), t, 1, NULL, 0, NULL, 0, 1, 0, NULL, NULL, 0};
+	static const struct {
+		enum cls_tokenizer kind;
+		const char *text;
+		int want; /* flags; -1: absent */
+	} c[] = {
+	    {CLS_TOK_EDGESPAM, "ip16:192.0", CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "ip24:192.0.2", CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "ip16:198.51", CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "ip24:198.51.100",
+		CLS_TF_HEADER | CLS_TF_ROUTE},
+	    {CLS_TOK_EDGESPAM, "ip16:203.0", -1},
+	    {CLS_TOK_EDGESPAM, "ip24:203.0.113", -1},
+	    {CLS_TOK_EDGESPAM, "ip16:4.05", -1},
+	    {CLS_TOK_EDGESPAM, "ip24:1.2.3", -1},
+	    {CLS_TOK_WORD, "ip16:192.0", -1},
+	    {CLS_TOK_OSB, "ip24:192.0.2", -1},
+	};
+	struct cls_tok_opts o;
+	struct cls_tset *s;
+	const struct cls_token *tk;
+	size_t k;
+	int bad = 0;
+
+	(void)state;
+	for (k = 0; k < NELEM(c); k++) {
+		int got;
+
+		cls_tok_opts_default(&o, c[k].kind);
+		s = cls_tset_new(1000, false);
+		assert_non_null(s);
+		assert_int_equal(cls_tokenize(&m, &o, s), 0);
+		tk = cls_tset_find(s, cls_crc64(c[k].text, strlen(c[k].text)));
+		got = tk ? (int)tk->flags : -1;
+		if (got != c[k].want) {
+			printf("%s (%s): flags %d, want %d\n", c[k].text,
+			    cls_tokenizer_name(c[k].kind), got, c[k].want);
+			bad = 1;
+		}
+		/* each network token counted once per address */
+		if (tk != NULL && tk->count != 1) {
+			printf("%s: count %u\n", c[k].text, (unsigned)tk->count);
+			bad = 1;
+		}
+		cls_tset_free(s);
+	}
+	assert_int_equal(bad, 0);
+}
+
 /* Every allocation failure gives ES_ENOMEM and no leak (ASan checks). */
 static void
 test_tok_alloc_failure(void **state)
@@ -761,6 +824,7 @@ main(void)
 	    cmocka_unit_test(test_tset_alloc_failure),
 	    cmocka_unit_test(test_tok_edgespam),
 	    cmocka_unit_test(test_tok_route_flag),
+	    cmocka_unit_test(test_tok_received_nets),
 	    cmocka_unit_test(test_tok_alloc_failure),
 	    cmocka_unit_test(test_tok_ids_without_text),
 	    cmocka_unit_test(test_sender_token),
