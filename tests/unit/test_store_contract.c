@@ -141,7 +141,8 @@ setup_memory(void **state)
 static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy",
-    "edgespam_sender_list", "edgespam_sources", "edgespam_history"};
+    "edgespam_sender_list", "edgespam_sources", "edgespam_history",
+    "edgespam_daily"};
 /* The tables were made by the driver and not changed since. */
 static bool my_fresh;
 
@@ -1343,8 +1344,8 @@ test_purge_all_rules(void **state)
 {
 	struct store *st = S(state);
 	uint32_t uid = user(st, "u");
-	struct store_purge_rules r = {14, 90, 30, 15, 2, 0, 0, 0};
-	struct store_purge_rules off = {0, 0, 0, 0, 10, 0, 0, 0};
+	struct store_purge_rules r = {14, 90, 30, 15, 2, 0, 0, 0, 0};
+	struct store_purge_rules off = {0, 0, 0, 0, 10, 0, 0, 0, 0};
 	struct store_purge_stats ps;
 	struct progress pg = {0};
 
@@ -2311,7 +2312,7 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0); /* no file: every table missing, and nothing created */
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -2328,18 +2329,19 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, note_item,
 			     items, &n, err, sizeof(err)),
 	    0);
-	if (n != 10 ||
+	if (n != 11 ||
 	    strstr(items, "column dspam_token_data.weight") == NULL ||
 	    strstr(items, "index dspam_token_data") == NULL ||
 	    strstr(items, "table dspam_stats") == NULL ||
 	    strstr(items, "table edgespam_sender_list") == NULL ||
 	    strstr(items, "table edgespam_sources") == NULL ||
-	    strstr(items, "table edgespam_history") == NULL)
+	    strstr(items, "table edgespam_history") == NULL ||
+	    strstr(items, "table edgespam_daily") == NULL)
 		fail_msg("check: got %zu: %s", n, items);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);
