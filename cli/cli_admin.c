@@ -138,8 +138,13 @@ cli_stats(struct cli *c, int argc, char **argv)
 	uint32_t uid;
 	int rc;
 
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--daily") == 0)
+			return cli_stats_daily(c, argc, argv);
 	if (argc > 1) {
-		fputs("usage: edgespam stats [USER]\n", stderr);
+		fputs("usage: edgespam stats [USER]\n"
+		      "       edgespam stats USER --daily [--days N] [--json]\n",
+		    stderr);
 		return EX_USAGE;
 	}
 	if ((rc = cli_open_store(c)) != EX_OK)
