@@ -15,6 +15,7 @@
  *   mysql_sources.c  source (client address) statistics
  *   mysql_purge.c    the purge rules and the purge lock
  *   mysql_history.c  history rows (edgespam_history)
+ *   mysql_daily.c    daily counts (edgespam_daily)
  */
 #ifndef MYSQL_INT_H
 #define MYSQL_INT_H

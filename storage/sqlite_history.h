@@ -1,6 +1,7 @@
 /*
- * sqlite_history.h - the sqlite driver's history rows (edgespam_history),
- * kept apart from store_sqlite.c. The driver owns a struct sqh per
+ * sqlite_history.h - the sqlite driver's history rows (edgespam_history)
+ * and daily counts (edgespam_daily, sqlite_daily.c), kept apart from
+ * store_sqlite.c. The driver owns a struct sqh per
  * connection: statements prepared on first use, finalized with the
  * connection (sqh_finalize). Every function runs on the connection db
  * of st's driver and reports failures with sq_fail().

@@ -28,7 +28,8 @@
  * Sources (edgespam_sources) keep their times as INTEGER seconds since
  * the epoch; a message's two source rows are upserted one statement each.
  * History rows (edgespam_history) are sqlite_history.c's, on this
- * connection, with statements it prepares on first use.
+ * connection, with statements it prepares on first use; the daily
+ * counts (edgespam_daily) sqlite_daily.c's, with the same statements.
  *
  * store_schema(): check lists the tables, the weight column and the
  * purge indexes a database lacks; upgrade adds the column with ALTER
