@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_mariadb.sh - the MariaDB store on a private server
 # (tests/sh/lib_mariadb.sh), through the real programs:
-#   a. the storage contract suite against MariaDB;
+#   a. the storage contract suite and the daily counts suite against MariaDB;
 #   b. edgespam db init / check / upgrade: a dropped index and a dropped
 #      column are reported and restored, no row lost;
 #   c. an existing DSPAM database (tests/data/dspam-mysql-speed.sql) used
