@@ -38,8 +38,8 @@ CREATE TABLE IF NOT EXISTS dspam_virtual_uids (
 CREATE TABLE IF NOT EXISTS dspam_token_data (
   uid INT UNSIGNED NOT NULL,
   token BIGINT UNSIGNED NOT NULL,
-  spam_hits BIGINT NOT NULL DEFAULT 0,
-  innocent_hits BIGINT NOT NULL DEFAULT 0,
+  spam_hits BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_hits BIGINT UNSIGNED NOT NULL DEFAULT 0,
   last_hit DATE NOT NULL,
   weight DOUBLE NOT NULL DEFAULT 0,
   PRIMARY KEY (uid, token),
@@ -58,14 +58,14 @@ CREATE TABLE IF NOT EXISTS dspam_signature_data (
 
 CREATE TABLE IF NOT EXISTS dspam_stats (
   uid INT UNSIGNED NOT NULL,
-  spam_learned BIGINT NOT NULL DEFAULT 0,
-  innocent_learned BIGINT NOT NULL DEFAULT 0,
-  spam_misclassified BIGINT NOT NULL DEFAULT 0,
-  innocent_misclassified BIGINT NOT NULL DEFAULT 0,
-  spam_corpusfed BIGINT NOT NULL DEFAULT 0,
-  innocent_corpusfed BIGINT NOT NULL DEFAULT 0,
-  spam_classified BIGINT NOT NULL DEFAULT 0,
-  innocent_classified BIGINT NOT NULL DEFAULT 0,
+  spam_learned BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_learned BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_misclassified BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_misclassified BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_corpusfed BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_corpusfed BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_classified BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_classified BIGINT UNSIGNED NOT NULL DEFAULT 0,
   PRIMARY KEY (uid)
 ) ENGINE=InnoDB;
 
@@ -100,11 +100,11 @@ CREATE TABLE IF NOT EXISTS edgespam_sender_list (
 -- greylisting), and times in seconds since the epoch (UTC).
 CREATE TABLE IF NOT EXISTS edgespam_sources (
   source VARBINARY(64) NOT NULL,
-  spam BIGINT NOT NULL DEFAULT 0,
-  innocent BIGINT NOT NULL DEFAULT 0,
-  spam_corrections BIGINT NOT NULL DEFAULT 0,
-  innocent_corrections BIGINT NOT NULL DEFAULT 0,
-  spam_streak BIGINT NOT NULL DEFAULT 0,
+  spam BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_corrections BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  innocent_corrections BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spam_streak BIGINT UNSIGNED NOT NULL DEFAULT 0,
   first_seen BIGINT NOT NULL,
   last_seen BIGINT NOT NULL,
   last_spam BIGINT NOT NULL DEFAULT 0,
