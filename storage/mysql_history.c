@@ -14,9 +14,11 @@
  * Either way the rows come from the index on (uid, created), newest
  * first.
  *
- * An UPDATE reports the rows it changed, not those it found: when a
- * correction or an action changes nothing, one COUNT(*) says whether
- * the row was there (its value already the one asked for).
+ * An UPDATE reports the rows it changed, not those it found: when an
+ * action changes nothing, one COUNT(*) says whether the row was there
+ * (its value already the one asked for). A correction first reads the
+ * signature's oldest row (its time and former correction, for the daily
+ * counts), which also says whether there is one, then updates.
  *
  * Errors and retries as mysql_conn.c. One thread per handle.
  */
