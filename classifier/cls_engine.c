@@ -1045,17 +1045,44 @@ legacy_prob(struct cls_engine *e, struct store *st, uint32_t uid,
 	return 0;
 }
 
-/* correct_history - mark the history row of the signature corrected
- * (none: history off, or purged, is no failure). */
+/* daily_bump - in d, add n to the daily count of correction c. */
+static void
+daily_bump(struct store_daily *d, enum store_correction c, int n)
+{
+	if (c == STORE_CORRECTION_SPAM)
+		d->missed_spam += n;
+	else if (c == STORE_CORRECTION_INNOCENT)
+		d->false_positives += n;
+}
+
+/*
+ * correct_history - mark the history row of the signature corrected
+ * (none: history off, or purged, is no failure) and count the
+ * correction in the daily counts on the day of the message corrected
+ * (the row's time; without a row, the correction's day). A correction
+ * that replaces another undoes the other's count.
+ */
 static int
 correct_history(struct store *st, uint32_t uid, const char *sig_id,
     enum cls_class cls, time_t now)
 {
-	int rc = store_history_correct(st, uid, sig_id,
-	    cls == CLS_CLASS_SPAM ? STORE_CORRECTION_SPAM
-	                          : STORE_CORRECTION_INNOCENT, now);
+	enum store_correction c = cls == CLS_CLASS_SPAM
+	    ? STORE_CORRECTION_SPAM : STORE_CORRECTION_INNOCENT;
+	struct store_history_was was;
+	struct store_daily d = {0};
+	time_t day = now;
+	int rc = store_history_correct_was(st, uid, sig_id, c, now, &was);
 
-	return rc == ES_ENOTFOUND ? 0 : rc;
+	if (rc == 0) {
+		if (was.correction == c)
+			return 0;
+		daily_bump(&d, was.correction, -1);
+		day = (time_t)was.time;
+	} else if (rc != ES_ENOTFOUND) {
+		return rc;
+	}
+	daily_bump(&d, c, +1);
+	return store_daily_add(st, uid, day, &d);
 }
 
 /* correct_source - count a correction against the client address the

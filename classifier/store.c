@@ -31,13 +31,13 @@
  *  - The list functions stop when the callback returns non-zero and
  *    then return 0. A callback must not use the same handle.
  *  - store_purge() runs the rules in the order signatures, unused, rare,
- *    single, sources, history; a row that two rules select is counted
+ *    single, sources, history, daily; a row that two rules select is counted
  *    under the first.
  *    Each batch is one write transaction; a rule ends with the first
  *    batch that deletes fewer than rules->batch rows. A purge date is
  *    "before today minus days" (DSPAM: `last_hit < CURRENT_DATE() -
  *    INTERVAL n DAY`); for sources and history rows, a time before
- *    that day's first second. Rows of DSPAM's control token ("$$CONTROL$$",
+ *    that day's first second; daily counts, a day before that day. Rows of DSPAM's control token ("$$CONTROL$$",
  *    STORE_CONTROL_TOKEN) are never purged: DSPAM keeps its own state
  *    in that row. Between batches the purge rests as store_pace.c says
  *    (a multiple of the batch's time, and while a probe read is slower
@@ -815,6 +815,8 @@ purge_all(struct store *st, const struct store_purge_rules *rules,
 		    &stats->sources},
 		{STORE_PURGE_HISTORY, "history", rules->history_days,
 		    &stats->history},
+		{STORE_PURGE_DAILY, "daily", rules->daily_days,
+		    &stats->daily},
 	};
 	int rc;
 

@@ -107,6 +107,7 @@ struct store_purge_rules {
 	unsigned pace;          /* rest pace times as long as a batch took */
 	unsigned slack_pct;     /* wait while a probe read is this much (%)
 	                           slower than before the purge */
+	unsigned daily_days;    /* daily counts (edgespam_daily) older */
 };
 
 struct store_purge_stats {
@@ -120,6 +121,7 @@ struct store_purge_stats {
 	double rest_s;          /* time in pauses and waits */
 	uint64_t waits;         /* waits for the probe read to come down */
 	double probe_base_ms;   /* the probe read before the purge (0: none) */
+	uint64_t daily;
 };
 
 /* Progress callback of purge: rule name and rows removed so far by it. */
@@ -353,7 +355,7 @@ int store_schema(const struct store_params *p, enum store_schema_op op,
  * selected relative to now.
  * progress (may be NULL) is called after each batch; stats gets the
  * rows removed per rule. History rows go by their time, as sources do
- * (before the cutoff day's first second). Only one purge runs on a database at a time:
+ * (before the cutoff day's first second), daily counts by their day. Only one purge runs on a database at a time:
  * while another handle purges, this one returns ES_EBUSY at once.
  */
 int store_purge(struct store *st, const struct store_purge_rules *rules,
@@ -572,6 +574,17 @@ int store_history_count(struct store *st, uint32_t uid,
  */
 int store_history_correct(struct store *st, uint32_t uid,
     const char *signature, enum store_correction c, time_t now);
+/* What a correction found: the time and the correction before it of
+ * the oldest row of the signature. */
+struct store_history_was {
+	int64_t time;
+	enum store_correction correction;
+};
+/* store_history_correct_was - store_history_correct(), and *was (may be
+ * NULL) what the row was; on ES_ENOTFOUND *was is zero. */
+int store_history_correct_was(struct store *st, uint32_t uid,
+    const char *signature, enum store_correction c, time_t now,
+    struct store_history_was *was);
 /*
  * store_history_set_action - set the action of uid's row id (when the
  * MTA refused a change after the row was written); ES_ENOTFOUND when
@@ -591,5 +604,36 @@ const char *store_correction_text(enum store_correction c);
 enum store_verdict store_verdict_of(const char *text);
 enum store_action store_action_of(const char *text);
 enum store_correction store_correction_of(const char *text);
+
+/*
+ * Daily counts (edgespam_daily): per user and UTC day, the messages the
+ * milter filtered by verdict and the corrections of them (missed spam,
+ * false positives) counted on the day of the message corrected. They
+ * outlive the history rows (purged after daily_days, not
+ * history_days) and feed the statistics plots.
+ */
+struct store_daily {
+	uint32_t uid;
+	int32_t day;              /* days since the epoch (UTC) */
+	int64_t spam;
+	int64_t innocent;
+	int64_t whitelisted;
+	int64_t missed_spam;      /* corrected to spam */
+	int64_t false_positives;  /* corrected to innocent */
+};
+/* Callback of store_daily_list(); non-zero stops the listing. */
+typedef int store_daily_fn(const struct store_daily *row, void *arg);
+/*
+ * store_daily_add - add delta's counts (negative undoes, each count
+ * clamped at zero) to uid's row of the day of time `when`, created when
+ * missing. delta->uid and delta->day are ignored. Part of the caller's
+ * write transaction when one is open.
+ */
+int store_daily_add(struct store *st, uint32_t uid, time_t when,
+    const struct store_daily *delta);
+/* store_daily_list - fn for each of uid's rows of days since the day of
+ * `since` onward, oldest first. */
+int store_daily_list(struct store *st, uint32_t uid, time_t since,
+    store_daily_fn *fn, void *arg);
 
 #endif

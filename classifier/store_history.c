@@ -288,10 +288,22 @@ int
 store_history_correct(struct store *st, uint32_t uid, const char *signature,
     enum store_correction c, time_t now)
 {
+	return store_history_correct_was(st, uid, signature, c, now, NULL);
+}
+
+int
+store_history_correct_was(struct store *st, uint32_t uid,
+    const char *signature, enum store_correction c, time_t now,
+    struct store_history_was *was)
+{
+	struct store_history_was local;
 	bool implicit, changed = false;
 	int32_t day;
 	int rc;
 
+	if (was == NULL)
+		was = &local;
+	memset(was, 0, sizeof(*was));
 	if ((rc = no_history(st)) != 0 ||
 	    (rc = store_check_text(st, "signature id", signature, 1,
 		 STORE_HISTORY_SIG_MAX)) != 0 ||
@@ -304,12 +316,14 @@ store_history_correct(struct store *st, uint32_t uid, const char *signature,
 	if ((rc = store_write_begin(st, &implicit)) != 0)
 		return rc;
 	rc = st->st_ops->history_correct(st, uid, signature, c,
-	    c == STORE_CORRECTION_NONE ? 0 : (int64_t)now, &changed);
+	    c == STORE_CORRECTION_NONE ? 0 : (int64_t)now, &changed, was);
 	/* no row is no failure of the transaction */
 	if ((rc = store_write_end(st, implicit, rc)) == 0 && !changed) {
 		store_seterr(st, "no history row of signature %s", signature);
 		rc = ES_ENOTFOUND;
 	}
+	if (rc != 0)
+		memset(was, 0, sizeof(*was));
 	return rc;
 }
 

@@ -49,8 +49,9 @@ enum store_purge_rule {
 	STORE_PURGE_SINGLE,     /* tokens: exactly one hit in total */
 	STORE_PURGE_SOURCES,    /* sources: last_seen before the cutoff
 	                           day's first second */
-	STORE_PURGE_HISTORY     /* history: time before the cutoff day's
+	STORE_PURGE_HISTORY,    /* history: time before the cutoff day's
 	                           first second */
+	STORE_PURGE_DAILY       /* daily counts: day < cutoff */
 };
 
 enum store_tx {
@@ -176,7 +177,9 @@ struct store_ops {
 	 * History (store_history.c checked the arguments: texts within
 	 * their bounds and never NULL, enums valid, q->search NULL when
 	 * empty). history_add sets *id; history_correct and
-	 * history_set_action set *changed when a row was there.
+	 * history_set_action set *changed when a row was there;
+	 * history_correct sets *was (never NULL) to the time and former
+	 * correction of the signature's oldest row.
 	 */
 	int (*history_add)(struct store *st, uint32_t uid,
 	    const struct store_history *row, int64_t *id);
@@ -187,9 +190,19 @@ struct store_ops {
 	    const struct store_history_query *q, uint64_t *n);
 	int (*history_correct)(struct store *st, uint32_t uid,
 	    const char *signature, enum store_correction c, int64_t now,
-	    bool *changed);
+	    bool *changed, struct store_history_was *was);
 	int (*history_set_action)(struct store *st, uint32_t uid, int64_t id,
 	    enum store_action action, bool *changed);
+
+	/*
+	 * Daily counts (store_daily.c checked the arguments). daily_add
+	 * adds d's counts to (uid, day), clamping each at zero;
+	 * daily_list gives uid's rows with day >= since, oldest first.
+	 */
+	int (*daily_add)(struct store *st, uint32_t uid, int32_t day,
+	    const struct store_daily *d);
+	int (*daily_list)(struct store *st, uint32_t uid, int32_t since,
+	    store_daily_fn *fn, void *arg);
 };
 
 /* The handle; drivers keep their state behind st_drv. */

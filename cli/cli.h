@@ -57,6 +57,9 @@ struct cli {
 /* cli_die_usage etc. return an exit code after printing to stderr. */
 int cli_mail(struct cli *c);
 int cli_stats(struct cli *c, int argc, char **argv);
+/* cli_stats_daily - `stats USER --daily [--days N] [--json]`
+ * (cli_daily.c), the arguments after "stats" in any order. */
+int cli_stats_daily(struct cli *c, int argc, char **argv);
 int cli_user(struct cli *c, int argc, char **argv);
 /*
  * cli_user_show - "user USER show [--json]" (cli_show.c): the effective

@@ -469,14 +469,16 @@ cli_purge(struct cli *c, int argc, char **argv)
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	total = ps.signatures + ps.unused + ps.rare + ps.single + ps.sources +
-	    ps.history;
+	    ps.history + ps.daily;
 	printf("purge: signatures %llu, unused tokens %llu, rare tokens %llu, "
-	       "single-hit tokens %llu, history %llu, sources %llu; %llu rows "
-	       "in %.1f s (%.0f rows/s), working %.1f s, resting %.1f s (%llu "
-	       "waits for the probe read, %.2f ms before the purge)\n",
+	       "single-hit tokens %llu, history %llu, daily %llu, sources "
+	       "%llu; %llu rows in %.1f s (%.0f rows/s), working %.1f s, "
+	       "resting %.1f s (%llu waits for the probe read, %.2f ms before "
+	       "the purge)\n",
 	    (unsigned long long)ps.signatures, (unsigned long long)ps.unused,
 	    (unsigned long long)ps.rare, (unsigned long long)ps.single,
-	    (unsigned long long)ps.history, (unsigned long long)ps.sources,
+	    (unsigned long long)ps.history, (unsigned long long)ps.daily,
+	    (unsigned long long)ps.sources,
 	    (unsigned long long)total, secs,
 	    secs > 0 ? (double)total / secs : 0, ps.work_s, ps.rest_s,
 	    (unsigned long long)ps.waits, ps.probe_base_ms);

@@ -278,7 +278,8 @@ static int
 stats_usage(void)
 {
 	fputs("usage: edgespam stats [-H] [-S] [-t] [-r] [-s] [--dspam] "
-	      "[--json] [USER...]\n",
+	      "[--json] [USER...]\n"
+	      "       edgespam stats USER --daily [--days N] [--json]\n",
 	    stderr);
 	return EX_USAGE;
 }
@@ -329,6 +330,9 @@ cli_stats(struct cli *c, int argc, char **argv)
 	uint32_t uid;
 	int first, i, rc;
 
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--daily") == 0)
+			return cli_stats_daily(c, argc, argv);
 	memset(&o, 0, sizeof(o));
 	o.c = c;
 	o.first = true;

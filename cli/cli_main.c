@@ -45,6 +45,7 @@ usage(FILE *f)
 	fputs(
 	    "usage: edgespam [-c FILE] --user USER [options] < message\n"
 	    "       edgespam [-c FILE] stats [-HSrst] [--dspam] [--json] [USER...]\n"
+	    "       edgespam [-c FILE] stats USER --daily [--days N] [--json]\n"
 	    "       edgespam [-c FILE] user USER [show [--json] | set KEY VALUE |"
 	    " unset KEY | opt-in | opt-out | default]\n"
 	    "       edgespam [-c FILE] user @default [show [--json] | set KEY "

@@ -89,6 +89,7 @@ static const struct key keys[] = {
     {"purge_single_days", K_INT, "15", 0, 36500, NULL},
     {"purge_source_days", K_INT, "90", 0, 36500, NULL},
     {"purge_history_days", K_INT, "14", 0, 36500, NULL},
+    {"purge_daily_days", K_INT, "400", 0, 36500, NULL},
     {"purge_batch", K_INT, "1000", 1, 1000000, NULL},
     {"purge_pause_ms", K_INT, "10", 0, 60000, NULL},
     {"purge_pace", K_INT, "8", 0, 1000, NULL},
@@ -849,6 +850,7 @@ conf_purge_rules(const struct conf *cf, struct store_purge_rules *r)
 	r->single_days = (unsigned)conf_int(cf, "purge_single_days");
 	r->source_days = (unsigned)conf_int(cf, "purge_source_days");
 	r->history_days = (unsigned)conf_int(cf, "purge_history_days");
+	r->daily_days = (unsigned)conf_int(cf, "purge_daily_days");
 	r->batch = (size_t)conf_int(cf, "purge_batch");
 	r->pause_ms = (unsigned)conf_int(cf, "purge_pause_ms");
 	r->pace = (unsigned)conf_int(cf, "purge_pace");

@@ -36,7 +36,9 @@
  * row carries the signature just stored; a row without learning (a
  * message a sender list decided) goes the same way on its own, and on
  * SQLite shares the group's commit. Only changing a row's action later
- * (the MTA refused our header change) is a write of its own.
+ * (the MTA refused our header change) is a write of its own. The row's
+ * verdict is counted in the daily counts (edgespam_daily) in the same
+ * transaction, on the row's day.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -317,6 +319,21 @@ mlt_pool_put(struct mlt_slot *s, bool broken)
 	pthread_mutex_unlock(&pool_lock);
 }
 
+/* count_daily - +1 to the verdict's daily count on hist's day. */
+static int
+count_daily(struct store *st, const struct store_history *hist)
+{
+	struct store_daily d = {0};
+
+	if (hist->verdict == STORE_VERDICT_SPAM)
+		d.spam = 1;
+	else if (hist->verdict == STORE_VERDICT_WHITELISTED)
+		d.whitelisted = 1;
+	else
+		d.innocent = 1;
+	return store_daily_add(st, hist->uid, (time_t)hist->time, &d);
+}
+
 /*
  * stage_history - add hist (when not NULL) in st's open transaction,
  * with the signature the learning just stored; hist->id gets its id.
@@ -331,8 +348,12 @@ stage_history(struct store *st, bool learned, struct store_history *hist,
 		return 0;
 	hist->id = 0;
 	hist->signature = learned ? res->sig : "";
-	if ((rc = store_history_add(st, hist->uid, hist, &hist->id)) != 0)
+	if ((rc = store_history_add(st, hist->uid, hist, &hist->id)) != 0) {
 		snprintf(err, errlen, "history: %s", store_errmsg(st));
+		return rc;
+	}
+	if ((rc = count_daily(st, hist)) != 0)
+		snprintf(err, errlen, "daily counts: %s", store_errmsg(st));
 	return rc;
 }
 

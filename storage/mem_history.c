@@ -251,7 +251,7 @@ mem_history_count(struct store *st, uint32_t uid,
 static int
 mh_change(struct store *st, uint32_t uid, const char *sig, int64_t id,
     enum store_correction c, int64_t now, bool set_action,
-    enum store_action action, bool *changed)
+    enum store_action action, bool *changed, struct store_history_was *was)
 {
 	int64_t *last;
 	struct mem_table *tab = mem_history_table(st, &last);
@@ -265,6 +265,10 @@ mh_change(struct store *st, uint32_t uid, const char *sig, int64_t id,
 		mh_decode(tab->rows[i]->val, &r);
 		if (sig != NULL ? strcmp(r.signature, sig) != 0 : r.id != id)
 			continue;
+		if (was != NULL && (!*changed || r.time < was->time)) {
+			was->time = r.time;
+			was->correction = r.correction;
+		}
 		if (set_action) {
 			r.action = action;
 		} else {
@@ -281,10 +285,11 @@ mh_change(struct store *st, uint32_t uid, const char *sig, int64_t id,
 
 int
 mem_history_correct(struct store *st, uint32_t uid, const char *sig,
-    enum store_correction c, int64_t now, bool *changed)
+    enum store_correction c, int64_t now, bool *changed,
+    struct store_history_was *was)
 {
 	return mh_change(st, uid, sig, 0, c, now, false, STORE_ACTION_NONE,
-	    changed);
+	    changed, was);
 }
 
 int
@@ -292,7 +297,7 @@ mem_history_set_action(struct store *st, uint32_t uid, int64_t id,
     enum store_action action, bool *changed)
 {
 	return mh_change(st, uid, NULL, id, STORE_CORRECTION_NONE, 0, true,
-	    action, changed);
+	    action, changed, NULL);
 }
 
 int

@@ -161,14 +161,29 @@ static const char *const my_sql[M_COUNT] = {
 	[M_HIST_COUNT] = "SELECT COUNT(*)" HIST_WHERE,
 	[M_HIST_CORRECT] = "UPDATE edgespam_history SET correction = ?, "
 			   "corrected = ? WHERE uid = ? AND signature = ?",
-	[M_HIST_SIG_EXISTS] = "SELECT COUNT(*) FROM edgespam_history "
-			      "WHERE uid = ? AND signature = ?",
 	[M_HIST_ACTION] = "UPDATE edgespam_history SET action = ? "
 			  "WHERE uid = ? AND id = ?",
 	[M_HIST_ID_EXISTS] = "SELECT COUNT(*) FROM edgespam_history "
 			     "WHERE uid = ? AND id = ?",
 	[M_HIST_PURGE] = "DELETE FROM edgespam_history WHERE created < ? "
 			 "ORDER BY created LIMIT ?",
+	[M_HIST_WAS] = "SELECT created, correction FROM edgespam_history "
+		       "WHERE uid = ? AND signature = ? "
+		       "ORDER BY created, id LIMIT 1",
+	[M_DAILY_ADD] = "INSERT INTO edgespam_daily (uid, day, spam, "
+			"innocent, whitelisted, missed_spam, false_positives) "
+			"VALUES (?, ?, GREATEST(?, 0), GREATEST(?, 0), "
+			"GREATEST(?, 0), GREATEST(?, 0), GREATEST(?, 0)) "
+			"ON DUPLICATE KEY UPDATE spam = GREATEST(spam + ?, 0), "
+			"innocent = GREATEST(innocent + ?, 0), "
+			"whitelisted = GREATEST(whitelisted + ?, 0), "
+			"missed_spam = GREATEST(missed_spam + ?, 0), "
+			"false_positives = GREATEST(false_positives + ?, 0)",
+	[M_DAILY_LIST] = "SELECT day, spam, innocent, whitelisted, "
+			 "missed_spam, false_positives FROM edgespam_daily "
+			 "WHERE uid = ? AND day >= ? ORDER BY day",
+	[M_DAILY_PURGE] = "DELETE FROM edgespam_daily WHERE day < ? "
+			  "ORDER BY day LIMIT ?",
 };
 
 /* ---- errors ---- */

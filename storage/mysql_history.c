@@ -14,9 +14,11 @@
  * Either way the rows come from the index on (uid, created), newest
  * first.
  *
- * An UPDATE reports the rows it changed, not those it found: when a
- * correction or an action changes nothing, one COUNT(*) says whether
- * the row was there (its value already the one asked for).
+ * An UPDATE reports the rows it changed, not those it found: when an
+ * action changes nothing, one COUNT(*) says whether the row was there
+ * (its value already the one asked for). A correction first reads the
+ * signature's oldest row (its time and former correction, for the daily
+ * counts), which also says whether there is one, then updates.
  *
  * Errors and retries as mysql_conn.c. One thread per handle.
  */
@@ -324,22 +326,67 @@ step_update(struct store *st, void *ctx)
 	return rc;
 }
 
+/* A correction: the oldest row of the signature (what it was), then the
+ * update of every row of it. */
+struct mh_correct {
+	uint32_t uid;
+	const char *sig;
+	MYSQL_BIND *in; /* of M_HIST_CORRECT */
+	struct store_history_was *was;
+	bool changed;
+};
+
+static int
+step_correct(struct store *st, void *ctx)
+{
+	struct mh_correct *c = ctx;
+	char corr[16];
+	unsigned long len = 0;
+	my_bool nul = 0;
+	int64_t created = 0;
+	MYSQL_BIND key[2], out[2];
+	MYSQL_STMT *q;
+	int rc;
+
+	c->changed = false;
+	b_u32(&key[0], &c->uid);
+	b_str(&key[1], c->sig);
+	b_i64(&out[0], &created);
+	b_out(&out[1], MYSQL_TYPE_STRING, corr, sizeof(corr) - 1, &len, &nul);
+	if ((rc = my_fixed(st, M_HIST_WAS, &q)) != 0 ||
+	    (rc = my_run(st, q, key, "history correct")) != 0)
+		return rc;
+	if (mysql_stmt_bind_result(q, out) != 0)
+		rc = my_fail_stmt(st, q, "history correct");
+	else if ((rc = my_fetch(st, q, "history correct")) == 1) {
+		rc = 0;
+		corr[len < sizeof(corr) ? len : sizeof(corr) - 1] = '\0';
+		c->was->time = created;
+		c->was->correction = store_correction_of(nul ? "" : corr);
+		c->changed = true;
+	}
+	mysql_stmt_free_result(q);
+	if (rc != 0 || !c->changed)
+		return rc;
+	if ((rc = my_fixed(st, M_HIST_CORRECT, &q)) != 0)
+		return rc;
+	return my_run(st, q, c->in, "history correct");
+}
+
 int
 my_history_correct(struct store *st, uint32_t uid, const char *sig,
-    enum store_correction corr, int64_t now, bool *changed)
+    enum store_correction corr, int64_t now, bool *changed,
+    struct store_history_was *was)
 {
-	MYSQL_BIND in[4], key[2];
-	struct mh_update c = {M_HIST_CORRECT, M_HIST_SIG_EXISTS, in, key,
-	    false};
+	MYSQL_BIND in[4];
+	struct mh_correct c = {uid, sig, in, was, false};
 	int rc;
 
 	b_str(&in[0], store_correction_text(corr));
 	b_i64(&in[1], &now);
 	b_u32(&in[2], &uid);
 	b_str(&in[3], sig);
-	b_u32(&key[0], &uid);
-	b_str(&key[1], sig);
-	rc = my_with_retry(st, step_update, &c);
+	rc = my_with_retry(st, step_correct, &c);
 	*changed = c.changed;
 	return rc;
 }

@@ -15,6 +15,7 @@
  *   mysql_sources.c  source (client address) statistics
  *   mysql_purge.c    the purge rules and the purge lock
  *   mysql_history.c  history rows (edgespam_history)
+ *   mysql_daily.c    daily counts (edgespam_daily)
  */
 #ifndef MYSQL_INT_H
 #define MYSQL_INT_H
@@ -79,10 +80,13 @@ enum my_stmt {
 	M_HIST_LIST,
 	M_HIST_COUNT,
 	M_HIST_CORRECT,
-	M_HIST_SIG_EXISTS,
 	M_HIST_ACTION,
 	M_HIST_ID_EXISTS,
 	M_HIST_PURGE,
+	M_HIST_WAS,
+	M_DAILY_ADD,
+	M_DAILY_LIST,
+	M_DAILY_PURGE,
 	M_COUNT
 };
 
@@ -366,8 +370,17 @@ int my_history_list(struct store *st, uint32_t uid,
     const struct store_history_query *q, store_history_fn *fn, void *arg);
 int my_history_count(struct store *st, uint32_t uid,
     const struct store_history_query *q, uint64_t *n);
+/* mysql_daily.c */
+int my_daily_add(struct store *st, uint32_t uid, int32_t day,
+    const struct store_daily *d);
+int my_daily_list(struct store *st, uint32_t uid, int32_t since,
+    store_daily_fn *fn, void *arg);
+/* my_daily_purge - one batch of the daily rule (mysql_purge.c). */
+int my_daily_purge(struct store *st, int32_t cutoff, size_t batch,
+    uint64_t *deleted);
 int my_history_correct(struct store *st, uint32_t uid, const char *sig,
-    enum store_correction c, int64_t now, bool *changed);
+    enum store_correction c, int64_t now, bool *changed,
+    struct store_history_was *was);
 int my_history_set_action(struct store *st, uint32_t uid, int64_t id,
     enum store_action action, bool *changed);
 /* my_history_purge - one batch of the history rule (mysql_purge.c). */

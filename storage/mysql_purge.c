@@ -152,6 +152,8 @@ my_purge_batch(struct store *st, enum store_purge_rule rule, int32_t cutoff,
 		return src_purge(st, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_HISTORY)
 		return my_history_purge(st, cutoff, batch, deleted);
+	if (rule == STORE_PURGE_DAILY)
+		return my_daily_purge(st, cutoff, batch, deleted);
 	c.rule = rule;
 	store_day_iso(cutoff, c.date);
 	while (*deleted < batch) {

@@ -32,7 +32,7 @@ static const char schema_sql[] =
 static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy", "edgespam_sender_list",
-    "edgespam_sources", "edgespam_history"};
+    "edgespam_sources", "edgespam_history", "edgespam_daily"};
 #define NTABLES (sizeof(my_tables) / sizeof(my_tables[0]))
 
 /*
@@ -92,6 +92,12 @@ static const struct my_item {
 	{"edgespam_history", NULL, "uid,signature", false,
 	    "ALTER TABLE edgespam_history "
 	    "ADD KEY edgespam_history_signature (uid, signature)"},
+	{"edgespam_daily", NULL, "uid,day", true,
+	    "ALTER TABLE edgespam_daily "
+	    "ADD UNIQUE KEY edgespam_daily_01 (uid, day)"},
+	{"edgespam_daily", NULL, "day", false,
+	    "ALTER TABLE edgespam_daily "
+	    "ADD KEY edgespam_daily_day (day)"},
 };
 #define NITEMS (sizeof(my_items) / sizeof(my_items[0]))
 

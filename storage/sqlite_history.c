@@ -49,6 +49,25 @@ static const char *const sqh_sql[SQH_NSTMT] = {
 	[SQH_PURGE] = "DELETE FROM edgespam_history WHERE id IN "
 		      "(SELECT id FROM edgespam_history WHERE created < ?1 "
 		      "LIMIT ?2)",
+	[SQH_WAS] = "SELECT created, correction FROM edgespam_history "
+		    "WHERE uid = ?1 AND signature = ?2 ORDER BY created, id "
+		    "LIMIT 1",
+	[SQH_DAILY_ADD] = "INSERT INTO edgespam_daily (uid, day, spam, "
+			  "innocent, whitelisted, missed_spam, "
+			  "false_positives) VALUES (?1, ?2, max(?3, 0), "
+			  "max(?4, 0), max(?5, 0), max(?6, 0), max(?7, 0)) "
+			  "ON CONFLICT (uid, day) DO UPDATE SET "
+			  "spam = max(spam + ?3, 0), "
+			  "innocent = max(innocent + ?4, 0), "
+			  "whitelisted = max(whitelisted + ?5, 0), "
+			  "missed_spam = max(missed_spam + ?6, 0), "
+			  "false_positives = max(false_positives + ?7, 0)",
+	[SQH_DAILY_LIST] = "SELECT day, spam, innocent, whitelisted, "
+			   "missed_spam, false_positives FROM edgespam_daily "
+			   "WHERE uid = ?1 AND day >= ?2 ORDER BY day",
+	[SQH_DAILY_PURGE] = "DELETE FROM edgespam_daily WHERE rowid IN "
+			    "(SELECT rowid FROM edgespam_daily WHERE day < ?1 "
+			    "LIMIT ?2)",
 };
 
 void
@@ -58,6 +77,23 @@ sqh_finalize(struct sqh *h)
 		sqlite3_finalize(h->stmt[i]);
 		h->stmt[i] = NULL;
 	}
+}
+
+static sqlite3_stmt *stmt(struct store *st, sqlite3 *db, struct sqh *h,
+    enum sqh_stmt i, int *rc);
+static int done(struct store *st, sqlite3_stmt *q, const char *what);
+
+sqlite3_stmt *
+sqh_prepared(struct store *st, sqlite3 *db, struct sqh *h, enum sqh_stmt i,
+    int *rc)
+{
+	return stmt(st, db, h, i, rc);
+}
+
+int
+sqh_done(struct store *st, sqlite3_stmt *q, const char *what)
+{
+	return done(st, q, what);
 }
 
 /* stmt - statement i of h, prepared on first use (NULL on failure). */
@@ -232,12 +268,25 @@ sqh_count(struct store *st, sqlite3 *db, struct sqh *h, uint32_t uid,
 
 int
 sqh_correct(struct store *st, sqlite3 *db, struct sqh *h, uint32_t uid,
-    const char *sig, enum store_correction c, int64_t now, bool *changed)
+    const char *sig, enum store_correction c, int64_t now, bool *changed,
+    struct store_history_was *was)
 {
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((q = stmt(st, db, h, SQH_CORRECT, &rc)) == NULL)
+	if ((q = stmt(st, db, h, SQH_WAS, &rc)) == NULL)
+		return rc;
+	sqlite3_bind_int64(q, 1, uid);
+	text(q, 2, sig);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		was->time = sqlite3_column_int64(q, 0);
+		was->correction = store_correction_of(col(q, 1));
+		rc = SQLITE_DONE;
+	}
+	rc = rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "history correct");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != 0 || (q = stmt(st, db, h, SQH_CORRECT, &rc)) == NULL)
 		return rc;
 	sqlite3_bind_int64(q, 1, uid);
 	text(q, 2, sig);

@@ -80,6 +80,7 @@ struct mem_store {
 	struct mem_table senders; /* key = pattern, val = "allow"|"block" */
 	struct mem_table history; /* mem_history.c's rows */
 	int64_t history_id;       /* the last history id given */
+	struct mem_table daily;   /* mem_daily.c's rows */
 };
 
 #define MEM_BUCKETS_MIN 1024
@@ -494,6 +495,7 @@ mem_close(struct store *st)
 	table_free(&m->domains);
 	table_free(&m->senders);
 	table_free(&m->history);
+	table_free(&m->daily);
 	es_free(m->undo);
 	es_free(m);
 	st->st_drv = NULL;
@@ -1015,6 +1017,8 @@ mem_purge_batch(struct store *st, enum store_purge_rule rule,
 		return source_purge(st, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_HISTORY)
 		return mem_history_purge(st, cutoff, batch, deleted);
+	if (rule == STORE_PURGE_DAILY)
+		return mem_daily_purge(st, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_SIGNATURES) {
 		for (size_t i = 0; i < sigs->n && *deleted < batch;) {
 			struct mem_row *r = sigs->rows[i];
@@ -1082,9 +1086,17 @@ const struct store_ops store_mem_ops = {
 	.history_count = mem_history_count,
 	.history_correct = mem_history_correct,
 	.history_set_action = mem_history_set_action,
+	.daily_add = mem_daily_add,
+	.daily_list = mem_daily_list,
 };
 
-/* ---- for mem_history.c ---- */
+/* ---- for mem_history.c and mem_daily.c ---- */
+
+struct mem_table *
+mem_daily_table(struct store *st)
+{
+	return &drv(st)->daily;
+}
 
 struct mem_table *
 mem_history_table(struct store *st, int64_t **last_id)

@@ -52,10 +52,20 @@ int mem_history_list(struct store *st, uint32_t uid,
 int mem_history_count(struct store *st, uint32_t uid,
     const struct store_history_query *q, uint64_t *n);
 int mem_history_correct(struct store *st, uint32_t uid, const char *sig,
-    enum store_correction c, int64_t now, bool *changed);
+    enum store_correction c, int64_t now, bool *changed,
+    struct store_history_was *was);
 int mem_history_set_action(struct store *st, uint32_t uid, int64_t id,
     enum store_action action, bool *changed);
 int mem_history_purge(struct store *st, int32_t cutoff, size_t batch,
+    uint64_t *deleted);
+
+/* The daily counts (mem_daily.c), in st's table mem_daily_table(). */
+struct mem_table *mem_daily_table(struct store *st);
+int mem_daily_add(struct store *st, uint32_t uid, int32_t day,
+    const struct store_daily *d);
+int mem_daily_list(struct store *st, uint32_t uid, int32_t since,
+    store_daily_fn *fn, void *arg);
+int mem_daily_purge(struct store *st, int32_t cutoff, size_t batch,
     uint64_t *deleted);
 
 #endif

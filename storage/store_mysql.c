@@ -200,4 +200,6 @@ const struct store_ops store_mysql_ops = {
 	.history_count = my_history_count,
 	.history_correct = my_history_correct,
 	.history_set_action = my_history_set_action,
+	.daily_add = my_daily_add,
+	.daily_list = my_daily_list,
 };

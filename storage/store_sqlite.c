@@ -28,7 +28,8 @@
  * Sources (edgespam_sources) keep their times as INTEGER seconds since
  * the epoch; a message's two source rows are upserted one statement each.
  * History rows (edgespam_history) are sqlite_history.c's, on this
- * connection, with statements it prepares on first use.
+ * connection, with statements it prepares on first use; the daily
+ * counts (edgespam_daily) sqlite_daily.c's, with the same statements.
  *
  * store_schema(): check lists the tables, the weight column and the
  * purge indexes a database lacks; upgrade adds the column with ALTER
@@ -1196,7 +1197,8 @@ sq_purge_batch(struct store *st, enum store_purge_rule rule,
 	};
 	struct sq_store *s = drv(st);
 	sqlite3_stmt *q = s->stmt[which[rule == STORE_PURGE_SOURCES ||
-	            rule == STORE_PURGE_HISTORY ? STORE_PURGE_SIGNATURES
+	            rule == STORE_PURGE_HISTORY || rule == STORE_PURGE_DAILY
+	            ? STORE_PURGE_SIGNATURES
 	                                        : rule]];
 	char date[11];
 	int rc;
@@ -1204,6 +1206,8 @@ sq_purge_batch(struct store *st, enum store_purge_rule rule,
 	*deleted = 0;
 	if (rule == STORE_PURGE_HISTORY)
 		return sqh_purge(st, s->db, &s->hist, cutoff, batch, deleted);
+	if (rule == STORE_PURGE_DAILY)
+		return sqd_purge(st, s->db, &s->hist, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_SOURCES) {
 		q = s->stmt[S_PURGE_SRC];
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)cutoff * 86400);
@@ -1433,7 +1437,8 @@ sq_sources_list(struct store *st, int64_t since, store_source_fn *fn,
 static const char *const sq_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy",
-    "edgespam_sender_list", "edgespam_sources", "edgespam_history"};
+    "edgespam_sender_list", "edgespam_sources", "edgespam_history",
+    "edgespam_daily"};
 /* The purge's indexes, and the history's: {table, index}. */
 static const char *const sq_indexes[][2] = {
 	{"dspam_token_data", "dspam_token_data_last_hit"},
@@ -1442,6 +1447,7 @@ static const char *const sq_indexes[][2] = {
 	{"edgespam_history", "edgespam_history_uid_created"},
 	{"edgespam_history", "edgespam_history_created"},
 	{"edgespam_history", "edgespam_history_signature"},
+	{"edgespam_daily", "edgespam_daily_day"},
 };
 
 /* sq_count - the single integer sql (with text parameters a, b) yields. */
@@ -1616,10 +1622,25 @@ sq_history_count(struct store *st, uint32_t uid,
 
 static int
 sq_history_correct(struct store *st, uint32_t uid, const char *sig,
-    enum store_correction c, int64_t now, bool *changed)
+    enum store_correction c, int64_t now, bool *changed,
+    struct store_history_was *was)
 {
 	return sqh_correct(st, drv(st)->db, &drv(st)->hist, uid, sig, c, now,
-	    changed);
+	    changed, was);
+}
+
+static int
+sq_daily_add(struct store *st, uint32_t uid, int32_t day,
+    const struct store_daily *d)
+{
+	return sqd_add(st, drv(st)->db, &drv(st)->hist, uid, day, d);
+}
+
+static int
+sq_daily_list(struct store *st, uint32_t uid, int32_t since,
+    store_daily_fn *fn, void *arg)
+{
+	return sqd_list(st, drv(st)->db, &drv(st)->hist, uid, since, fn, arg);
 }
 
 static int
@@ -1672,4 +1693,6 @@ const struct store_ops store_sqlite_ops = {
 	.history_count = sq_history_count,
 	.history_correct = sq_history_correct,
 	.history_set_action = sq_history_set_action,
+	.daily_add = sq_daily_add,
+	.daily_list = sq_daily_list,
 };

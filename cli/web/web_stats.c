@@ -3,12 +3,14 @@
  *
  * The totals are the store's (what `edgespam stats USER` prints, with
  * the same TP/TN/FP/FN rule). The plots are drawn from the user's
- * history rows (the milter's verdicts, kept history_days days): per day
- * over the last 30 days (UTC) the Spam and Innocent verdicts, the
- * missed spam (an Innocent or Whitelisted verdict corrected to spam)
- * and the false positives (a Spam verdict corrected to innocent); and
- * the accuracy of each day's verdicts, (verdicts - corrected) /
- * verdicts, with the running accuracy over the whole period.
+ * daily counts (store_daily_list: the milter's verdicts and the
+ * corrections, counted on the message's day, kept purge_daily_days
+ * days, longer than the history rows): per day over the last 30 days
+ * (UTC) the Spam and Innocent (with Whitelisted) verdicts, the missed
+ * spam (corrected to spam) and the false positives (corrected to
+ * innocent); and the accuracy of each day's verdicts, (verdicts -
+ * corrected) / verdicts, with the running accuracy over the whole
+ * period.
  */
 #include <math.h>
 #include <stdio.h>
@@ -79,25 +81,19 @@ struct days {
 	double spam[DAYS], innocent[DAYS], missed[DAYS], fp[DAYS];
 };
 
-/* count - the listing's callback: one row into its day. */
+/* count - the listing's callback: one day's counts into its place. */
 static int
-count(const struct store_history *h, void *arg)
+count(const struct store_daily *c, void *arg)
 {
 	struct days *d = arg;
-	int64_t i = (h->time - d->start) / 86400;
+	int64_t i = (int64_t)c->day - d->start / 86400;
 
 	if (i < 0 || i >= DAYS)
 		return 0;
-	if (h->verdict == STORE_VERDICT_SPAM)
-		d->spam[i]++;
-	else
-		d->innocent[i]++;
-	if (h->correction == STORE_CORRECTION_SPAM &&
-	    h->verdict != STORE_VERDICT_SPAM)
-		d->missed[i]++;
-	else if (h->correction == STORE_CORRECTION_INNOCENT &&
-	    h->verdict == STORE_VERDICT_SPAM)
-		d->fp[i]++;
+	d->spam[i] = (double)c->spam;
+	d->innocent[i] = (double)(c->innocent + c->whitelisted);
+	d->missed[i] = (double)c->missed_spam;
+	d->fp[i] = (double)c->false_positives;
 	return 0;
 }
 
@@ -106,7 +102,6 @@ static int
 plots(struct web_req *r)
 {
 	static const char *const label_fmt = "%m-%d";
-	struct store_history_query hq;
 	struct days d;
 	char labels[DAYS][8];
 	const char *lp[DAYS];
@@ -125,20 +120,19 @@ plots(struct web_req *r)
 		lp[i] = labels[i];
 	}
 	if (r->uid != 0) {
-		memset(&hq, 0, sizeof(hq));
-		hq.since = d.start;
-		rc = store_history_list(r->w->st, r->uid, &hq, count, &d);
+		rc = store_daily_list(r->w->st, r->uid, (time_t)d.start, count,
+		    &d);
 		if (rc != 0)
-			return web_store_error(r, "history", rc);
+			return web_store_error(r, "daily counts", rc);
 	}
 	for (int i = 0; i < DAYS; i++) {
 		double day = d.spam[i] + d.innocent[i];
 		double err = d.missed[i] + d.fp[i];
 
-		acc[i] = day > 0 ? (day - err) / day : NAN;
+		acc[i] = day > 0 ? (err < day ? (day - err) / day : 0) : NAN;
 		n += day;
 		wrong += err;
-		run[i] = n > 0 ? (n - wrong) / n : NAN;
+		run[i] = n > 0 ? (wrong < n ? (n - wrong) / n : 0) : NAN;
 	}
 	{
 		const struct web_svg_series counts[] = {
@@ -156,12 +150,13 @@ plots(struct web_req *r)
 		const struct web_svg_chart c2 = {"accuracy", "Accuracy per day",
 			true, true, DAYS, lp, 2, accuracy};
 
-		long long kept = conf_int(r->w->cf, "purge_history_days");
+		long long kept = conf_int(r->w->cf, "purge_daily_days");
 
 		if ((rc = es_buf_printf(&r->out, "<h2>The last %d days (UTC)"
-		         "</h2>\n<p>From the history of your filtered mail%s"
-		         "%.0lld%s.</p>\n", DAYS,
-		         kept ? ", which is kept for " : "", kept,
+		         "</h2>\n<p>From the daily counts of your filtered "
+		         "mail%s%.0lld%s; a correction counts on the day of the "
+		         "message.</p>\n", DAYS,
+		         kept ? ", which are kept for " : "", kept,
 		         kept ? " days" : "")) != 0 ||
 		    (rc = web_svg_chart(&r->out, &c1)) != 0 ||
 		    (rc = es_buf_puts(&r->out, "<h2>Accuracy</h2>\n<p>Of each "

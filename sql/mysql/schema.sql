@@ -140,3 +140,20 @@ CREATE TABLE IF NOT EXISTS edgespam_history (
   KEY edgespam_history_created (created),
   KEY edgespam_history_signature (uid, signature)
 ) ENGINE=InnoDB;
+
+-- edgespam's own: per user and UTC day (days since the epoch), the
+-- messages filtered by verdict and the corrections of them (missed
+-- spam, false positives) counted on the day of the message corrected.
+-- They outlive the history rows; purged (by the day index) after
+-- purge_daily_days.
+CREATE TABLE IF NOT EXISTS edgespam_daily (
+  uid INT UNSIGNED NOT NULL,
+  day INT NOT NULL,
+  spam BIGINT NOT NULL DEFAULT 0,
+  innocent BIGINT NOT NULL DEFAULT 0,
+  whitelisted BIGINT NOT NULL DEFAULT 0,
+  missed_spam BIGINT NOT NULL DEFAULT 0,
+  false_positives BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (uid, day),
+  KEY edgespam_daily_day (day)
+) ENGINE=InnoDB;

@@ -126,3 +126,20 @@ CREATE INDEX IF NOT EXISTS edgespam_history_created
   ON edgespam_history (created);
 CREATE INDEX IF NOT EXISTS edgespam_history_signature
   ON edgespam_history (uid, signature);
+
+-- edgespam's own: per user and UTC day (days since the epoch), the
+-- messages filtered by verdict and the corrections of them (missed
+-- spam, false positives) counted on the day of the message corrected.
+-- They outlive the history rows; purged after purge_daily_days.
+CREATE TABLE IF NOT EXISTS edgespam_daily (
+  uid INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  spam INTEGER NOT NULL DEFAULT 0,
+  innocent INTEGER NOT NULL DEFAULT 0,
+  whitelisted INTEGER NOT NULL DEFAULT 0,
+  missed_spam INTEGER NOT NULL DEFAULT 0,
+  false_positives INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (uid, day)
+);
+-- the purge by age
+CREATE INDEX IF NOT EXISTS edgespam_daily_day ON edgespam_daily (day);

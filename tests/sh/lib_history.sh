@@ -18,7 +18,11 @@
 #      without a signature;
 #   6. history = no writes none;
 #   7. purge removes rows older than purge_history_days, and none when 0;
-#   8. usage and unknown users.
+#   8. usage and unknown users;
+#   daily counts (edgespam stats USER --daily): each filtered message
+#   counted by verdict, corrections as missed spam and false positives
+#   on the message's day, none with history = no, purged after
+#   purge_daily_days.
 
 hist_send() {
 	"$MILTC" -s "unix:$T/m.sock" -t 20 "$@" || fail "miltc $*: failed"
@@ -36,6 +40,12 @@ hist_json() {
 	hist_es history "$_u" --json "$@" > "$T/h.json" || fail "history $_u --json $*: $(cat "$T/h.json")"
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/h.json" ||
 		fail "history --json is not JSON: $(cat "$T/h.json")"
+}
+# hist_daily USER - the daily counts as JSON into $T/h.json
+hist_daily() {
+	hist_es stats "$1" --daily --json > "$T/h.json" || fail "stats $1 --daily --json: $(cat "$T/h.json")"
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/h.json" ||
+		fail "stats --daily --json is not JSON: $(cat "$T/h.json")"
 }
 # hist_py EXPR WHAT - a Python expression over rows (the JSON list) holds
 hist_py() {
@@ -121,6 +131,18 @@ hist_scenario() {
 	out=$(hist_es history bob@example.org --search 'CHEAP VIAGRA pills discount 301')
 	echo "$out" | awk -F '\t' 'NR == 2 && $2 == "Spam" && $3 == "innocent" { ok = 1 } END { exit !ok }' ||
 		fail "corrected line: $out"
+	#    the daily counts: bob's 4 messages today, one missed spam and
+	#    one false positive; the plain stats line is still there
+	today=$(date -u +%F)
+	hist_daily bob@example.org
+	hist_py 'len(rows) == 1 and rows[0]["day"] == "'"$today"'" and rows[0]["spam"] + rows[0]["innocent"] + rows[0]["whitelisted"] == 4 and rows[0]["spam"] >= 1 and rows[0]["innocent"] >= 1 and rows[0]["missed_spam"] == 1 and rows[0]["false_positives"] == 1 and rows[0]["accuracy"] == 0.5' "daily counts after corrections"
+	out=$(hist_es stats bob@example.org --daily) || fail "stats --daily: $out"
+	echo "$out" | head -n 1 | grep -q "^day (UTC)	spam	innocent	whitelisted	missed spam	false positives	accuracy$" ||
+		fail "stats --daily heading: $out"
+	echo "$out" | awk -F '\t' -v d="$today" 'NR == 2 && $1 == d && $5 == 1 && $6 == 1 && $7 == "50.00" { ok = 1 } END { exit !ok }' ||
+		fail "stats --daily line: $out"
+	out=$(hist_es stats bob@example.org) || fail "stats: $out"
+	echo "$out" | grep -q '^user  *spam  *innocent' || fail "stats heading changed: $out"
 
 	# 4. filters
 	hist_json bob@example.org --verdict spam
@@ -147,6 +169,8 @@ hist_scenario() {
 	hist_json carol@example.org
 	hist_py 'len(rows) == 2 and rows[1]["queue_id"] == "QREJ" and rows[1]["action"] == "rejected" and rows[1]["verdict"] == "spam" and rows[1]["signature"] != ""' "rejected row"
 	hist_py 'rows[0]["queue_id"] == "QALLOW" and rows[0]["verdict"] == "whitelisted" and rows[0]["signature"] == "" and rows[0]["action"] == "tagged" and rows[0]["probability"] == 0' "whitelisted row"
+	hist_daily carol@example.org
+	hist_py 'len(rows) == 1 and rows[0]["spam"] == 1 and rows[0]["whitelisted"] == 1 and rows[0]["innocent"] == 0' "carol's daily counts"
 
 	# 6. history = no
 	kill "$MPID" && wait "$MPID" 2>/dev/null
@@ -157,11 +181,20 @@ hist_scenario() {
 	out=$(hist_send -c 192.0.2.7 -i QOFF -f x@example.com -r bob@example.org -m "$T/h1.eml")
 	out_has '^mod addheader X-DSPAM-Result: ' "history off: not classified"
 	[ "$(q 'SELECT COUNT(*) FROM edgespam_history')" -eq "$n0" ] || fail "history = no wrote a row"
+	hist_daily bob@example.org
+	hist_py 'len(rows) == 1 and rows[0]["spam"] + rows[0]["innocent"] + rows[0]["whitelisted"] == 4' "history = no counted a message"
 
 	# 7. purge: rows older than purge_history_days (14) go
 	q "UPDATE edgespam_history SET created = created - 15 * 86400 WHERE queue_id IN ('QX1', 'QREJ')"
+	#    and daily counts older than purge_daily_days (400)
+	bob_uid=$(q "SELECT uid FROM dspam_virtual_uids WHERE username = 'bob@example.org'")
+	old_day=$(( $(date +%s) / 86400 - 401 ))
+	q "INSERT INTO edgespam_daily (uid, day, spam) VALUES ($bob_uid, $old_day, 5), ($bob_uid, $((old_day + 2)), 7)"
 	out=$(hist_es purge 2>&1) || fail "purge: $out"
-	out_has 'history 2,' "purge did not report 2 history rows"
+	out_has 'history 2, daily 1,' "purge did not report 2 history rows and 1 daily row"
+	[ "$(q "SELECT COUNT(*) FROM edgespam_daily WHERE uid = $bob_uid")" -eq 2 ] || fail "purge_daily_days: $(q 'SELECT * FROM edgespam_daily')"
+	hist_es stats bob@example.org --daily --days 500 --json > "$T/h.json" || fail "--days 500"
+	hist_py 'len(rows) == 2 and rows[0]["spam"] == 7 and rows[0]["accuracy"] == 1' "--days 500"
 	[ "$(q "SELECT COUNT(*) FROM edgespam_history WHERE queue_id IN ('QX1', 'QREJ')")" -eq 0 ] || fail "purge kept old rows"
 	[ "$(q 'SELECT COUNT(*) FROM edgespam_history')" -eq $((n0 - 2)) ] || fail "purge removed recent rows"
 	conf_set "$T/es.conf" "purge_history_days = 0"
@@ -179,5 +212,9 @@ hist_scenario() {
 	hist_es history >/dev/null 2>&1
 	expect_rc 64 $? "history without a user"
 	hist_es history --help | grep -q -- '--search' || fail "history --help"
+	hist_es stats nobody@example.org --daily >/dev/null 2>&1
+	expect_rc 67 $? "stats --daily of an unknown user"
+	hist_es stats bob@example.org --daily --days 0 >/dev/null 2>&1
+	expect_rc 64 $? "stats --daily --days 0"
 	kill -0 "$MPID" || fail "the milter died"
 }

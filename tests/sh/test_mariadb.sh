@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_mariadb.sh - the MariaDB store on a private server
 # (tests/sh/lib_mariadb.sh), through the real programs:
-#   a. the storage contract suite against MariaDB;
+#   a. the storage contract suite and the daily counts suite against MariaDB;
 #   b. edgespam db init / check / upgrade: a dropped index and a dropped
 #      column are reported and restored, no row lost;
 #   c. an existing DSPAM database (tests/data/dspam-mysql-speed.sql) used
@@ -30,7 +30,8 @@ ES=$B/edgespam
 MILTC=${MILTC:-$B/tools/miltc}
 TOKDUMP=$B/tools/tokdump
 CONTRACT=$B/tests/test_store_contract
-for p in "$MILTER" "$ES" "$MILTC" "$TOKDUMP" "$CONTRACT"; do
+DAILY=$B/tests/test_store_daily
+for p in "$MILTER" "$ES" "$MILTC" "$TOKDUMP" "$CONTRACT" "$DAILY"; do
 	[ -x "$p" ] || skip "SKIP: $p not built"
 done
 mdb_require
@@ -123,6 +124,10 @@ $(grep -v '^\[ *\(OK\|RUN\) *\]' "$T/contract.out" | tail -n 40)"
 grep -i 'skip.*mysql' "$T/contract.out" && fail "a. the contract suite skipped mysql"
 nok=$(grep -c '^\[ *OK *\] mysql: ' "$T/contract.out")
 [ "$nok" -ge 10 ] || fail "a. only $nok mysql cases passed in the contract suite: $(tail -n 20 "$T/contract.out")"
+ES_TEST_MYSQL_SOCKET=$MDB_SOCK ES_TEST_MYSQL_DB=es_contract ES_TEST_MYSQL_USER=es_contract \
+	ES_TEST_MYSQL_PASSWORD_FILE=$T/contract.password "$DAILY" > "$T/daily.out" 2>&1 ||
+	fail "a. store daily suite failed: $(tail -n 30 "$T/daily.out")"
+grep -i 'skip.*mysql' "$T/daily.out" && fail "a. the daily suite skipped mysql"
 q "DROP DATABASE es_contract; DROP USER 'es_contract'@'localhost'"
 
 #

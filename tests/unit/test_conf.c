@@ -64,6 +64,7 @@ test_defaults(void **state)
 	assert_int_equal(r.rare_days, 30);
 	assert_int_equal(r.single_days, 15);
 	assert_int_equal(r.history_days, 14);
+	assert_int_equal(r.daily_days, 400);
 	assert_int_equal(r.batch, 1000);
 	assert_int_equal(r.pause_ms, 10);
 	assert_int_equal(r.pace, 8);

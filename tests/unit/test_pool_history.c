@@ -4,7 +4,9 @@
  * learning and carries the signature just stored; a row without
  * learning (a sender list's verdict) goes alone; an action changes in a
  * write of its own, for the row's owner only; several threads' rows
- * share the group writer and each gets its own id.
+ * share the group writer and each gets its own id. Each row's verdict
+ * is counted in the daily counts in the same write, and a correction
+ * (cls_engine_correct) on the day of the message it corrects.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "cls_engine.h"
 #include "es_alloc.h"
 #include "es_err.h"
 #include "milter.h"
@@ -129,6 +132,40 @@ get(struct fix *f, int64_t id)
 	return g;
 }
 
+/* daily - the fix user's daily counts: the number of rows, the first. */
+static int
+on_daily(const struct store_daily *r, void *arg)
+{
+	struct store_daily *d = arg;
+
+	if (d->uid++ == 0) {
+		d->day = r->day;
+		d->spam = r->spam;
+		d->innocent = r->innocent;
+		d->whitelisted = r->whitelisted;
+		d->missed_spam = r->missed_spam;
+		d->false_positives = r->false_positives;
+	}
+	return 0;
+}
+
+static void
+want_daily(struct fix *f, int32_t day, int64_t spam, int64_t missed,
+    int64_t fp)
+{
+	struct store_daily d = {0};
+
+	assert_int_equal(store_daily_list(f->st, f->uid, 0, on_daily, &d), 0);
+	assert_int_equal(d.uid, 1); /* rows */
+	assert_int_equal(d.day, day);
+	assert_int_equal(d.spam, spam);
+	assert_int_equal(d.innocent + d.whitelisted, 0);
+	assert_int_equal(d.missed_spam, missed);
+	assert_int_equal(d.false_positives, fp);
+}
+
+#define ROW_DAY (1800000000 / 86400)
+
 static const char msg[] =
     "From: promo@cheap-pills.biz\r\nSubject: cheap pills\r\n\r\n"
     "Buy cheap pills now, huge discount, casino bonus credits.\r\n";
@@ -169,6 +206,7 @@ test_learn_with_row(void **state)
 	assert_int_equal(store_sig_get(f->st, f->uid, res.sig, &data, &len),
 	    0);
 	es_free(data);
+	want_daily(f, ROW_DAY, 1, 0, 0);
 
 	/* the action changes later, for the owner only */
 	assert_int_equal(mlt_pool_history_action(f->uid, h.id,
@@ -179,6 +217,58 @@ test_learn_with_row(void **state)
 			     STORE_ACTION_REJECTED, &dl, err, sizeof(err)),
 	    ES_ENOTFOUND);
 	assert_int_equal(get(f, h.id).action, STORE_ACTION_TEMPFAILED);
+}
+
+/* A correction counts on the message's day, three days later; one that
+ * replaces an earlier correction undoes the earlier one's count. */
+static void
+test_correction_counted(void **state)
+{
+	struct fix *f = *state;
+	struct cls_engine_result res, cr;
+	struct cls_engine_cfg cfg;
+	struct store_history h = row(f->uid, "to correct");
+	struct store_daily earlier = {0};
+	struct cls_engine *e = cls_engine_new();
+	bool to_spam;
+	struct timespec dl;
+	struct mlt_slot *s;
+	char err[256] = "";
+
+	assert_non_null(e);
+	cls_engine_cfg_default(&cfg);
+	mlt_deadline_in(5000, &dl);
+	assert_int_equal(mlt_pool_get(&dl, &s, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_tokenize(s->eng, &cfg, NULL, msg,
+			     strlen(msg), &res, err, sizeof(err)), 0);
+	assert_int_equal(cls_engine_score_tokenized(s->eng, s->st, f->uid,
+			     &cfg, &res, err, sizeof(err)), 0);
+	if (mlt_pool_learn(s, rnd, 1800000000, &dl, &res, &h, err,
+		sizeof(err)) != 0)
+		fail_msg("learn: %s", err);
+	mlt_pool_put(s, false);
+	want_daily(f, ROW_DAY, 1, 0, 0);
+	/* as if corrected before to the verdict's class (counted then) */
+	to_spam = res.result != CLS_SPAM;
+	if (to_spam)
+		earlier.false_positives = 1;
+	else
+		earlier.missed_spam = 1;
+	assert_int_equal(store_history_correct(f->st, f->uid, res.sig,
+			     to_spam ? STORE_CORRECTION_INNOCENT
+				     : STORE_CORRECTION_SPAM,
+			     1800000000 + 3600), 0);
+	assert_int_equal(store_daily_add(f->st, f->uid, 1800000000, &earlier),
+	    0);
+	want_daily(f, ROW_DAY, 1, !to_spam, to_spam);
+	if (cls_engine_correct(e, f->st, f->uid, &cfg, res.sig,
+		to_spam ? CLS_CLASS_SPAM : CLS_CLASS_INNOCENT,
+		1800000000 + 3 * 86400, &cr, err, sizeof(err)) != 0)
+		fail_msg("correct: %s", err);
+	cls_engine_free(e);
+	assert_true(cr.changed);
+	/* the earlier one undone, this one on the message's day */
+	want_daily(f, ROW_DAY, 1, to_spam, !to_spam);
 }
 
 /* A row without learning goes through the writer alone, no signature. */
@@ -213,6 +303,7 @@ test_row_alone(void **state)
 	assert_true(h.id == 0);
 	if (strstr(err, "history") == NULL)
 		fail_msg("no reason: \"%s\"", err);
+	want_daily(f, ROW_DAY, 1, 0, 0); /* the refused row not counted */
 }
 
 #define THREADS 4
@@ -265,6 +356,7 @@ test_threads(void **state)
 	}
 	assert_int_equal(store_history_count(f->st, f->uid, NULL, &n), 0);
 	assert_int_equal(n, THREADS * ROWS);
+	want_daily(f, ROW_DAY, THREADS * ROWS, 0, 0);
 	for (int i = 0; i < THREADS; i++)
 		for (int k = 0; k < ROWS; k++) {
 			assert_true(w[i].ids[k] > 0);
@@ -284,6 +376,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_learn_with_row, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_row_alone, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_correction_counted, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};

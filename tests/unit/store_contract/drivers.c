@@ -307,7 +307,7 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0); /* no file: every table missing, and nothing created */
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -324,18 +324,19 @@ test_sqlite_schema(void **state)
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, sc_note_item,
 			     items, &n, err, sizeof(err)),
 	    0);
-	if (n != 10 ||
+	if (n != 11 ||
 	    strstr(items, "column dspam_token_data.weight") == NULL ||
 	    strstr(items, "index dspam_token_data") == NULL ||
 	    strstr(items, "table dspam_stats") == NULL ||
 	    strstr(items, "table edgespam_sender_list") == NULL ||
 	    strstr(items, "table edgespam_sources") == NULL ||
-	    strstr(items, "table edgespam_history") == NULL)
+	    strstr(items, "table edgespam_history") == NULL ||
+	    strstr(items, "table edgespam_daily") == NULL)
 		fail_msg("check: got %zu: %s", n, items);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_UPGRADE, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	assert_int_equal(store_schema(&p, STORE_SCHEMA_CHECK, NULL, NULL, &n,
 			     err, sizeof(err)),
 	    0);

@@ -74,10 +74,11 @@ test_mysql_dspam_db(void **state)
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK,
 			     sc_note_item, items, &n, err, sizeof(err)),
 	    0);
-	if (n != 7 || strstr(items, "table edgespam_domain_policy") == NULL ||
+	if (n != 8 || strstr(items, "table edgespam_domain_policy") == NULL ||
 	    strstr(items, "table edgespam_sender_list") == NULL ||
 	    strstr(items, "table edgespam_sources") == NULL ||
 	    strstr(items, "table edgespam_history") == NULL ||
+	    strstr(items, "table edgespam_daily") == NULL ||
 	    strstr(items, "column dspam_token_data.weight") == NULL ||
 	    strstr(items, "index dspam_token_data (last_hit)") == NULL ||
 	    strstr(items, "index dspam_signature_data (created_on)") == NULL)
@@ -86,7 +87,7 @@ test_mysql_dspam_db(void **state)
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_UPGRADE,
 			     sc_note_item, items, &n, err, sizeof(err)),
 	    0);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK, NULL,
 			     NULL, &n, err, sizeof(err)),
 	    0);

@@ -238,8 +238,8 @@ test_purge_all_rules(void **state)
 {
 	struct store *st = sc_S(state);
 	uint32_t uid = sc_user(st, "u");
-	struct store_purge_rules r = {14, 90, 30, 15, 2, 0, 0, 0, 0, 0};
-	struct store_purge_rules off = {0, 0, 0, 0, 10, 0, 0, 0, 0, 0};
+	struct store_purge_rules r = {14, 90, 30, 15, 2, 0, 0, 0, 0, 0, 0};
+	struct store_purge_rules off = {0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0};
 	struct store_purge_stats ps;
 	struct progress pg = {0};
 
