@@ -25,10 +25,8 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +41,7 @@
 #include "conf.h"
 #include "es_err.h"
 #include "es_log.h"
+#include "es_start.h"
 #include "milter.h"
 #include "privfile.h"
 
@@ -149,30 +148,6 @@ sigwait(const sigset_t *restrict set, int *restrict sig)
 
 /* ---- start ------------------------------------------------------------- */
 
-/* lookup_owner - "user" or "user:group" to ids; false if unknown. */
-static bool
-lookup_owner(const char *spec, uid_t *uid, gid_t *gid)
-{
-	char name[256], *colon;
-	struct passwd *pw;
-	struct group *gr;
-
-	if (snprintf(name, sizeof(name), "%s", spec) >= (int)sizeof(name))
-		return false;
-	if ((colon = strchr(name, ':')) != NULL)
-		*colon++ = '\0';
-	if ((pw = getpwnam(name)) == NULL)
-		return false;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	if (colon != NULL && *colon != '\0') {
-		if ((gr = getgrnam(colon)) == NULL)
-			return false;
-		*gid = gr->gr_gid;
-	}
-	return true;
-}
-
 /*
  * open_socket - libmilter's socket. A unix socket's directory is opened
  * through privfile (made, root's, mode 0755, when missing); a link in
@@ -206,7 +181,7 @@ open_socket(const struct conf *cf, bool root)
 		return -1;
 	}
 	if (path != NULL && root && *owner != '\0' &&
-	    !lookup_owner(owner, &uid, &gid)) {
+	    !es_start_owner(owner, &uid, &gid)) {
 		es_log_err("milter_socket_owner: no such user or group "
 			   "\"%s\"",
 		    owner);
@@ -285,23 +260,6 @@ store_dir(const char *path, uid_t uid, gid_t gid)
 	return 0;
 }
 
-static int
-drop_root(const struct conf *cf, uid_t uid, gid_t gid)
-{
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-		es_log_err("cannot drop root to uid %u: %s", (unsigned)uid,
-		    strerror(errno));
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		es_log_err("root could be regained after dropping it");
-		return -1;
-	}
-	es_log_info("running as %s (uid %u)", conf_str(cf, "user"),
-	    (unsigned)uid);
-	return 0;
-}
-
 /* pid_close - remove the pid file (or say why it stays) */
 static void
 pid_close(struct privfile_pid *pf)
@@ -344,53 +302,20 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	const char *sock;
 	long other;
-	int ch, rc;
+	int rc;
 
-	/* the long forms every admin tries first */
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return EX_OK;
-	}
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		puts("edgespam-milter " VERSION);
-		return EX_OK;
-	}
-	while ((ch = getopt(argc, argv, "c:fnhV")) != -1) {
-		switch (ch) {
-		case 'c': conf_path = optarg; break;
-		case 'f': fg = true; break;
-		case 'n': check = true; break;
-		case 'h': usage(stdout); return EX_OK;
-		case 'V': puts("edgespam-milter " VERSION); return EX_OK;
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (!es_start_args(argc, argv, "edgespam-milter", VERSION, usage,
+		&conf_path, &fg, &check, &rc))
+		return rc;
 	if ((boot = mlt_runtime_load(conf_path, stderr)) == NULL)
 		return EX_CONFIG;
 	/* reloads happen after daemon() changed to "/" */
 	if ((abs_conf = realpath(conf_path, NULL)) != NULL)
 		conf_path = abs_conf;
-	if (root && *conf_str(boot->cf, "user") != '\0') {
-		if (!lookup_owner(conf_str(boot->cf, "user"), &uid, &gid)) {
-			fprintf(stderr, "%s: user: no such user \"%s\"\n",
-			    conf_path, conf_str(boot->cf, "user"));
-			return EX_CONFIG;
-		}
-		if (*conf_str(boot->cf, "group") != '\0') {
-			struct group *gr = getgrnam(conf_str(boot->cf, "group"));
-
-			if (gr == NULL) {
-				fprintf(stderr, "%s: group: no such group "
-				    "\"%s\"\n", conf_path,
-				    conf_str(boot->cf, "group"));
-				return EX_CONFIG;
-			}
-			gid = gr->gr_gid;
-		}
+	if (root && *conf_str(boot->cf, "user") != '\0' &&
+	    es_start_ids(boot->cf, &uid, &gid, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", conf_path, err);
+		return EX_CONFIG;
 	}
 	if (check) {
 		printf("%s: configuration ok\n", conf_path);
@@ -448,8 +373,14 @@ main(int argc, char **argv)
 		es_log_err("store pool: %s", err);
 		goto fail;
 	}
-	if (uid != (uid_t)-1 && drop_root(boot->cf, uid, gid) != 0)
-		goto fail;
+	if (uid != (uid_t)-1) {
+		if (es_start_drop(uid, gid, err, sizeof(err)) != 0) {
+			es_log_err("%s", err);
+			goto fail;
+		}
+		es_log_info("running as %s (uid %u)",
+		    conf_str(boot->cf, "user"), (unsigned)uid);
+	}
 	/* Open one handle now, after the drop: SQLite makes and follows the
 	 * store's files with the user's rights only (the MySQL password was
 	 * read with the configuration). A misconfigured store shows at

@@ -22,11 +22,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +36,7 @@
 #include "conf.h"
 #include "es_err.h"
 #include "es_log.h"
+#include "es_start.h"
 #include "store.h"
 #include "web.h"
 #include "web_listen.h"
@@ -75,49 +74,6 @@ load(const char *path)
 		return NULL;
 	}
 	return cf;
-}
-
-/* lookup_user - the ids of "user" and "group"; false (said) if unknown. */
-static bool
-lookup_user(const struct conf *cf, const char *path, uid_t *uid, gid_t *gid)
-{
-	const char *name = conf_str(cf, "user"), *grp = conf_str(cf, "group");
-	struct passwd *pw;
-	struct group *gr;
-
-	if ((pw = getpwnam(name)) == NULL) {
-		fprintf(stderr, "%s: user: no such user \"%s\"\n", path, name);
-		return false;
-	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	if (*grp != '\0') {
-		if ((gr = getgrnam(grp)) == NULL) {
-			fprintf(stderr, "%s: group: no such group \"%s\"\n",
-			    path, grp);
-			return false;
-		}
-		*gid = gr->gr_gid;
-	}
-	return true;
-}
-
-/* drop_root - to uid and gid for good. */
-static int
-drop_root(const struct conf *cf, uid_t uid, gid_t gid)
-{
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-		es_log_err("cannot drop root to uid %u: %s", (unsigned)uid,
-		    strerror(errno));
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		es_log_err("root could be regained after dropping it");
-		return -1;
-	}
-	es_log_info("running as %s (uid %u)", conf_str(cf, "user"),
-	    (unsigned)uid);
-	return 0;
 }
 
 /* open_store - the store, the engine and the auth secret, as the user. */
@@ -192,36 +148,19 @@ main(int argc, char **argv)
 	uid_t uid = 0;
 	gid_t gid = 0;
 	char err[PATH_MAX + 256];
-	int ch, fd, rc;
+	int fd, rc;
 
 	memset(&w, 0, sizeof(w));
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return EX_OK;
-	}
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		puts("edgespam-web " VERSION);
-		return EX_OK;
-	}
-	while ((ch = getopt(argc, argv, "c:fnhV")) != -1) {
-		switch (ch) {
-		case 'c': conf_path = optarg; break;
-		case 'f': fg = true; break;
-		case 'n': check = true; break;
-		case 'h': usage(stdout); return EX_OK;
-		case 'V': puts("edgespam-web " VERSION); return EX_OK;
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (!es_start_args(argc, argv, "edgespam-web", VERSION, usage,
+		&conf_path, &fg, &check, &rc))
+		return rc;
 	if ((w.cf = load(conf_path)) == NULL)
 		return EX_CONFIG;
 	if (root && *conf_str(w.cf, "user") != '\0' &&
-	    !lookup_user(w.cf, conf_path, &uid, &gid))
+	    es_start_ids(w.cf, &uid, &gid, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", conf_path, err);
 		return EX_CONFIG;
+	}
 	if (check) {
 		printf("%s: configuration ok\n", conf_path);
 		return EX_OK;
@@ -237,8 +176,12 @@ main(int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 	if (root && *conf_str(w.cf, "user") != '\0') {
-		if (drop_root(w.cf, uid, gid) != 0)
+		if (es_start_drop(uid, gid, err, sizeof(err)) != 0) {
+			es_log_err("%s", err);
 			return EX_OSERR;
+		}
+		es_log_info("running as %s (uid %u)", conf_str(w.cf, "user"),
+		    (unsigned)uid);
 	} else if (root) {
 		es_log_warning("running as root: set \"user\" in %s",
 		    conf_path);
