@@ -105,8 +105,11 @@ int cli_sources(struct cli *c, int argc, char **argv);
  * TEXT] [--limit N] [--json]: the user's history rows (cli_history.c). */
 int cli_history(struct cli *c, int argc, char **argv);
 
-/* cli_json_str - s as a JSON string on f (cli_dspam.c). */
+/* cli_json_str - s as a JSON string on f (cli_json.c). */
 void cli_json_str(FILE *f, const char *s);
+/* cli_json_html - the same, with '<', '>', '&', U+2028 and U+2029
+ * escaped too: safe inside HTML or a script (cli_json.c). */
+void cli_json_html(FILE *f, const char *s);
 
 /* cli_maildir - maildir-retrain --user USER MAILDIR | --all: retraining
  * by moving mail between Maildir folders (cli_maildir.c). */

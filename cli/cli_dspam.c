@@ -69,23 +69,6 @@
 #define TRAINING_GOAL 2500
 #define SNAPSHOT_PREF "statsSnapshot"
 
-void
-cli_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 /* store_error - report a store failure; the exit code. */
 static int
 store_error(const struct cli *c, const char *what, int rc)

@@ -103,31 +103,6 @@ utc(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
-/* json_str - s (valid UTF-8: cleaned) as a JSON string, safe in HTML. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f || ch == '<' || ch == '>' ||
-		    ch == '&')
-			printf("\\u%04x", ch);
-		else if (ch == 0xe2 && (unsigned char)s[1] == 0x80 &&
-		    ((unsigned char)s[2] == 0xa8 ||
-			(unsigned char)s[2] == 0xa9)) {
-			/* U+2028, U+2029: line ends to JavaScript */
-			printf("\\u%04x", 0x2000 + (unsigned char)s[2] - 0x80);
-			s += 2;
-		} else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 /* dash - s, or "-" when empty (text output). */
 static const char *
 dash(const char *s)
@@ -181,26 +156,26 @@ print_json(const struct store_history *r, bool first)
 
 	printf("%s\n  {\"id\": %lld, \"time\": %lld, \"time_utc\": ",
 	    first ? "" : ",", (long long)r->id, (long long)r->time);
-	json_str(utc(r->time, when, sizeof(when)));
+	cli_json_html(stdout, utc(r->time, when, sizeof(when)));
 	printf(", \"queue_id\": ");
-	json_str(clean(r->queue_id, buf, sizeof(buf)));
+	cli_json_html(stdout, clean(r->queue_id, buf, sizeof(buf)));
 	printf(", \"client\": ");
-	json_str(clean(r->client, buf, sizeof(buf)));
+	cli_json_html(stdout, clean(r->client, buf, sizeof(buf)));
 	printf(", \"sender\": ");
-	json_str(clean(r->sender, buf, sizeof(buf)));
+	cli_json_html(stdout, clean(r->sender, buf, sizeof(buf)));
 	printf(", \"from\": ");
-	json_str(clean(r->from, buf, sizeof(buf)));
+	cli_json_html(stdout, clean(r->from, buf, sizeof(buf)));
 	printf(", \"subject\": ");
-	json_str(clean(r->subject, buf, sizeof(buf)));
+	cli_json_html(stdout, clean(r->subject, buf, sizeof(buf)));
 	printf(", \"verdict\": ");
-	json_str(v != NULL ? v : "");
+	cli_json_html(stdout, v != NULL ? v : "");
 	printf(", \"probability\": %.4f, \"signature\": ", r->probability);
-	json_str(clean(r->signature, buf, sizeof(buf)));
+	cli_json_html(stdout, clean(r->signature, buf, sizeof(buf)));
 	printf(", \"action\": ");
-	json_str(act != NULL ? act : "");
+	cli_json_html(stdout, act != NULL ? act : "");
 	printf(", \"correction\": ");
 	if (corr != NULL && corr[0] != '\0')
-		json_str(corr);
+		cli_json_html(stdout, corr);
 	else
 		printf("null");
 	printf(", \"corrected\": %lld}", (long long)r->corrected);

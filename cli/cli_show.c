@@ -542,24 +542,6 @@ print_text(struct cli *c, const struct show *sh)
 		(void)store_prefs(c->st, sh->uid, other_pref, &first);
 }
 
-/* json_str - s as a JSON string. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static void
 print_json(const struct show *sh)
 {
@@ -567,38 +549,38 @@ print_json(const struct show *sh)
 	size_t i;
 
 	printf("{\"user\": ");
-	json_str(sh->user);
+	cli_json_str(stdout, sh->user);
 	printf(", \"exists\": %s, \"uid\": %u, \"domain\": ",
 	    sh->exists ? "true" : "false", (unsigned)sh->uid);
 	if (sh->domain != NULL)
-		json_str(sh->dclean);
+		cli_json_str(stdout, sh->dclean);
 	else
 		printf("null");
 	printf(", \"policy\": ");
-	json_str(cls_policy_name(sh->pol));
+	cli_json_str(stdout, cls_policy_name(sh->pol));
 	policy_source(sh, line, sizeof(line));
 	printf(", \"policy_source\": ");
-	json_str(line);
+	cli_json_str(stdout, line);
 	printf(", \"filtered\": %s, \"why\": ",
 	    sh->filtered ? "true" : "false");
 	if (sh->filtered)
 		printf("null");
 	else
-		json_str(sh->why);
+		cli_json_str(stdout, sh->why);
 	printf(", \"settings\": {");
 	for (i = 0; i < sh->ns; i++) {
 		printf("%s", i ? ", " : "");
-		json_str(sh->s[i].key);
+		cli_json_str(stdout, sh->s[i].key);
 		printf(": {\"value\": ");
 		if (sh->s[i].set)
-			json_str(sh->s[i].value);
+			cli_json_str(stdout, sh->s[i].value);
 		else
 			printf("null");
 		printf(", \"source\": ");
-		json_str(sh->s[i].source);
+		cli_json_str(stdout, sh->s[i].source);
 		if (sh->s[i].note[0] != '\0') {
 			printf(", \"note\": ");
-			json_str(sh->s[i].note);
+			cli_json_str(stdout, sh->s[i].note);
 		}
 		printf("}");
 	}
@@ -611,13 +593,13 @@ print_json(const struct show *sh)
 	threshold_reason(sh, line, sizeof(line));
 	printf(", \"spam_threshold\": {\"now\": %.6g, \"why\": ",
 	    sh->effective_threshold);
-	json_str(line);
+	cli_json_str(stdout, line);
 	printf("}");
 	shared_reason(sh, line, sizeof(line));
 	printf(", \"shared_dictionary\": {\"takes_part\": %s, \"user_weight\": "
 	       "%.4f, \"why\": ",
 	    sh->merge.active ? "true" : "false", sh->maturity);
-	json_str(line);
+	cli_json_str(stdout, line);
 	printf("}}\n");
 }
 
