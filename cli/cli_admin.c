@@ -37,6 +37,7 @@
 #include "conf.h"
 #include "es_err.h"
 #include "es_log.h"
+#include "es_text.h"
 #include "store.h"
 
 /* Preference keys edgespam reads; others are stored but warned about. */
@@ -348,26 +349,6 @@ cli_user(struct cli *c, int argc, char **argv)
 	return EX_USAGE;
 }
 
-/* lower_domain - a domain name lowercased into out. */
-static bool
-lower_domain(const char *in, char *out, size_t outlen)
-{
-	size_t i, n = strlen(in);
-
-	if (n == 0 || n >= outlen || n > 255)
-		return false;
-	for (i = 0; i <= n; i++) {
-		char ch = in[i];
-
-		if (ch != '\0' && !((ch >= 'a' && ch <= 'z') ||
-		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '.' || ch == '_'))
-			return false;
-		out[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch);
-	}
-	return true;
-}
-
 int
 cli_domain(struct cli *c, int argc, char **argv)
 {
@@ -382,7 +363,7 @@ cli_domain(struct cli *c, int argc, char **argv)
 			return store_error(c, "domains", rc);
 		return EX_OK;
 	}
-	if (!lower_domain(argv[0], domain, sizeof(domain))) {
+	if (!es_text_domain(argv[0], domain, sizeof(domain))) {
 		fprintf(stderr, "edgespam: %s: not a domain name\n", argv[0]);
 		return EX_USAGE;
 	}

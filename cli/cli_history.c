@@ -28,6 +28,7 @@
 #include "cls_text.h"
 #include "cls_user.h"
 #include "es_err.h"
+#include "es_text.h"
 #include "store.h"
 
 #define SINCE_MAX 36500
@@ -45,22 +46,6 @@ struct hout {
 	bool json;
 	size_t n;
 };
-
-/* number - argument text as an integer in [lo, hi]; false otherwise. */
-static bool
-number(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	v = strtol(s, &end, 10);
-	if (*end != '\0' || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
 
 static int
 history_usage(FILE *f, int rc)
@@ -205,14 +190,14 @@ parse(int argc, char **argv, struct hopts *o)
 		if (strcmp(a, "--json") == 0) {
 			o->json = true;
 		} else if (strcmp(a, "--since") == 0 && i + 1 < argc) {
-			if (!number(argv[++i], 1, SINCE_MAX, &o->days)) {
+			if (!es_text_long(argv[++i], 1, SINCE_MAX, &o->days)) {
 				fprintf(stderr, "edgespam: history: --since "
 				    "%s: not a number of days from 1 to %d\n",
 				    argv[i], SINCE_MAX);
 				return EX_USAGE;
 			}
 		} else if (strcmp(a, "--limit") == 0 && i + 1 < argc) {
-			if (!number(argv[++i], 1, LIMIT_MAX, &o->limit)) {
+			if (!es_text_long(argv[++i], 1, LIMIT_MAX, &o->limit)) {
 				fprintf(stderr, "edgespam: history: --limit "
 				    "%s: not a number from 1 to %d\n",
 				    argv[i], LIMIT_MAX);

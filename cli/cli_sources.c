@@ -16,40 +16,12 @@
 #include "cli.h"
 #include "cls_srcrank.h"
 #include "es_err.h"
+#include "es_text.h"
 #include "store.h"
 
 #define TOP_DEFAULT 20
 #define TOP_MAX 100000
 #define SINCE_MAX 36500
-
-/* when - a time as "YYYY-MM-DD HH:MM" (UTC), "-" for never. */
-static const char *
-when(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
-		snprintf(buf, len, "-");
-	return buf;
-}
-
-/* number - argument text as an integer in [lo, hi]; false otherwise. */
-static bool
-number(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	v = strtol(s, &end, 10);
-	if (*end != '\0' || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
 
 static int
 sources_usage(FILE *f, int rc)
@@ -87,8 +59,8 @@ print(const struct cls_srcrank *t)
 		    (unsigned long long)r->spam_corrections,
 		    (unsigned long long)r->innocent_corrections,
 		    (unsigned long long)r->spam_streak, 100.0 * cls_srcrank_ratio(r),
-		    when(r->first_seen, f, sizeof(f)),
-		    when(r->last_seen, l, sizeof(l)));
+		    es_text_minute(r->first_seen, f, sizeof(f)),
+		    es_text_minute(r->last_seen, l, sizeof(l)));
 	}
 }
 
@@ -105,7 +77,7 @@ cli_sources(struct cli *c, int argc, char **argv)
 		    strcmp(argv[i], "--help") == 0)
 			return sources_usage(stdout, EX_OK);
 		if (strcmp(argv[i], "--top") == 0 && i + 1 < argc) {
-			if (!number(argv[++i], 1, TOP_MAX, &top)) {
+			if (!es_text_long(argv[++i], 1, TOP_MAX, &top)) {
 				fprintf(stderr,
 				    "edgespam: sources: --top %s: "
 				    "not a number from 1 to %d\n",
@@ -113,7 +85,7 @@ cli_sources(struct cli *c, int argc, char **argv)
 				return EX_USAGE;
 			}
 		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
-			if (!number(argv[++i], 1, SINCE_MAX, &days)) {
+			if (!es_text_long(argv[++i], 1, SINCE_MAX, &days)) {
 				fprintf(stderr,
 				    "edgespam: sources: --since %s: "
 				    "not a number of days from 1 to %d\n",

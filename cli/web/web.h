@@ -70,6 +70,9 @@ struct web_req {
 
 /* web_arg - a query argument of the request, or NULL. */
 const char *web_arg(const struct web_req *r, const char *name);
+/* web_number - an argument or field as a whole number in [lo, hi],
+ * else def (also when s is NULL). */
+long web_number(const char *s, long lo, long hi, long def);
 /* web_field - a form field of the POST, or NULL. */
 const char *web_field(const struct web_req *r, const char *name);
 /*

@@ -19,6 +19,7 @@
 #include "cls_srcrank.h"
 #include "es_err.h"
 #include "es_log.h"
+#include "es_text.h"
 #include "store.h"
 #include "web.h"
 #include "web_html.h"
@@ -72,26 +73,6 @@ web_page_domains(struct web_req *r)
 	return web_page_end(r);
 }
 
-/* lower_domain - in as a lowercased domain name; false if it is none. */
-static bool
-lower_domain(const char *in, char *out, size_t outlen)
-{
-	size_t n = strlen(in);
-
-	if (n == 0 || n >= outlen)
-		return false;
-	for (size_t i = 0; i <= n; i++) {
-		char ch = in[i];
-
-		if (ch != '\0' && !((ch >= 'a' && ch <= 'z') ||
-			(ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-			ch == '-' || ch == '.' || ch == '_'))
-			return false;
-		out[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch);
-	}
-	return true;
-}
-
 int
 web_post_domains(struct web_req *r)
 {
@@ -101,7 +82,8 @@ web_post_domains(struct web_req *r)
 	char domain[256];
 	int rc;
 
-	if (d == NULL || p == NULL || !lower_domain(d, domain, sizeof(domain)))
+	if (d == NULL || p == NULL ||
+	    !es_text_domain(d, domain, sizeof(domain)))
 		return web_error(r, MHD_HTTP_BAD_REQUEST, "not a domain name");
 	unset = strcmp(p, "unset") == 0;
 	if (!unset && cls_policy_parse(p, &pol) != 0)
@@ -115,39 +97,13 @@ web_post_domains(struct web_req *r)
 	return web_redirect(r, "domains?done=saved");
 }
 
-/* when - a time as "YYYY-MM-DD HH:MM" (UTC), "-" for never. */
-static const char *
-when(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
-		snprintf(buf, len, "-");
-	return buf;
-}
-
-/* number - a query argument as a whole number in [lo, hi], else def. */
-static long
-number(const char *s, long lo, long hi, long def)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return def;
-	v = strtol(s, &end, 10);
-	return *end == '\0' && v >= lo && v <= hi ? v : def;
-}
-
 int
 web_page_sources(struct web_req *r)
 {
 	struct es_buf *b = &r->out;
 	struct cls_srcrank t;
-	long top = number(web_arg(r, "top"), 1, TOP_MAX, TOP_DEFAULT);
-	long days = number(web_arg(r, "since"), 1, 36500, 0);
+	long top = web_number(web_arg(r, "top"), 1, TOP_MAX, TOP_DEFAULT);
+	long days = web_number(web_arg(r, "since"), 1, 36500, 0);
 	char f[32], l[32];
 	int rc;
 
@@ -187,8 +143,8 @@ web_page_sources(struct web_req *r)
 			    (unsigned long long)s->innocent_corrections,
 			    (unsigned long long)s->spam_streak,
 			    100.0 * cls_srcrank_ratio(s),
-			    when(s->first_seen, f, sizeof(f)),
-			    when(s->last_seen, l, sizeof(l)));
+			    es_text_minute(s->first_seen, f, sizeof(f)),
+			    es_text_minute(s->last_seen, l, sizeof(l)));
 	}
 	cls_srcrank_free(&t);
 	if (rc != 0 || (rc = es_buf_puts(b, "</table>\n")) != 0)

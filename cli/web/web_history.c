@@ -54,19 +54,6 @@ verdict_name(enum store_verdict v)
 	                                     : "Innocent";
 }
 
-/* number - a query argument as a whole number in [lo, hi], else def. */
-static long
-number(const char *s, long lo, long hi, long def)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return def;
-	v = strtol(s, &end, 10);
-	return *end == '\0' && v >= lo && v <= hi ? v : def;
-}
-
 /* cell - one escaped text cell. */
 static int
 cell(struct es_buf *b, const char *cls, const char *text)
@@ -220,8 +207,8 @@ int
 web_page_history(struct web_req *r)
 {
 	const char *q = web_arg(r, "q"), *vtext = web_arg(r, "verdict");
-	long days = number(web_arg(r, "days"), 1, 366, 0);
-	long page = number(web_arg(r, "page"), 1, PAGE_MAX, 1);
+	long days = web_number(web_arg(r, "days"), 1, 366, 0);
+	long page = web_number(web_arg(r, "page"), 1, PAGE_MAX, 1);
 	struct store_history_query hq;
 	struct listing l = {r, 0, 0};
 	uint64_t total = 0;
@@ -278,7 +265,8 @@ int
 web_post_correct(struct web_req *r)
 {
 	const char *as = web_field(r, "as");
-	long long id = number(web_field(r, "id"), 1, 0x7fffffffffffffffLL, 0);
+	long long id = web_number(web_field(r, "id"), 1,
+	    0x7fffffffffffffffLL, 0);
 	struct store_history_query hq;
 	struct cls_retrain_req rq;
 	enum cls_retrain_outcome out;

@@ -32,6 +32,7 @@
 #include "es_alloc.h"
 #include "es_err.h"
 #include "es_log.h"
+#include "es_text.h"
 #include "store.h"
 #include "web.h"
 #include "web_html.h"
@@ -105,6 +106,15 @@ web_arg(const struct web_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    name);
+}
+
+long
+web_number(const char *s, long lo, long hi, long def)
+{
+	long v = def;
+
+	(void)es_text_long(s, lo, hi, &v);
+	return v;
 }
 
 const char *
