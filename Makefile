@@ -154,6 +154,10 @@ $(BUILD)/tests/test_web%: $(BUILD)/obj/tests/unit/test_web%.o $(BUILD)/libweb-es
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+# the daily counts' suite shares the contract suite's fixture
+$(BUILD)/tests/test_store_daily: $(BUILD)/obj/tests/unit/test_store_daily.o $(call obj,tests/unit/store_contract/fixture.c) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(call obj,tests/unit/store_contract/fixture.c) $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)
 $(BUILD)/tests/test_store_contract: $(call obj,$(SC_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(call obj,$(SC_SRC)) $(LINK_LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL)

@@ -5,7 +5,9 @@
  * mysql when the caller names a server as for test_store_contract.c
  * (ES_TEST_MYSQL_SOCKET, ES_TEST_MYSQL_DB, ES_TEST_MYSQL_USER,
  * ES_TEST_MYSQL_PASSWORD_FILE; tests/sh/test_mariadb.sh runs it so).
- * The mysql setup empties edgespam_daily and edgespam_history first.
+ * The fixture (one fresh store per test; for mysql the tables dropped
+ * or emptied first) is the store contract suite's (store_contract/
+ * fixture.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,149 +20,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <mysql.h>
 
 #include "es_err.h"
 #include "store.h"
-
-#define DAY 86400
-#define TODAY 20000 /* 2024-10-04 */
-
-struct fix {
-	char dir[512];
-	char path[600];
-	char password[256];
-	struct store_params p;
-	struct store *st;
-};
-
-static int
-fix_open(struct fix *f)
-{
-	char err[256] = "";
-
-	if (store_open(&f->p, &f->st, err, sizeof(err)) == 0)
-		return 0;
-	print_error("store_open(%s): %s\n", f->p.driver, err);
-	return -1;
-}
-
-static int
-setup_memory(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-
-	if ((*state = f) == NULL)
-		return -1;
-	f->p.driver = "memory";
-	return fix_open(f);
-}
-
-static int
-setup_sqlite(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-
-	if ((*state = f) == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/es-daily-XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	f->p.driver = "sqlite";
-	f->p.path = f->path;
-	f->p.busy_timeout_ms = 50;
-	return fix_open(f);
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : def;
-}
-
-/* setup_mysql - the named server, its daily and history rows emptied
- * (the tables may not exist yet: the driver creates them). */
-static int
-setup_mysql(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	const char *pw = getenv("ES_TEST_MYSQL_PASSWORD_FILE");
-	MYSQL *db;
-	FILE *fp;
-
-	if ((*state = f) == NULL)
-		return -1;
-	f->p.driver = "mysql";
-	f->p.busy_timeout_ms = 50;
-	f->p.mysql_socket = getenv("ES_TEST_MYSQL_SOCKET");
-	f->p.mysql_database = env_or("ES_TEST_MYSQL_DB", "dspam");
-	f->p.mysql_user = env_or("ES_TEST_MYSQL_USER", "edgespam");
-	if (pw != NULL && pw[0] != '\0') {
-		if ((fp = fopen(pw, "r")) == NULL)
-			return -1;
-		if (fgets(f->password, sizeof(f->password), fp) == NULL)
-			f->password[0] = '\0';
-		fclose(fp);
-		f->password[strcspn(f->password, "\r\n")] = '\0';
-		f->p.mysql_password = f->password;
-	}
-	if (fix_open(f) != 0)
-		return -1;
-	if ((db = mysql_init(NULL)) == NULL)
-		return -1;
-	if (mysql_real_connect(db, "localhost", f->p.mysql_user,
-		f->p.mysql_password, f->p.mysql_database, 0, f->p.mysql_socket,
-		0) == NULL ||
-	    mysql_query(db, "DELETE FROM edgespam_daily") != 0 ||
-	    mysql_query(db, "DELETE FROM edgespam_history") != 0) {
-		print_error("mysql: %s\n", mysql_error(db));
-		mysql_close(db);
-		return -1;
-	}
-	mysql_close(db);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fix *f = *state;
-	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-	char p[700];
-
-	if (f == NULL)
-		return 0;
-	store_close(f->st);
-	if (f->dir[0] != '\0') {
-		for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-			snprintf(p, sizeof(p), "%s%s", f->path, sfx[i]);
-			unlink(p);
-		}
-		rmdir(f->dir);
-	}
-	free(f);
-	return 0;
-}
-
-static struct store *
-S(void **state)
-{
-	return ((struct fix *)*state)->st;
-}
-
-static uint32_t
-user(struct store *st, const char *name)
-{
-	uint32_t uid = 0;
-
-	assert_int_equal(store_user_uid(st, name, true, &uid), 0);
-	return uid;
-}
+#include "store_contract/store_contract.h"
 
 /* A listing kept: up to 8 rows as "day:s/i/w/m/f". */
 struct got {
@@ -208,8 +71,9 @@ at(int32_t day, int secs)
 static void
 test_add_list(void **state)
 {
-	struct store *st = S(state);
-	uint32_t a = user(st, "a@example.org"), b = user(st, "b@example.org");
+	struct store *st = sc_S(state);
+	uint32_t a = sc_user(st, "a@example.org");
+	uint32_t b = sc_user(st, "b@example.org");
 	struct store_daily spam = {.spam = 1}, inn = {.innocent = 2},
 			   mix = {.whitelisted = 1, .missed_spam = 1,
 			       .false_positives = 3};
@@ -239,8 +103,8 @@ test_add_list(void **state)
 static void
 test_undo_clamps(void **state)
 {
-	struct store *st = S(state);
-	uint32_t a = user(st, "a@example.org");
+	struct store *st = sc_S(state);
+	uint32_t a = sc_user(st, "a@example.org");
 	struct store_daily two = {.spam = 2, .missed_spam = 1},
 			   back = {.spam = -1, .missed_spam = -1,
 			       .false_positives = 1},
@@ -258,8 +122,8 @@ test_undo_clamps(void **state)
 static void
 test_transaction(void **state)
 {
-	struct store *st = S(state);
-	uint32_t a = user(st, "a@example.org");
+	struct store *st = sc_S(state);
+	uint32_t a = sc_user(st, "a@example.org");
 	struct store_daily one = {.innocent = 1};
 
 	assert_int_equal(store_begin(st, true), 0);
@@ -276,8 +140,8 @@ test_transaction(void **state)
 static void
 test_misuse(void **state)
 {
-	struct store *st = S(state);
-	uint32_t a = user(st, "a@example.org");
+	struct store *st = sc_S(state);
+	uint32_t a = sc_user(st, "a@example.org");
 	struct store_daily zero = {0}, one = {.spam = 1};
 	struct got g;
 
@@ -305,8 +169,8 @@ hist(struct store *st, uint32_t uid, const char *sig, time_t t)
 static void
 test_correct_was(void **state)
 {
-	struct store *st = S(state);
-	uint32_t a = user(st, "a@example.org");
+	struct store *st = sc_S(state);
+	uint32_t a = sc_user(st, "a@example.org");
 	struct store_history_was w;
 
 	hist(st, a, "sig1", at(TODAY - 5, 7));
@@ -330,7 +194,7 @@ test_correct_was(void **state)
 	assert_int_equal(w.time, 0);
 	assert_int_equal(w.correction, STORE_CORRECTION_NONE);
 	/* another user's row is not this user's */
-	assert_int_equal(store_history_correct_was(st, user(st, "b"), "sig2",
+	assert_int_equal(store_history_correct_was(st, sc_user(st, "b"), "sig2",
 			     STORE_CORRECTION_SPAM, at(TODAY, 0), NULL),
 	    ES_ENOTFOUND);
 }
@@ -338,8 +202,8 @@ test_correct_was(void **state)
 static void
 test_purge(void **state)
 {
-	struct store *st = S(state);
-	uint32_t a = user(st, "a@example.org");
+	struct store *st = sc_S(state);
+	uint32_t a = sc_user(st, "a@example.org");
 	struct store_daily one = {.spam = 1};
 	struct store_purge_rules r = {.batch = 2, .daily_days = 400};
 	struct store_purge_stats ps;
@@ -347,7 +211,7 @@ test_purge(void **state)
 	assert_int_equal(store_daily_add(st, a, at(TODAY - 500, 0), &one), 0);
 	assert_int_equal(store_daily_add(st, a, at(TODAY - 401, 0), &one), 0);
 	assert_int_equal(store_daily_add(st, a, at(TODAY - 401, 0), &one), 0);
-	assert_int_equal(store_daily_add(st, user(st, "b"),
+	assert_int_equal(store_daily_add(st, sc_user(st, "b"),
 			     at(TODAY - 402, 0), &one),
 	    0);
 	assert_int_equal(store_daily_add(st, a, at(TODAY - 400, 0), &one), 0);
@@ -366,7 +230,7 @@ test_purge(void **state)
 	assert_int_equal(ps.daily, 3);
 	assert_int_equal(ps.history, 0);
 	want(st, a, 0, 2, "19600:1/0/0/0/0", "20000:1/0/0/0/0");
-	want(st, user(st, "b"), 0, 0);
+	want(st, sc_user(st, "b"), 0, 0);
 }
 
 #define T(f) cmocka_unit_test(f)
@@ -387,9 +251,9 @@ main(void)
 		const char *name;
 		CMFixtureFunction setup;
 	} drv[] = {
-		{"memory", setup_memory},
-		{"sqlite", setup_sqlite},
-		{"mysql", setup_mysql},
+		{"memory", sc_setup_memory},
+		{"sqlite", sc_setup_sqlite},
+		{"mysql", sc_setup_mysql},
 	};
 	struct CMUnitTest t[NT];
 	char group[64];
@@ -406,7 +270,7 @@ main(void)
 		for (size_t i = 0; i < NT; i++) {
 			t[i] = tests[i];
 			t[i].setup_func = drv[d].setup;
-			t[i].teardown_func = teardown;
+			t[i].teardown_func = sc_teardown_driver;
 		}
 		snprintf(group, sizeof(group), "store daily: %s",
 		    drv[d].name);
