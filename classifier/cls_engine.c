@@ -822,24 +822,33 @@ cls_engine_process_tokenized(struct cls_engine *e, struct store *st,
 	    v.probability, v.result, rnd, now, res, err, errlen);
 }
 
-int
-cls_engine_score_tokenized(struct cls_engine *e, struct store *st,
-    uint32_t uid, const struct cls_engine_cfg *cfg,
+/* score_kept - score e's tokenized message for uid and keep the verdict
+ * and learning plan for cls_engine_learn_scored(): in a read transaction
+ * of its own, or (in_tx) inside the caller's open transaction. */
+static int
+score_kept(struct cls_engine *e, struct store *st, uint32_t uid,
+    const struct cls_engine_cfg *cfg, bool in_tx,
     struct cls_engine_result *res, char *err, size_t errlen)
 {
 	struct store_totals tot;
 	struct cls_totals ct;
 	struct cls_verdict v;
+	size_t n;
 	int rc;
 
 	if (!e->ready)
 		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
 	e->ready = false;
 	e->scored = false;
-	if ((rc = begin_and_score(e, st, uid, cfg, false, cls_tset_len(e->set),
-		 &tot, &ct, &v, res, err, errlen)) != 0)
+	n = cls_tset_len(e->set);
+	if (in_tx)
+		rc = read_and_score(e, st, uid, cfg, n, &tot, &ct, &v, res, err,
+		    errlen);
+	else if ((rc = begin_and_score(e, st, uid, cfg, false, n, &tot, &ct,
+		      &v, res, err, errlen)) == 0)
+		store_rollback(st); /* a read transaction: nothing to keep */
+	if (rc != 0)
 		return rc;
-	store_rollback(st); /* a read transaction: nothing to keep */
 	cls_learn_classified(cfg->mode, v.result, &ct, &e->plan);
 	e->step = weight_step(cfg, e->plan.step, v.probability, v.lr_scale);
 	e->prob = v.probability;
@@ -850,29 +859,19 @@ cls_engine_score_tokenized(struct cls_engine *e, struct store *st,
 }
 
 int
+cls_engine_score_tokenized(struct cls_engine *e, struct store *st,
+    uint32_t uid, const struct cls_engine_cfg *cfg,
+    struct cls_engine_result *res, char *err, size_t errlen)
+{
+	return score_kept(e, st, uid, cfg, false, res, err, errlen);
+}
+
+int
 cls_engine_score_in_tx(struct cls_engine *e, struct store *st, uint32_t uid,
     const struct cls_engine_cfg *cfg, struct cls_engine_result *res,
     char *err, size_t errlen)
 {
-	struct store_totals tot;
-	struct cls_totals ct;
-	struct cls_verdict v;
-	int rc;
-
-	if (!e->ready)
-		return fail(ES_EINVAL, err, errlen, "no tokenized message", NULL);
-	e->ready = false;
-	e->scored = false;
-	if ((rc = read_and_score(e, st, uid, cfg, cls_tset_len(e->set), &tot,
-		 &ct, &v, res, err, errlen)) != 0)
-		return rc;
-	cls_learn_classified(cfg->mode, v.result, &ct, &e->plan);
-	e->step = weight_step(cfg, e->plan.step, v.probability, v.lr_scale);
-	e->prob = v.probability;
-	e->verdict = v.result;
-	e->scored_uid = uid;
-	e->scored = true;
-	return 0;
+	return score_kept(e, st, uid, cfg, true, res, err, errlen);
 }
 
 int
