@@ -45,6 +45,25 @@ struct my_tokrow {
 	unsigned long len[5];
 };
 
+/* bind_tokrow - out[0..4] receive a token row's columns (token,
+ * spam_hits, innocent_hits, last_hit, weight) into r. */
+static void
+bind_tokrow(MYSQL_BIND out[5], struct my_tokrow *r)
+{
+	memset(r, 0, sizeof(*r));
+	b_out(&out[0], MYSQL_TYPE_LONGLONG, &r->id, 0, &r->len[0], &r->nul[0]);
+	b_out(&out[1], MYSQL_TYPE_LONGLONG, &r->spam, 0, &r->len[1],
+	    &r->nul[1]);
+	b_out(&out[2], MYSQL_TYPE_LONGLONG, &r->inno, 0, &r->len[2],
+	    &r->nul[2]);
+	b_out(&out[3], MYSQL_TYPE_DATE, &r->last, sizeof(r->last), &r->len[3],
+	    &r->nul[3]);
+	b_out(&out[4], MYSQL_TYPE_DOUBLE, &r->weight, 0, &r->len[4],
+	    &r->nul[4]);
+	for (int i = 0; i < 3; i++)
+		out[i].is_unsigned = 1;
+}
+
 /* fill - copy row r into every toks[] entry of its id. */
 static void
 fill(const struct my_tokrow *r, struct store_token *toks, size_t n,
@@ -106,15 +125,7 @@ step_get(struct store *st, void *ctx)
 		    c->toks[i < c->n ? i : c->n - 1].token);
 	if ((rc = my_run(st, q, m->bind, "token read")) != 0)
 		return rc;
-	memset(&r, 0, sizeof(r));
-	b_out(&out[0], MYSQL_TYPE_LONGLONG, &r.id, 0, &r.len[0], &r.nul[0]);
-	b_out(&out[1], MYSQL_TYPE_LONGLONG, &r.spam, 0, &r.len[1], &r.nul[1]);
-	b_out(&out[2], MYSQL_TYPE_LONGLONG, &r.inno, 0, &r.len[2], &r.nul[2]);
-	b_out(&out[3], MYSQL_TYPE_DATE, &r.last, sizeof(r.last), &r.len[3],
-	    &r.nul[3]);
-	b_out(&out[4], MYSQL_TYPE_DOUBLE, &r.weight, 0, &r.len[4], &r.nul[4]);
-	for (int i = 0; i < 3; i++)
-		out[i].is_unsigned = 1;
+	bind_tokrow(out, &r);
 	if (mysql_stmt_bind_result(q, out) != 0)
 		rc = my_fail_stmt(st, q, "token read");
 	while (rc == 0 && (rc = my_fetch(st, q, "token read")) == 1) {
@@ -181,15 +192,7 @@ step_list(struct store *st, void *ctx)
 	b_u32(&in[0], &c->uid);
 	if ((rc = my_run(st, q, in, "token list")) != 0)
 		goto out;
-	memset(&r, 0, sizeof(r));
-	b_out(&out[0], MYSQL_TYPE_LONGLONG, &r.id, 0, &r.len[0], &r.nul[0]);
-	b_out(&out[1], MYSQL_TYPE_LONGLONG, &r.spam, 0, &r.len[1], &r.nul[1]);
-	b_out(&out[2], MYSQL_TYPE_LONGLONG, &r.inno, 0, &r.len[2], &r.nul[2]);
-	b_out(&out[3], MYSQL_TYPE_DATE, &r.last, sizeof(r.last), &r.len[3],
-	    &r.nul[3]);
-	b_out(&out[4], MYSQL_TYPE_DOUBLE, &r.weight, 0, &r.len[4], &r.nul[4]);
-	for (int i = 0; i < 3; i++)
-		out[i].is_unsigned = 1;
+	bind_tokrow(out, &r);
 	if (mysql_stmt_bind_result(q, out) != 0)
 		rc = my_fail_stmt(st, q, "token list");
 	while (rc == 0 && (rc = my_fetch(st, q, "token list")) == 1) {
