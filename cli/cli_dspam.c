@@ -35,15 +35,19 @@
  *     DSPAM's texts never are) only those rows, without LH; a TOKEN the
  *     user lacks is "token not found" on stderr and exit 1, as
  *     dspam_dump.
- *   merge USER... --into USER (dspam_merge's -o accepted too)
- *     Adds the token counts (and edgespam's weights) of every source
- *     user to the target's, and the sources' learned totals to the
- *     target's learned and corpusfed totals, as dspam_merge does (the
- *     merged messages were not classified for the target, so they must
- *     not count as its true positives). Unlike dspam_merge, the
- *     target's own counts are kept and added to rather than replaced,
- *     and its misclassification counts are kept. Runs in transactions
- *     of MERGE_BATCH rows; the sources are not changed.
+ *   merge USER... --into USER [--as-corpus] (dspam_merge's -o too)
+ *     As DSPAM 3.10's dspam_merge: adds the token counts (and
+ *     edgespam's weights) of every source user to the target's own
+ *     counts, which it keeps, and the sources' learned totals to the
+ *     target's learned totals; the target's corpusfed, misclassified
+ *     and classified totals stay as they are. (dspam_merge adds up
+ *     target + sources in its own code; DSPAM's MySQL driver then
+ *     skips the tokens the target already had, a quirk of that driver
+ *     not copied here.) --as-corpus adds the learned totals to the
+ *     corpusfed totals too, so that statistics do not count the merged
+ *     messages as the target's true positives (what DSPAM 3.6's
+ *     dspam_merge did). Runs in transactions of MERGE_BATCH rows; the
+ *     sources are not changed.
  *
  * Only root and trusted_users may merge, dump or show another user's
  * statistics; a user may dump and show its own.
@@ -629,10 +633,13 @@ cli_merge(struct cli *c, int argc, char **argv)
 	struct store_totals t, add;
 	size_t ns = 0, j;
 	uint32_t uid, tuid;
+	bool as_corpus = false;
 	int i, rc;
 
 	for (i = 0; i < argc; i++) {
-		if ((strcmp(argv[i], "--into") == 0 ||
+		if (strcmp(argv[i], "--as-corpus") == 0)
+			as_corpus = true;
+		else if ((strcmp(argv[i], "--into") == 0 ||
 		    strcmp(argv[i], "-o") == 0) && i + 1 < argc)
 			into = argv[++i];
 		else if (strncmp(argv[i], "--into=", 7) == 0)
@@ -643,7 +650,9 @@ cli_merge(struct cli *c, int argc, char **argv)
 			srcs[ns++] = argv[i];
 	}
 	if (into == NULL || ns == 0) {
-		fputs("usage: edgespam merge USER... --into USER\n", stderr);
+		fputs("usage: edgespam merge USER... --into USER "
+		      "[--as-corpus]\n",
+		    stderr);
 		return EX_USAGE;
 	}
 	if (!cli_trusted(c)) {
@@ -682,8 +691,10 @@ cli_merge(struct cli *c, int argc, char **argv)
 			rc = EX_USAGE;
 			goto out;
 		}
-	add.spam_corpusfed = add.spam_learned;
-	add.innocent_corpusfed = add.innocent_learned;
+	if (as_corpus) {
+		add.spam_corpusfed = add.spam_learned;
+		add.innocent_corpusfed = add.innocent_learned;
+	}
 	if ((rc = merge_write(c, tuid, &m, time(NULL))) != 0 ||
 	    (rc = store_totals_add(c->st, tuid, &add)) != 0) {
 		rc = store_error(c, target, rc);

@@ -51,7 +51,7 @@ usage(FILE *f)
 	    "       edgespam [-c FILE] user @default [show [--json] | set KEY "
 	    "VALUE | unset KEY]\n"
 	    "       edgespam [-c FILE] dump USER [TOKEN...]\n"
-	    "       edgespam [-c FILE] merge USER... --into USER\n"
+	    "       edgespam [-c FILE] merge USER... --into USER [--as-corpus]\n"
 	    "       edgespam [-c FILE] train USER --spam PATH --innocent PATH\n"
 	    "       edgespam [-c FILE] import-dspam [--conf FILE] [--userdir DIR]"
 	    " [--apply]\n"

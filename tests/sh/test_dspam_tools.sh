@@ -170,17 +170,33 @@ out_has '^6625426497525293056 ' "dump by id"
 out=$(es dump carol@example.org nosuchword 2>&1); expect_rc 1 $? "dump of a missing token"
 out_has "token not found" "missing token message"
 
-# 5. merge: counts and learned totals add up in the target
+# 5. merge, as DSPAM 3.10's dspam_merge (src/tools/dspam_merge.c): each
+# source's token counts are added to the target's own, which it keeps;
+# the sources' learned totals are added to the target's learned totals
+# only (its corpusfed, misclassified and classified totals stay its own);
+# --as-corpus adds them to its corpusfed totals too
 train_pair es erin@example.org 3
-before=$(q "select sum(spam_hits), sum(innocent_hits) from dspam_token_data t join dspam_virtual_uids u on u.uid = t.uid where username in ('carol@example.org', 'erin@example.org')")
+train_pair es team@example.org 1
+# tot USER - learned, corpusfed, misclassified and classified totals
+tot() { q "select spam_learned, innocent_learned, spam_corpusfed, innocent_corpusfed, spam_misclassified, innocent_misclassified, spam_classified, innocent_classified from dspam_stats s join dspam_virtual_uids u on u.uid = s.uid where username = '$1'"; }
+hits() { q "select sum(spam_hits), sum(innocent_hits) from dspam_token_data t join dspam_virtual_uids u on u.uid = t.uid where username in ($1)"; }
+before=$(hits "'carol@example.org', 'erin@example.org', 'team@example.org'")
+tc=$(tot carol@example.org); te=$(tot erin@example.org); tt=$(tot team@example.org)
+v0=$(es dump team@example.org viagra) || fail "dump viagra before the merge"
+echo "$v0" | grep -q 'S: 00001  I: 00000' || fail "team's own viagra: $v0"
 es merge carol@example.org erin@example.org --into team@example.org > "$T/merge.out" 2>&1 || fail "merge: $(cat "$T/merge.out")"
-after=$(q "select sum(spam_hits), sum(innocent_hits) from dspam_token_data t join dspam_virtual_uids u on u.uid = t.uid where username = 'team@example.org'")
-[ "$before" = "$after" ] || fail "merged counts $after, want $before"
+after=$(hits "'team@example.org'")
+[ "$before" = "$after" ] || fail "merged counts $after, want the sources' and the target's own $before"
 viagra=$(es dump team@example.org viagra) || fail "dump merged"
-echo "$viagra" | grep -q 'S: 00007  I: 00000' || fail "viagra merged: $viagra"
-[ "$(q "select spam_learned, innocent_learned, spam_corpusfed, innocent_corpusfed from dspam_stats s join dspam_virtual_uids u on u.uid = s.uid where username = 'team@example.org'")" = \
-  "$(q "select sum(spam_learned), sum(innocent_learned), sum(spam_learned), sum(innocent_learned) from dspam_stats s join dspam_virtual_uids u on u.uid = s.uid where username in ('carol@example.org', 'erin@example.org')")" ] ||
-	fail "merged totals: $(q 'select * from dspam_stats')"
+# carol 4 + erin 3 + the target's own 1
+echo "$viagra" | grep -q 'S: 00008  I: 00000' || fail "viagra merged (want S: 8 = 4 + 3 + 1): $viagra"
+want=$(echo "$tc $te $tt" | awk -F'[| ]' '{ printf "%d|%d|%d|%d|%d|%d|%d|%d", $1 + $9 + $17, $2 + $10 + $18, $19, $20, $21, $22, $23, $24 }')
+[ "$(tot team@example.org)" = "$want" ] ||
+	fail "merged totals (learned S I, corpusfed S I, misclassified S I, classified S I): got $(tot team@example.org), want $want (carol $tc, erin $te, team before $tt)"
+echo "merge: team's totals $tt + carol $tc + erin $te -> $(tot team@example.org); viagra 1 + 4 + 3 = 8"
+es merge erin@example.org --into team2@example.org --as-corpus > "$T/merge2.out" 2>&1 || fail "merge --as-corpus: $(cat "$T/merge2.out")"
+want=$(echo "$te" | awk -F'|' '{ printf "%d|%d|%d|%d|0|0|0|0", $1, $2, $1, $2 }')
+[ "$(tot team2@example.org)" = "$want" ] || fail "merge --as-corpus: totals $(tot team2@example.org), want $want"
 out=$(es merge carol@example.org --into carol@example.org 2>&1); expect_rc 64 $? "merge into a source"
 out=$(es merge carol@example.org 2>&1); expect_rc 64 $? "merge without --into"
 
