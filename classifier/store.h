@@ -61,6 +61,11 @@ struct store_params {
 	                             verify the server's certificate */
 	const char *mysql_tls_ca; /* CA file for that check (NULL or "":
 	                             the system's) */
+	unsigned mysql_purge_lock_s; /* the purge lock (a row, so that it
+	                             holds across a Galera cluster) expires
+	                             this long after its holder last renewed
+	                             it, so a killed purge does not block the
+	                             next for longer (0: 300 s) */
 };
 
 /* One token's statistics for one user. */

@@ -53,6 +53,7 @@ static const struct key keys[] = {
         NULL},
     {"mysql_tls", K_BOOL, "no", 0, 0, NULL},
     {"mysql_tls_ca", K_STR, "", 0, 0, NULL},
+    {"mysql_purge_lock_s", K_INT, "300", 5, 86400, NULL},
     {"tokenizer", K_ENUM, "edgespam", 0, 0, "word chain osb edgespam"},
     /* a K_STR checked by conf_validate() (cls_algo_parse), so that
      * DSPAM's "graham burton" is taken as DSPAM means it */
@@ -826,6 +827,7 @@ conf_store_params(const struct conf *cf, struct store_params *p)
 	p->mysql_password_error = cf->password_why;
 	p->mysql_tls = conf_bool(cf, "mysql_tls");
 	p->mysql_tls_ca = conf_str(cf, "mysql_tls_ca");
+	p->mysql_purge_lock_s = (unsigned)conf_int(cf, "mysql_purge_lock_s");
 }
 
 const char *

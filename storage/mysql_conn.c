@@ -122,8 +122,19 @@ static const char *const my_sql[M_COUNT] = {
 	[M_PSEL_SINGLE] = PSEL_TOKENS
 	    " AND ((spam_hits = 1 AND innocent_hits = 0) OR "
 	    "(spam_hits = 0 AND innocent_hits = 1))" PSEL_END,
-	[M_LOCK] = "SELECT GET_LOCK(?, 0)",
-	[M_UNLOCK] = "SELECT RELEASE_LOCK(?)",
+	/* the purge lock (mysql_lock.c): name, holder, life in seconds */
+	[M_LOCK_ROW] = "INSERT IGNORE INTO edgespam_lock (name) VALUES (?)",
+	[M_LOCK_TAKE] = "UPDATE edgespam_lock SET holder = ?, "
+			"taken = UNIX_TIMESTAMP(), "
+			"expires = UNIX_TIMESTAMP() + ? WHERE name = ? AND "
+			"(expires <= UNIX_TIMESTAMP() OR holder = ?)",
+	[M_LOCK_READ] = "SELECT holder, taken, expires - UNIX_TIMESTAMP() "
+			"FROM edgespam_lock WHERE name = ?",
+	[M_LOCK_RENEW] = "UPDATE edgespam_lock SET "
+			 "expires = UNIX_TIMESTAMP() + ? "
+			 "WHERE name = ? AND holder = ?",
+	[M_LOCK_FREE] = "UPDATE edgespam_lock SET expires = 0 "
+			"WHERE name = ? AND holder = ?",
 	[M_SND_SET] = "INSERT INTO edgespam_sender_list "
 		      "(uid, pattern, kind, created_on) VALUES (?, ?, ?, ?) "
 		      "ON DUPLICATE KEY UPDATE kind = VALUES(kind), "
@@ -299,7 +310,6 @@ my_disconnect(struct my_store *m)
 		mysql_close(m->db);
 	m->db = NULL;
 	m->in_tx = false;
-	m->purge_locked = false;
 }
 
 /* set_options - timeouts, character set and TLS of a new handle. */

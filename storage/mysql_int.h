@@ -13,7 +13,8 @@
  *   mysql_sigs.c     signatures
  *   mysql_prefs.c    users, preferences, domain policies, sender lists
  *   mysql_sources.c  source (client address) statistics
- *   mysql_purge.c    the purge rules and the purge lock
+ *   mysql_purge.c    the purge rules
+ *   mysql_lock.c     the purge lock (a row of edgespam_lock)
  *   mysql_history.c  history rows (edgespam_history)
  *   mysql_daily.c    daily counts (edgespam_daily)
  */
@@ -39,8 +40,10 @@
 #define MY_TRIES 3
 /* Bound of a fetched name or value (DSPAM's columns are at most 255). */
 #define MY_TEXT_MAX 1024
-/* GET_LOCK names are at most 64 characters. */
-#define MY_LOCK_MAX 64
+/* A lock holder's name ("host pid N (handle K)"; edgespam_lock.holder). */
+#define MY_HOLDER_MAX 255
+/* The purge lock's life without a renewal when store_params has none. */
+#define MY_PURGE_LOCK_S 300
 #define TOK_TEXT 21 /* a 64-bit id in decimal, with its NUL */
 /* Read timeout of db init/upgrade (an ALTER TABLE of a big table). */
 #define MY_SCHEMA_IO_S 86400
@@ -66,8 +69,11 @@ enum my_stmt {
 	M_PSEL_UNUSED,
 	M_PSEL_RARE,
 	M_PSEL_SINGLE,
-	M_LOCK,
-	M_UNLOCK,
+	M_LOCK_ROW,
+	M_LOCK_TAKE,
+	M_LOCK_READ,
+	M_LOCK_RENEW,
+	M_LOCK_FREE,
 	M_SND_SET,
 	M_SND_DEL,
 	M_SND_FIND,
@@ -124,7 +130,8 @@ struct my_store {
 	bool schema_io;        /* store_schema(): long statements */
 	unsigned lock_wait_s;
 	char where[300];       /* "socket /x" or "host h:port", for messages */
-	char lock_name[MY_LOCK_MAX + 1];
+	char holder[MY_HOLDER_MAX + 1]; /* this handle's name as a holder */
+	unsigned lock_s;       /* the purge lock's life without renewal */
 	/* state */
 	bool broken;           /* the connection was lost: reconnect */
 	bool in_tx;
@@ -132,7 +139,8 @@ struct my_store {
 	unsigned last_errno;   /* of the last failure */
 	bool tok_text;         /* dspam_token_data.token is CHAR (DSPAM) */
 	bool galera;           /* the server is a Galera node (wsrep_on) */
-	bool purge_locked;
+	bool purge_locked;     /* this handle holds the purge lock */
+	double lock_renewed;   /* when it last renewed it (monotonic, s) */
 };
 
 /* drv - the driver state of st. */
@@ -360,8 +368,17 @@ int my_sources_list(struct store *st, int64_t since, store_source_fn *fn,
 /* mysql_purge.c */
 int my_purge_batch(struct store *st, enum store_purge_rule rule,
     int32_t cutoff, size_t batch, uint64_t *deleted);
+
+/* mysql_lock.c */
+/* my_holder_name - a new handle's name as a lock holder,
+ * "host pid N (handle K)". */
+void my_holder_name(char *buf, size_t len);
 int my_purge_lock(struct store *st);
 void my_purge_unlock(struct store *st);
+/* my_purge_renew - inside a purge batch's transaction: renew the purge
+ * lock when a third of its life has passed; ES_EBUSY when another
+ * handle took it meanwhile (it had expired). */
+int my_purge_renew(struct store *st);
 
 /* mysql_history.c */
 int my_history_add(struct store *st, uint32_t uid,

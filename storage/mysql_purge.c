@@ -1,5 +1,5 @@
 /*
- * mysql_purge.c - the "mysql" driver's purge rules and purge lock.
+ * mysql_purge.c - the "mysql" driver's purge rules.
  *
  * Purge: each batch selects at most PURGE_CHUNK keys at a time by an
  * index range (ORDER BY last_hit or created_on, LIMIT, FOR UPDATE so
@@ -7,13 +7,8 @@
  * primary key, until `batch` rows are gone or the range is empty (the
  * sources rule, whose key is one column, is a single DELETE ... ORDER BY
  * last_seen LIMIT batch over its index instead); the
- * control token is never selected. The purge lock is GET_LOCK(
- * 'edgespam-purge-<database>', 0), which the server releases when the
- * connection ends.
- *
- * A purge whose connection is lost reconnects at its next batch without
- * the purge lock (the server released it): another purge may then run
- * beside it, which costs time but deletes nothing wrong.
+ * control token is never selected. Each batch first renews the purge
+ * lock when it is due (mysql_lock.c), in the batch's transaction.
  */
 #include "mysql_int.h"
 
@@ -148,6 +143,8 @@ my_purge_batch(struct store *st, enum store_purge_rule rule, int32_t cutoff,
 	int rc;
 
 	*deleted = 0;
+	if ((rc = my_purge_renew(st)) != 0)
+		return rc;
 	if (rule == STORE_PURGE_SOURCES)
 		return src_purge(st, cutoff, batch, deleted);
 	if (rule == STORE_PURGE_HISTORY)
@@ -203,72 +200,4 @@ src_purge(struct store *st, int32_t cutoff, size_t batch, uint64_t *deleted)
 		return rc;
 	*deleted = c.gone;
 	return 0;
-}
-
-struct my_lock {
-	enum my_stmt id;
-	int64_t got;
-	bool isnull;
-};
-
-static int
-step_lock(struct store *st, void *ctx)
-{
-	struct my_lock *c = ctx;
-	struct my_store *m = drv(st);
-	MYSQL_BIND in, out;
-	unsigned long len = 0;
-	my_bool nul = 1;
-	MYSQL_STMT *q;
-	int rc;
-
-	b_str(&in, m->lock_name);
-	if ((rc = my_fixed(st, c->id, &q)) != 0 ||
-	    (rc = my_run(st, q, &in, "purge lock")) != 0)
-		return rc;
-	c->got = 0;
-	b_out(&out, MYSQL_TYPE_LONGLONG, &c->got, 0, &len, &nul);
-	if (mysql_stmt_bind_result(q, &out) != 0)
-		rc = my_fail_stmt(st, q, "purge lock");
-	else if ((rc = my_fetch(st, q, "purge lock")) == 1)
-		rc = 0;
-	c->isnull = nul != 0;
-	mysql_stmt_free_result(q);
-	return rc;
-}
-
-int
-my_purge_lock(struct store *st)
-{
-	struct my_store *m = drv(st);
-	struct my_lock c = {M_LOCK, 0, true};
-	int rc;
-
-	if ((rc = my_with_retry(st, step_lock, &c)) != 0)
-		return rc;
-	if (c.isnull) {
-		store_seterr(st, "mysql: GET_LOCK('%s') failed", m->lock_name);
-		return ES_ESTORE;
-	}
-	if (c.got != 1) {
-		store_seterr(st, "mysql: another purge is running (it holds "
-		    "the lock '%s')", m->lock_name);
-		return ES_EBUSY;
-	}
-	m->purge_locked = true;
-	return 0;
-}
-
-/* A lost connection has released the lock already. */
-void
-my_purge_unlock(struct store *st)
-{
-	struct my_store *m = drv(st);
-	struct my_lock c = {M_UNLOCK, 0, true};
-
-	if (!m->purge_locked)
-		return;
-	m->purge_locked = false;
-	if (m->db != NULL && !m->broken)
-		step_lock(st, &c);
 }

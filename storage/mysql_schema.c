@@ -32,7 +32,8 @@ static const char schema_sql[] =
 static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy", "edgespam_sender_list",
-    "edgespam_sources", "edgespam_history", "edgespam_daily"};
+    "edgespam_sources", "edgespam_history", "edgespam_daily",
+    "edgespam_lock"};
 #define NTABLES (sizeof(my_tables) / sizeof(my_tables[0]))
 
 /*
@@ -98,6 +99,8 @@ static const struct my_item {
 	{"edgespam_daily", NULL, "day", false,
 	    "ALTER TABLE edgespam_daily "
 	    "ADD KEY edgespam_daily_day (day)"},
+	{"edgespam_lock", NULL, "name", true,
+	    "ALTER TABLE edgespam_lock ADD UNIQUE KEY edgespam_lock_01 (name)"},
 };
 #define NITEMS (sizeof(my_items) / sizeof(my_items[0]))
 

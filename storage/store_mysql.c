@@ -23,8 +23,9 @@
  * mysql_conn.c, tokens and totals in mysql_tokens.c, signatures in
  * mysql_sigs.c, users, preferences, domains and sender lists in
  * mysql_prefs.c, sources in mysql_sources.c, the schema in
- * mysql_schema.c and the purge in mysql_purge.c; this file opens and
- * closes the handle and holds the table of operations.
+ * mysql_schema.c, the purge in mysql_purge.c and its lock in
+ * mysql_lock.c; this file opens and closes the handle and holds the
+ * table of operations.
  *
  * Ownership: the driver copies every string of store_params it keeps
  * (the password is wiped at close). The connection library's own memory
@@ -141,8 +142,9 @@ my_init(struct store *st, const struct store_params *p)
 		snprintf(m->where, sizeof(m->where), "host %.250s port %u",
 		    m->host != NULL ? m->host : "localhost",
 		    m->port != 0 ? m->port : 3306);
-	snprintf(m->lock_name, sizeof(m->lock_name), "edgespam-purge-%s",
-	    m->database);
+	m->lock_s = p->mysql_purge_lock_s != 0 ? p->mysql_purge_lock_s :
+						  MY_PURGE_LOCK_S;
+	my_holder_name(m->holder, sizeof(m->holder));
 	return 0;
 }
 

@@ -157,3 +157,17 @@ CREATE TABLE IF NOT EXISTS edgespam_daily (
   PRIMARY KEY (uid, day),
   KEY edgespam_daily_day (day)
 ) ENGINE=InnoDB;
+
+-- edgespam's own: named locks that hold across a Galera cluster (MariaDB's
+-- GET_LOCK holds on one node only). A lock is free when expires (seconds
+-- since the epoch, the server's clock) has passed; holder names who took
+-- it ("host pid N (handle K)"), taken when. Taken by an UPDATE in a transaction, so
+-- that of two nodes taking it at once one fails Galera's certification;
+-- renewed while its holder works. 'purge' is edgespam purge's.
+CREATE TABLE IF NOT EXISTS edgespam_lock (
+  name VARBINARY(32) NOT NULL,
+  holder VARBINARY(255) NOT NULL DEFAULT '',
+  taken BIGINT NOT NULL DEFAULT 0,
+  expires BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (name)
+) ENGINE=InnoDB;

@@ -84,7 +84,7 @@ static const char *const my_tables[] = {"dspam_virtual_uids",
     "dspam_token_data", "dspam_signature_data", "dspam_stats",
     "dspam_preferences", "edgespam_domain_policy",
     "edgespam_sender_list", "edgespam_sources", "edgespam_history",
-    "edgespam_daily"};
+    "edgespam_daily", "edgespam_lock"};
 /* The tables were made by the driver and not changed since. */
 bool sc_my_fresh;
 

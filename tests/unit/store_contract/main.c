@@ -111,6 +111,7 @@ static const struct ctest mysql_only[] = {
 	T(test_mysql_deadlock),
 	T(test_mysql_conflict),
 	T(test_mysql_dspam_db),
+	T(test_mysql_purge_lock),
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -74,11 +74,12 @@ test_mysql_dspam_db(void **state)
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK,
 			     sc_note_item, items, &n, err, sizeof(err)),
 	    0);
-	if (n != 8 || strstr(items, "table edgespam_domain_policy") == NULL ||
+	if (n != 9 || strstr(items, "table edgespam_domain_policy") == NULL ||
 	    strstr(items, "table edgespam_sender_list") == NULL ||
 	    strstr(items, "table edgespam_sources") == NULL ||
 	    strstr(items, "table edgespam_history") == NULL ||
 	    strstr(items, "table edgespam_daily") == NULL ||
+	    strstr(items, "table edgespam_lock") == NULL ||
 	    strstr(items, "column dspam_token_data.weight") == NULL ||
 	    strstr(items, "index dspam_token_data (last_hit)") == NULL ||
 	    strstr(items, "index dspam_signature_data (created_on)") == NULL)
@@ -87,7 +88,7 @@ test_mysql_dspam_db(void **state)
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_UPGRADE,
 			     sc_note_item, items, &n, err, sizeof(err)),
 	    0);
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 9);
 	assert_int_equal(store_schema(&f->params, STORE_SCHEMA_CHECK, NULL,
 			     NULL, &n, err, sizeof(err)),
 	    0);
@@ -308,4 +309,58 @@ test_mysql_conflict(void **state)
 	assert_int_equal(store_commit(w.st), 0);
 	sc_want_tok("5 by both", sc_get1(f->st, w.uid, 5), 2, 0, TODAY);
 	store_close(w.st);
+}
+
+/*
+ * The purge lock is a row of edgespam_lock (MariaDB's GET_LOCK holds on
+ * one Galera node only): a lock that another holder left behind (a
+ * purge killed before its release) refuses a purge, which names the
+ * holder and deletes nothing, until the lock expires; then the purge
+ * runs, and its release leaves the row free and naming this process.
+ */
+void
+test_mysql_purge_lock(void **state)
+{
+	struct fix *f = *state;
+	struct store_purge_rules r = {.unused_days = 1, .batch = 10};
+	struct store_purge_stats ps;
+	char pid[32];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	MYSQL *db;
+	uint32_t uid = sc_user(f->st, "u");
+
+	sc_put1(f->st, uid, 1, 1, 0, 0, (time_t)(TODAY - 10) * DAY);
+	assert_non_null(db = sc_my_admin(f));
+	assert_true(sc_my_sql(db, "INSERT INTO edgespam_lock (name, holder, "
+				  "taken, expires) VALUES ('purge', "
+				  "'mx9 pid 4242', UNIX_TIMESTAMP(), "
+				  "UNIX_TIMESTAMP() + 600) ON DUPLICATE KEY "
+				  "UPDATE holder = VALUES(holder), "
+				  "taken = VALUES(taken), "
+				  "expires = VALUES(expires)"));
+	assert_int_equal(store_purge(f->st, &r, (time_t)TODAY * DAY, NULL,
+			     NULL, &ps),
+	    ES_EBUSY);
+	if (strstr(store_errmsg(f->st), "another purge is running: mx9 pid "
+					"4242 holds") == NULL)
+		fail_msg("refusal: %s", store_errmsg(f->st));
+	assert_int_equal(ps.unused, 0);
+
+	assert_true(sc_my_sql(db, "UPDATE edgespam_lock SET expires = "
+				  "UNIX_TIMESTAMP() - 1 WHERE name = 'purge'"));
+	if (store_purge(f->st, &r, (time_t)TODAY * DAY, NULL, NULL, &ps) != 0)
+		fail_msg("purge after the expiry: %s", store_errmsg(f->st));
+	assert_int_equal(ps.unused, 1);
+
+	assert_true(sc_my_sql(db, "SELECT expires, holder FROM edgespam_lock "
+				  "WHERE name = 'purge'"));
+	assert_non_null(res = mysql_store_result(db));
+	assert_non_null(row = mysql_fetch_row(res));
+	snprintf(pid, sizeof(pid), " pid %ld", (long)getpid());
+	if (strcmp(row[0], "0") != 0 || strstr(row[1], pid) == NULL)
+		fail_msg("after the release: expires %s, holder %s (want 0, "
+			 "this process)", row[0], row[1]);
+	mysql_free_result(res);
+	mysql_close(db);
 }

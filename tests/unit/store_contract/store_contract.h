@@ -138,5 +138,6 @@ void test_mysql_unreachable(void **state);
 void test_mysql_reconnect(void **state);
 void test_mysql_deadlock(void **state);
 void test_mysql_conflict(void **state);
+void test_mysql_purge_lock(void **state);
 
 #endif
