@@ -18,6 +18,7 @@
 #include "cls_retrain.h"
 #include "es_buf.h"
 #include "store.h"
+#include "store_retry.h"
 
 struct conf;
 struct store;
@@ -117,6 +118,32 @@ int cli_maildir(struct cli *c, int argc, char **argv);
 
 /* cli_open_store - open the configured store; an exit code on failure. */
 int cli_open_store(struct cli *c);
+
+/*
+ * The CLI's writes after a conflict with another writer (a deadlock, a
+ * Galera certification failure: store_conflict()): the whole write is
+ * run again, with the milter's pauses (store_retry.h), for at most
+ * message_timeout_ms, as the milter writes a message (cli_write.c).
+ * cli_retry_start starts the budget; cli_retry_again, after a failed
+ * try with rc, pauses and returns true to try again, else false, and
+ * when it gives up on a conflict says so on stderr (the caller then
+ * prints its error and exits 75: the MTA retries later).
+ * CLI_RETRY(c, rc, expr) sets rc to expr, which must be one whole write
+ * (its own transaction, or store calls with implicit ones, leaving
+ * nothing behind when it fails), evaluated again while cli_retry_again
+ * says so.
+ */
+void cli_retry_start(const struct cli *c, struct store_retry *r);
+bool cli_retry_again(const struct cli *c, struct store_retry *r, int rc);
+#define CLI_RETRY(c, rc, expr)                                              \
+	do {                                                                \
+		struct store_retry cli_r_;                                  \
+                                                                            \
+		cli_retry_start((c), &cli_r_);                              \
+		do                                                          \
+			(rc) = (expr);                                      \
+		while ((rc) != 0 && cli_retry_again((c), &cli_r_, (rc)));   \
+	} while (0)
 /* cli_store_as_owner - before root opens an SQLite store: act as the
  * owner of the store's directory when that is another user, refuse a
  * directory of root's that others can write (cli_priv.c). EX_OK or the

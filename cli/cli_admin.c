@@ -182,7 +182,8 @@ user_uid(struct cli *c, const char *arg, bool create, char *user,
 		fprintf(stderr, "edgespam: %s: not a user name\n", arg);
 		return EX_USAGE;
 	}
-	if ((rc = store_user_uid(c->st, user, create, uid)) != 0) {
+	CLI_RETRY(c, rc, store_user_uid(c->st, user, create, uid));
+	if (rc != 0) {
 		if (rc == ES_ENOTFOUND) {
 			fprintf(stderr, "edgespam: no user %s\n", user);
 			return EX_NOUSER;
@@ -197,8 +198,9 @@ static int
 set_pref(struct cli *c, uint32_t uid, const char *user, const char *key,
     const char *value)
 {
-	int rc = store_pref_set(c->st, uid, key, value);
+	int rc;
 
+	CLI_RETRY(c, rc, store_pref_set(c->st, uid, key, value));
 	if (rc != 0)
 		return store_error(c, key, rc);
 	es_log_notice("user %s: preference %s %s%s", user, key,
@@ -392,13 +394,15 @@ cli_domain(struct cli *c, int argc, char **argv)
 			    argv[2]);
 			return EX_USAGE;
 		}
-		if ((rc = store_domain_set(c->st, domain, argv[2])) != 0)
+		CLI_RETRY(c, rc, store_domain_set(c->st, domain, argv[2]));
+		if (rc != 0)
 			return store_error(c, domain, rc);
 		es_log_notice("domain %s: policy %s", domain, argv[2]);
 		return EX_OK;
 	}
 	if (strcmp(verb, "unset") == 0 && argc == 2) {
-		if ((rc = store_domain_set(c->st, domain, NULL)) != 0)
+		CLI_RETRY(c, rc, store_domain_set(c->st, domain, NULL));
+		if (rc != 0)
 			return store_error(c, domain, rc);
 		es_log_notice("domain %s: policy removed", domain);
 		return EX_OK;

@@ -96,7 +96,8 @@ named_uid(struct cli *c, const char *arg, bool create, char *user,
 		fprintf(stderr, "edgespam: %s: not a user name\n", arg);
 		return EX_USAGE;
 	}
-	if ((rc = store_user_uid(c->st, user, create, uid)) == ES_ENOTFOUND) {
+	CLI_RETRY(c, rc, store_user_uid(c->st, user, create, uid));
+	if (rc == ES_ENOTFOUND) {
 		fprintf(stderr, "edgespam: no user %s\n", user);
 		return EX_NOUSER;
 	}
@@ -252,8 +253,9 @@ stat_one(uint32_t uid, const char *name, void *arg)
 	if (o->reset) {
 		snprintf(snap, sizeof(snap), "%lld,%lld,%lld,%lld,%lld,%lld",
 		    now.tp, now.tn, now.fn, now.fp, now.sc, now.nc);
-		if ((rc = store_pref_set(o->c->st, uid, SNAPSHOT_PREF, snap)) !=
-		    0) {
+		CLI_RETRY(o->c, rc, store_pref_set(o->c->st, uid,
+					SNAPSHOT_PREF, snap));
+		if (rc != 0) {
 			o->rc = store_error(o->c, name, rc);
 			return 1;
 		}
@@ -581,6 +583,22 @@ part(uint64_t *left)
 	return (int32_t)p;
 }
 
+/* put_batch - n deltas to uid in a transaction of their own; 0 or an
+ * es_err code (rolled back). */
+static int
+put_batch(struct store *st, uint32_t uid, const struct store_delta *d,
+    size_t n, time_t now)
+{
+	int rc;
+
+	if ((rc = store_begin(st, true)) != 0)
+		return rc;
+	if ((rc = store_tokens_put(st, uid, d, n, now)) != 0 ||
+	    (rc = store_commit(st)) != 0)
+		store_rollback(st);
+	return rc;
+}
+
 /* merge_write - add the summed rows to uid in transactions of
  * MERGE_BATCH rows; counts beyond INT32_MAX take further passes. */
 static int
@@ -613,11 +631,7 @@ merge_write(struct cli *c, uint32_t uid, struct merge_set *m, time_t now)
 			}
 			if (nd == 0)
 				continue;
-			if ((rc = store_begin(c->st, true)) != 0)
-				break;
-			if ((rc = store_tokens_put(c->st, uid, d, nd, now)) != 0 ||
-			    (rc = store_commit(c->st)) != 0)
-				store_rollback(c->st);
+			CLI_RETRY(c, rc, put_batch(c->st, uid, d, nd, now));
 		}
 	}
 	es_free(d);
@@ -695,8 +709,9 @@ cli_merge(struct cli *c, int argc, char **argv)
 		add.spam_corpusfed = add.spam_learned;
 		add.innocent_corpusfed = add.innocent_learned;
 	}
-	if ((rc = merge_write(c, tuid, &m, time(NULL))) != 0 ||
-	    (rc = store_totals_add(c->st, tuid, &add)) != 0) {
+	if ((rc = merge_write(c, tuid, &m, time(NULL))) == 0)
+		CLI_RETRY(c, rc, store_totals_add(c->st, tuid, &add));
+	if (rc != 0) {
 		rc = store_error(c, target, rc);
 		goto out;
 	}

@@ -477,17 +477,17 @@ print_items(const struct imp *m)
 	}
 }
 
-/* apply - write the store's part; an exit code. */
+/* apply_once - the store's part in one transaction (rolled back on a
+ * failure, so that it may run again); 0 or an es_err code. */
 static int
-apply(struct imp *m, size_t *ndef, size_t *nuser)
+apply_once(struct imp *m, size_t *ndef, size_t *nuser)
 {
 	uint32_t uid;
 	int rc;
 
-	if ((rc = cli_open_store(m->c)) != EX_OK)
-		return rc;
+	*ndef = *nuser = 0;
 	if ((rc = store_begin(m->c->st, true)) != 0)
-		goto fail;
+		return rc;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct imp_item *it = &m->items[i];
 
@@ -511,13 +511,27 @@ apply(struct imp *m, size_t *ndef, size_t *nuser)
 		else
 			(*nuser)++;
 	}
-	if ((rc = store_commit(m->c->st)) != 0)
-		goto fail;
-	return EX_OK;
+	if ((rc = store_commit(m->c->st)) == 0)
+		return 0;
 fail:
+	store_rollback(m->c->st);
+	return rc;
+}
+
+/* apply - write the store's part (again after a conflict); an exit
+ * code. */
+static int
+apply(struct imp *m, size_t *ndef, size_t *nuser)
+{
+	int rc;
+
+	if ((rc = cli_open_store(m->c)) != EX_OK)
+		return rc;
+	CLI_RETRY(m->c, rc, apply_once(m, ndef, nuser));
+	if (rc == 0)
+		return EX_OK;
 	fprintf(stderr, "edgespam: import-dspam: %s: %s\n", es_strerror(rc),
 	    store_errmsg(m->c->st));
-	store_rollback(m->c->st);
 	return cli_exit_code(rc);
 }
 

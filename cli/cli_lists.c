@@ -101,7 +101,8 @@ lists_user(struct cli *c, const char *arg, bool create, char *user,
 	}
 	if ((rc = cli_open_store(c)) != EX_OK)
 		return rc;
-	if ((rc = store_user_uid(c->st, user, create, uid)) != 0) {
+	CLI_RETRY(c, rc, store_user_uid(c->st, user, create, uid));
+	if (rc != 0) {
 		if (rc == ES_ENOTFOUND) {
 			fprintf(stderr, "edgespam: no user %s\n", user);
 			return EX_NOUSER;
@@ -109,6 +110,25 @@ lists_user(struct cli *c, const char *arg, bool create, char *user,
 		return failed(c, user, rc);
 	}
 	return EX_OK;
+}
+
+/* add_once - pattern onto uid's list in one transaction; *was gets the
+ * list it was on. 0 or an es_err code (rolled back). */
+static int
+add_once(struct cli *c, uint32_t uid, const char *pattern,
+    enum store_sender_list list, enum store_sender_list *was)
+{
+	int rc;
+
+	*was = STORE_SENDER_NONE;
+	if ((rc = store_begin(c->st, true)) != 0)
+		return rc;
+	if ((rc = store_sender_find(c->st, uid, &pattern, 1, was)) != 0 ||
+	    (rc = store_sender_set(c->st, uid, pattern, list,
+		 time(NULL))) != 0 ||
+	    (rc = store_commit(c->st)) != 0)
+		store_rollback(c->st);
+	return rc;
 }
 
 /* add - put pattern on user's list; says when it moved. */
@@ -120,15 +140,9 @@ add(struct cli *c, const char *user, uint32_t uid, const char *pattern,
 	enum store_sender_list was = STORE_SENDER_NONE;
 	int rc;
 
-	if ((rc = store_begin(c->st, true)) != 0)
+	CLI_RETRY(c, rc, add_once(c, uid, pattern, list, &was));
+	if (rc != 0)
 		return failed(c, user, rc);
-	if ((rc = store_sender_find(c->st, uid, &pattern, 1, &was)) != 0 ||
-	    (rc = store_sender_set(c->st, uid, pattern, list,
-		 time(NULL))) != 0 ||
-	    (rc = store_commit(c->st)) != 0) {
-		store_rollback(c->st);
-		return failed(c, user, rc);
-	}
 	if (was == list) {
 		printf("%s: %s was already on the %s list\n", user, pattern,
 		    name);
@@ -191,7 +205,7 @@ cli_lists(struct cli *c, const char *verb_name, const char *who, int argc,
 	}
 	if (v->add)
 		return add(c, user, uid, pat, v->list, NULL);
-	rc = store_sender_remove(c->st, uid, pat, v->list);
+	CLI_RETRY(c, rc, store_sender_remove(c->st, uid, pat, v->list));
 	if (rc == ES_ENOTFOUND) {
 		fprintf(stderr, "edgespam: %s is not on the %s list of %s\n",
 		    pat, lname(v->list), user);

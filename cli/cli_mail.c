@@ -339,7 +339,8 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 			snprintf(why, whylen, "correction failed (exit %d)", rc);
 		return rc;
 	}
-	if ((rc = store_user_uid(c->st, user, !c->classify, &uid)) != 0) {
+	CLI_RETRY(c, rc, store_user_uid(c->st, user, !c->classify, &uid));
+	if (rc != 0) {
 		if (rc == ES_ENOTFOUND && c->classify) {
 			uid = 0; /* an unknown user has learned nothing */
 		} else {
@@ -358,8 +359,9 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		return cli_exit_code(rc);
 	}
 	if (c->have_class) {
-		rc = cls_engine_train(e, c->st, uid, &cfg, msg->data, msg->len,
-		    c->cls, c->source, now, &r, err, sizeof(err));
+		CLI_RETRY(c, rc, cls_engine_train(e, c->st, uid, &cfg,
+				     msg->data, msg->len, c->cls, c->source,
+				     now, &r, err, sizeof(err)));
 		if (rc != 0)
 			fprintf(stderr, "edgespam: %s\n", err);
 		rc = cli_exit_code(rc);
@@ -373,9 +375,11 @@ one_user(struct cli *c, struct cls_engine *e, const char *arg,
 		snprintf(why, whylen, "no random bytes: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	rc = cls_engine_process(e, c->st, uid, &cfg,
-	    c->classify ? CLS_ENGINE_CLASSIFY : CLS_ENGINE_PROCESS, msg->data,
-	    msg->len, rnd, now, &r, err, sizeof(err));
+	CLI_RETRY(c, rc, cls_engine_process(e, c->st, uid, &cfg,
+			     c->classify ? CLS_ENGINE_CLASSIFY
+					 : CLS_ENGINE_PROCESS,
+			     msg->data, msg->len, rnd, now, &r, err,
+			     sizeof(err)));
 	if (rc != 0) {
 		fprintf(stderr, "edgespam: user %s: %s\n", user, err);
 		es_log_err("user %s: %s", user, err);

@@ -254,8 +254,8 @@ correct(struct run *r, const char *user, const struct md_action *a,
 	 * message, not from every change of mind */
 	if (a->back)
 		base.shared.learn_corrections = false;
-	rc = cls_retrain_run(r->e, r->c->st, &base, &rq, now, out, text,
-	    sizeof(text));
+	CLI_RETRY(r->c, rc, cls_retrain_run(r->e, r->c->st, &base, &rq, now,
+				out, text, sizeof(text)));
 	if (rc == 0 && *out == CLS_RETRAIN_CORRECTED && old != NULL &&
 	    (rc = sig_restore(r, uid, a->sig, old, dlen, cls, a->back,
 		 now)) != 0)
@@ -363,8 +363,8 @@ train(struct run *r, const char *user, int root, const struct md_state *st,
 	rq.msg = b.data;
 	rq.len = b.len;
 	rq.train_without_sig = true;
-	rc = cls_retrain_run(r->e, r->c->st, &r->c->ecfg, &rq, now, out, text,
-	    sizeof(text));
+	CLI_RETRY(r->c, rc, cls_retrain_run(r->e, r->c->st, &r->c->ecfg, &rq,
+				now, out, text, sizeof(text)));
 	es_buf_release(&b);
 	if (rc != 0) {
 		fprintf(stderr, "edgespam: %s: %s\n", user, text);

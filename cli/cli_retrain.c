@@ -108,8 +108,8 @@ cli_retrain_direct(struct cli *c, struct cls_engine *e,
 	if (!sig_ok(c))
 		return EX_USAGE;
 	fill(c, op, user, msg, &rq);
-	rc = cls_retrain_run(e, c->st, &c->ecfg, &rq, now, &out, text,
-	    sizeof(text));
+	CLI_RETRY(c, rc, cls_retrain_run(e, c->st, &c->ecfg, &rq, now, &out,
+			     text, sizeof(text)));
 	if (rc != 0) {
 		fprintf(stderr, "edgespam: user %s: %s\n", user, text);
 		es_log_err("user %s: %s failed: %s", user,

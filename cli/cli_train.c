@@ -561,9 +561,10 @@ train_one(struct train *t, const struct tmsg *m, bool spam)
 	}
 	/* one message, its own transactions: classified and learned by
 	 * the mode, then corrected through its signature when wrong */
-	rc = cls_engine_process(t->e, t->c->st, t->uid, &t->cfg,
-	    CLS_ENGINE_PROCESS, t->buf, (size_t)len, rnd, time(NULL), &r, err,
-	    sizeof(err));
+	CLI_RETRY(t->c, rc, cls_engine_process(t->e, t->c->st, t->uid,
+				&t->cfg, CLS_ENGINE_PROCESS, t->buf,
+				(size_t)len, rnd, time(NULL), &r, err,
+				sizeof(err)));
 	if (rc != 0)
 		goto fail;
 	ok = spam == (r.result == CLS_SPAM);
@@ -580,13 +581,18 @@ train_one(struct train *t, const struct tmsg *m, bool spam)
 		t->fp++;
 	strlcpy(sig, r.sig, sizeof(sig));
 	if (sig[0] != '\0')
-		rc = cls_engine_correct(t->e, t->c->st, t->uid, &t->cfg, sig,
-		    spam ? CLS_CLASS_SPAM : CLS_CLASS_INNOCENT, time(NULL), &r,
-		    err, sizeof(err));
+		CLI_RETRY(t->c, rc, cls_engine_correct(t->e, t->c->st, t->uid,
+					&t->cfg, sig,
+					spam ? CLS_CLASS_SPAM
+					     : CLS_CLASS_INNOCENT,
+					time(NULL), &r, err, sizeof(err)));
 	else
-		rc = cls_engine_train(t->e, t->c->st, t->uid, &t->cfg, t->buf,
-		    (size_t)len, spam ? CLS_CLASS_SPAM : CLS_CLASS_INNOCENT,
-		    CLS_SRC_ERROR, time(NULL), &r, err, sizeof(err));
+		CLI_RETRY(t->c, rc, cls_engine_train(t->e, t->c->st, t->uid,
+					&t->cfg, t->buf, (size_t)len,
+					spam ? CLS_CLASS_SPAM
+					     : CLS_CLASS_INNOCENT,
+					CLS_SRC_ERROR, time(NULL), &r, err,
+					sizeof(err)));
 	if (rc == 0)
 		return EX_OK;
 fail:
@@ -761,7 +767,8 @@ cli_train(struct cli *c, int argc, char **argv)
 	c->own_maintenance = true;
 	if ((rc = cli_open_store(c)) != EX_OK)
 		goto out;
-	if ((rc = store_user_uid(c->st, t.user, true, &t.uid)) != 0 ||
+	CLI_RETRY(c, rc, store_user_uid(c->st, t.user, true, &t.uid));
+	if (rc != 0 ||
 	    (rc = cls_engine_user_cfg(c->st, t.uid, &c->ecfg, &t.cfg)) != 0) {
 		fprintf(stderr, "edgespam: %s: %s: %s\n", t.user,
 		    es_strerror(rc), store_errmsg(c->st));

@@ -50,6 +50,7 @@
 #include "es_err.h"
 #include "es_log.h"
 #include "milter.h"
+#include "store_retry.h"
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv;
@@ -591,22 +592,13 @@ learn_own(struct mlt_slot *s, bool learn, const unsigned char rnd[16],
 	return rc;
 }
 
+/* The pause policy is the store's own (classifier/store_retry.c), which
+ * the CLI's writes share. */
 bool
 mlt_pool_conflict_pause(struct store *st, int rc, unsigned tries,
     const struct timespec *deadline)
 {
-	unsigned pause_ms = 2u << (tries < 5 ? tries - 1 : 5);
-	struct timespec t;
-
-	if (rc != ES_ETRANSIENT || !store_conflict(st) || tries == 0 ||
-	    past(deadline, pause_ms))
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	pause_ms = pause_ms / 2 + (unsigned)(t.tv_nsec / 1000) % (pause_ms / 2 + 1);
-	t.tv_sec = pause_ms / 1000;
-	t.tv_nsec = (long)(pause_ms % 1000) * 1000000L;
-	nanosleep(&t, NULL);
-	return true;
+	return store_retry_pause(st, rc, tries, deadline);
 }
 
 /*
