@@ -6,7 +6,7 @@
 #                   port; the first time also create database dspam and
 #                   the least-privilege user edgespam (SELECT, INSERT,
 #                   UPDATE, DELETE, CREATE, ALTER, INDEX on dspam.*;
-#                   GET_LOCK needs no privilege) whose password is in
+#                   the purge lock is a row: no more) whose password is in
 #                   DIR/mysql.password (mode 0600). Calling it again on
 #                   the same DIR after mdb_stop or mdb_kill9 restarts the
 #                   server on the same datadir, socket and port.
