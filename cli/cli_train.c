@@ -44,7 +44,11 @@
  *
  * Errors: an unreadable PATH is a usage error before anything is
  * trained; a message that cannot be read later is skipped with a
- * warning; a store failure stops the run with its exit code (75 when
+ * warning; a batch that a conflict with another writer rolled back (a
+ * deadlock, a Galera certification failure) is written again message
+ * by message, each in transactions of its own that are written again
+ * after a conflict for up to message_timeout_ms (cli_write.c); any
+ * other store failure stops the run with its exit code (75 when
  * transient), after what was trained so far stays trained.
  */
 #include <dirent.h>
@@ -116,6 +120,16 @@ struct train {
 	size_t staged;
 	bool in_tx;
 	size_t last_maint; /* t->done at the last checkpoint */
+	/* the messages staged in the open batch (batch entries each), to
+	 * be written again one by one when a conflict with another writer
+	 * rolls the batch back; nb of them */
+	const struct tmsg **bmsg;
+	bool *bspam;
+	size_t nb;
+	const struct tmsg *replaying; /* replay(): the message not yet
+	                                 shown, or the list itself */
+	bool in_replay;
+	size_t replayed; /* messages written again after a conflict */
 };
 
 /* push - append m to l; false on out of memory. */
@@ -451,7 +465,8 @@ verdict_line(const struct train *t, const struct tmsg *m, bool spam,
 {
 	char where[64] = "";
 
-	if (!t->verbose)
+	/* a message written again after a conflict was shown already */
+	if (!t->verbose || (t->in_replay && m != t->replaying))
 		return;
 	if (m->path == NULL)
 		snprintf(where, sizeof(where), "#%zu", m->no);
@@ -475,6 +490,8 @@ batch_end(struct train *t, char *err, size_t errlen)
 		                      "were not stored)",
 		    es_strerror(rc), store_errmsg(t->c->st), t->staged);
 		store_rollback(t->c->st);
+	} else {
+		t->nb = 0;
 	}
 	t->staged = 0;
 	return rc;
@@ -488,13 +505,13 @@ batch_end(struct train *t, char *err, size_t errlen)
  * code (the caller rolls back).
  */
 static int
-batch_one(struct train *t, long len, const unsigned char rnd[16],
-    struct cls_engine_result *r, bool spam, bool *wrong, char *err,
-    size_t errlen)
+batch_one(struct train *t, const struct tmsg *m, long len,
+    const unsigned char rnd[16], struct cls_engine_result *r, bool spam,
+    bool *wrong, bool *staged, char *err, size_t errlen)
 {
 	int rc;
 
-	*wrong = false;
+	*wrong = *staged = false;
 	if (!t->in_tx) {
 		if ((rc = store_begin(t->c->st, true)) != 0) {
 			snprintf(err, errlen, "begin: %s",
@@ -516,8 +533,51 @@ batch_one(struct train *t, long len, const unsigned char rnd[16],
 	rc = cls_engine_stage_scored(t->e, t->c->st, rnd, time(NULL), r, err,
 	    errlen);
 	cls_engine_scored_done(t->e);
-	if (rc == 0 && ++t->staged >= t->batch)
-		rc = batch_end(t, err, errlen);
+	if (rc == 0) {
+		t->bmsg[t->nb] = m;
+		t->bspam[t->nb++] = spam;
+		*staged = true;
+		if (++t->staged >= t->batch)
+			rc = batch_end(t, err, errlen);
+	}
+	return rc;
+}
+
+static int train_one(struct train *t, const struct tmsg *m, bool spam);
+
+/*
+ * replay - after a conflict with another writer rolled the open batch
+ * back: its messages again, one by one, each in transactions of its own
+ * (written again after a conflict: CLI_RETRY), so none is lost or
+ * counted twice. cur, when one of them, was staged by the call that
+ * failed and is not counted yet (nor shown: --verbose shows the others
+ * once). EX_OK or the exit code of a failure.
+ */
+static int
+replay(struct train *t, const struct tmsg *cur)
+{
+	size_t n = t->nb;
+	int rc = EX_OK;
+
+	t->nb = 0;
+	t->staged = 0;
+	t->in_replay = true;
+	t->replaying = cur;
+	for (size_t i = 0; i < n && rc == EX_OK; i++) {
+		if (t->bmsg[i] != cur) {
+			if (t->bspam[i])
+				t->nspam--;
+			else
+				t->ninno--;
+		}
+		rc = train_one(t, t->bmsg[i], t->bspam[i]);
+	}
+	t->in_replay = false;
+	t->replayed += n;
+	if (n > 0)
+		es_log_info("train %s: a batch of %zu messages rolled back by a "
+		    "conflict with another writer was written again message "
+		    "by message", t->user, n);
 	return rc;
 }
 
@@ -542,13 +602,28 @@ train_one(struct train *t, const struct tmsg *m, bool spam)
 		    strerror(errno));
 		return EX_OSERR;
 	}
-	if (t->batch > 1) {
-		if ((rc = batch_one(t, len, rnd, &r, spam, &wrong, err,
-			 sizeof(err))) != 0) {
+	if (t->batch > 1 && !t->in_replay) {
+		bool staged;
+		int xc;
+
+		if ((rc = batch_one(t, m, len, rnd, &r, spam, &wrong, &staged,
+			 err, sizeof(err))) != 0) {
 			if (t->in_tx)
 				store_rollback(t->c->st);
 			t->in_tx = false;
-			goto fail;
+			if (rc != ES_ETRANSIENT || !store_conflict(t->c->st))
+				goto fail;
+			/* the batch is gone: its messages one by one */
+			if ((xc = replay(t, staged ? m : NULL)) != EX_OK ||
+			    staged)
+				return xc;
+			/* this one was not staged: the path below, with its
+			 * text loaded again (the replay used the buffer) */
+			if ((len = load(t, m)) < 0) {
+				t->skipped++;
+				return EX_OK;
+			}
+			wrong = true;
 		}
 		if (!wrong) {
 			verdict_line(t, m, spam, true, r.result);
@@ -651,6 +726,8 @@ run(struct train *t)
 		}
 	}
 	if ((rc = batch_end(t, err, sizeof(err))) != 0) {
+		if (rc == ES_ETRANSIENT && store_conflict(t->c->st))
+			return replay(t, NULL);
 		fprintf(stderr, "edgespam: train: %s\n", err);
 		return cli_exit_code(rc);
 	}
@@ -673,6 +750,8 @@ train_free(struct train *t)
 		es_free(t->mboxes[i]);
 	es_free(t->mboxes);
 	es_free(t->buf);
+	es_free(t->bmsg);
+	es_free(t->bspam);
 	cls_engine_free(t->e);
 }
 
@@ -759,6 +838,14 @@ cli_train(struct cli *c, int argc, char **argv)
 		rc = EX_NOINPUT;
 		goto out;
 	}
+	if ((t.bmsg = es_reallocarray(NULL, t.batch, sizeof(*t.bmsg))) ==
+		NULL ||
+	    (t.bspam = es_reallocarray(NULL, t.batch, sizeof(*t.bspam))) ==
+		NULL) {
+		fprintf(stderr, "edgespam: train: out of memory\n");
+		rc = EX_OSERR;
+		goto out;
+	}
 	if ((rc = conf_engine_cfg(c->cf, &c->ecfg)) != 0) {
 		fprintf(stderr, "edgespam: configuration: %s\n", es_strerror(rc));
 		rc = EX_CONFIG;
@@ -798,6 +885,11 @@ cli_train(struct cli *c, int argc, char **argv)
 	    rc == EX_OK ? "" : "; stopped by an error");
 	if (t.skipped > 0)
 		printf("train: %zu unreadable messages skipped\n", t.skipped);
+	if (t.replayed > 0)
+		printf("train: %zu messages of batches that a conflict with "
+		       "another writer rolled back were written again one by "
+		       "one\n",
+		    t.replayed);
 	es_log_notice("train %s: %zu spam, %zu innocent, FN %zu, FP %zu",
 	    t.user, t.nspam, t.ninno, t.fn, t.fp);
 out:

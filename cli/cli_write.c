@@ -12,10 +12,9 @@
  * ES_ETRANSIENT, so the command exits 75 and the MTA retries later; the
  * line on stderr says it was a conflict and how many tries it took.
  * Other failures are not retried here (a server that is down is the
- * MTA's to retry). Not covered: train's batches of several messages in
- * one transaction (--batch above 1, the default): a conflict at a
- * batch's commit still ends the command, naming the messages not
- * stored; a message whose verdict was wrong, and --batch=1, are.
+ * MTA's to retry). train's batches of several messages in one
+ * transaction are not run again whole: cli_train.c writes the messages
+ * of a batch that a conflict rolled back again one by one.
  *
  * Not thread-safe (the CLI has one thread).
  */

@@ -12,7 +12,10 @@
 #   c. corrections of one user's messages through both nodes at once:
 #      the two nodes' transactions collide on the user's rows, and every
 #      correction is applied (the CLI retries a conflict as the milter
-#      does), so the user's error counts equal the corrections made.
+#      does), so the user's error counts equal the corrections made;
+#   d. edgespam train of one user through both nodes at once, in
+#      batches: a batch that a conflict rolled back is written again
+#      message by message, so the user's totals count every message once.
 set -u
 . tests/sh/lib.sh
 . tests/sh/lib_mariadb.sh
@@ -67,9 +70,9 @@ plant() {
 # old K - the planted tokens node K still has
 old() { q "$1" "SELECT COUNT(*) FROM dspam_token_data WHERE last_hit < CURDATE() - INTERVAL 50 DAY"; }
 
-# part X - whether part X runs (GALERA_LOCK_PARTS, default all: abc;
+# part X - whether part X runs (GALERA_LOCK_PARTS, default all: abcd;
 # e.g. c alone, to run the corrections on an older program)
-part() { case ${GALERA_LOCK_PARTS:-abc} in *$1*) return 0 ;; esac; return 1; }
+part() { case ${GALERA_LOCK_PARTS:-abcd} in *$1*) return 0 ;; esac; return 1; }
 
 #
 # a. two purges at once, one through each node
@@ -185,6 +188,38 @@ for k in 1 2; do
 	[ "$got" = $NC ] || fail "c. node $k counts $got corrected messages of carol, want $NC"
 done
 [ $cc -gt 0 ] || fail "c. no certification conflict happened among the $NC corrections: the test proves nothing"
+fi
+
+#
+# d. edgespam train of one user, the same 80 messages through each node
+# at once, in batches of 8: a batch that a conflict rolls back is
+# written again message by message, so every message counts once
+#
+if part d; then
+mkdir -p "$T/sd" "$T/hd"
+i=1
+while [ $i -le 40 ]; do
+	spam $i > "$T/sd/$i"
+	ham $i > "$T/hd/$i"
+	i=$((i + 1))
+done
+d0=$(($(conflicts 1) + $(conflicts 2)))
+for k in 1 2; do
+	"$ES" -c "$T/es$k.conf" train dave@example.org --spam "$T/sd" --innocent "$T/hd" --batch=8 > "$T/d$k.out" 2>&1 &
+	eval "pd$k=\$!"
+done
+BGPIDS="$pd1 $pd2"
+wait $pd1; r1=$?
+wait $pd2; r2=$?
+BGPIDS=""
+dc=$(($(conflicts 1) + $(conflicts 2) - d0))
+echo "d. two trains of 80 messages at once through 2 nodes: exits $r1 and $r2; $dc certification conflicts on the servers; $(cat "$T"/d?.out | grep -c 'written again') reported writing a batch again"
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ] || fail "d. train through node 1: exit $r1: $(tail -n 3 "$T/d1.out"); through node 2: exit $r2: $(tail -n 3 "$T/d2.out")"
+for k in 1 2; do
+	got=$(q $k "SELECT spam_learned + innocent_learned + spam_classified + innocent_classified FROM dspam_stats s JOIN dspam_virtual_uids v ON v.uid = s.uid WHERE v.username = 'dave@example.org'")
+	[ "$got" = 160 ] || fail "d. node $k counts $got messages of dave, want 160"
+done
+[ $dc -gt 0 ] || fail "d. no certification conflict happened between the two trains: the test proves nothing"
 fi
 
 echo "$(($(date +%s) - t0)) s in all"
