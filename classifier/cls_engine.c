@@ -99,6 +99,7 @@ cls_engine_cfg_default(struct cls_engine_cfg *cfg)
 	cfg->shared.opts.innocent_min = 1000;
 	cfg->shared.opts.spam_min = 250;
 	cfg->shared.spam_threshold = 0.85;
+	cfg->shared.fp_weight = 0.5;
 	cfg->shared.learn_corrections = false;
 }
 
@@ -617,7 +618,10 @@ read_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
 		scfg = *cfg;
 		scfg.score.spam_threshold = cls_shared_threshold(
 		    cfg->score.spam_threshold, cfg->shared.spam_threshold,
-		    res->user_weight);
+		    cls_shared_threshold_weight(res->user_weight,
+			tot->innocent_misclassified > 0 ?
+			    (uint64_t)tot->innocent_misclassified : 0,
+			cfg->shared.fp_weight));
 		cfg = &scfg;
 	}
 	res->threshold = cls_score_threshold(&cfg->score, &sct);

@@ -47,6 +47,10 @@ struct cls_engine_shared {
 	                                the dictionary takes part (0: the
 	                                user's); see cls_shared_threshold() */
 	bool learn_corrections;
+	double fp_weight;            /* k of cls_shared_threshold_weight():
+	                                how far each corrected false
+	                                positive moves the threshold toward
+	                                the user's own (0: not at all) */
 	bool want_own;               /* analysis: also score a message the
 	                                dictionary took part in on the
 	                                user's own statistics alone

@@ -3,6 +3,8 @@
  * shared dictionary took part in, for analysis (bench_shared -m): the
  * score on the user's own statistics alone (cfg.shared.want_own) and the
  * Spam threshold the verdict was taken at. Neither may change a verdict.
+ * And how that threshold rises after false positives the user corrected
+ * (cfg.shared.fp_weight, cls_shared_threshold_weight()).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -169,11 +171,84 @@ test_own_score_table(void **state)
 	}
 }
 
+/*
+ * A young user's false positives (its innocent_misclassified total, here
+ * from --falsepositive training) raise the threshold of its dictionary
+ * verdicts by fp_weight; with fp_weight 0, or before any, they do not.
+ * A mature user's threshold is its own either way.
+ */
+static void
+test_fp_weight_table(void **state)
+{
+	static const struct {
+		int own;   /* messages of each class the user learned */
+		int fps;   /* false positives it corrected */
+		bool up;   /* fp_weight 0.5 raises the threshold over 0 */
+	} c[] = {
+	    {3, 0, false},
+	    {3, 1, true},
+	    {3, 2, true},
+	    {0, 1, true},
+	    {20, 2, false}, /* mature at the minimums of 20 */
+	};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct store_params p = {.driver = "memory"};
+		struct cls_engine_cfg cfg, off;
+		struct cls_engine_result r0, r1;
+		struct store_totals t;
+		struct cls_engine *e;
+		struct store *st;
+		uint32_t g, u;
+		char err[256], m[2048];
+		int i;
+
+		assert_int_equal(store_open(&p, &st, err, sizeof(err)), 0);
+		assert_non_null(e = cls_engine_new());
+		cls_engine_cfg_default(&cfg);
+		cfg.shared.opts.spam_min = 20;
+		cfg.shared.opts.innocent_min = 20;
+		assert_int_equal(store_user_uid(st, "@global", true, &g), 0);
+		assert_int_equal(store_user_uid(st, "carol", true, &u), 0);
+		train(e, st, g, &cfg, 0, 12);
+		train(e, st, u, &cfg, 100, c[k].own);
+		for (i = 0; i < c[k].fps; i++) {
+			struct cls_engine_result r;
+
+			strlcpy(m, msg(false, 200 + i), sizeof(m));
+			assert_int_equal(cls_engine_train(e, st, u, &cfg, m,
+			    strlen(m), CLS_CLASS_INNOCENT, CLS_SRC_ERROR,
+			    1000000, &r, err, sizeof(err)), 0);
+		}
+		assert_int_equal(store_totals_get(st, u, &t), 0);
+		assert_int_equal(t.innocent_misclassified, c[k].fps);
+		off = cfg;
+		off.shared.fp_weight = 0;
+		cfg.shared.fp_weight = 0.5;
+		strlcpy(m, msg(true, 50), sizeof(m));
+		classify(e, st, u, &off, m, &r0);
+		classify(e, st, u, &cfg, m, &r1);
+		assert_true(r1.shared == (c[k].own < 20));
+		if (c[k].up != (r1.threshold > r0.threshold + 1e-9))
+			fail_msg("case %zu: threshold %.6f with, %.6f without",
+			    k, r1.threshold, r0.threshold);
+		if (!c[k].up)
+			assert_true(r1.threshold == r0.threshold);
+		/* never above the user's own threshold */
+		assert_true(r1.threshold <= cfg.score.spam_threshold + 1e-12);
+		cls_engine_free(e);
+		store_close(st);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_score_table),
+		cmocka_unit_test(test_fp_weight_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
