@@ -99,6 +99,7 @@ cls_engine_cfg_default(struct cls_engine_cfg *cfg)
 	cfg->shared.opts.innocent_min = 1000;
 	cfg->shared.opts.spam_min = 250;
 	cfg->shared.spam_threshold = 0.85;
+	cfg->shared.fp_weight = 0.5;
 	cfg->shared.learn_corrections = false;
 }
 
@@ -369,16 +370,13 @@ sanitize_text(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[o] = '\0';
 }
 
-/* score_message - score the n loaded tokens (with BNR when asked) and
- * fill the verdict part of res. */
+/* score_stats - score the n tokens in e->stats (with BNR when asked). */
 static int
-score_message(struct cls_engine *e, size_t n, const struct cls_totals *ct,
-    const struct cls_engine_cfg *cfg, struct cls_verdict *v,
-    struct cls_engine_result *res)
+score_stats(struct cls_engine *e, size_t n, const struct cls_totals *ct,
+    const struct cls_engine_cfg *cfg, size_t nf, struct cls_verdict *v)
 {
 	const struct cls_token *items = cls_tset_items(e->set);
-	size_t i, nf = cfg->factors > CLS_MAX_FACTORS ? CLS_MAX_FACTORS
-	                                              : cfg->factors;
+	size_t i;
 	int rc;
 
 	if ((rc = cls_score(e->stats, n, ct, &cfg->score, nf, v)) != 0)
@@ -397,6 +395,23 @@ score_message(struct cls_engine *e, size_t n, const struct cls_totals *ct,
 		    (rc = cls_score(e->stats, n, ct, &cfg->score, nf, v)) != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* score_message - score the n loaded tokens (with BNR when asked) and
+ * fill the verdict part of res. */
+static int
+score_message(struct cls_engine *e, size_t n, const struct cls_totals *ct,
+    const struct cls_engine_cfg *cfg, struct cls_verdict *v,
+    struct cls_engine_result *res)
+{
+	const struct cls_token *items = cls_tset_items(e->set);
+	size_t i, nf = cfg->factors > CLS_MAX_FACTORS ? CLS_MAX_FACTORS
+	                                              : cfg->factors;
+	int rc;
+
+	if ((rc = score_stats(e, n, ct, cfg, nf, v)) != 0)
+		return rc;
 	res->result = v->result;
 	res->probability = v->probability;
 	res->confidence = v->confidence;
@@ -553,6 +568,33 @@ shared_merge(struct cls_engine *e, struct store *st, uint32_t uid,
 }
 
 /*
+ * own_score - after a verdict the shared dictionary took part in, when
+ * cfg->shared.want_own asks for it (analysis: bench_shared -m): score
+ * the n tokens again on the user's own counts and totals ct alone, into
+ * res->own_score. The verdict is not changed; e->stats then holds the
+ * user's own counts (what comes after reads only their ids).
+ */
+static int
+own_score(struct cls_engine *e, size_t n, const struct cls_totals *ct,
+    const struct cls_engine_cfg *cfg, struct cls_engine_result *res)
+{
+	struct cls_verdict ov;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		e->stats[i].spam_hits = e->stoks[i].spam_hits;
+		e->stats[i].innocent_hits = e->stoks[i].innocent_hits;
+		e->stats[i].prob = 0;
+		e->stats[i].flags &= (uint32_t)~CLS_TF_NOISE;
+	}
+	if ((rc = score_stats(e, n, ct, cfg, 0, &ov)) != 0)
+		return rc;
+	res->own_score = ov.score;
+	return 0;
+}
+
+/*
  * read_and_score - inside the open transaction: read the user's totals
  * and the statistics of the n tokens in e (merged with the shared
  * dictionary's while the user is young), score them. *ct gets the
@@ -576,10 +618,16 @@ read_and_score(struct cls_engine *e, struct store *st, uint32_t uid,
 		scfg = *cfg;
 		scfg.score.spam_threshold = cls_shared_threshold(
 		    cfg->score.spam_threshold, cfg->shared.spam_threshold,
-		    res->user_weight);
+		    cls_shared_threshold_weight(res->user_weight,
+			tot->innocent_misclassified > 0 ?
+			    (uint64_t)tot->innocent_misclassified : 0,
+			cfg->shared.fp_weight));
 		cfg = &scfg;
 	}
-	if ((rc = score_message(e, n, &sct, cfg, v, res)) != 0)
+	res->threshold = cls_score_threshold(&cfg->score, &sct);
+	if ((rc = score_message(e, n, &sct, cfg, v, res)) != 0 ||
+	    (res->shared && cfg->shared.want_own &&
+		(rc = own_score(e, n, ct, cfg, res)) != 0))
 		fail(rc, err, errlen, "score", NULL);
 	return rc;
 }

@@ -47,6 +47,14 @@ struct cls_engine_shared {
 	                                the dictionary takes part (0: the
 	                                user's); see cls_shared_threshold() */
 	bool learn_corrections;
+	double fp_weight;            /* k of cls_shared_threshold_weight():
+	                                how far each corrected false
+	                                positive moves the threshold toward
+	                                the user's own (0: not at all) */
+	bool want_own;               /* analysis: also score a message the
+	                                dictionary took part in on the
+	                                user's own statistics alone
+	                                (res->own_score); no conf key */
 };
 
 struct cls_engine_cfg {
@@ -85,6 +93,11 @@ struct cls_engine_result {
 	struct cls_engine_factor factors[CLS_MAX_FACTORS];
 	bool shared;             /* the shared dictionary took part */
 	double user_weight;      /* then: the user's maturity w, 0..1 */
+	double own_score;        /* then, with cfg->shared.want_own: the
+	                            score on the user's own statistics
+	                            alone (0 otherwise) */
+	double threshold;        /* the Spam threshold of the verdict
+	                            (a probability, cls_score_threshold) */
 };
 
 /* cls_engine_cfg_default - the defaults of the sample configuration. */

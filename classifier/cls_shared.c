@@ -134,3 +134,14 @@ cls_shared_threshold(double user_t, double shared_t, double w)
 	return 1.0 / (1.0 + exp(-(w * log(user_t / (1 - user_t)) +
 	    (1 - w) * log(shared_t / (1 - shared_t)))));
 }
+
+double
+cls_shared_threshold_weight(double w, uint64_t fp, double k)
+{
+	double m;
+
+	if (!(k > 0) || fp == 0)
+		return w;
+	m = 1.0 - 1.0 / (1.0 + k * (double)fp);
+	return m > w ? m : w;
+}

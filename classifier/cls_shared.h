@@ -122,4 +122,16 @@ void cls_shared_token(const struct cls_merge *m, struct cls_stat *t,
  */
 double cls_shared_threshold(double user_t, double shared_t, double w);
 
+/*
+ * cls_shared_threshold_weight - the weight w' cls_shared_threshold() is
+ * given for a user of maturity w who has corrected fp false positives:
+ * max(w, 1 - 1 / (1 + k * fp)). A false positive the user had to
+ * correct while the dictionary took part says that the dictionary's
+ * notion of spam does not fit this user's mail, so each one moves the
+ * threshold toward the user's own as maturity would (k = 0.5: a third
+ * of the way after one, half after two). k <= 0 or fp = 0: w itself.
+ * Only the threshold moves; the merge keeps w.
+ */
+double cls_shared_threshold_weight(double w, uint64_t fp, double k);
+
 #endif

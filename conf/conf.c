@@ -69,6 +69,7 @@ static const struct key keys[] = {
     {"shared_innocent_min", K_INT, "1000", 1, 1000000000, NULL},
     {"shared_spam_min", K_INT, "250", 1, 1000000000, NULL},
     {"shared_spam_threshold", K_DBL, "0.85", 0, 1, NULL},
+    {"shared_fp_weight", K_DBL, "0.5", 0, 100, NULL},
     {"shared_learn_corrections", K_BOOL, "no", 0, 0, NULL},
     {"max_scan_bytes", K_INT, "524288", 1024, 268435456, NULL},
     {"max_headers", K_INT, "1000", 1, 100000, NULL},

@@ -43,6 +43,7 @@ conf_engine_cfg(const struct conf *cf, struct cls_engine_cfg *cfg)
 	    (uint64_t)conf_int(cf, "shared_innocent_min");
 	cfg->shared.opts.spam_min = (uint64_t)conf_int(cf, "shared_spam_min");
 	cfg->shared.spam_threshold = conf_double(cf, "shared_spam_threshold");
+	cfg->shared.fp_weight = conf_double(cf, "shared_fp_weight");
 	cfg->shared.learn_corrections =
 	    conf_bool(cf, "shared_learn_corrections");
 	return 0;

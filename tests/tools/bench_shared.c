@@ -28,8 +28,10 @@
  *
  * -m FILE also writes one line per message and run, to see which
  * messages a run gets wrong: "run index class verdict logit
- * user-weight path" (class and verdict: spam or ham; user-weight 1
- * when the dictionary took no part).
+ * user-weight own-logit threshold path" (class and verdict: spam or ham;
+ * user-weight 1 when the dictionary took no part; own-logit the score on
+ * the user's own statistics alone, the logit itself without the
+ * dictionary; threshold the verdict's Spam threshold as a logit).
  */
 #include <sys/stat.h>
 
@@ -84,6 +86,17 @@ train_dictionary(struct cls_engine *e, struct store *st, uint32_t uid,
 	}
 }
 
+/* logit - log(p / (1 - p)), kept finite at 0 and 1. */
+static double
+logit(double p)
+{
+	if (p < 1e-9)
+		p = 1e-9;
+	if (p > 1 - 1e-9)
+		p = 1 - 1e-9;
+	return log(p / (1 - p));
+}
+
 /* The per-message trace of -m, or NULL. */
 static FILE *trace;
 
@@ -119,10 +132,12 @@ online(struct cls_engine *e, struct store *st, const char *name,
 		it->verdict[0] = r.result == CLS_SPAM;
 		used += r.shared;
 		if (trace != NULL)
-			fprintf(trace, "%s %zu %s %s %.3f %.3f %s\n", name, i,
-			    it->spam ? "spam" : "ham",
+			fprintf(trace, "%s %zu %s %s %.4f %.3f %.4f %.4f %s\n",
+			    name, i, it->spam ? "spam" : "ham",
 			    it->verdict[0] ? "spam" : "ham", r.score,
-			    r.shared ? r.user_weight : 1.0, it->path);
+			    r.shared ? r.user_weight : 1.0,
+			    r.shared ? r.own_score : r.score,
+			    logit(r.threshold), it->path);
 		if (it->verdict[0] != it->spam) {
 			strlcpy(sig, r.sig, sizeof(sig));
 			if (cls_engine_correct(e, st, uid, cfg, sig,
@@ -207,6 +222,8 @@ main(int argc, char **argv)
 		bench_conf(conf_path, &cf, &cfg);
 	if (cfg.shared.name[0] == '\0')
 		bench_die("%s", "the configuration has no shared_dictionary");
+	/* the trace's own-logit column; it changes no verdict */
+	cfg.shared.want_own = trace != NULL;
 	off = cfg;
 	off.shared.name[0] = '\0';
 	ut = cfg;

@@ -105,6 +105,7 @@ test_engine_defaults(void **state)
 	assert_int_equal(a.shared.opts.innocent_min, b.shared.opts.innocent_min);
 	assert_int_equal(a.shared.opts.spam_min, b.shared.opts.spam_min);
 	assert_true(a.shared.spam_threshold == b.shared.spam_threshold);
+	assert_true(a.shared.fp_weight == b.shared.fp_weight);
 	assert_int_equal(a.shared.learn_corrections,
 	    b.shared.learn_corrections);
 	conf_free(cf);

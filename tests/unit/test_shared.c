@@ -221,6 +221,46 @@ test_threshold_table(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The weight the threshold is blended with after corrected false
+ * positives: max(w, 1 - 1 / (1 + k fp)). */
+static void
+test_threshold_weight_table(void **state)
+{
+	static const struct {
+		double w;
+		uint64_t fp;
+		double k, want;
+	} c[] = {
+	    {0.1, 0, 0.5, 0.1},                  /* no false positive */
+	    {0.1, 1, 0.5, 1.0 / 3},              /* a third after one */
+	    {0.1, 2, 0.5, 0.5},                  /* half after two */
+	    {0.0, 1, 1.0, 0.5},
+	    {0.6, 1, 0.5, 0.6},                  /* never below w */
+	    {0.2, 3, 0.0, 0.2},                  /* k 0: off */
+	    {0.2, 3, -1.0, 0.2},
+	    {0.0, UINT64_MAX, 0.5, 1.0},         /* tends to 1, never past */
+	    {0.0, 1, 100.0, 100.0 / 101},
+	};
+	size_t i;
+	int bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		double got = cls_shared_threshold_weight(c[i].w, c[i].fp,
+		    c[i].k);
+
+		if (got - c[i].want > 1e-9 || c[i].want - got > 1e-9 ||
+		    got > 1.0) {
+			printf("case %zu (w %g, fp %llu, k %g): got %.10f, "
+			       "want %.10f\n",
+			    i, c[i].w, (unsigned long long)c[i].fp, c[i].k, got,
+			    c[i].want);
+			bad = 1;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -228,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_merge_table),
 		cmocka_unit_test(test_user_share_is_maturity),
 		cmocka_unit_test(test_threshold_table),
+		cmocka_unit_test(test_threshold_weight_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
