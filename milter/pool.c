@@ -144,13 +144,7 @@ same_file(const struct store_file *a, const struct store_file *b)
 void
 mlt_deadline_in(unsigned ms, struct timespec *ts)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	store_retry_deadline(ms, ts);
 }
 
 int
