@@ -94,7 +94,7 @@ static const struct key keys[] = {
     {"purge_daily_days", K_INT, "400", 0, 36500, NULL},
     {"purge_batch", K_INT, "1000", 1, 1000000, NULL},
     {"purge_pause_ms", K_INT, "10", 0, 60000, NULL},
-    {"purge_pace", K_INT, "8", 0, 1000, NULL},
+    {"purge_pace", K_INT, "20", 0, 1000, NULL},
     {"purge_latency_slack", K_INT, "20", 0, 1000, NULL},
     {"log_facility", K_ENUM, "mail", 0, 0,
         "mail daemon user local0 local1 local2 local3 local4 local5 "

@@ -62,10 +62,11 @@
 #define HIST_WHERE                                                          \
 	" FROM edgespam_history WHERE uid = ? AND created >= ? AND "        \
 	"created < ? AND (? = '' OR verdict = ?) AND (? = 0 OR id = ?)"
-#define PSEL_TOKENS                                                         \
-	"SELECT uid, CAST(token AS UNSIGNED) FROM dspam_token_data "        \
-	"WHERE last_hit < ? AND token <> ?"
-#define PSEL_END " ORDER BY last_hit LIMIT ? FOR UPDATE"
+/* One purge batch is one DELETE over the rule's index range, in the
+ * index's own order (last_hit, then the primary key): see mysql_purge.c. */
+#define PDEL_TOKENS                                                         \
+	"DELETE FROM dspam_token_data WHERE last_hit < ? AND token <> ?"
+#define PDEL_END " ORDER BY last_hit, uid, token LIMIT ?"
 
 #define SND_PLACES8 "?, ?, ?, ?, ?, ?, ?, ?"
 #define SND_PLACES                                                          \
@@ -113,15 +114,14 @@ static const char *const my_sql[M_COUNT] = {
 	[M_DOM_DEL] = "DELETE FROM edgespam_domain_policy WHERE domain = ?",
 	[M_DOMS] = "SELECT domain, policy FROM edgespam_domain_policy "
 		   "ORDER BY domain",
-	[M_PSEL_SIG] = "SELECT uid, signature FROM dspam_signature_data "
-		       "WHERE created_on < ? "
-		       "ORDER BY created_on LIMIT ? FOR UPDATE",
-	[M_PSEL_UNUSED] = PSEL_TOKENS PSEL_END,
-	[M_PSEL_RARE] = PSEL_TOKENS
-	    " AND innocent_hits * 2 + spam_hits < 5" PSEL_END,
-	[M_PSEL_SINGLE] = PSEL_TOKENS
+	[M_PDEL_SIG] = "DELETE FROM dspam_signature_data WHERE created_on < ? "
+		       "ORDER BY created_on, uid, signature LIMIT ?",
+	[M_PDEL_UNUSED] = PDEL_TOKENS PDEL_END,
+	[M_PDEL_RARE] = PDEL_TOKENS
+	    " AND innocent_hits * 2 + spam_hits < 5" PDEL_END,
+	[M_PDEL_SINGLE] = PDEL_TOKENS
 	    " AND ((spam_hits = 1 AND innocent_hits = 0) OR "
-	    "(spam_hits = 0 AND innocent_hits = 1))" PSEL_END,
+	    "(spam_hits = 0 AND innocent_hits = 1))" PDEL_END,
 	/* the purge lock (mysql_lock.c): name, holder, life in seconds */
 	[M_LOCK_ROW] = "INSERT IGNORE INTO edgespam_lock (name) VALUES (?)",
 	[M_LOCK_TAKE] = "UPDATE edgespam_lock SET holder = ?, "
@@ -811,17 +811,11 @@ dyn_sql(enum my_dyn kind, size_t n, char *buf, size_t cap)
 			  "d.w FROM (SELECT CAST(? AS UNSIGNED) AS t, "
 			  "CAST(? AS SIGNED) AS s, CAST(? AS SIGNED) AS i, "
 			  "? + 0e0 AS w",
-		[D_DEL_TOK] = "DELETE FROM dspam_token_data WHERE "
-			      "(uid = ? AND token = ?)",
-		[D_DEL_SIG] = "DELETE FROM dspam_signature_data WHERE "
-			      "(uid = ? AND signature = ?)",
 	};
 	static const char *const more[D_COUNT] = {
 		[D_GET] = ", ?",
 		[D_PUT] = (" UNION ALL SELECT CAST(? AS UNSIGNED), "
 			   "CAST(? AS SIGNED), CAST(? AS SIGNED), ? + 0e0"),
-		[D_DEL_TOK] = " OR (uid = ? AND token = ?)",
-		[D_DEL_SIG] = " OR (uid = ? AND signature = ?)",
 	};
 	static const char *const tail[D_COUNT] = {
 		[D_GET] = ")",
@@ -831,8 +825,6 @@ dyn_sql(enum my_dyn kind, size_t n, char *buf, size_t cap)
 			  "dspam_token_data.innocent_hits AS SIGNED) + d.i, 0), "
 			  "last_hit = VALUES(last_hit), "
 			  "weight = dspam_token_data.weight + d.w",
-		[D_DEL_TOK] = "",
-		[D_DEL_SIG] = "",
 	};
 	size_t off = 0;
 

@@ -34,8 +34,6 @@
 /* Ids per batched read or write; 2^(TOK_LEVELS-1) = TOK_CHUNK. */
 #define TOK_CHUNK 256
 #define TOK_LEVELS 9
-/* Keys selected and deleted per statement in a purge batch. */
-#define PURGE_CHUNK 256
 /* Tries of a statement that may be repeated (see mysql_conn.c). */
 #define MY_TRIES 3
 /* Bound of a fetched name or value (DSPAM's columns are at most 255). */
@@ -65,10 +63,10 @@ enum my_stmt {
 	M_DOM_SET,
 	M_DOM_DEL,
 	M_DOMS,
-	M_PSEL_SIG,
-	M_PSEL_UNUSED,
-	M_PSEL_RARE,
-	M_PSEL_SINGLE,
+	M_PDEL_SIG,
+	M_PDEL_UNUSED,
+	M_PDEL_RARE,
+	M_PDEL_SINGLE,
 	M_LOCK_ROW,
 	M_LOCK_TAKE,
 	M_LOCK_READ,
@@ -100,21 +98,16 @@ enum my_stmt {
 enum my_dyn {
 	D_GET,     /* token read */
 	D_PUT,     /* token upsert */
-	D_DEL_TOK, /* purge: tokens by key */
-	D_DEL_SIG, /* purge: signatures by key */
 	D_COUNT
 };
 
-/* The deltas of one upsert and the keys of one purge delete. */
+/* The deltas of one upsert. */
 struct my_rows {
 	uint64_t tok[TOK_CHUNK];
 	int64_t spam[TOK_CHUNK];
 	int64_t inno[TOK_CHUNK];
 	double weight[TOK_CHUNK];
-	uint32_t uid[TOK_CHUNK];
 	char text[TOK_CHUNK][TOK_TEXT];      /* ids as text (CHAR tokens) */
-	char sig[TOK_CHUNK][STORE_SIG_ID_MAX + 1];
-	unsigned long len[TOK_CHUNK];
 };
 
 struct my_store {

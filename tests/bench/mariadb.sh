@@ -22,10 +22,16 @@
 #                    runs (before, during, after)
 # Exits 77 (with the reason on stderr) without root or MariaDB.
 #   MILTER_MESSAGES=3000, MARIADB_ROWS=10000000, MARIADB_WINDOW=20,
-#   MARIADB_POOL=1G (innodb_buffer_pool_size of the private server),
+#   MARIADB_POOL=1G (innodb_buffer_pool_size of the private server; its
+#   redo log is MariaDB's default, 96M, as on a Debian server, not the
+#   tests' 32M, which this load, some 4 MB of redo a second, fills in
+#   about 8 s; MDB_OPTS adds mariadbd options),
 #   MARIADB_PURGE_CONF="key = value; ..." (purge settings for this run,
 #   e.g. "purge_pace = 0" for the old fixed pause), MARIADB_PURGE_ONLY=1
-#   (skip the fresh-store comparison: only the purge under load).
+#   (skip the fresh-store comparison: only the purge under load),
+#   MARIADB_PURGE_CONTROL=SECONDS (a control run: no purge, the "during"
+#   load runs SECONDS without one, so the ratio shows how much the p99
+#   drifts by itself over as long a run; purge_rows is then 0).
 # The purge's figures also go, with the date and settings, to
 # $BUILD/bench/mariadb-purge.txt (appended; one block per run).
 set -eu
@@ -47,6 +53,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 MDB_BUFFER_POOL=${MARIADB_POOL:-1G}
+# the server's own defaults for the redo log (MariaDB 10.11), later on
+# mariadbd's command line than lib_mariadb.sh's small ones
+MDB_OPTS="--innodb-log-file-size=96M --innodb-log-buffer-size=16M ${MDB_OPTS:-}"
 echo "bench: mariadb: starting a private server" >&2
 mdb_start "$work/mdb" >&2 || { echo "bench: mariadb: the server did not start" >&2; exit 1; }
 
@@ -136,7 +145,11 @@ echo "bench: mariadb: load for $WINDOW s before the purge" >&2
 load "$work/before.txt" --duration "$WINDOW"
 echo "bench: mariadb: load during edgespam purge" >&2
 rm -f "$work/purge.done"
-("$BUILD/edgespam" -c "$work/mysql.conf" purge > "$work/purge.txt" 2>&1; echo $? > "$work/purge.rc"; touch "$work/purge.done") &
+if [ -n "${MARIADB_PURGE_CONTROL:-}" ]; then
+	(sleep "$MARIADB_PURGE_CONTROL"; echo "purge: control run, no purge; 0 rows in $MARIADB_PURGE_CONTROL s (0 rows/s)" > "$work/purge.txt"; echo 0 > "$work/purge.rc"; touch "$work/purge.done") &
+else
+	("$BUILD/edgespam" -c "$work/mysql.conf" purge > "$work/purge.txt" 2>&1; echo $? > "$work/purge.rc"; touch "$work/purge.done") &
+fi
 ppid=$!
 load "$work/during.txt" --until "$work/purge.done"
 wait $ppid || true
@@ -168,6 +181,6 @@ a99=$(val "$work/after.txt" eom_p99_ms)
 cat "$work/purge.keys"
 mkdir -p "$BUILD/bench"
 {
-	echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC') rows $ROWS window $WINDOW s, load average $(cut -d' ' -f1-3 /proc/loadavg), purge settings: ${MARIADB_PURGE_CONF:-defaults}"
+	echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC') rows $ROWS window $WINDOW s, load average $(cut -d' ' -f1-3 /proc/loadavg), purge settings: ${MARIADB_PURGE_CONTROL:+control run without a purge, }${MARIADB_PURGE_CONF:-defaults}, server options: $MDB_OPTS"
 	cat "$work/purge.keys"
 } >> "$BUILD/bench/mariadb-purge.txt"

@@ -67,7 +67,7 @@ test_defaults(void **state)
 	assert_int_equal(r.daily_days, 400);
 	assert_int_equal(r.batch, 1000);
 	assert_int_equal(r.pause_ms, 10);
-	assert_int_equal(r.pace, 8);
+	assert_int_equal(r.pace, 20);
 	assert_int_equal(r.slack_pct, 20);
 	assert_string_equal(conf_trusted_users(cf)[0], "root");
 	assert_string_equal(conf_trusted_users(cf)[3], "edgespam");
