@@ -35,9 +35,8 @@ store_retry_deadline(unsigned ms, struct timespec *ts)
 	}
 }
 
-/* past - deadline has come, or will have in ms milliseconds. */
-static bool
-past(const struct timespec *deadline, unsigned ms)
+bool
+store_retry_past(const struct timespec *deadline, unsigned ms)
 {
 	struct timespec t;
 
@@ -54,7 +53,7 @@ store_retry_pause(struct store *st, int rc, unsigned tries,
 	struct timespec t;
 
 	if (rc != ES_ETRANSIENT || !store_conflict(st) || tries == 0 ||
-	    past(deadline, pause_ms))
+	    store_retry_past(deadline, pause_ms))
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	pause_ms = pause_ms / 2 +

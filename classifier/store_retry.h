@@ -17,6 +17,8 @@
 
 /* store_retry_deadline - ts = CLOCK_MONOTONIC now + ms. */
 void store_retry_deadline(unsigned ms, struct timespec *ts);
+/* store_retry_past - deadline has come, or will have in ms milliseconds. */
+bool store_retry_past(const struct timespec *deadline, unsigned ms);
 
 /*
  * store_retry_pause - after try number tries (1 for the first) of a

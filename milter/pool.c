@@ -503,17 +503,6 @@ lead(struct learn_req *r)
 /* The longest pause between two tries after a conflict, in ms. */
 #define LEARN_PAUSE_MAX_MS 64
 
-/* past - deadline has come, or will have in ms milliseconds. */
-static bool
-past(const struct timespec *deadline, unsigned ms)
-{
-	struct timespec t;
-
-	mlt_deadline_in(ms, &t);
-	return t.tv_sec > deadline->tv_sec ||
-	    (t.tv_sec == deadline->tv_sec && t.tv_nsec >= deadline->tv_nsec);
-}
-
 /*
  * learn_own - s's message in a transaction of s's own handle (databases
  * with row locks). A deadlock or lock wait timeout rolls the whole
@@ -562,7 +551,7 @@ learn_own(struct mlt_slot *s, bool learn, const unsigned char rnd[16],
 		res->sig[0] = '\0';
 		if (tries == 1)
 			snprintf(first, sizeof(first), "%s", err);
-		if (rc != ES_ETRANSIENT || past(deadline, pause_ms) ||
+		if (rc != ES_ETRANSIENT || store_retry_past(deadline, pause_ms) ||
 		    (tries >= LEARN_TRIES && !store_conflict(s->st)))
 			break;
 		{
